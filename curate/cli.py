@@ -1,0 +1,193 @@
+"""The `curate` command line: thin click commands over library functions (heavy imports stay inside commands)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+EXIT_CONFIG = 2  # bad job, rule file or input configuration
+
+
+def _fail(e: Exception) -> click.ClickException:
+    err = click.ClickException(str(e))
+    err.exit_code = EXIT_CONFIG
+    return err
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="curate")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """curate: Chinese web text and dialogues to clean, deduplicated, scored Parquet shards.
+
+    \b
+    Start with the demo:   curate run jobs/demo.yaml
+    Look at the output:    curate inspect out/demo
+    See why a text drops:  curate rules explain "一段文字……"
+    """
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("job_file", metavar="JOB.yaml")
+@click.option("--input", "inputs", multiple=True, metavar="[NAME=]PATH",
+              help="Replace an input's path (repeatable). PATH alone works for a one-input job.")
+@click.option("--output", "-o", metavar="DIR", help="Output folder (default: the job's `output`, else out/JOB).")
+@click.option("--limit", type=click.IntRange(min=1), help="Read only the first N records: a quick look.")
+@click.option("--address", envvar="RAY_ADDRESS", metavar="ADDR",
+              help="Ray cluster to join (also RAY_ADDRESS). Default: a local Ray on this machine.")
+@click.option("--overwrite", is_flag=True, help="Use an output folder that holds something other than a curate run.")
+@click.option("--dry-run", is_flag=True, help="Validate the job, print the resolved config and its hash, run nothing.")
+def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int | None, address: str | None,
+        overwrite: bool, dry_run: bool) -> None:
+    """Run a job: read → normalise → rule filters → write kept and rejected shards, stats and a manifest.
+
+    \b
+    Output (OUT = --output or the job's `output`):
+      OUT/data/part-*.parquet     kept records (zstd Parquet, schema in schemas/record.json)
+      OUT/rejects/part-*.parquet  every dropped record, with drop_reason and drop_detail
+      OUT/stats/part-*.json       per-shard counts
+      OUT/manifest.json           inputs, counts per file, config hash, versions
+    \b
+    Examples:
+      curate run jobs/demo.yaml
+      curate run jobs/demo.yaml --limit 100 -o /tmp/peek
+      curate run jobs/web.yaml --input web=/data/crawl/*.jsonl.zst --address ray://head:10001
+    """
+    import json
+
+    import yaml
+
+    from curate.job import JobError, load_job
+    from curate.stages.rules import RuleError
+
+    try:
+        job = load_job(job_file, inputs=list(inputs), output=output, address=address)
+        if dry_run:
+            click.echo(yaml.safe_dump(json.loads(json.dumps(job.to_dict())), allow_unicode=True, sort_keys=False))
+            click.echo(f"config hash: {job.config_hash()}")
+            return
+        from curate.pipeline import run_job
+        from curate.report import summary_text
+
+        click.echo(f"curate: job {job.name!r}: {sum(len(s.files) for s in job.inputs)} input file(s) -> {job.output}",
+                   err=True)
+        result = run_job(job, overwrite=overwrite, limit=limit)
+    except (JobError, RuleError, FileNotFoundError, yaml.YAMLError) as e:
+        raise _fail(e) from None
+    click.echo(summary_text(result.manifest))
+    click.echo(f"\noutput: {result.out}  (curate inspect {result.out})")
+    if not all(f["reconciled"] for f in result.manifest["inputs"]):
+        click.echo("error: counts do not reconcile for some input; see manifest.json", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def rules() -> None:
+    """Rule sets: explain verdicts on a text."""
+
+
+@rules.command("explain")
+@click.argument("text", required=False)
+@click.option("--file", "-f", "file", type=click.File("r", encoding="utf-8"), help="Read the text from a file ('-' for stdin).")
+@click.option("--kind", type=click.Choice(["web", "dialogue"]), default="web", show_default=True,
+              help="dialogue: read the text as `speaker：utterance` lines.")
+@click.option("--rules", "rule_files", multiple=True, default=("default.yaml", "dialogue.yaml"), show_default=True,
+              help="Rule sets (files in rules/ or paths), in order.")
+@click.option("--simplify", is_flag=True, help="Convert traditional to simplified first, as normalize.to_simplified.")
+def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[str, ...], simplify: bool) -> None:
+    """Show every signal, each rule's threshold and verdict, and the outcome for TEXT.
+
+    Uses the pipeline's own stages (normalise, signals, rules), so the verdict is the one `curate run` gives.
+
+    \b
+    Examples:
+      curate rules explain "太短了"
+      curate rules explain --file page.txt
+      printf '来访者：我好难过\\n咨询师：发生什么了？' | curate rules explain --kind dialogue -f -
+    """
+    from curate.explain import explain, format_explanation
+    from curate.job import NormalizeSpec
+    from curate.stages.rules import RuleError
+
+    if file is not None:
+        text = file.read()  # type: ignore[attr-defined]
+    if text is None:
+        raise click.UsageError("give TEXT or --file")
+    try:
+        row, verdicts = explain(text, kind, rule_files, NormalizeSpec(to_simplified=simplify))
+    except (RuleError, FileNotFoundError) as e:
+        raise _fail(e) from None
+    click.echo(format_explanation(row, verdicts))
+
+
+@main.command()
+@click.argument("path")
+@click.option("--rows", "-n", default=3, show_default=True, help="How many rows to show.")
+def inspect(path: str, rows: int) -> None:
+    """Schema, row counts, a few rows and a per-column summary of shards.
+
+    PATH is a Parquet file, a folder of them, or a run's output folder (its data/ shards;
+    use OUT/rejects for the rejects).
+    """
+    from curate.inspect import inspect_text
+
+    try:
+        click.echo(inspect_text(path, rows))
+    except FileNotFoundError as e:
+        raise _fail(e) from None
+
+
+@main.command("list")
+@click.argument("what", type=click.Choice(["signals", "rules", "labels"]))
+def list_(what: str) -> None:
+    """List registered signals, the shipped rule sets' rules, or the label sets."""
+    if what == "signals":
+        from curate.schema import record_schema
+        from curate.stages.signals import REGISTRY
+
+        docs = {f.name: f.description for f in record_schema().fields}
+        for col, sig in REGISTRY.items():
+            click.echo(f"{col:26s} {sig.name}/v{sig.version}  {docs.get(col, '')}")
+    elif what == "rules":
+        from curate.assets import asset_dir
+        from curate.stages.rules import load_rule_set
+
+        for path in sorted(asset_dir("rules").glob("*.yaml")):
+            rs = load_rule_set(str(path))
+            click.echo(f"{path.name} ({rs.name}, applies to {', '.join(rs.applies_to)})")
+            for r in rs.rules:
+                click.echo(f"  {'' if r.enabled else '(off) '}{r.id:26s} fires when {r.describe()}")
+    else:
+        from curate.schema import record_schema
+
+        for name, labels in record_schema().label_sets.items():
+            click.echo(f"{name} ({len(labels)}): {', '.join(labels)}")
+
+
+@main.group()
+def schema() -> None:
+    """The record schema (schemas/record.json)."""
+
+
+@schema.command("docs")
+@click.option("--write", is_flag=True, help="Write schemas/README.md instead of printing.")
+def schema_docs(write: bool) -> None:
+    """Markdown docs of every field and label set, generated from schemas/record.json."""
+    from curate.assets import asset_dir
+    from curate.schema import render_docs
+
+    doc = render_docs()
+    if write:
+        target = asset_dir("schemas") / "README.md"
+        target.write_text(doc, encoding="utf-8")
+        click.echo(f"wrote {target}")
+    else:
+        click.echo(doc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""`curate rules explain`: every signal, threshold and verdict for one text, through the pipeline's own stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+import curate
+from curate.job import NormalizeSpec
+from curate.schema import conform, record_schema
+from curate.stages.normalize import SPEAKER_SEPARATOR
+from curate.stages.phase_a import run_phase_a
+from curate.stages.rules import load_rule_sets
+
+
+@dataclass
+class Verdict:
+    """One rule's outcome on the text."""
+
+    rule_set: str
+    rule: str
+    signal: str
+    value: object
+    threshold: str
+    fires: bool
+    source: str
+
+
+def _turns_from_lines(text: str) -> list[dict[str, str]]:
+    turns = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        for sep in (SPEAKER_SEPARATOR, ":"):
+            if sep in line:
+                speaker, utt = line.split(sep, 1)
+                break
+        else:
+            speaker, utt = "", line
+        speaker = speaker.strip()
+        turns.append({"speaker": speaker, "role_raw": speaker, "text": utt})
+    return turns
+
+
+def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.yaml", "dialogue.yaml"),
+            norm: NormalizeSpec | None = None, roles: dict[str, str] | None = None) -> tuple[dict, list[Verdict]]:
+    """Run phase A on one record; return the processed row and each rule's verdict.
+
+    For kind `dialogue` the text is read as `speaker：utterance` lines; roles come from the default role map.
+    """
+    from curate.job import DialogueSpec
+
+    row: dict = {"id": "explain", "kind": kind, "source": "explain", "source_file": "<explain>", "source_line": 1,
+                 "schema_version": record_schema().version, "pipeline_version": curate.__version__}
+    if kind == "dialogue":
+        spec = DialogueSpec(roles=roles or {})
+        row["turns"] = [{**t, "role": spec.role_of(t["role_raw"])} for t in _turns_from_lines(text)]
+    else:
+        row["text"] = text
+    table = conform(pa.Table.from_pylist([row], schema=pa.schema(
+        [record_schema().arrow.field(k) for k in row])))
+    out = run_phase_a(table, list(rule_files), norm or NormalizeSpec()).to_pylist()[0]
+    verdicts = []
+    for rs in load_rule_sets(list(rule_files)):
+        if kind not in rs.applies_to:
+            continue
+        for r in rs.active:
+            verdicts.append(Verdict(rs.name, r.id, r.signal, out.get(r.signal), f"{r.op} {r.value}",
+                                    r.id in (out.get("rule_flags") or []), r.source))
+    return out, verdicts
+
+
+def format_explanation(row: dict, verdicts: list[Verdict]) -> str:
+    """Human-readable report: signals, then rule verdicts, then the outcome."""
+    lines = ["signals:"]
+    for name in record_schema().signal_columns:
+        v = row.get(name)
+        if v is not None:
+            lines.append(f"  {name:26s} {v:.4f}" if isinstance(v, float) else f"  {name:26s} {v}")
+    lines += ["", "rules:"]
+    for v in verdicts:
+        val = f"{v.value:.4f}" if isinstance(v.value, float) else str(v.value)
+        mark = "FIRES" if v.fires else "ok"
+        lines.append(f"  {mark:5s} {v.rule:26s} {v.signal} = {val}  (fires when {v.threshold})")
+    lines += ["", f"verdict: {'DROP (' + row['drop_reason'] + ')' if row.get('drop_reason') else 'KEEP'}"]
+    if row.get("drop_detail"):
+        lines.append(f"detail:  {row['drop_detail']}")
+    return "\n".join(lines)

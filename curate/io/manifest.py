@@ -1,0 +1,102 @@
+"""OUT/manifest.json: what went in, what came out, with which config, code and dependency versions."""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import curate
+from curate.io.writer import atomic_write_bytes
+from curate.job import Job
+from curate.schema import record_schema
+from curate.stages.rules import load_rule_sets
+from curate.stages.signals import signal_versions
+
+MANIFEST = "manifest.json"
+_DEPENDENCIES = ("ray", "polars", "pyarrow", "numpy", "jieba", "rjieba", "fasttext-numpy2", "datasketch",
+                 "xxhash", "opencc", "click", "transformers")
+
+
+def dependency_versions() -> dict[str, str | None]:
+    """Installed versions of the dependencies that shape the output."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def per_input_counts(job: Job, shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per input file: records_in, kept, rejected by reason, malformed; every file of the job is listed."""
+    rows = []
+    for spec in job.inputs:
+        for path in spec.files:
+            acc = {"file": path, "input": spec.name, "kind": spec.kind, "format": spec.format_of(path),
+                   "bytes": Path(path).stat().st_size, "records_in": 0, "kept": 0, "rejected": 0,
+                   "rejected_by_reason": {}, "license": spec.license}
+            for s in shards:
+                f = s["files"].get(path)
+                if not f:
+                    continue
+                for key in ("records_in", "kept", "rejected"):
+                    acc[key] += f[key]
+                for reason, n in f["rejected_by_reason"].items():
+                    acc["rejected_by_reason"][reason] = acc["rejected_by_reason"].get(reason, 0) + n
+            acc["rejected_by_reason"] = dict(sorted(acc["rejected_by_reason"].items()))
+            acc["malformed"] = acc["rejected_by_reason"].get("malformed_input", 0)
+            acc["reconciled"] = acc["records_in"] == acc["kept"] + acc["rejected"]
+            rows.append(acc)
+    return rows
+
+
+def build_manifest(job: Job, shards: list[dict[str, Any]], *, started: str, finished: str, seconds: float,
+                   ray_info: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    """The manifest document."""
+    inputs = per_input_counts(job, shards)
+    reasons: dict[str, int] = {}
+    for f in inputs:
+        for r, n in f["rejected_by_reason"].items():
+            reasons[r] = reasons.get(r, 0) + n
+    shards = sorted(shards, key=lambda s: s["shard"])
+    return {
+        "curate_version": curate.__version__,
+        "schema": {"name": record_schema().name, "version": record_schema().version},
+        "job": {"name": job.name, "file": job.source_path, "config_hash": job.config_hash(), "config": job.to_dict()},
+        "limit": limit,
+        "started_at": started,
+        "finished_at": finished,
+        "seconds": round(seconds, 3),
+        "totals": {
+            "records_in": sum(f["records_in"] for f in inputs),
+            "kept": sum(f["kept"] for f in inputs),
+            "rejected": sum(f["rejected"] for f in inputs),
+            "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+            "input_bytes": sum(f["bytes"] for f in inputs),
+        },
+        "inputs": inputs,
+        "shards": [{k: s.get(k) for k in ("shard", "records_in", "kept", "rejected", "data", "rejects")} for s in shards],
+        "rules": [{"file": rs.path, "name": rs.name, "applies_to": list(rs.applies_to),
+                   "rules": [r.id for r in rs.active], "words": len(rs.words.words) if rs.words else 0}
+                  for rs in load_rule_sets(job.rules)],
+        "signals": signal_versions(),
+        "models": {},
+        "dependencies": dependency_versions(),
+        "ray": ray_info,
+    }
+
+
+def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
+    """Write OUT/manifest.json atomically."""
+    path = out / MANIFEST
+    atomic_write_bytes(path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    return path
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    """Read OUT/manifest.json."""
+    return json.loads((out / MANIFEST).read_text(encoding="utf-8"))

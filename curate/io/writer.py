@@ -1,0 +1,104 @@
+"""The output edge: route each batch's rows to kept and rejected Parquet shards, atomically, with stats.
+
+Implemented as a Ray Data `Datasink`, so Ray runs the writes in its tasks; every file is written under a
+temporary name and renamed when complete, so a half-written file never carries a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from ray.data import Datasink
+from ray.data.datasource.datasink import WriteResult
+
+from curate.schema import conform
+from curate.stages.stats import shard_stats
+
+DATA, REJECTS, STATS = "data", "rejects", "stats"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file under a temporary name in the same folder, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def atomic_write_parquet(path: Path, table: pa.Table) -> None:
+    """Write a zstd Parquet file with the record schema, atomically."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def shard_name(file_index: int, first_line: int) -> str:
+    """Deterministic shard name: input file order, then position in the file."""
+    return f"part-{file_index:05d}-{first_line:010d}"
+
+
+def write_shard(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
+    """Write one shard's kept rows, rejected rows and stats; return its summary."""
+    table = conform(table)
+    dropped = pc.is_valid(table.column("drop_reason"))
+    kept, rejected = table.filter(pc.invert(dropped)), table.filter(dropped)
+    summary: dict[str, Any] = {"shard": name, **shard_stats(table)}
+    if kept.num_rows:
+        atomic_write_parquet(out / DATA / f"{name}.parquet", kept)
+        summary["data"] = f"{DATA}/{name}.parquet"
+    if rejected.num_rows:
+        atomic_write_parquet(out / REJECTS / f"{name}.parquet", rejected)
+        summary["rejects"] = f"{REJECTS}/{name}.parquet"
+    atomic_write_bytes(out / STATS / f"{name}.json",
+                       json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True).encode())
+    return summary
+
+
+class ShardSink(Datasink):
+    """Writes every block as shards: one per (block, input file), named by file index and first line."""
+
+    def __init__(self, out: str, file_index: dict[str, int]) -> None:
+        self.out = out
+        self.file_index = file_index
+        self.summaries: list[dict[str, Any]] = []
+
+    def on_write_start(self, schema: object = None) -> None:
+        """Create the output folders once, on the driver."""
+        for sub in (DATA, REJECTS, STATS):
+            (Path(self.out) / sub).mkdir(parents=True, exist_ok=True)
+
+    def write(self, blocks: Iterable[pa.Table], ctx: object) -> list[dict[str, Any]]:
+        """Write the blocks of one task; returns their shard summaries."""
+        out = Path(self.out)
+        summaries = []
+        for block in blocks:
+            if block.num_rows == 0:
+                continue
+            files = block.column("source_file")
+            for f in pc.unique(files).to_pylist():
+                part = block.filter(pc.equal(files, f))
+                first = pc.min(part.column("source_line")).as_py()
+                summaries.append(write_shard(out, shard_name(self.file_index[f], first), part))
+        return summaries
+
+    def on_write_complete(self, write_result: WriteResult) -> None:
+        """Collect every task's shard summaries on the driver."""
+        for summaries in write_result.write_returns:
+            self.summaries.extend(summaries)
+
+    @property
+    def supports_distributed_writes(self) -> bool:
+        """Tasks write straight to OUT (shared storage on a cluster)."""
+        return True
+
+    def get_name(self) -> str:
+        """Name shown in Ray's progress bars."""
+        return "WriteShards"
+

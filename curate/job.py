@@ -1,0 +1,311 @@
+"""The job spec: load a job YAML, validate it into typed objects (errors name the key), resolve defaults."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curate.assets import resolve_asset
+
+
+class JobError(ValueError):
+    """A problem with the job configuration or its inputs, found before any work starts."""
+
+
+FORMATS = ("jsonl", "parquet", "text", "csv")
+KINDS = ("web", "dialogue")
+DIALOGUE_STYLES = ("turns", "sharegpt", "messages", "xtuner", "csv")
+TEXT_MODES = ("file", "blank_line")
+ROLES = ("seeker", "supporter", "other")
+
+# Raw role spellings of the sources we know (see DESIGN's role table); a job's `roles:` adds or overrides.
+DEFAULT_ROLE_MAP: dict[str, str] = {
+    "client": "seeker", "来访者": "seeker", "seeker": "seeker", "usr": "seeker", "user": "seeker",
+    "human": "seeker", "input": "seeker",
+    "counselor": "supporter", "咨询师": "supporter", "supporter": "supporter", "listener": "supporter",
+    "sys": "supporter", "assistant": "supporter", "gpt": "supporter", "output": "supporter",
+    "system": "other", "observation": "other", "function_call": "other",
+}
+
+# Per dialogue style: where the turns live and how a turn names its speaker and text.
+STYLE_DEFAULTS: dict[str, dict[str, str]] = {
+    "turns": {"turns_field": "turns", "speaker_field": "role", "text_field": "content"},
+    "sharegpt": {"turns_field": "conversations", "speaker_field": "from", "text_field": "value"},
+    "messages": {"turns_field": "messages", "speaker_field": "role", "text_field": "content"},
+    "xtuner": {"turns_field": "conversation", "speaker_field": "", "text_field": ""},
+    "csv": {"group_field": "Dialogue_ID", "speaker_field": "Speaker", "text_field": "Utterance"},
+}
+
+_EXT_FORMAT = {
+    ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet",
+    ".txt": "text", ".text": "text", ".md": "text", ".csv": "csv",
+}
+
+
+def detect_format(path: str) -> str | None:
+    """Input format from the file name (compression suffixes .gz/.zst/.bz2 are looked through)."""
+    name = path.lower()
+    for comp in (".gz", ".zst", ".zstd", ".bz2"):
+        if name.endswith(comp):
+            name = name[: -len(comp)]
+    return _EXT_FORMAT.get(Path(name).suffix)
+
+
+@dataclass
+class DialogueSpec:
+    """How to find turns in a dialogue input."""
+
+    style: str = "turns"
+    turns_field: str = ""
+    speaker_field: str = ""
+    text_field: str = ""
+    group_field: str = ""  # csv: the dialogue id column
+    order_field: str = ""  # csv: optional column to sort utterances by (default: file order)
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def role_of(self, raw: str | None) -> str:
+        """Canonical role of a raw role/speaker spelling."""
+        if raw is None:
+            return "other"
+        key = str(raw)
+        return self.roles.get(key) or DEFAULT_ROLE_MAP.get(key) or DEFAULT_ROLE_MAP.get(key.lower(), "other")
+
+
+@dataclass
+class InputSpec:
+    """One input of a job: a path or glob and how to read its records."""
+
+    path: str
+    kind: str
+    name: str
+    format: str | None = None
+    text_field: str = "text"
+    id_field: str | None = None
+    url_field: str | None = None
+    text_mode: str = "file"
+    dialogue: DialogueSpec | None = None
+    license: str | None = None
+    files: list[str] = field(default_factory=list)  # resolved, sorted
+
+    def format_of(self, path: str) -> str:
+        """Format of one of this input's files."""
+        fmt = self.format or detect_format(path)
+        if fmt is None:
+            raise JobError(f"inputs[{self.name}].format: cannot tell the format of {path}; set format: one of {FORMATS}")
+        return fmt
+
+
+@dataclass
+class NormalizeSpec:
+    """Normalisation options."""
+
+    nfkc: bool = True
+    to_simplified: bool = False
+
+
+@dataclass
+class Job:
+    """A validated job."""
+
+    name: str
+    inputs: list[InputSpec]
+    output: str
+    rules: list[str]
+    normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
+    shard_rows: int = 5000
+    max_record_bytes: int = 8_000_000
+    limit: int | None = None
+    ray_address: str | None = None
+    num_cpus: int | None = None
+    source_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data view (for --dry-run and the manifest)."""
+        return asdict(self)
+
+    def config_hash(self) -> str:
+        """Hash of everything that changes the output: the config and the rule files' contents."""
+        d = self.to_dict()
+        for key in ("output", "source_path", "ray_address", "num_cpus"):
+            d.pop(key, None)
+        h = hashlib.sha256(json.dumps(d, sort_keys=True, ensure_ascii=False).encode())
+        for rule_file in self.rules:
+            path = resolve_asset(rule_file, "rules")
+            h.update(path.read_bytes())
+            words = path.parent / "words"
+            if words.is_dir():
+                for w in sorted(words.glob("*.txt")):
+                    h.update(w.name.encode() + w.read_bytes())
+        return h.hexdigest()[:16]
+
+
+_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "shard_rows", "max_record_bytes", "limit", "ray"}
+_INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
+               "dialogue", "license"}
+_DIALOGUE_KEYS = {"style", "turns_field", "speaker_field", "text_field", "group_field", "order_field", "roles"}
+
+
+def _check_keys(d: Any, allowed: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise JobError(f"{where}: expected a mapping, got {type(d).__name__}")
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise JobError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    return d
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
+    if value not in choices:
+        raise JobError(f"{where}: {value!r} is not one of {list(choices)}")
+    return value
+
+
+def _resolve_files(pattern: str, base: Path, where: str) -> list[str]:
+    p = Path(pattern).expanduser()
+    if not p.is_absolute():
+        p = base / p
+    if p.is_dir():
+        files = sorted(str(x) for x in p.rglob("*") if x.is_file() and detect_format(x.name))
+    elif any(ch in str(p) for ch in "*?["):
+        files = sorted(x for x in glob.glob(str(p), recursive=True) if Path(x).is_file())
+    else:
+        files = [str(p)] if p.is_file() else []
+    if not files:
+        raise JobError(f"{where}.path: no input files match {pattern!r} (resolved as {p})")
+    return files
+
+
+def _parse_dialogue(d: Any, where: str) -> DialogueSpec:
+    d = _check_keys(d or {}, _DIALOGUE_KEYS, where)
+    style = _choice(d.get("style", "turns"), DIALOGUE_STYLES, f"{where}.style")
+    spec = DialogueSpec(style=style, **STYLE_DEFAULTS[style])
+    for key in ("turns_field", "speaker_field", "text_field", "group_field", "order_field"):
+        if key in d:
+            setattr(spec, key, str(d[key]))
+    roles = d.get("roles") or {}
+    if not isinstance(roles, dict):
+        raise JobError(f"{where}.roles: expected a mapping raw role -> seeker|supporter|other")
+    for raw, role in roles.items():
+        _choice(role, ROLES, f"{where}.roles.{raw}")
+    spec.roles = {str(k): v for k, v in roles.items()}
+    return spec
+
+
+def _parse_input(d: Any, index: int, base: Path) -> InputSpec:
+    where = f"inputs[{index}]"
+    d = _check_keys(d, _INPUT_KEYS, where)
+    if "path" not in d:
+        raise JobError(f"{where}.path: required")
+    kind = _choice(d.get("kind", "web"), KINDS, f"{where}.kind")
+    name = str(d.get("name") or d.get("source") or Path(str(d["path"])).stem.split(".")[0] or f"input{index}")
+    fmt = d.get("format")
+    if fmt is not None:
+        _choice(fmt, FORMATS, f"{where}.format")
+    spec = InputSpec(
+        path=str(d["path"]),
+        kind=kind,
+        name=name,
+        format=fmt,
+        text_field=str(d.get("text_field", "text")),
+        id_field=d.get("id_field"),
+        url_field=d.get("url_field"),
+        text_mode=_choice(d.get("text_mode", "file"), TEXT_MODES, f"{where}.text_mode"),
+        license=d.get("license"),
+    )
+    if kind == "dialogue":
+        spec.dialogue = _parse_dialogue(d.get("dialogue"), f"{where}.dialogue")
+    elif "dialogue" in d:
+        raise JobError(f"{where}.dialogue: only for kind: dialogue")
+    spec.files = _resolve_files(spec.path, base, where)
+    for f in spec.files:
+        fmt_f = spec.format_of(f)
+        if kind == "dialogue" and spec.dialogue and (fmt_f == "csv") != (spec.dialogue.style == "csv"):
+            raise JobError(f"{where}.dialogue.style: {spec.dialogue.style!r} does not fit {fmt_f} file {f}")
+    return spec
+
+
+def _positive_int(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise JobError(f"{where}: expected a positive integer, got {value!r}")
+    return value
+
+
+def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
+    """Validate a job document; relative input paths are taken from `base` (the job file's folder)."""
+    doc = _check_keys(doc, _JOB_KEYS, "job")
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise JobError("inputs: a non-empty list of inputs is required")
+    specs = [_parse_input(d, i, base) for i, d in enumerate(inputs)]
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise JobError(f"inputs: names must be unique, got {names}")
+    rules = doc.get("rules", ["default.yaml", "dialogue.yaml"])
+    if isinstance(rules, str):
+        rules = [rules]
+    for i, r in enumerate(rules):
+        try:
+            resolve_asset(r, "rules")
+        except FileNotFoundError as e:
+            raise JobError(f"rules[{i}]: {e}") from None
+    norm = _check_keys(doc.get("normalize") or {}, {"nfkc", "to_simplified"}, "normalize")
+    ray_cfg = _check_keys(doc.get("ray") or {}, {"address", "num_cpus"}, "ray")
+    name = str(doc.get("name") or (Path(source_path).stem if source_path else "job"))
+    job = Job(
+        name=name,
+        inputs=specs,
+        output=str(doc.get("output") or f"out/{name}"),
+        rules=[str(r) for r in rules],
+        normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
+        shard_rows=_positive_int(doc.get("shard_rows", 5000), "shard_rows"),
+        max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),
+        limit=_positive_int(doc["limit"], "limit") if doc.get("limit") is not None else None,
+        ray_address=ray_cfg.get("address"),
+        num_cpus=ray_cfg.get("num_cpus"),
+        source_path=source_path,
+    )
+    return job
+
+
+def _override_inputs(inputs: list[dict[str, Any]], given: list[str]) -> list[dict[str, Any]]:
+    by_name = {str(d.get("name") or d.get("source") or Path(str(d.get("path", ""))).stem.split(".")[0]): d
+               for d in inputs}
+    for item in given:
+        name, sep, path = item.partition("=")
+        if not sep:
+            if len(inputs) != 1:
+                raise JobError(f"--input {item}: the job has {len(inputs)} inputs, so name one: NAME=PATH "
+                               f"with NAME in {sorted(by_name)}")
+            name, path = next(iter(by_name)), item
+        if name not in by_name:
+            raise JobError(f"--input {item}: no input named {name!r}; inputs: {sorted(by_name)}")
+        by_name[name]["path"] = str(Path(path).expanduser().resolve())
+    return inputs
+
+
+def load_job(path: str | Path, *, inputs: list[str] | None = None, output: str | None = None,
+             address: str | None = None) -> Job:
+    """Load and validate a job YAML file, with the command line's overrides.
+
+    Input paths in the file are relative to the file; `output` and overriding paths to the working folder.
+    """
+    p = resolve_asset(path, "jobs").resolve()
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise JobError(f"{p}: not valid YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise JobError(f"{p}: a job file is a YAML mapping")
+    if inputs:
+        doc["inputs"] = _override_inputs(list(doc.get("inputs") or []), inputs)
+    if output or doc.get("output"):
+        doc["output"] = str(Path(output or doc["output"]).expanduser().resolve())
+    if address:
+        doc["ray"] = {**(doc.get("ray") or {}), "address": address}
+    return parse_job(doc, p.parent, str(p))

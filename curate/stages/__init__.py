@@ -1,0 +1,1 @@
+"""Pipeline stages: pure functions over Arrow record batches that add or fill columns; no I/O."""

@@ -1,0 +1,140 @@
+"""Normalisation stage: Unicode NFKC (keeping Chinese full-width punctuation), invisible characters, whitespace,
+optional traditional-to-simplified conversion; renders dialogues as `speaker：utterance` lines.
+
+Vectorised over the batch with Arrow compute and Polars string expressions; only the optional OpenCC
+conversion calls into C++ once per text.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.arrowutil import as_array, flat_children, replace_children
+from curate.job import NormalizeSpec
+
+# Full-width punctuation that Chinese text uses as its own: NFKC would turn '，' into ',' and '：' into ':',
+# which changes the register of every sentence, so these are shielded from NFKC with private-use stand-ins.
+_CJK_PUNCT = "，！？：；（）～＂＇"
+_SHIELD = [chr(0xF0000 + i) for i in range(len(_CJK_PUNCT))]
+
+# Control and invisible characters (zero-width, bidi controls, soft hyphen, BOM); \t and \n are kept.
+_INVISIBLE = (
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+SPEAKER_SEPARATOR = "："
+
+
+def _nfkc(texts: pl.Series) -> pl.Series:
+    shielded = texts.str.replace_many(list(_CJK_PUNCT), _SHIELD)
+    normalised = pl.from_arrow(pc.utf8_normalize(shielded.to_arrow(), form="NFKC"))
+    return normalised.str.replace_many(_SHIELD, list(_CJK_PUNCT))
+
+
+def _whitespace(texts: pl.Series) -> pl.Series:
+    return (
+        texts.str.replace_all("\r\n?", "\n")
+        .str.replace_all(r"[\t \u00a0\u3000]+", " ")
+        .str.replace_all(r" *\n *", "\n")
+        .str.replace_all(r"\n{3,}", "\n\n")
+        .str.strip_chars()
+    )
+
+
+@cache
+def _opencc_t2s() -> object:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(texts: pl.Series) -> pl.Series:
+    """Traditional to simplified Chinese with OpenCC (one C++ call per text)."""
+    conv = _opencc_t2s()
+    return pl.Series(texts.name, [None if t is None else conv.convert(t) for t in texts.to_list()], dtype=pl.String)
+
+
+def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, pl.Series]:
+    """Normalise a string column; return it and, per text, the list of steps that changed it."""
+    steps: list[tuple[str, pl.Series]] = []
+    current = texts.fill_null("")
+    if spec.nfkc:
+        nxt = _nfkc(current)
+        steps.append(("nfkc", nxt != current))
+        current = nxt
+    nxt = current.str.replace_all(_INVISIBLE, "")
+    steps.append(("invisible_removed", nxt != current))
+    current = nxt
+    nxt = _whitespace(current)
+    steps.append(("whitespace_collapsed", nxt != current))
+    current = nxt
+    if spec.to_simplified:
+        nxt = to_simplified(current)
+        steps.append(("traditional_converted", nxt != current))
+        current = nxt
+    flags = pl.DataFrame({name: changed for name, changed in steps}).select(
+        pl.concat_list([pl.when(pl.col(name)).then(pl.lit(name)) for name, _ in steps]).list.drop_nulls()
+    )
+    return current.alias(texts.name), flags.to_series()
+
+
+def _render_dialogues(turns: pa.Array, n_rows: int) -> pa.Array:
+    """`speaker：utterance` lines per dialogue, joined with newlines (vectorised over the flat turns)."""
+    values, parents = flat_children(turns)
+    speakers = pc.fill_null(values.field("speaker"), "")
+    lines = pc.binary_join_element_wise(speakers, pc.fill_null(values.field("text"), ""), SPEAKER_SEPARATOR)
+    offsets = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(np.bincount(parents, minlength=n_rows), out=offsets[1:])
+    per_dialogue = pa.ListArray.from_arrays(pa.array(offsets), lines)
+    rendered = pc.binary_join(per_dialogue, "\n")
+    return pc.if_else(as_array(turns).is_null(), pa.nulls(n_rows, pa.string()), rendered)
+
+
+def normalize(table: pa.Table, spec: NormalizeSpec) -> pa.Table:
+    """Normalise `text` of web rows and every turn's `text` of dialogue rows; render dialogue `text`.
+
+    Rows already rejected by the reader (malformed input) are left as read, so the raw line survives.
+    """
+    n = table.num_rows
+    if n == 0:
+        return table
+    live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False)
+    kind = table.column("kind").to_numpy(zero_copy_only=False)
+    is_dialogue = (kind == "dialogue") & live
+
+    text = pl.from_arrow(as_array(table.column("text"))).cast(pl.String)
+    norm_text, text_flags = normalize_texts(text, spec)
+    web_live = live & ~is_dialogue
+    frame = pl.DataFrame({"row": np.arange(n), "web": web_live, "dlg": is_dialogue,
+                          "raw": text, "norm": norm_text, "web_flags": text_flags})
+    turns = as_array(table.column("turns"))
+    if is_dialogue.any():
+        values, parents = flat_children(turns)
+        turn_text = pl.from_arrow(values.field("text")).cast(pl.String)
+        norm_turn_text, turn_flags = normalize_texts(turn_text, spec)
+        turns = replace_children(turns, {"text": norm_turn_text.to_arrow()})
+        rendered = pl.from_arrow(_render_dialogues(turns, n)).cast(pl.String)
+        per_dialogue = (
+            pl.DataFrame({"row": parents, "dlg_flags": turn_flags})
+            .explode("dlg_flags")
+            .group_by("row")
+            .agg(pl.col("dlg_flags").drop_nulls().unique().sort())
+        )
+        frame = frame.with_columns(rendered=rendered).join(per_dialogue, on="row", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(rendered=pl.lit(None, pl.String), dlg_flags=pl.lit(None, pl.List(pl.String)))
+    frame = frame.select(
+        text=pl.when("web").then("norm").when("dlg").then("rendered").otherwise("raw"),
+        norm_flags=pl.when("web").then("web_flags").when("dlg").then("dlg_flags"),
+    )
+    new_text, flags = frame["text"], frame["norm_flags"]
+
+    table = table.set_column(table.schema.get_field_index("text"), "text", new_text.to_arrow().cast(pa.string()))
+    table = table.set_column(table.schema.get_field_index("turns"), "turns", turns)
+    idx = table.schema.get_field_index("norm_flags")
+    return table.set_column(idx, "norm_flags", flags.to_arrow().cast(pa.list_(pa.string())))

@@ -1,0 +1,222 @@
+"""Rule sets as data (YAML in rules/) and the rules stage: signals → `rule_flags`, `drop_reason`, `drop_detail`.
+
+A rule is `{id, signal, op, value, source, enabled}`; its id is the drop reason. Rule sets apply to
+record kinds (`applies_to`); within the job's list of rule sets, the first rule that fires (in file
+order) names the drop reason and every rule that fires is listed in `rule_flags`. Nothing is dropped
+here: the writer routes rows by `drop_reason`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+
+from curate.arrowutil import as_array
+from curate.assets import resolve_asset
+from curate.schema import arrow_schema
+from curate.stages.signals import REGISTRY, SignalInput, compute_signals
+from curate.stages.wordlists import WordLists
+
+OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
+}
+_RULE_KEYS = {"id", "signal", "op", "value", "source", "enabled", "description"}
+_SET_KEYS = {"name", "version", "description", "applies_to", "wordlists", "rules"}
+
+
+class RuleError(ValueError):
+    """A rule file that does not validate (the message names the file and the key)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Fires when `signal op value` holds."""
+
+    id: str
+    signal: str
+    op: str
+    value: float | bool
+    source: str = ""
+    enabled: bool = True
+
+    def fires(self, values: np.ndarray) -> np.ndarray:
+        """Vectorised verdict over a signal column."""
+        return np.asarray(OPS[self.op](values, self.value), dtype=bool)
+
+    def describe(self) -> str:
+        """`signal op value`, as shown in drop details and `rules explain`."""
+        return f"{self.signal} {self.op} {self.value}"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A named, ordered list of rules for some record kinds, with its word lists."""
+
+    name: str
+    path: str
+    applies_to: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    words: WordLists | None
+
+    @property
+    def active(self) -> tuple[Rule, ...]:
+        """Enabled rules, in file order."""
+        return tuple(r for r in self.rules if r.enabled)
+
+
+def _fail(path: Path, where: str, msg: str) -> RuleError:
+    return RuleError(f"{path}: {where}: {msg}")
+
+
+def parse_rule_set(doc: Any, path: Path) -> RuleSet:
+    """Validate a rule-set document (errors name the file and the key)."""
+    if not isinstance(doc, dict):
+        raise _fail(path, "top level", "a rule set is a YAML mapping")
+    unknown = set(doc) - _SET_KEYS
+    if unknown:
+        raise _fail(path, "top level", f"unknown key(s) {sorted(unknown)}; allowed {sorted(_SET_KEYS)}")
+    applies = doc.get("applies_to", ["web", "dialogue"])
+    applies = [applies] if isinstance(applies, str) else list(applies)
+    for k in applies:
+        if k not in ("web", "dialogue"):
+            raise _fail(path, "applies_to", f"{k!r} is not web or dialogue")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for i, r in enumerate(doc.get("rules") or []):
+        where = f"rules[{i}]"
+        if not isinstance(r, dict):
+            raise _fail(path, where, "a rule is a mapping")
+        if set(r) - _RULE_KEYS:
+            raise _fail(path, where, f"unknown key(s) {sorted(set(r) - _RULE_KEYS)}")
+        for key in ("id", "signal", "op", "value"):
+            if key not in r:
+                raise _fail(path, f"{where}.{key}", "required")
+        if r["id"] in seen:
+            raise _fail(path, f"{where}.id", f"duplicate rule id {r['id']!r}")
+        seen.add(r["id"])
+        if r["signal"] not in REGISTRY:
+            raise _fail(path, f"{where}.signal", f"unknown signal {r['signal']!r}; see `curate list signals`")
+        if r["op"] not in OPS:
+            raise _fail(path, f"{where}.op", f"{r['op']!r} is not one of {list(OPS)}")
+        if not isinstance(r["value"], int | float | bool):
+            raise _fail(path, f"{where}.value", f"expected a number or boolean, got {r['value']!r}")
+        rules.append(Rule(str(r["id"]), r["signal"], r["op"], r["value"], str(r.get("source", "")),
+                          bool(r.get("enabled", True))))
+    words = None
+    if doc.get("wordlists"):
+        folder = path.parent / str(doc["wordlists"])
+        if not folder.is_dir():
+            raise _fail(path, "wordlists", f"folder {folder} not found")
+        words = WordLists.load(folder)
+    return RuleSet(str(doc.get("name") or path.stem), str(path), tuple(applies), tuple(rules), words)
+
+
+@cache
+def load_rule_set(name: str) -> RuleSet:
+    """Load rules/NAME (or a path) once per process."""
+    path = resolve_asset(name, "rules")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise RuleError(f"{path}: not valid YAML: {e}") from None
+    return parse_rule_set(doc, path)
+
+
+def load_rule_sets(names: Sequence[str]) -> tuple[RuleSet, ...]:
+    """Load several rule sets, checking that rule ids are unique across them."""
+    sets = tuple(load_rule_set(n) for n in names)
+    ids = [r.id for s in sets for r in s.rules]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise RuleError(f"rule ids appear in more than one rule set: {sorted(dup)}")
+    return sets
+
+
+def _format_value(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
+    """Fill the signal columns the rules need, then `rule_flags`, `drop_reason` and `drop_detail`.
+
+    Same rows, same order. Rows already rejected upstream (malformed input) keep their reason and get no
+    signals. A rule set only sees rows of the kinds it applies to.
+    """
+    n = table.num_rows
+    schema = arrow_schema()
+    live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False)
+    kind = np.asarray(table.column("kind").to_numpy(zero_copy_only=False))
+    text = pl.from_arrow(as_array(table.column("text"))).cast(pl.String).fill_null("")
+    turns = as_array(table.column("turns"))
+
+    values: dict[str, np.ndarray] = {}
+    computed: dict[str, np.ndarray] = {}
+    fired_by_rule: list[tuple[Rule, np.ndarray]] = []
+    for rs in rule_sets:
+        mask = live & np.isin(kind, rs.applies_to)
+        rows = np.flatnonzero(mask)
+        needed = sorted({r.signal for r in rs.active})
+        if len(rows) and needed:
+            sub_turns = turns.take(pa.array(rows)) if any(REGISTRY[c].needs_turns for c in needed) else None
+            x = SignalInput(text.gather(rows), sub_turns, rs.words)
+            for col, vals in compute_signals(x, needed).items():
+                arr = vals.to_numpy() if isinstance(vals, pl.Series) else np.asarray(vals)
+                if col not in values:
+                    values[col] = np.zeros(n, dtype=arr.dtype)
+                    computed[col] = np.zeros(n, dtype=bool)
+                values[col][rows] = arr
+                computed[col][rows] = True
+        for rule in rs.active:
+            fired = np.zeros(n, dtype=bool)
+            if len(rows) and rule.signal in values:
+                fired[rows] = rule.fires(values[rule.signal][rows])
+            fired_by_rule.append((rule, fired))
+
+    for col, vals in values.items():
+        arr = pa.array(vals, mask=~computed[col]).cast(schema.field(col).type)
+        table = table.set_column(table.schema.get_field_index(col), col, arr)
+
+    frame = pl.DataFrame(
+        {f"f{i}": fired for i, (_, fired) in enumerate(fired_by_rule)}
+        | {f"v{i}": values[r.signal] if r.signal in values else np.zeros(n) for i, (r, _) in enumerate(fired_by_rule)}
+    ) if fired_by_rule else pl.DataFrame({"_": np.zeros(n)})
+    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _) in enumerate(fired_by_rule)]
+    def shown(i: int) -> pl.Expr:
+        col = pl.col(f"v{i}")
+        return col.cast(pl.String) if frame.schema[f"v{i}"] == pl.Boolean else col.round(4).cast(pl.String)
+
+    details = [
+        pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}", shown(i)))
+        for i, (r, _) in enumerate(fired_by_rule)
+    ]
+    if ids:
+        out = frame.select(
+            flags=pl.concat_list(ids).list.drop_nulls(),
+            reason=pl.coalesce(ids),
+            detail=pl.coalesce(details),
+        )
+    else:
+        out = pl.DataFrame({"flags": [[]] * n, "reason": [None] * n, "detail": [None] * n},
+                           schema={"flags": pl.List(pl.String), "reason": pl.String, "detail": pl.String})
+    old_reason = as_array(table.column("drop_reason"))
+    old_detail = as_array(table.column("drop_detail"))
+    live_arr = pa.array(live)
+    reason = pc.if_else(live_arr, out["reason"].to_arrow().cast(pa.string()), old_reason)
+    detail = pc.if_else(live_arr, out["detail"].to_arrow().cast(pa.string()), old_detail)
+    flags = out["flags"].to_arrow().cast(pa.list_(pa.string()))
+    flags = pc.if_else(live_arr, flags, pa.nulls(n, pa.list_(pa.string())))
+    for col, arr in (("rule_flags", flags), ("drop_reason", reason), ("drop_detail", detail)):
+        table = table.set_column(table.schema.get_field_index(col), col, arr)
+    return table
