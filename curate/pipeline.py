@@ -103,7 +103,7 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None) -> R
         ds = ds.limit(limit)
     ds = ds.map_batches(phase_a_batch, fn_kwargs={"rule_files": job.rules, "norm": job.normalize},
                         batch_format="pyarrow", batch_size=None)
-    sink = ShardSink(str(out.resolve()), {p: i for i, (p, _) in enumerate(files)})
+    sink = ShardSink(str(out.resolve()), {p: i for i, (p, _) in enumerate(files)}, job.shard_rows)
     ds.write_datasink(sink)
     seconds = time.perf_counter() - t0
     manifest = build_manifest(job, sink.summaries, started=started.isoformat(timespec="seconds"),

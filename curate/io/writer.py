@@ -62,11 +62,12 @@ def write_shard(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
 
 
 class ShardSink(Datasink):
-    """Writes every block as shards: one per (block, input file), named by file index and first line."""
+    """Writes blocks as shards of at most shard_rows rows of one input file, named by file index and first line."""
 
-    def __init__(self, out: str, file_index: dict[str, int]) -> None:
+    def __init__(self, out: str, file_index: dict[str, int], shard_rows: int) -> None:
         self.out = out
         self.file_index = file_index
+        self.shard_rows = shard_rows
         self.summaries: list[dict[str, Any]] = []
 
     def on_write_start(self, schema: object = None) -> None:
@@ -84,8 +85,11 @@ class ShardSink(Datasink):
             files = block.column("source_file")
             for f in pc.unique(files).to_pylist():
                 part = block.filter(pc.equal(files, f))
-                first = pc.min(part.column("source_line")).as_py()
-                summaries.append(write_shard(out, shard_name(self.file_index[f], first), part))
+                # Ray may merge the reader's chunks into larger blocks: cut shards of shard_rows again
+                for lo in range(0, part.num_rows, self.shard_rows):
+                    shard = part.slice(lo, self.shard_rows)
+                    first = pc.min(shard.column("source_line")).as_py()
+                    summaries.append(write_shard(out, shard_name(self.file_index[f], first), shard))
         return summaries
 
     def on_write_complete(self, write_result: WriteResult) -> None:
