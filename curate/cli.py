@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -40,10 +41,12 @@ def main(verbose: int) -> None:
 @click.option("--address", envvar="RAY_ADDRESS", metavar="ADDR",
               help="Ray cluster to join (also RAY_ADDRESS). Default: a local Ray on this machine.")
 @click.option("--overwrite", is_flag=True, help="Use an output folder that holds something other than a curate run.")
+@click.option("--keep-work", is_flag=True, help="Keep OUT/_work (phase checkpoints and dedup decisions) after the run.")
 @click.option("--dry-run", is_flag=True, help="Validate the job, print the resolved config and its hash, run nothing.")
 def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int | None, address: str | None,
-        overwrite: bool, dry_run: bool) -> None:
-    """Run a job: read → normalise → rule filters → write kept and rejected shards, stats and a manifest.
+        overwrite: bool, keep_work: bool, dry_run: bool) -> None:
+    """Run a job: read → normalise → rule filters → exact and near-duplicate removal across the whole run →
+    kept and rejected shards, stats and a manifest.
 
     \b
     Output (OUT = --output or the job's `output`):
@@ -75,7 +78,7 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
 
         click.echo(f"curate: job {job.name!r}: {sum(len(s.files) for s in job.inputs)} input file(s) -> {job.output}",
                    err=True)
-        result = run_job(job, overwrite=overwrite, limit=limit)
+        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work)
     except (JobError, RuleError, FileNotFoundError, yaml.YAMLError) as e:
         raise _fail(e) from None
     click.echo(summary_text(result.manifest))
@@ -83,6 +86,41 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
     if not all(f["reconciled"] for f in result.manifest["inputs"]):
         click.echo("error: counts do not reconcile for some input; see manifest.json", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("in_path", metavar="IN")
+@click.argument("out", metavar="OUT")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True,
+              help="Jaccard similarity of character n-gram sets above which two texts are near duplicates.")
+@click.option("--ngram", type=click.IntRange(min=1), default=5, show_default=True, help="Character n-gram size.")
+@click.option("--num-perm", type=click.IntRange(min=8), default=128, show_default=True, help="MinHash signature size.")
+@click.option("--exact-only", is_flag=True, help="Only remove exact duplicates (same normalised text).")
+@click.option("--shard-rows", type=click.IntRange(min=1), default=5000, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Use an output folder that holds something other than a curate run.")
+def dedup(in_path: str, out: str, threshold: float, ngram: int, num_perm: int, exact_only: bool, shard_rows: int,
+          overwrite: bool) -> None:
+    """Remove exact and near duplicates from record shards (IN: a run's OUT or a folder of shards).
+
+    Duplicates stay in the output with drop_reason exact_duplicate / near_duplicate and dup_of naming the
+    survivor (the longest text of each cluster, then the smallest hash, then the smallest id).
+
+    \b
+    Example:
+      curate dedup out/crawl out/crawl-dedup --threshold 0.85
+    """
+    from curate.job import DedupSpec, JobError
+    from curate.pipeline import run_dedup
+
+    spec = DedupSpec(near=not exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm)
+    try:
+        result = run_dedup(in_path, Path(out), spec, overwrite=overwrite, shard_rows=shard_rows)
+    except (JobError, FileNotFoundError) as e:
+        raise _fail(e) from None
+    m = result.manifest
+    d = m["dedup"]
+    click.echo(f"{m['records_in']} records: {m['kept']} kept, {d['duplicates']} duplicates in {d['clusters']} "
+               f"clusters ({m['seconds']:.1f} s); output {result.out}")
 
 
 @main.group()

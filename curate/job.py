@@ -110,6 +110,29 @@ class NormalizeSpec:
 
 
 @dataclass
+class DedupSpec:
+    """Duplicate removal across the whole run (see curate/stages/dedup.py)."""
+
+    exact: bool = True
+    near: bool = True
+    threshold: float = 0.8  # target Jaccard similarity of character n-gram sets
+    ngram: int = 5
+    num_perm: int = 128
+    bands: int | None = None  # None: chosen from threshold and num_perm (datasketch's optimal routine)
+    rows: int | None = None
+    fn_weight: float = 0.8  # weight of false negatives when choosing bands: candidates are verified after
+    seed: int = 1
+
+    def bands_rows(self) -> tuple[int, int]:
+        """(bands, rows) for LSH."""
+        if self.bands and self.rows:
+            return self.bands, self.rows
+        from datasketch.lsh import _optimal_param
+
+        return _optimal_param(self.threshold, self.num_perm, 1.0 - self.fn_weight, self.fn_weight)
+
+
+@dataclass
 class Job:
     """A validated job."""
 
@@ -118,6 +141,7 @@ class Job:
     output: str
     rules: list[str]
     normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
+    dedup: DedupSpec = field(default_factory=DedupSpec)
     shard_rows: int = 5000
     max_record_bytes: int = 8_000_000
     limit: int | None = None
@@ -145,7 +169,9 @@ class Job:
         return h.hexdigest()[:16]
 
 
-_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "shard_rows", "max_record_bytes", "limit", "ray"}
+_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "dedup", "shard_rows", "max_record_bytes", "limit",
+             "ray"}
+_DEDUP_KEYS = {"exact", "near", "threshold", "ngram", "num_perm", "bands", "rows", "fn_weight", "seed"}
 _INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
                "dialogue", "license"}
 _DIALOGUE_KEYS = {"style", "turns_field", "speaker_field", "text_field", "group_field", "order_field", "roles"}
@@ -236,6 +262,34 @@ def _positive_int(value: Any, where: str) -> int:
     return value
 
 
+def _unit_float(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise JobError(f"{where}: expected a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def _parse_dedup(d: Any) -> DedupSpec:
+    d = _check_keys(d if d is not None else {}, _DEDUP_KEYS, "dedup")
+    spec = DedupSpec()
+    for key in ("exact", "near"):
+        if key in d:
+            if not isinstance(d[key], bool):
+                raise JobError(f"dedup.{key}: expected true or false, got {d[key]!r}")
+            setattr(spec, key, d[key])
+    for key in ("threshold", "fn_weight"):
+        if key in d:
+            setattr(spec, key, _unit_float(d[key], f"dedup.{key}"))
+    for key in ("ngram", "num_perm", "bands", "rows", "seed"):
+        if d.get(key) is not None:
+            setattr(spec, key, _positive_int(d[key], f"dedup.{key}"))
+    if (spec.bands is None) != (spec.rows is None):
+        raise JobError("dedup.bands and dedup.rows: give both or neither")
+    b, r = spec.bands_rows()
+    if b * r > spec.num_perm:
+        raise JobError(f"dedup: bands × rows = {b * r} exceeds num_perm = {spec.num_perm}")
+    return spec
+
+
 def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
     """Validate a job document; relative input paths are taken from `base` (the job file's folder)."""
     doc = _check_keys(doc, _JOB_KEYS, "job")
@@ -256,6 +310,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
             raise JobError(f"rules[{i}]: {e}") from None
     norm = _check_keys(doc.get("normalize") or {}, {"nfkc", "to_simplified"}, "normalize")
     ray_cfg = _check_keys(doc.get("ray") or {}, {"address", "num_cpus"}, "ray")
+    dedup = _parse_dedup(doc.get("dedup"))
     name = str(doc.get("name") or (Path(source_path).stem if source_path else "job"))
     job = Job(
         name=name,
@@ -263,6 +318,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         output=str(doc.get("output") or f"out/{name}"),
         rules=[str(r) for r in rules],
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
+        dedup=dedup,
         shard_rows=_positive_int(doc.get("shard_rows", 5000), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),
         limit=_positive_int(doc["limit"], "limit") if doc.get("limit") is not None else None,

@@ -1,4 +1,4 @@
-"""The run as a Ray Data plan: read → normalise → rules → exact hash → write shards → manifest.
+"""The run as Ray Data plans: read → normalise → rules → hashes (phase A) → global dedup (B) → write (C).
 
 This is the only module that talks to Ray. With no address Ray starts locally on this machine;
 `--address` / `RAY_ADDRESS` runs the same plan on an existing cluster.
@@ -6,6 +6,7 @@ This is the only module that talks to Ray. With no address Ray starts locally on
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -19,10 +20,11 @@ from typing import Any
 from curate.io.manifest import MANIFEST, build_manifest, write_manifest
 from curate.io.readers import check_input
 from curate.io.writer import DATA, REJECTS, STATS
-from curate.job import Job, JobError
+from curate.job import DedupSpec, Job, JobError
 from curate.stages.rules import load_rule_sets
 
 log = logging.getLogger("curate")
+WORK = "_work"
 
 
 @dataclass
@@ -60,7 +62,7 @@ def prepare_output(out: Path, overwrite: bool) -> None:
         ours = (out / MANIFEST).exists() or (out / DATA).exists()
         if not ours and not overwrite:
             raise JobError(f"output folder {out} is not empty and holds no curate run; pass --overwrite to use it")
-        for sub in (DATA, REJECTS, STATS):
+        for sub in (DATA, REJECTS, STATS, WORK):
             shutil.rmtree(out / sub, ignore_errors=True)
         (out / MANIFEST).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -77,13 +79,80 @@ def _rel_name(path: str, spec: Any) -> str:
     return os.path.relpath(path, base) if base else os.path.basename(path)
 
 
-def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None) -> RunResult:
-    """Run a validated job end to end and return its manifest."""
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.glob("*.parquet"))
+
+
+def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[Path, dict[str, Any]]:
+    """Phase B: clusters across the whole run → OUT/_work/dedup.parquet (written once, all or nothing)."""
+    import polars as pl
+    import pyarrow as pa
     import ray
 
-    from curate.io.datasource import CurateInputs, InputFile
+    from curate.io.datasource import ParquetShards
+    from curate.io.writer import atomic_write_parquet
+    from curate.stages import dedup
+
+    t0 = time.perf_counter()
+    live = pl.col("drop_reason").is_null()
+    records = (
+        pl.scan_parquet(checkpoints)
+        .filter(live)
+        .select("source_file", "source_line", "id", "exact_hash", chars=pl.col(dedup.CHARS))
+        .collect()
+    )
+    report: dict[str, Any] = {"live_records": records.height, "distinct_texts": records["exact_hash"].n_unique()}
+    comps = dedup.components(pl.DataFrame(schema={"a": pl.UInt64, "b": pl.UInt64}))
+    if spec.near and records.height:
+        bands, rows = spec.bands_rows()
+        n_rows = records.height * bands
+        parts = max(2, min(256, n_rows // 2_000_000 + 1))
+        ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", dedup.BANDS]))
+        ds = ds.map_batches(dedup.band_rows, batch_format="pyarrow", batch_size=None)
+        ds = ds.repartition(parts, keys=["key"])  # Ray's hash shuffle: every bucket lands whole in one block
+        ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
+        tables = ray.get(ds.to_arrow_refs())
+        edges = pl.from_arrow(pa.concat_tables(tables)).unique() if tables else pl.DataFrame(
+            schema={"a": pl.UInt64, "b": pl.UInt64})
+        nodes = pl.concat([edges["a"], edges["b"]]).unique()
+        sigs = (
+            pl.scan_parquet(checkpoints)
+            .filter(live & pl.col("exact_hash").is_in(nodes.implode()))
+            .select(node=pl.col("exact_hash"), _minhash=pl.col(dedup.SIG))
+            .unique("node", keep="first")
+            .collect()
+        )
+        verified = dedup.verify_edges(edges, sigs, spec.threshold)
+        comps = dedup.components(verified)
+        report.update(bands=bands, rows=rows, shuffle_partitions=parts, candidate_edges=edges.height,
+                      verified_edges=verified.height)
+    decisions = dedup.cluster_records(records, comps) if spec.exact or spec.near else dedup.cluster_records(
+        records.head(0), comps)
+    path = work / "dedup.parquet"
+    atomic_write_parquet(path, decisions.to_arrow())
+    sizes = decisions.group_by("dup_cluster").len()["len"].value_counts().sort("len")
+    report.update(
+        clusters=decisions["dup_cluster"].n_unique(),
+        duplicates=int(decisions["dup_of"].is_not_null().sum()),
+        cluster_size_histogram={str(r["len"]): r["count"] for r in sizes.iter_rows(named=True)},
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+    return path, report
+
+
+def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep_work: bool = False) -> RunResult:
+    """Run a validated job end to end and return its manifest.
+
+    Phase A (streaming: read, normalise, rules, hashes, MinHash) writes checkpoints to OUT/_work/a; phase B
+    clusters duplicates across the whole run; phase C applies the decisions and writes the final shards.
+    """
+    import ray
+
+    from curate.io.datasource import CurateInputs, InputFile, ParquetShards
     from curate.io.writer import ShardSink
+    from curate.stages.minhash import MinHashParams
     from curate.stages.phase_a import phase_a_batch
+    from curate.stages.phase_c import phase_c_batch
 
     limit = limit or job.limit
     out = Path(job.output)
@@ -92,22 +161,113 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None) -> R
         check_input(path, spec)
     load_rule_sets(job.rules)
     prepare_output(out, overwrite)
+    work = out / WORK
+    shutil.rmtree(work, ignore_errors=True)
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     ray_info = init_ray(job.ray_address, job.num_cpus)
     log.info("ray: %s", ray_info)
+    file_index = {p: i for i, (p, _) in enumerate(files)}
+    dd = job.dedup
+    minhash = None
+    if dd.near:
+        bands, rows = dd.bands_rows()
+        minhash = MinHashParams(num_perm=dd.num_perm, ngram=dd.ngram, bands=bands, rows=rows, seed=dd.seed)
+
     inputs = [InputFile(p, s, _rel_name(p, s), job.max_record_bytes, job.shard_rows) for p, s in files]
     ds = ray.data.read_datasource(CurateInputs(inputs))
     if limit:
         ds = ds.limit(limit)
-    ds = ds.map_batches(phase_a_batch, fn_kwargs={"rule_files": job.rules, "norm": job.normalize},
+    ds = ds.map_batches(phase_a_batch, fn_kwargs={"rule_files": job.rules, "norm": job.normalize, "minhash": minhash},
                         batch_format="pyarrow", batch_size=None)
-    sink = ShardSink(str(out.resolve()), {p: i for i, (p, _) in enumerate(files)}, job.shard_rows)
-    ds.write_datasink(sink)
+    ds.write_datasink(ShardSink(str((work / "a").resolve()), file_index, job.shard_rows, checkpoint=True))
+    timings = {"phase_a": time.perf_counter() - t0}
+    checkpoints = _files(work / "a")
+
+    decisions, dedup_report = None, {"enabled": dd.exact or dd.near}
+    if (dd.exact or dd.near) and checkpoints:
+        decisions, report = dedup_global(checkpoints, dd, work)
+        dedup_report.update(report)
+    timings["phase_b"] = time.perf_counter() - t0 - timings["phase_a"]
+
+    sink = ShardSink(str(out.resolve()), file_index, job.shard_rows)
+    if checkpoints:
+        ds = ray.data.read_datasource(ParquetShards(checkpoints))
+        ds = ds.map_batches(phase_c_batch, fn_kwargs={"decisions": str(decisions) if decisions else None},
+                            batch_format="pyarrow", batch_size=None)
+        ds.write_datasink(sink)
+    timings["phase_c"] = time.perf_counter() - t0 - timings["phase_a"] - timings["phase_b"]
     seconds = time.perf_counter() - t0
     manifest = build_manifest(job, sink.summaries, started=started.isoformat(timespec="seconds"),
                               finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=seconds,
                               ray_info=ray_info, limit=limit)
+    manifest["dedup"] = {"params": dataclasses.asdict(dd), **dedup_report}
+    manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
     write_manifest(out, manifest)
+    if not keep_work:
+        shutil.rmtree(work, ignore_errors=True)
     return RunResult(out, manifest)
+
+
+def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = False, shard_rows: int = 5000,
+              keep_work: bool = False) -> RunResult:
+    """Dedup alone: record-schema shards in IN (a run's data/ or any folder of them) → deduplicated shards in OUT.
+
+    The rows keep every column; only the dedup columns and, for duplicates, drop_reason change.
+    """
+    import ray
+
+    from curate.io.datasource import ParquetShards
+    from curate.io.writer import ShardSink
+    from curate.stages.minhash import MinHashParams
+    from curate.stages.phase_c import phase_c_batch
+
+    src = Path(in_path)
+    src_files = _files(src / DATA if (src / DATA).is_dir() else src)
+    if not src_files:
+        raise JobError(f"{in_path}: no Parquet shards to deduplicate")
+    prepare_output(out, overwrite)
+    work = out / WORK
+    shutil.rmtree(work, ignore_errors=True)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    ray_info = init_ray()
+    bands, rows = spec.bands_rows()
+    params = MinHashParams(num_perm=spec.num_perm, ngram=spec.ngram, bands=bands, rows=rows, seed=spec.seed)
+    import polars as pl
+
+    # shards keep their records' input files: name output shards by those, as `run` does
+    sources = pl.scan_parquet(src_files).select(pl.col("source_file").unique().sort()).collect()["source_file"]
+    file_index = {f: i for i, f in enumerate(sources.to_list())}
+    ds = ray.data.read_datasource(ParquetShards(src_files))
+    ds = ds.map_batches(_hash_for_dedup, fn_kwargs={"params": params}, batch_format="pyarrow", batch_size=None)
+    ds.write_datasink(ShardSink(str((work / "a").resolve()), file_index, shard_rows, checkpoint=True))
+    checkpoints = _files(work / "a")
+    decisions, report = dedup_global(checkpoints, spec, work)
+    sink = ShardSink(str(out.resolve()), file_index, shard_rows)
+    ds = ray.data.read_datasource(ParquetShards(checkpoints))
+    ds = ds.map_batches(phase_c_batch, fn_kwargs={"decisions": str(decisions)}, batch_format="pyarrow", batch_size=None)
+    ds.write_datasink(sink)
+    seconds = time.perf_counter() - t0
+    kept = sum(s["kept"] for s in sink.summaries)
+    total = sum(s["records_in"] for s in sink.summaries)
+    manifest = {"command": "dedup", "input": str(src), "started_at": started.isoformat(timespec="seconds"),
+                "seconds": round(seconds, 3), "ray": ray_info, "records_in": total, "kept": kept,
+                "rejected": total - kept, "dedup": {"params": dataclasses.asdict(spec), **report},
+                "shards": sorted(s["shard"] for s in sink.summaries)}
+    write_manifest(out, manifest)
+    if not keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return RunResult(out, manifest)
+
+
+def _hash_for_dedup(batch: Any, params: Any) -> Any:
+    from curate.schema import conform
+    from curate.stages.dedup import signature_columns
+    from curate.stages.hashing import exact_hash
+
+    batch = exact_hash(conform(batch))
+    for name, col in signature_columns(batch, params).items():
+        batch = batch.append_column(name, col)
+    return batch

@@ -108,14 +108,19 @@ def label_set(name: str) -> tuple[str, ...]:
     return record_schema().label_sets[name]
 
 
-def conform(table: pa.Table) -> pa.Table:
+WORK_PREFIX = "_"  # work columns (MinHash signatures, ...) live only in OUT/_work checkpoints
+
+
+def conform(table: pa.Table, *, keep_work: bool = False) -> pa.Table:
     """Return `table` with exactly the record schema's columns, in order and type.
 
     Missing columns become nulls; present ones are cast (safe casts only), extra columns raise,
-    so a typo in a stage's output column fails loudly instead of being dropped.
+    so a typo in a stage's output column fails loudly instead of being dropped. Work columns
+    (`_*`) are dropped, or kept after the record's columns with `keep_work`.
     """
     schema = arrow_schema()
-    extra = set(table.column_names) - set(schema.names)
+    work = [c for c in table.column_names if c.startswith(WORK_PREFIX)]
+    extra = set(table.column_names) - set(schema.names) - set(work)
     if extra:
         raise ValueError(f"columns not in schemas/record.json: {sorted(extra)}")
     n = table.num_rows
@@ -128,7 +133,11 @@ def conform(table: pa.Table) -> pa.Table:
             columns.append(col)
         else:
             columns.append(pa.nulls(n, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+    out = pa.Table.from_arrays(columns, schema=schema)
+    if keep_work:
+        for c in work:
+            out = out.append_column(c, table.column(c))
+    return out
 
 
 def render_docs() -> str:

@@ -1,4 +1,4 @@
-"""A Ray Data datasource over a job's input files: one read task per file, streaming record chunks."""
+"""Ray Data datasources: a job's input files (one read task per file, streaming record chunks) and Parquet shards."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
@@ -49,3 +50,27 @@ class CurateInputs(Datasource):
     def get_name(self) -> str:
         """Name shown in Ray's progress bars."""
         return "ReadCurateInputs"
+
+
+class ParquetShards(Datasource):
+    """Reads Parquet shards one file per task and one file per block, so shard identity survives to the writer."""
+
+    def __init__(self, paths: list[str], columns: list[str] | None = None) -> None:
+        self._paths, self._columns = paths, columns
+
+    def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None, data_context: object = None) -> list[ReadTask]:
+        """One read task per shard file."""
+        tasks = []
+        for path in self._paths:
+            meta = BlockMetadata(num_rows=None, size_bytes=os.path.getsize(path), exec_stats=None, input_files=(path,))
+            tasks.append(ReadTask(lambda p=path: [pq.read_table(p, columns=self._columns)], meta,
+                                  per_task_row_limit=per_task_row_limit))
+        return tasks
+
+    def estimate_inmemory_data_size(self) -> int | None:
+        """Bytes on disk."""
+        return sum(os.path.getsize(p) for p in self._paths)
+
+    def get_name(self) -> str:
+        """Name shown in Ray's progress bars."""
+        return "ReadShards"

@@ -44,6 +44,12 @@ def shard_name(file_index: int, first_line: int) -> str:
     return f"part-{file_index:05d}-{first_line:010d}"
 
 
+def write_checkpoint(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
+    """Write one phase-A checkpoint shard: every row, with the work columns."""
+    atomic_write_parquet(out / f"{name}.parquet", conform(table, keep_work=True))
+    return {"shard": name, "rows": table.num_rows}
+
+
 def write_shard(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
     """Write one shard's kept rows, rejected rows and stats; return its summary."""
     table = conform(table)
@@ -62,17 +68,21 @@ def write_shard(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
 
 
 class ShardSink(Datasink):
-    """Writes blocks as shards of at most shard_rows rows of one input file, named by file index and first line."""
+    """Writes blocks as shards of at most shard_rows rows of one input file, named by file index and first line.
 
-    def __init__(self, out: str, file_index: dict[str, int], shard_rows: int) -> None:
+    `checkpoint=True` writes phase-A checkpoints (all rows, work columns kept) instead of final shards.
+    """
+
+    def __init__(self, out: str, file_index: dict[str, int], shard_rows: int, *, checkpoint: bool = False) -> None:
         self.out = out
         self.file_index = file_index
         self.shard_rows = shard_rows
+        self.checkpoint = checkpoint
         self.summaries: list[dict[str, Any]] = []
 
     def on_write_start(self, schema: object = None) -> None:
         """Create the output folders once, on the driver."""
-        for sub in (DATA, REJECTS, STATS):
+        for sub in ((".",) if self.checkpoint else (DATA, REJECTS, STATS)):
             (Path(self.out) / sub).mkdir(parents=True, exist_ok=True)
 
     def write(self, blocks: Iterable[pa.Table], ctx: object) -> list[dict[str, Any]]:
@@ -89,7 +99,8 @@ class ShardSink(Datasink):
                 for lo in range(0, part.num_rows, self.shard_rows):
                     shard = part.slice(lo, self.shard_rows)
                     first = pc.min(shard.column("source_line")).as_py()
-                    summaries.append(write_shard(out, shard_name(self.file_index[f], first), shard))
+                    write = write_checkpoint if self.checkpoint else write_shard
+                    summaries.append(write(out, shard_name(self.file_index[f], first), shard))
         return summaries
 
     def on_write_complete(self, write_result: WriteResult) -> None:

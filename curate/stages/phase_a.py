@@ -1,4 +1,4 @@
-"""Phase A, per batch and streaming: normalise → rule signals and drop reasons → exact hash.
+"""Phase A, per batch and streaming: normalise → rule signals and drop reasons → exact hash → MinHash.
 
 `phase_a_batch` is what the engine maps over record batches; rule sets load once per worker process.
 """
@@ -12,22 +12,33 @@ import pyarrow.compute as pc
 
 from curate.job import NormalizeSpec
 from curate.schema import conform
+from curate.stages.dedup import signature_columns
 from curate.stages.hashing import exact_hash
+from curate.stages.minhash import MinHashParams
 from curate.stages.normalize import normalize
 from curate.stages.rules import apply_rules, load_rule_sets
 
 PROCESSING_ERROR = "processing_error"
 
 
-def run_phase_a(table: pa.Table, rule_files: list[str], norm: NormalizeSpec) -> pa.Table:
-    """The pure phase-A function: same rows, same order, columns filled."""
+def run_phase_a(table: pa.Table, rule_files: list[str], norm: NormalizeSpec,
+                minhash: MinHashParams | None = None) -> pa.Table:
+    """The pure phase-A function: same rows, same order, columns filled.
+
+    With `minhash`, the dedup work columns (signature, band keys, text length) are added for live rows.
+    """
     rule_sets = load_rule_sets(rule_files)
     table = normalize(conform(table), norm)
     table = apply_rules(table, rule_sets)
-    return exact_hash(table)
+    table = exact_hash(table)
+    if minhash is not None:
+        for name, col in signature_columns(table, minhash).items():
+            table = table.append_column(name, col)
+    return table
 
 
-def phase_a_batch(batch: pa.Table, rule_files: list[str], norm: NormalizeSpec) -> pa.Table:
+def phase_a_batch(batch: pa.Table, rule_files: list[str], norm: NormalizeSpec,
+                  minhash: MinHashParams | None = None) -> pa.Table:
     """Phase A for `map_batches`, fault-contained.
 
     A batch that fails is split in halves and retried, down to single rows, so one bad record becomes a
@@ -35,18 +46,18 @@ def phase_a_batch(batch: pa.Table, rule_files: list[str], norm: NormalizeSpec) -
     about k·log2(n) retries, not n).
     """
     try:
-        return run_phase_a(batch, rule_files, norm)
+        return run_phase_a(batch, rule_files, norm, minhash)
     except Exception:
         if batch.num_rows <= 1:
-            return _one_row(batch, rule_files, norm)
+            return _one_row(batch, rule_files, norm, minhash)
         half = batch.num_rows // 2
-        return pa.concat_tables([phase_a_batch(batch.slice(0, half), rule_files, norm),
-                                 phase_a_batch(batch.slice(half), rule_files, norm)])
+        return pa.concat_tables([phase_a_batch(batch.slice(0, half), rule_files, norm, minhash),
+                                 phase_a_batch(batch.slice(half), rule_files, norm, minhash)])
 
 
-def _one_row(row: pa.Table, rule_files: list[str], norm: NormalizeSpec) -> pa.Table:
+def _one_row(row: pa.Table, rule_files: list[str], norm: NormalizeSpec, minhash: MinHashParams | None) -> pa.Table:
     try:
-        return run_phase_a(row, rule_files, norm)
+        return run_phase_a(row, rule_files, norm, minhash)
     except Exception as e:  # the record is kept in the rejects with what went wrong
         summary = "".join(traceback.format_exception_only(type(e), e)).strip()
         row = conform(row)
@@ -54,4 +65,8 @@ def _one_row(row: pa.Table, rule_files: list[str], norm: NormalizeSpec) -> pa.Ta
         reason = pc.if_else(live, pa.scalar(PROCESSING_ERROR), row.column("drop_reason"))
         detail = pc.if_else(live, pa.scalar(f"{PROCESSING_ERROR}: {summary[:500]}"), row.column("drop_detail"))
         row = row.set_column(row.schema.get_field_index("drop_reason"), "drop_reason", reason)
-        return row.set_column(row.schema.get_field_index("drop_detail"), "drop_detail", detail)
+        row = row.set_column(row.schema.get_field_index("drop_detail"), "drop_detail", detail)
+        if minhash is not None:  # same work columns as the rows that succeeded, empty for this one
+            for name, col in signature_columns(row, minhash).items():
+                row = row.append_column(name, col)
+        return row
