@@ -1,0 +1,136 @@
+"""Dedup pieces as pure functions: signatures, buckets, components, survivors, applying decisions."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from curate.schema import conform
+from curate.stages import dedup
+from curate.stages.minhash import MinHashParams, band_keys, estimated_jaccard, signatures
+from curate.stages.ngrams import to_codepoints
+
+P = MinHashParams()
+
+
+def sigs(texts: list[str]) -> np.ndarray:
+    return signatures(to_codepoints(dedup.compact_text(pa.array(texts))), P)
+
+
+def shingles(text: str, n: int = 5) -> set[str]:
+    t = "".join(text.lower().split())
+    return {t[i : i + n] for i in range(len(t) - n + 1)} if len(t) >= n else {t}
+
+
+def test_equal_texts_get_equal_signatures_and_band_keys() -> None:
+    s = sigs(["我今天很难过，因为考试没有考好。", "我今天很难过，因为考试没有考好。"])
+    assert (s[0] == s[1]).all()
+    b = band_keys(s, P)
+    assert (b[0] == b[1]).all()
+
+
+def test_whitespace_and_case_do_not_change_the_signature() -> None:
+    s = sigs(["Hello 世界 你好 ABC", "hello世界\n你好abc"])
+    assert (s[0] == s[1]).all()
+
+
+def test_empty_text_has_an_empty_signature_and_short_texts_still_match() -> None:
+    s = sigs(["", "你好", "你好", "再见"])
+    assert (s[0] == 0xFFFFFFFF).all()
+    assert (s[1] == s[2]).all() and not (s[1] == s[3]).all()
+
+
+def test_estimate_tracks_true_jaccard() -> None:
+    rng = random.Random(7)
+    base = "".join(rng.choice("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处府研"))
+    left, right, truth = [], [], []
+    for _ in range(60):
+        text = "".join(rng.choice("天地人和春夏秋冬风花雪月山水云雨你我他好学习工作生活") for _ in range(rng.randint(80, 600)))
+        chars = list(text)
+        for _ in range(rng.randint(0, len(chars) // 8)):
+            chars[rng.randrange(len(chars))] = rng.choice(base)
+        edited = "".join(chars)
+        left.append(text)
+        right.append(edited)
+        a, b = shingles(text), shingles(edited)
+        truth.append(len(a & b) / len(a | b))
+    est = estimated_jaccard(sigs(left), sigs(right))
+    err = np.abs(est - np.array(truth))
+    assert err.mean() < 0.05 and err.max() < 0.2
+
+
+def test_signature_is_batch_independent() -> None:
+    texts = [f"第{i}篇文章，讲一个关于天气和心情的故事，" * (i + 1) for i in range(20)]
+    together = sigs(texts)
+    alone = np.stack([sigs([t])[0] for t in texts])
+    assert (together == alone).all()
+
+
+def test_bucket_edges_link_every_member_to_the_smallest_node_of_each_bucket() -> None:
+    rows = pa.table({"key": pa.array([1, 1, 1, 2, 2, 3], pa.uint64()), "node": pa.array([30, 10, 20, 40, 10, 50], pa.uint64())})
+    edges = pl.from_arrow(dedup.bucket_edges(rows)).sort("a", "b")
+    assert edges.rows() == [(10, 20), (10, 30), (10, 40)]
+
+
+def test_components_are_labelled_by_their_smallest_node() -> None:
+    edges = pl.DataFrame({"a": [1, 2, 7], "b": [2, 3, 8]}, schema={"a": pl.UInt64, "b": pl.UInt64})
+    comps = dict(dedup.components(edges).rows())
+    assert comps == {1: 1, 2: 1, 3: 1, 7: 7, 8: 7}
+
+
+def _records(rows: list[tuple[str, int, str, int, int]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"source_file": pl.String, "source_line": pl.Int64, "id": pl.String,
+                                      "exact_hash": pl.UInt64, "chars": pl.Int64}, orient="row")
+
+
+def test_survivor_is_the_longest_text_then_smallest_hash_then_smallest_id() -> None:
+    records = _records([
+        ("f", 1, "b", 100, 50),   # exact duplicate group of node 100
+        ("f", 2, "a", 100, 50),
+        ("f", 3, "c", 200, 80),   # near duplicate of 100, longer: its text survives
+        ("f", 4, "z", 300, 10),   # unrelated
+    ])
+    comps = dedup.components(pl.DataFrame({"a": [100], "b": [200]}, schema={"a": pl.UInt64, "b": pl.UInt64}))
+    out = {r["id"]: r for r in dedup.cluster_records(records, comps).join(records, on=["source_file", "source_line"]).iter_rows(named=True)}
+    assert set(out) == {"a", "b", "c"}
+    assert out["c"]["dup_of"] is None and out["c"]["dup_cluster"] == "c"
+    assert out["a"]["dup_of"] == "c" and out["a"]["reason"] == dedup.NEAR
+    assert out["b"]["reason"] == dedup.NEAR
+
+
+def test_exact_duplicates_keep_the_smallest_id() -> None:
+    records = _records([("f", 1, "b", 100, 50), ("g", 7, "a", 100, 50), ("f", 2, "c", 100, 50)])
+    out = dict(dedup.cluster_records(records, dedup.components(pl.DataFrame(schema={"a": pl.UInt64, "b": pl.UInt64})))
+               .select("source_line", "dup_of").rows())
+    assert out == {7: None, 1: "a", 2: "a"}
+
+
+def test_apply_dedup_rejects_live_duplicates_only_and_keeps_row_order() -> None:
+    table = conform(pa.table({
+        "id": ["a", "b", "c"], "kind": ["web"] * 3, "source": ["s"] * 3, "source_file": ["f"] * 3,
+        "source_line": [1, 2, 3], "text": ["x", "x", "y"], "drop_reason": [None, None, "cwt_too_short"],
+        "schema_version": ["1"] * 3, "pipeline_version": ["0"] * 3,
+    }))
+    decisions = pl.DataFrame({"source_file": ["f", "f", "f"], "source_line": [1, 2, 3], "dup_cluster": ["a", "a", "a"],
+                              "dup_of": [None, "a", "a"], "reason": [None, dedup.EXACT, dedup.EXACT],
+                              "cluster_size": [3, 3, 3]}, schema_overrides={"cluster_size": pl.UInt32})
+    out = dedup.apply_dedup(table, decisions).to_pydict()
+    assert out["id"] == ["a", "b", "c"]
+    assert out["drop_reason"] == [None, dedup.EXACT, "cwt_too_short"]
+    assert out["dup_of"] == [None, "a", "a"]
+    assert out["drop_detail"][1].startswith("exact_duplicate of a")
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.8, 0.9])
+def test_verify_edges_keeps_edges_at_or_above_the_threshold(threshold: float) -> None:
+    s = sigs(["一二三四五六七八九十" * 20, "一二三四五六七八九十" * 19 + "甲乙丙丁戊己庚辛壬癸", "完全不同的一段文字内容在这里" * 10])
+    nodes = pl.Series("node", [1, 2, 3], dtype=pl.UInt64)
+    sig_df = pl.DataFrame({"node": nodes, dedup.SIG: list(s)})
+    edges = pl.DataFrame({"a": [1, 1], "b": [2, 3]}, schema={"a": pl.UInt64, "b": pl.UInt64})
+    kept = dedup.verify_edges(edges, sig_df, threshold)
+    assert all(j >= threshold for j in kept["jaccard"])
+    assert (1, 3) not in set(kept.select("a", "b").rows())
