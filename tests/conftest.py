@@ -36,7 +36,7 @@ def ray_local():
     ray.shutdown()
 
 
-def make_job(tmp_path: Path, inputs: list[dict], **extra) -> "object":
+def make_job(tmp_path: Path, inputs: list[dict], **extra) -> object:
     """A validated Job over `inputs` (paths relative to tmp_path), writing to tmp_path/out."""
     from curate.job import parse_job
 
