@@ -140,6 +140,19 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
     return path, report
 
 
+def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Duplicates removed per input file and per source, from the manifest's per-file counts."""
+    by_file: dict[str, dict[str, int]] = {}
+    by_source: dict[str, dict[str, int]] = {}
+    for f in inputs:
+        counts = {r: f["rejected_by_reason"].get(r, 0) for r in ("exact_duplicate", "near_duplicate")}
+        by_file[f["file"]] = counts
+        acc = by_source.setdefault(f["input"], {"exact_duplicate": 0, "near_duplicate": 0})
+        for r, n in counts.items():
+            acc[r] += n
+    return {"removed_by_file": by_file, "removed_by_source": by_source}
+
+
 def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep_work: bool = False) -> RunResult:
     """Run a validated job end to end and return its manifest.
 
@@ -202,7 +215,7 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     manifest = build_manifest(job, sink.summaries, started=started.isoformat(timespec="seconds"),
                               finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=seconds,
                               ray_info=ray_info, limit=limit)
-    manifest["dedup"] = {"params": dataclasses.asdict(dd), **dedup_report}
+    manifest["dedup"] = {"params": dataclasses.asdict(dd), **dedup_report, **_duplicates_by(manifest["inputs"])}
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
     write_manifest(out, manifest)
     if not keep_work:
