@@ -30,7 +30,7 @@ class Verdict:
 
 def _turns_from_lines(text: str) -> list[dict[str, str]]:
     turns = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # the pipeline's own line separator
         if not line.strip():
             continue
         for sep in (SPEAKER_SEPARATOR, ":"):

@@ -106,21 +106,28 @@ def _group_runs(
     dup_mask = np.zeros(len(hashes), dtype=bool)
     dup_count, top = np.zeros(n_docs, dtype=np.int64), np.zeros(n_docs, dtype=np.int64)
     # the window's index rides in the low bits of the key, so one plain sort groups equal hashes and
-    # keeps each group in position order (hence document order); chunks bound the index to 27 bits
-    for lo in range(0, len(hashes), 1 << _POS_BITS):
-        h = hashes[lo : lo + (1 << _POS_BITS)]
+    # keeps each group in position order (hence document order); chunks bound the index to 27 bits and
+    # end on document boundaries, since a document's windows must be sorted together
+    lo = 0
+    while lo < len(hashes):
+        hi = min(len(hashes), lo + (1 << _POS_BITS))
+        if hi < len(hashes):
+            hi = int(np.searchsorted(doc, doc[hi], side="left"))
+            if hi <= lo:
+                raise ValueError("one document has more n-gram windows than a sort chunk holds")
+        h, chunk_lo, lo = hashes[lo:hi], lo, hi
         keys = (mix64(h) & ~_POS_MASK) | np.arange(len(h), dtype=np.uint64)
         keys.sort()
         idx = (keys & _POS_MASK).astype(np.int64)
-        hi = keys >> np.uint64(_POS_BITS)
-        d = doc[lo + idx]
+        top_bits = keys >> np.uint64(_POS_BITS)
+        d = doc[chunk_lo + idx]
         # neighbours with equal hash bits are the same n-gram; they count together only within one document
-        same = (hi[1:] == hi[:-1]) & (d[1:] == d[:-1])
+        same = (top_bits[1:] == top_bits[:-1]) & (d[1:] == d[:-1])
         run_start = np.concatenate(([True], ~same))
         run_id = np.cumsum(run_start) - 1
         elem_len = np.bincount(run_id)[run_id]
         is_dup = elem_len > 1
-        dup_mask[lo + idx[is_dup]] = True
+        dup_mask[chunk_lo + idx[is_dup]] = True
         dup_count += np.bincount(d[is_dup], minlength=n_docs)
         heads = run_start & is_dup
         np.maximum.at(top, d[heads], elem_len[heads])

@@ -31,9 +31,12 @@ SPEAKER_SEPARATOR = "："
 
 
 def _nfkc(texts: pl.Series) -> pl.Series:
-    shielded = texts.str.replace_many(list(_CJK_PUNCT), _SHIELD)
+    # a text that already holds a stand-in cannot be shielded safely: it gets plain NFKC
+    clash = texts.str.contains(f"[{''.join(_SHIELD)}]")
+    shielded = pl.select(pl.when(clash).then(texts).otherwise(texts.str.replace_many(list(_CJK_PUNCT), _SHIELD))).to_series()
     normalised = pl.from_arrow(pc.utf8_normalize(shielded.to_arrow(), form="NFKC"))
-    return normalised.str.replace_many(_SHIELD, list(_CJK_PUNCT))
+    restored = normalised.str.replace_many(_SHIELD, list(_CJK_PUNCT))
+    return pl.select(pl.when(clash).then(normalised).otherwise(restored)).to_series().alias(texts.name)
 
 
 def _whitespace(texts: pl.Series) -> pl.Series:
@@ -130,7 +133,8 @@ def normalize(table: pa.Table, spec: NormalizeSpec) -> pa.Table:
         frame = frame.with_columns(rendered=pl.lit(None, pl.String), dlg_flags=pl.lit(None, pl.List(pl.String)))
     frame = frame.select(
         text=pl.when("web").then("norm").when("dlg").then("rendered").otherwise("raw"),
-        norm_flags=pl.when("web").then("web_flags").when("dlg").then("dlg_flags"),
+        norm_flags=pl.when("web").then("web_flags")
+        .when("dlg").then(pl.col("dlg_flags").fill_null(pl.lit([], dtype=pl.List(pl.String)))),
     )
     new_text, flags = frame["text"], frame["norm_flags"]
 

@@ -180,26 +180,34 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
                 computed[col][rows] = True
         for rule in rs.active:
             fired = np.zeros(n, dtype=bool)
+            seen = np.zeros(n, dtype=np.float64)  # the value this rule judged, for drop_detail
             if len(rows) and rule.signal in values:
-                fired[rows] = rule.fires(values[rule.signal][rows])
-            fired_by_rule.append((rule, fired))
+                judged = values[rule.signal][rows]
+                fired[rows] = rule.fires(judged)
+                seen[rows] = judged
+            fired_by_rule.append((rule, fired, seen))
 
     for col, vals in values.items():
         arr = pa.array(vals, mask=~computed[col]).cast(schema.field(col).type)
         table = table.set_column(table.schema.get_field_index(col), col, arr)
 
     frame = pl.DataFrame(
-        {f"f{i}": fired for i, (_, fired) in enumerate(fired_by_rule)}
-        | {f"v{i}": values[r.signal] if r.signal in values else np.zeros(n) for i, (r, _) in enumerate(fired_by_rule)}
+        {f"f{i}": fired for i, (_, fired, _) in enumerate(fired_by_rule)}
+        | {f"v{i}": seen for i, (_, _, seen) in enumerate(fired_by_rule)}
     ) if fired_by_rule else pl.DataFrame({"_": np.zeros(n)})
-    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _) in enumerate(fired_by_rule)]
-    def shown(i: int) -> pl.Expr:
+    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _, _) in enumerate(fired_by_rule)]
+    def shown(i: int, rule: Rule) -> pl.Expr:
         col = pl.col(f"v{i}")
-        return col.cast(pl.String) if frame.schema[f"v{i}"] == pl.Boolean else col.round(4).cast(pl.String)
+        kind = schema.field(rule.signal).type
+        if pa.types.is_boolean(kind):
+            return (col != 0).cast(pl.String)
+        if pa.types.is_integer(kind):
+            return col.cast(pl.Int64).cast(pl.String)
+        return col.round(6).cast(pl.String)
 
     details = [
-        pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}", shown(i)))
-        for i, (r, _) in enumerate(fired_by_rule)
+        pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}", shown(i, r)))
+        for i, (r, _, _) in enumerate(fired_by_rule)
     ]
     if ids:
         out = frame.select(

@@ -257,7 +257,7 @@ def _dialogue_shape(x: SignalInput) -> Columns:
     ).join(top, on="row")
     full = pl.DataFrame({"row": np.arange(n)}).join(agg, on="row", how="left", maintain_order="left").fill_null(0)
     n_turns = full["n_turns"].to_numpy()
-    seeker, supporter = full["seeker"].cast(pl.Boolean).to_numpy(), full["supporter"].cast(pl.Boolean).to_numpy()
+    seeker, supporter = full["seeker"].fill_null(False).to_numpy(), full["supporter"].fill_null(False).to_numpy()
     return {
         "sig_n_turns": n_turns,
         "sig_n_speakers": full["n_speakers"].to_numpy(),
