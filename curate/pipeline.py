@@ -21,7 +21,7 @@ from curate.io.manifest import MANIFEST, build_manifest, write_manifest
 from curate.io.readers import check_input
 from curate.io.writer import DATA, REJECTS, STATS
 from curate.job import DedupSpec, Job, JobError
-from curate.stages.rules import load_rule_sets
+from curate.stages.rules import global_rule_kinds, load_rule_sets
 
 log = logging.getLogger("curate")
 WORK = "_work"
@@ -128,6 +128,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
                       verified_edges=verified.height)
     decisions = dedup.cluster_records(records, comps) if spec.exact or spec.near else dedup.cluster_records(
         records.head(0), comps)
+    atomic_write_parquet(work / "components.parquet", comps.to_arrow())
     path = work / "dedup.parquet"
     atomic_write_parquet(path, decisions.to_arrow())
     sizes = decisions.group_by("dup_cluster").len()["len"].value_counts().sort("len")
@@ -151,6 +152,29 @@ def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
         for r, n in counts.items():
             acc[r] += n
     return {"removed_by_file": by_file, "removed_by_source": by_source}
+
+
+def duplicated_lines_global(checkpoints: list[str], work: Path) -> tuple[Path, dict[str, Any]]:
+    """Phase B, whole-run rules: lines that occur in two or more duplicate clusters → OUT/_work/dup_lines.parquet."""
+    import pyarrow as pa
+    import ray
+
+    from curate.io.datasource import ParquetShards
+    from curate.io.writer import atomic_write_parquet
+    from curate.stages import crossdoc
+
+    t0 = time.perf_counter()
+    comps = work / "components.parquet"
+    ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", crossdoc.LINE_HASHES]))
+    ds = ds.map_batches(crossdoc.line_rows, batch_format="pyarrow", batch_size=None)
+    ds = ds.repartition(max(2, min(256, len(checkpoints))), keys=["line"])  # every line lands whole in one block
+    ds = ds.map_batches(crossdoc.duplicated_lines, fn_kwargs={"components": str(comps) if comps.exists() else None},
+                        batch_format="pyarrow", batch_size=None)
+    tables = ray.get(ds.to_arrow_refs())
+    lines = pa.concat_tables(tables) if tables else pa.table({"line": pa.array([], pa.uint64())})
+    path = work / "dup_lines.parquet"
+    atomic_write_parquet(path, lines)
+    return path, {"duplicated_lines": lines.num_rows, "seconds": round(time.perf_counter() - t0, 3)}
 
 
 def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep_work: bool = False) -> RunResult:
@@ -202,12 +226,17 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     if (dd.exact or dd.near) and checkpoints:
         decisions, report = dedup_global(checkpoints, dd, work)
         dedup_report.update(report)
+    dup_lines, lines_report = None, None
+    if global_rule_kinds(load_rule_sets(job.rules)) and checkpoints:
+        dup_lines, lines_report = duplicated_lines_global(checkpoints, work)
     timings["phase_b"] = time.perf_counter() - t0 - timings["phase_a"]
 
     sink = ShardSink(str(out.resolve()), file_index, job.shard_rows)
     if checkpoints:
         ds = ray.data.read_datasource(ParquetShards(checkpoints))
-        ds = ds.map_batches(phase_c_batch, fn_kwargs={"decisions": str(decisions) if decisions else None},
+        ds = ds.map_batches(phase_c_batch, fn_kwargs={"decisions": str(decisions) if decisions else None,
+                                                      "dup_lines": str(dup_lines) if dup_lines else None,
+                                                      "rule_files": job.rules},
                             batch_format="pyarrow", batch_size=None)
         ds.write_datasink(sink)
     timings["phase_c"] = time.perf_counter() - t0 - timings["phase_a"] - timings["phase_b"]
@@ -216,6 +245,8 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
                               finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=seconds,
                               ray_info=ray_info, limit=limit)
     manifest["dedup"] = {"params": dataclasses.asdict(dd), **dedup_report, **_duplicates_by(manifest["inputs"])}
+    if lines_report:
+        manifest["crossdoc_lines"] = lines_report
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
     write_manifest(out, manifest)
     if not keep_work:

@@ -12,11 +12,12 @@ import pyarrow.compute as pc
 
 from curate.job import NormalizeSpec
 from curate.schema import conform
+from curate.stages.crossdoc import line_columns
 from curate.stages.dedup import signature_columns
 from curate.stages.hashing import exact_hash
 from curate.stages.minhash import MinHashParams
 from curate.stages.normalize import normalize
-from curate.stages.rules import apply_rules, load_rule_sets
+from curate.stages.rules import apply_rules, global_rule_kinds, load_rule_sets
 
 PROCESSING_ERROR = "processing_error"
 
@@ -30,10 +31,17 @@ def run_phase_a(table: pa.Table, rule_files: list[str], norm: NormalizeSpec,
     rule_sets = load_rule_sets(rule_files)
     table = normalize(conform(table), norm)
     table = apply_rules(table, rule_sets)
-    table = exact_hash(table)
-    if minhash is not None:
-        for name, col in signature_columns(table, minhash).items():
-            table = table.append_column(name, col)
+    return add_work_columns(exact_hash(table), rule_sets, minhash)
+
+
+def add_work_columns(table: pa.Table, rule_sets: tuple, minhash: MinHashParams | None) -> pa.Table:
+    """The checkpoint's work columns: MinHash for dedup, line hashes for whole-run rules (live rows only)."""
+    work = signature_columns(table, minhash) if minhash is not None else {}
+    kinds = global_rule_kinds(rule_sets)
+    if kinds:
+        work |= line_columns(table, kinds)
+    for name, col in work.items():
+        table = table.append_column(name, col)
     return table
 
 
@@ -66,7 +74,5 @@ def _one_row(row: pa.Table, rule_files: list[str], norm: NormalizeSpec, minhash:
         detail = pc.if_else(live, pa.scalar(f"{PROCESSING_ERROR}: {summary[:500]}"), row.column("drop_detail"))
         row = row.set_column(row.schema.get_field_index("drop_reason"), "drop_reason", reason)
         row = row.set_column(row.schema.get_field_index("drop_detail"), "drop_detail", detail)
-        if minhash is not None:  # same work columns as the rows that succeeded, empty for this one
-            for name, col in signature_columns(row, minhash).items():
-                row = row.append_column(name, col)
-        return row
+        # same work columns as the rows that succeeded, empty for this one
+        return add_work_columns(row, load_rule_sets(rule_files), minhash)

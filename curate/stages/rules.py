@@ -24,7 +24,7 @@ import yaml
 from curate.arrowutil import as_array
 from curate.assets import resolve_asset
 from curate.schema import arrow_schema
-from curate.stages.signals import REGISTRY, SignalInput, compute_signals
+from curate.stages.signals import GLOBAL_SIGNALS, REGISTRY, SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
 
 OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -70,8 +70,13 @@ class RuleSet:
 
     @property
     def active(self) -> tuple[Rule, ...]:
-        """Enabled rules, in file order."""
-        return tuple(r for r in self.rules if r.enabled)
+        """Enabled rules on per-batch signals, in file order (phase A)."""
+        return tuple(r for r in self.rules if r.enabled and r.signal not in GLOBAL_SIGNALS)
+
+    @property
+    def active_global(self) -> tuple[Rule, ...]:
+        """Enabled rules on whole-run signals, in file order (phase C)."""
+        return tuple(r for r in self.rules if r.enabled and r.signal in GLOBAL_SIGNALS)
 
 
 def _fail(path: Path, where: str, msg: str) -> RuleError:
@@ -104,7 +109,7 @@ def parse_rule_set(doc: Any, path: Path) -> RuleSet:
         if r["id"] in seen:
             raise _fail(path, f"{where}.id", f"duplicate rule id {r['id']!r}")
         seen.add(r["id"])
-        if r["signal"] not in REGISTRY:
+        if r["signal"] not in REGISTRY and r["signal"] not in GLOBAL_SIGNALS:
             raise _fail(path, f"{where}.signal", f"unknown signal {r['signal']!r}; see `curate list signals`")
         if r["op"] not in OPS:
             raise _fail(path, f"{where}.op", f"{r['op']!r} is not one of {list(OPS)}")
@@ -225,6 +230,51 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
     detail = pc.if_else(live_arr, out["detail"].to_arrow().cast(pa.string()), old_detail)
     flags = out["flags"].to_arrow().cast(pa.list_(pa.string()))
     flags = pc.if_else(live_arr, flags, pa.nulls(n, pa.list_(pa.string())))
+    for col, arr in (("rule_flags", flags), ("drop_reason", reason), ("drop_detail", detail)):
+        table = table.set_column(table.schema.get_field_index(col), col, arr)
+    return table
+
+
+def global_rule_kinds(rule_sets: Sequence[RuleSet]) -> tuple[str, ...]:
+    """Record kinds that some active whole-run rule applies to (empty: no such rule)."""
+    return tuple(sorted({k for rs in rule_sets if rs.active_global for k in rs.applies_to}))
+
+
+def apply_global_rules(table: pa.Table, rule_sets: Sequence[RuleSet], values: dict[str, np.ndarray],
+                       computed: np.ndarray) -> pa.Table:
+    """Phase C: fill whole-run signal columns and evaluate their rules on rows still live.
+
+    Fired rule ids are appended to `rule_flags`; the first one becomes `drop_reason` of a live row.
+    """
+    schema = arrow_schema()
+    live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False) & computed
+    kind = np.asarray(table.column("kind").to_numpy(zero_copy_only=False))
+    for col, vals in values.items():
+        arr = pa.array(vals, mask=~computed).cast(schema.field(col).type)
+        table = table.set_column(table.schema.get_field_index(col), col, arr)
+    fired: list[tuple[Rule, np.ndarray]] = []
+    for rs in rule_sets:
+        mask = live & np.isin(kind, rs.applies_to)
+        for rule in rs.active_global:
+            fired.append((rule, mask & rule.fires(values[rule.signal])))
+    if not fired:
+        return table
+    frame = pl.DataFrame({"old": pl.from_arrow(as_array(table.column("rule_flags")))}
+                         | {f"f{i}": f for i, (_, f) in enumerate(fired)}
+                         | {f"v{i}": values[r.signal] for i, (r, _) in enumerate(fired)})
+    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _) in enumerate(fired)]
+    details = [pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}",
+                                                      pl.col(f"v{i}").round(6).cast(pl.String)))
+               for i, (r, _) in enumerate(fired)]
+    out = frame.select(
+        flags=pl.concat_list([pl.col("old").fill_null(pl.lit([], pl.List(pl.String))), pl.concat_list(ids).list.drop_nulls()]),
+        reason=pl.coalesce(ids),
+        detail=pl.coalesce(details),
+    )
+    live_arr = pa.array(live)
+    reason = pc.if_else(live_arr, out["reason"].to_arrow().cast(pa.string()), as_array(table.column("drop_reason")))
+    detail = pc.if_else(live_arr, out["detail"].to_arrow().cast(pa.string()), as_array(table.column("drop_detail")))
+    flags = pc.if_else(live_arr, out["flags"].to_arrow().cast(pa.list_(pa.string())), as_array(table.column("rule_flags")))
     for col, arr in (("rule_flags", flags), ("drop_reason", reason), ("drop_detail", detail)):
         table = table.set_column(table.schema.get_field_index(col), col, arr)
     return table

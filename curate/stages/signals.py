@@ -75,6 +75,9 @@ class Signal:
 
 
 REGISTRY: dict[str, Signal] = {}
+# Signals that need the whole run: computed after phase B, their rules evaluated in phase C
+# (curate/stages/crossdoc.py). Column -> producer name and version.
+GLOBAL_SIGNALS: dict[str, tuple[str, int]] = {"sig_dup_paragraph_frac": ("crossdoc_lines", 1)}
 
 
 def signal(name: str, version: int, columns: tuple[str, ...], *, needs_turns: bool = False) -> Callable:
@@ -283,4 +286,4 @@ def compute_signals(x: SignalInput, columns: list[str]) -> Columns:
 
 def signal_versions() -> dict[str, int]:
     """Signal producer name -> version, for the manifest."""
-    return {s.name: s.version for s in REGISTRY.values()}
+    return {s.name: s.version for s in REGISTRY.values()} | dict(GLOBAL_SIGNALS.values())
