@@ -96,7 +96,8 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
 @click.option("--ngram", type=click.IntRange(min=1), default=5, show_default=True, help="Character n-gram size.")
 @click.option("--num-perm", type=click.IntRange(min=8), default=128, show_default=True, help="MinHash signature size.")
 @click.option("--exact-only", is_flag=True, help="Only remove exact duplicates (same normalised text).")
-@click.option("--shard-rows", type=click.IntRange(min=1), default=5000, show_default=True)
+@click.option("--shard-rows", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Records per output shard.")
 @click.option("--overwrite", is_flag=True, help="Use an output folder that holds something other than a curate run.")
 def dedup(in_path: str, out: str, threshold: float, ngram: int, num_perm: int, exact_only: bool, shard_rows: int,
           overwrite: bool) -> None:

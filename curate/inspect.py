@@ -15,7 +15,7 @@ def parquet_files(path: str | Path) -> list[Path]:
     if (p / "data").is_dir():
         p = p / "data"
     files = sorted(p.glob("*.parquet"))
-    if not files:
+    if not files and not (p / "manifest.json").exists() and p.name != "data":
         raise FileNotFoundError(f"no Parquet files at {path}")
     return files
 
@@ -23,6 +23,8 @@ def parquet_files(path: str | Path) -> list[Path]:
 def inspect_text(path: str | Path, rows: int = 3) -> str:
     """A report on the shards at PATH."""
     files = parquet_files(path)
+    if not files:
+        return f"0 rows: {path} holds no kept records (every record was rejected; see {Path(path).parent if Path(path).name == 'data' else Path(path)}/rejects)"
     lf = pl.scan_parquet(files)
     schema = lf.collect_schema()
     n = lf.select(pl.len()).collect().item()

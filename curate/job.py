@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,7 +205,7 @@ def _resolve_files(pattern: str, base: Path, where: str) -> list[str]:
         files = [str(p)] if p.is_file() else []
     if not files:
         raise JobError(f"{where}.path: no input files match {pattern!r} (resolved as {p})")
-    return files
+    return [os.path.realpath(f) for f in files]
 
 
 def _parse_dialogue(d: Any, where: str) -> DialogueSpec:
@@ -300,16 +301,30 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise JobError(f"inputs: names must be unique, got {names}")
+    owner: dict[str, str] = {}
+    for spec in specs:  # a file read twice would collide in the output; ask for one input per file
+        for f in spec.files:
+            if f in owner:
+                raise JobError(f"inputs[{spec.name}].path: {f} is already read by input {owner[f]!r}")
+            owner[f] = spec.name
     rules = doc.get("rules", ["default.yaml", "dialogue.yaml"])
     if isinstance(rules, str):
         rules = [rules]
+    if not isinstance(rules, list):
+        raise JobError(f"rules: expected a list of rule files, got {rules!r}")
     for i, r in enumerate(rules):
+        if not isinstance(r, str):
+            raise JobError(f"rules[{i}]: expected a rule file name or path, got {r!r}")
         try:
             resolve_asset(r, "rules")
         except FileNotFoundError as e:
             raise JobError(f"rules[{i}]: {e}") from None
     norm = _check_keys(doc.get("normalize") or {}, {"nfkc", "to_simplified"}, "normalize")
     ray_cfg = _check_keys(doc.get("ray") or {}, {"address", "num_cpus"}, "ray")
+    if ray_cfg.get("num_cpus") is not None:
+        _positive_int(ray_cfg["num_cpus"], "ray.num_cpus")
+    if ray_cfg.get("address") is not None and not isinstance(ray_cfg["address"], str):
+        raise JobError(f"ray.address: expected a string like ray://host:10001 or auto, got {ray_cfg['address']!r}")
     dedup = _parse_dedup(doc.get("dedup"))
     name = str(doc.get("name") or (Path(source_path).stem if source_path else "job"))
     job = Job(

@@ -19,7 +19,7 @@ from typing import Any
 
 from curate.io.manifest import MANIFEST, build_manifest, write_manifest
 from curate.io.readers import check_input
-from curate.io.writer import DATA, REJECTS, STATS
+from curate.io.writer import DATA, REJECTS, STATS, rows_on_disk
 from curate.job import DedupSpec, Job, JobError
 from curate.stages.rules import global_rule_kinds, load_rule_sets
 
@@ -58,6 +58,8 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
 
 def prepare_output(out: Path, overwrite: bool) -> None:
     """Make OUT ready: a previous curate run there is replaced; any other non-empty folder needs --overwrite."""
+    if out.exists() and not out.is_dir():
+        raise JobError(f"output {out} exists and is not a folder")
     if out.exists() and any(out.iterdir()):
         ours = (out / MANIFEST).exists() or (out / DATA).exists()
         if not ours and not overwrite:
@@ -77,6 +79,19 @@ def _file_table(job: Job) -> list[tuple[str, Any]]:
 def _rel_name(path: str, spec: Any) -> str:
     base = os.path.commonpath([os.path.dirname(p) for p in spec.files]) if spec.files else ""
     return os.path.relpath(path, base) if base else os.path.basename(path)
+
+
+# Below this many rows, grouping rows by key (LSH buckets, lines) uses one block: Ray's repartition(1)
+# combines blocks without a shuffle, while its key-based hash shuffle starts aggregator actors that cost
+# seconds even for a handful of rows. Above it, the hash shuffle spreads the groups over the cluster.
+SINGLE_BLOCK_GROUP_ROWS = 4_000_000
+
+
+def group_by_key(ds: Any, key: str, n_rows: int) -> Any:
+    """Blocks in which every row of a key sits together: one block when small, a Ray hash shuffle when large."""
+    if n_rows <= SINGLE_BLOCK_GROUP_ROWS:
+        return ds.repartition(1)
+    return ds.repartition(max(2, min(256, n_rows // 2_000_000 + 1)), keys=[key])
 
 
 def _files(folder: Path) -> list[str]:
@@ -106,12 +121,11 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
     if spec.near and records.height:
         bands, rows = spec.bands_rows()
         n_rows = records.height * bands
-        parts = max(2, min(256, n_rows // 2_000_000 + 1))
         ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", dedup.BANDS]))
         ds = ds.map_batches(dedup.band_rows, batch_format="pyarrow", batch_size=None)
-        ds = ds.repartition(parts, keys=["key"])  # Ray's hash shuffle: every bucket lands whole in one block
+        ds = group_by_key(ds, "key", n_rows)  # every bucket lands whole in one block
         ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
-        tables = ray.get(ds.to_arrow_refs())
+        tables = ray.get(ds.materialize().to_arrow_refs())
         edges = pl.from_arrow(pa.concat_tables(tables)).unique() if tables else pl.DataFrame(
             schema={"a": pl.UInt64, "b": pl.UInt64})
         nodes = pl.concat([edges["a"], edges["b"]]).unique()
@@ -124,7 +138,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
         )
         verified = dedup.verify_edges(edges, sigs, spec.threshold)
         comps = dedup.components(verified)
-        report.update(bands=bands, rows=rows, shuffle_partitions=parts, candidate_edges=edges.height,
+        report.update(bands=bands, rows=rows, band_rows=n_rows, candidate_edges=edges.height,
                       verified_edges=verified.height)
     decisions = dedup.cluster_records(records, comps) if spec.exact or spec.near else dedup.cluster_records(
         records.head(0), comps)
@@ -164,17 +178,21 @@ def duplicated_lines_global(checkpoints: list[str], work: Path) -> tuple[Path, d
     from curate.stages import crossdoc
 
     t0 = time.perf_counter()
+    import polars as pl
+
     comps = work / "components.parquet"
+    live = pl.col("drop_reason").is_null()
+    n_rows = pl.scan_parquet(checkpoints).filter(live).select(pl.col(crossdoc.LINE_HASHES).list.len().sum()).collect().item()
     ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", crossdoc.LINE_HASHES]))
     ds = ds.map_batches(crossdoc.line_rows, batch_format="pyarrow", batch_size=None)
-    ds = ds.repartition(max(2, min(256, len(checkpoints))), keys=["line"])  # every line lands whole in one block
+    ds = group_by_key(ds, "line", n_rows or 0)  # every line lands whole in one block
     ds = ds.map_batches(crossdoc.duplicated_lines, fn_kwargs={"components": str(comps) if comps.exists() else None},
                         batch_format="pyarrow", batch_size=None)
-    tables = ray.get(ds.to_arrow_refs())
+    tables = ray.get(ds.materialize().to_arrow_refs())
     lines = pa.concat_tables(tables) if tables else pa.table({"line": pa.array([], pa.uint64())})
     path = work / "dup_lines.parquet"
     atomic_write_parquet(path, lines)
-    return path, {"duplicated_lines": lines.num_rows, "seconds": round(time.perf_counter() - t0, 3)}
+    return path, {"lines": n_rows, "duplicated_lines": lines.num_rows, "seconds": round(time.perf_counter() - t0, 3)}
 
 
 def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep_work: bool = False) -> RunResult:
@@ -218,7 +236,11 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
         ds = ds.limit(limit)
     ds = ds.map_batches(phase_a_batch, fn_kwargs={"rule_files": job.rules, "norm": job.normalize, "minhash": minhash},
                         batch_format="pyarrow", batch_size=None)
-    ds.write_datasink(ShardSink(str((work / "a").resolve()), file_index, job.shard_rows, checkpoint=True))
+    checkpoint_sink = ShardSink(str((work / "a").resolve()), file_index, job.shard_rows, checkpoint=True)
+    ds.write_datasink(checkpoint_sink)
+    read: dict[str, int] = {}
+    for c in checkpoint_sink.summaries:
+        read[c["source_file"]] = read.get(c["source_file"], 0) + c["rows"]
     timings = {"phase_a": time.perf_counter() - t0}
     checkpoints = _files(work / "a")
 
@@ -243,7 +265,7 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     seconds = time.perf_counter() - t0
     manifest = build_manifest(job, sink.summaries, started=started.isoformat(timespec="seconds"),
                               finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=seconds,
-                              ray_info=ray_info, limit=limit)
+                              ray_info=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, sink.summaries))
     manifest["dedup"] = {"params": dataclasses.asdict(dd), **dedup_report, **_duplicates_by(manifest["inputs"])}
     if lines_report:
         manifest["crossdoc_lines"] = lines_report
@@ -285,7 +307,7 @@ def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = Fal
     sources = pl.scan_parquet(src_files).select(pl.col("source_file").unique().sort()).collect()["source_file"]
     file_index = {f: i for i, f in enumerate(sources.to_list())}
     ds = ray.data.read_datasource(ParquetShards(src_files))
-    ds = ds.map_batches(_hash_for_dedup, fn_kwargs={"params": params}, batch_format="pyarrow", batch_size=None)
+    ds = ds.map_batches(_hash_for_dedup, fn_kwargs={"params": params if spec.near else None}, batch_format="pyarrow", batch_size=None)
     ds.write_datasink(ShardSink(str((work / "a").resolve()), file_index, shard_rows, checkpoint=True))
     checkpoints = _files(work / "a")
     decisions, report = dedup_global(checkpoints, spec, work)

@@ -31,8 +31,13 @@ def dependency_versions() -> dict[str, str | None]:
     return out
 
 
-def per_input_counts(job: Job, shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per input file: records_in, kept, rejected by reason, malformed; every file of the job is listed."""
+def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int] | None = None,
+                     on_disk: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
+    """Per input file: records_in, kept, rejected by reason, malformed; every file of the job is listed.
+
+    `read` (records the readers produced per file) and `on_disk` (rows found in the written files) make
+    `reconciled` an independent check: records read == rows kept on disk + rows rejected on disk.
+    """
     rows = []
     for spec in job.inputs:
         for path in spec.files:
@@ -49,15 +54,26 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]]) -> list[dict[str, A
                     acc["rejected_by_reason"][reason] = acc["rejected_by_reason"].get(reason, 0) + n
             acc["rejected_by_reason"] = dict(sorted(acc["rejected_by_reason"].items()))
             acc["malformed"] = acc["rejected_by_reason"].get("malformed_input", 0)
-            acc["reconciled"] = acc["records_in"] == acc["kept"] + acc["rejected"]
+            if read is not None:
+                acc["records_read"] = read.get(path, 0)
+            if on_disk is not None:
+                disk = on_disk.get(path, {"kept": 0, "rejected": 0})
+                acc["kept_on_disk"], acc["rejected_on_disk"] = disk["kept"], disk["rejected"]
+            acc["reconciled"] = (
+                acc["records_in"] == acc["kept"] + acc["rejected"]
+                and acc.get("records_read", acc["records_in"]) == acc["records_in"]
+                and acc.get("kept_on_disk", acc["kept"]) == acc["kept"]
+                and acc.get("rejected_on_disk", acc["rejected"]) == acc["rejected"]
+            )
             rows.append(acc)
     return rows
 
 
 def build_manifest(job: Job, shards: list[dict[str, Any]], *, started: str, finished: str, seconds: float,
-                   ray_info: dict[str, Any], limit: int | None) -> dict[str, Any]:
+                   ray_info: dict[str, Any], limit: int | None, read: dict[str, int] | None = None,
+                   on_disk: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
     """The manifest document."""
-    inputs = per_input_counts(job, shards)
+    inputs = per_input_counts(job, shards, read, on_disk)
     reasons: dict[str, int] = {}
     for f in inputs:
         for r, n in f["rejected_by_reason"].items():

@@ -47,7 +47,7 @@ def shard_name(file_index: int, first_line: int) -> str:
 def write_checkpoint(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
     """Write one phase-A checkpoint shard: every row, with the work columns."""
     atomic_write_parquet(out / f"{name}.parquet", conform(table, keep_work=True))
-    return {"shard": name, "rows": table.num_rows}
+    return {"shard": name, "rows": table.num_rows, "source_file": table.column("source_file")[0].as_py()}
 
 
 def write_shard(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
@@ -117,3 +117,22 @@ class ShardSink(Datasink):
         """Name shown in Ray's progress bars."""
         return "WriteShards"
 
+
+
+def rows_on_disk(out: Path, summaries: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per input file, rows actually present in the written data/ and rejects/ files (Parquet footers).
+
+    Counted from the files, not from what the writer meant to write, so a lost or overwritten shard shows.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    for s in summaries:
+        for f in s["files"]:
+            counts.setdefault(f, {"kept": 0, "rejected": 0})
+    seen: set[str] = set()
+    for s in summaries:
+        (f,) = s["files"]  # a shard holds one input file's records
+        for key, rel in (("kept", s.get("data")), ("rejected", s.get("rejects"))):
+            if rel and rel not in seen:
+                seen.add(rel)
+                counts[f][key] += pq.read_metadata(out / rel).num_rows
+    return counts

@@ -46,20 +46,24 @@ def compact_text(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.replace_substring_regex(lowered, r"\s+", "")
 
 
-def signature_columns(table: pa.Table, params: MinHashParams) -> dict[str, pa.Array]:
-    """Work columns for live rows: MinHash signature, band keys and text length (nulls for rejected rows)."""
+def signature_columns(table: pa.Table, params: MinHashParams | None) -> dict[str, pa.Array]:
+    """Work columns for live rows: text length, and with `params` the MinHash signature and band keys
+    (nulls for rejected rows)."""
     live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False)
+    n = table.num_rows
+    chars = pc.if_else(pa.array(live), pc.utf8_length(pc.fill_null(as_array(table.column("text")), "")),
+                       pa.nulls(n, pa.int64()))
+    out: dict[str, pa.Array] = {CHARS: chars.cast(pa.int64())}
+    if params is None:
+        return out
     texts = pc.if_else(pa.array(live), as_array(table.column("text")), pa.scalar("", pa.string()))
     batch = to_codepoints(compact_text(pc.fill_null(texts, "")))
     sig = signatures(batch, params)
     bands = band_keys(sig, params)
-    n = table.num_rows
     mask = pa.array(~live)
-    sig_arr = pa.FixedSizeListArray.from_arrays(pa.array(sig.ravel(), pa.uint32()), params.num_perm, mask=mask)
-    band_arr = pa.FixedSizeListArray.from_arrays(pa.array(bands.ravel(), pa.uint64()), params.bands, mask=mask)
-    chars = pc.if_else(pa.array(live), pc.utf8_length(pc.fill_null(as_array(table.column("text")), "")),
-                       pa.nulls(n, pa.int64()))
-    return {SIG: sig_arr, BANDS: band_arr, CHARS: chars.cast(pa.int64())}
+    out[SIG] = pa.FixedSizeListArray.from_arrays(pa.array(sig.ravel(), pa.uint32()), params.num_perm, mask=mask)
+    out[BANDS] = pa.FixedSizeListArray.from_arrays(pa.array(bands.ravel(), pa.uint64()), params.bands, mask=mask)
+    return out
 
 
 def band_rows(table: pa.Table) -> pa.Table:

@@ -35,8 +35,8 @@ def run_phase_a(table: pa.Table, rule_files: list[str], norm: NormalizeSpec,
 
 
 def add_work_columns(table: pa.Table, rule_sets: tuple, minhash: MinHashParams | None) -> pa.Table:
-    """The checkpoint's work columns: MinHash for dedup, line hashes for whole-run rules (live rows only)."""
-    work = signature_columns(table, minhash) if minhash is not None else {}
+    """The checkpoint's work columns: text length and MinHash for dedup, line hashes for whole-run rules."""
+    work = signature_columns(table, minhash)
     kinds = global_rule_kinds(rule_sets)
     if kinds:
         work |= line_columns(table, kinds)

@@ -92,6 +92,16 @@ def test_other_shard_sizes_give_the_same_survivors(corpus, baseline, tmp_path) -
     assert _run([f], tmp_path / "out", shard_rows=37) == baseline
 
 
+def test_the_hash_shuffle_path_gives_the_same_survivors(corpus, baseline, tmp_path, monkeypatch) -> None:
+    # large runs group LSH buckets and lines with Ray's key-based hash shuffle instead of one block
+    import curate.pipeline
+
+    monkeypatch.setattr(curate.pipeline, "SINGLE_BLOCK_GROUP_ROWS", 0)
+    f = tmp_path / "all.jsonl"
+    f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
+    assert _run([f], tmp_path / "out", shard_rows=100) == baseline
+
+
 def test_one_worker_gives_the_same_survivors(corpus, baseline, tmp_path) -> None:
     # a separate process with its own single-CPU local Ray
     f = tmp_path / "all.jsonl"
