@@ -94,6 +94,15 @@ def group_by_key(ds: Any, key: str, n_rows: int) -> Any:
     return ds.repartition(max(2, min(256, n_rows // 2_000_000 + 1)), keys=[key])
 
 
+def collect(ds: Any, schema: Any) -> Any:
+    """All rows of a small Ray dataset as one Arrow table with `schema` (Ray's empty blocks carry no columns)."""
+    import pyarrow as pa
+    import ray
+
+    tables = [t for t in ray.get(ds.materialize().to_arrow_refs()) if t.num_columns]
+    return pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.glob("*.parquet"))
 
@@ -125,9 +134,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
         ds = ds.map_batches(dedup.band_rows, batch_format="pyarrow", batch_size=None)
         ds = group_by_key(ds, "key", n_rows)  # every bucket lands whole in one block
         ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
-        tables = ray.get(ds.materialize().to_arrow_refs())
-        edges = pl.from_arrow(pa.concat_tables(tables)).unique() if tables else pl.DataFrame(
-            schema={"a": pl.UInt64, "b": pl.UInt64})
+        edges = pl.from_arrow(collect(ds, pa.schema([("a", pa.uint64()), ("b", pa.uint64())]))).unique()
         nodes = pl.concat([edges["a"], edges["b"]]).unique()
         sigs = (
             pl.scan_parquet(checkpoints)
@@ -137,9 +144,11 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
             .collect()
         )
         verified = dedup.verify_edges(edges, sigs, spec.threshold)
-        comps = dedup.components(verified)
+        chars = records.group_by("exact_hash").agg(pl.col("chars").max()).rename({"exact_hash": "node"})
+        centres = dedup.assign_centres(dedup.components(verified), verified, sigs, chars, spec.threshold)
+        comps = centres.rename({"centre": "component"})
         report.update(bands=bands, rows=rows, band_rows=n_rows, candidate_edges=edges.height,
-                      verified_edges=verified.height)
+                      verified_edges=verified.height, near_clusters=comps["component"].n_unique())
     decisions = dedup.cluster_records(records, comps) if spec.exact or spec.near else dedup.cluster_records(
         records.head(0), comps)
     atomic_write_parquet(work / "components.parquet", comps.to_arrow())
@@ -188,8 +197,7 @@ def duplicated_lines_global(checkpoints: list[str], work: Path) -> tuple[Path, d
     ds = group_by_key(ds, "line", n_rows or 0)  # every line lands whole in one block
     ds = ds.map_batches(crossdoc.duplicated_lines, fn_kwargs={"components": str(comps) if comps.exists() else None},
                         batch_format="pyarrow", batch_size=None)
-    tables = ray.get(ds.materialize().to_arrow_refs())
-    lines = pa.concat_tables(tables) if tables else pa.table({"line": pa.array([], pa.uint64())})
+    lines = collect(ds, pa.schema([("line", pa.uint64())]))
     path = work / "dup_lines.parquet"
     atomic_write_parquet(path, lines)
     return path, {"lines": n_rows, "duplicated_lines": lines.num_rows, "seconds": round(time.perf_counter() - t0, 3)}

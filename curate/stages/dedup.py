@@ -8,9 +8,12 @@ decision depends on content only, never on file order, batch size or worker coun
    edge from its smallest node to every other (`bucket_edges`);
 3. edges are verified with the signatures' Jaccard estimate (`verify_edges`), then connected components
    (`components`);
-4. survivors (`cluster_records`): in each component the longest text wins, then the smallest exact_hash;
-   among records with the survivor's exact text, the smallest id. Every other member gets `dup_of` (the
-   survivor's id) and reason `exact_duplicate` (same text) or `near_duplicate`.
+4. components are split into stars (`assign_centres`) so that every duplicate is itself similar to the text
+   it is removed for (no chaining A~B~C); the centre is the most linked node, then the longest compact text
+   (without whitespace), then the smallest exact_hash;
+5. survivors (`cluster_records`): the centre's text survives; among records with that exact text, the
+   smallest id, then file and line. Every other member gets `dup_of` (the survivor's id) and reason
+   `exact_duplicate` (same text) or `near_duplicate`.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ class DedupParams:
 def compact_text(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Lower-cased text without whitespace: what the shingles are taken from."""
     lowered = pc.utf8_lower(as_array(texts))
-    return pc.replace_substring_regex(lowered, r"\s+", "")
+    # RE2's \s is ASCII only: add Unicode separators (U+3000, U+00A0, U+2028, ...), VT and NEL
+    return pc.replace_substring_regex(lowered, r"[\s\p{Z}\x{0b}\x{85}]+", "")
 
 
 def signature_columns(table: pa.Table, params: MinHashParams | None) -> dict[str, pa.Array]:
@@ -51,13 +55,14 @@ def signature_columns(table: pa.Table, params: MinHashParams | None) -> dict[str
     (nulls for rejected rows)."""
     live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False)
     n = table.num_rows
-    chars = pc.if_else(pa.array(live), pc.utf8_length(pc.fill_null(as_array(table.column("text")), "")),
-                       pa.nulls(n, pa.int64()))
+    texts = pc.if_else(pa.array(live), as_array(table.column("text")), pa.scalar("", pa.string()))
+    compact = compact_text(pc.fill_null(texts, ""))
+    # length without whitespace: padding or reflowing a copy does not make it the "longest" text
+    chars = pc.if_else(pa.array(live), pc.utf8_length(compact), pa.nulls(n, pa.int64()))
     out: dict[str, pa.Array] = {CHARS: chars.cast(pa.int64())}
     if params is None:
         return out
-    texts = pc.if_else(pa.array(live), as_array(table.column("text")), pa.scalar("", pa.string()))
-    batch = to_codepoints(compact_text(pc.fill_null(texts, "")))
+    batch = to_codepoints(compact)
     sig = signatures(batch, params)
     bands = band_keys(sig, params)
     mask = pa.array(~live)
@@ -128,8 +133,45 @@ def components(edges: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(component=pl.col("node").min().over("label")).select("node", "component")
 
 
+def assign_centres(comps: pl.DataFrame, edges: pl.DataFrame, sigs: pl.DataFrame, chars: pl.DataFrame,
+                   threshold: float) -> pl.DataFrame:
+    """Split each connected component into stars, so every duplicate is similar to the text it is a copy of.
+
+    Components chain (A~B and B~C with A and C far apart). Repeatedly, each component's best unassigned node
+    becomes a centre (most verified links, then longest compact text, then smallest hash) and takes every
+    unassigned node of the component whose signature agrees with its own on at least `threshold`.
+    Returns (node, centre) for every node of `comps`. `chars`: (node, chars); `sigs`: (node, _minhash).
+    """
+    if comps.height == 0:
+        return pl.DataFrame(schema={"node": pl.UInt64, "centre": pl.UInt64})
+    degree = pl.concat([edges.select(node="a"), edges.select(node="b")]).group_by("node").len("degree")
+    sigs = sigs.join(comps.select("node"), on="node").sort("node").with_row_index("i")
+    matrix = np.stack(sigs[SIG].to_numpy())
+    todo = (
+        comps.join(degree, on="node", how="left")
+        .join(chars, on="node", how="left")
+        .join(sigs.select("node", "i"), on="node")
+        .with_columns(pl.col("degree").fill_null(0), pl.col("chars").fill_null(0))
+    )
+    done = []
+    while todo.height:
+        centres = (
+            todo.sort(["component", "degree", "chars", "node"], descending=[False, True, True, False])
+            .group_by("component", maintain_order=True)
+            .first()
+            .select("component", centre="node", ci="i")
+        )
+        cand = todo.join(centres, on="component")
+        agree = (matrix[cand["i"].to_numpy()] == matrix[cand["ci"].to_numpy()]).mean(axis=1)
+        taken = cand.filter(pl.Series(agree >= threshold) | (pl.col("node") == pl.col("centre")))
+        done.append(taken.select("node", "centre"))
+        todo = todo.join(taken.select("node"), on="node", how="anti")
+    return pl.concat(done)
+
+
 def cluster_records(records: pl.DataFrame, comps: pl.DataFrame) -> pl.DataFrame:
-    """Decide survivors. `records`: live rows (source_file, source_line, id, exact_hash, chars).
+    """Decide survivors. `records`: live rows (source_file, source_line, id, exact_hash, chars); `comps`:
+    (node, component) with each near-duplicate node's cluster key (its centre); other nodes are their own.
 
     Returns one row per record in a cluster of two or more: its key, `dup_cluster` (the survivor's id),
     `dup_of` (null for the survivor) and `reason`.

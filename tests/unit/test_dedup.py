@@ -134,3 +134,24 @@ def test_verify_edges_keeps_edges_at_or_above_the_threshold(threshold: float) ->
     kept = dedup.verify_edges(edges, sig_df, threshold)
     assert all(j >= threshold for j in kept["jaccard"])
     assert (1, 3) not in set(kept.select("a", "b").rows())
+
+
+def test_chains_are_split_so_every_duplicate_is_similar_to_its_centre() -> None:
+    # B is close to both A and C, but A and C are far apart: a component of three, two stars
+    base = "春天来了，公园里的花都开了，我和朋友一起去散步，心情特别好。" * 6
+    a = base
+    b = base[:-40] + "夏天也很美好，我们常常在河边钓鱼，晚上一起看星星。"
+    c = base[:-80] + "夏天也很美好，我们常常在河边钓鱼，晚上一起看星星。" + "秋天的落叶铺满了小路，冬天的雪让城市安静下来。"
+    s = sigs([a, b, c])
+    nodes = pl.Series("node", [1, 2, 3], dtype=pl.UInt64)
+    sig_df = pl.DataFrame({"node": nodes, dedup.SIG: list(s)})
+    jab, jbc, jac = (float(estimated_jaccard(s[[i]], s[[j]])[0]) for i, j in ((0, 1), (1, 2), (0, 2)))
+    threshold = (max(jac, 0.0) + min(jab, jbc)) / 2  # between the far pair and the close pairs
+    assert jac < threshold <= min(jab, jbc)
+    edges = pl.DataFrame({"a": [1, 2], "b": [2, 3]}, schema={"a": pl.UInt64, "b": pl.UInt64})
+    chars = pl.DataFrame({"node": nodes, "chars": [len(a), len(b), len(c)]})
+    centres = dict(dedup.assign_centres(dedup.components(edges), edges, sig_df, chars, threshold).rows())
+    assert centres[2] == 2  # the middle node has the most links: it is the centre
+    assert centres[1] == 2 and centres[3] == 2  # both are similar enough to the centre
+    far = dedup.assign_centres(dedup.components(edges), edges, sig_df, chars, max(jab, jbc) + 1e-9)
+    assert len(set(dict(far.rows()).values())) == 3  # nobody similar enough to a centre: three clusters
