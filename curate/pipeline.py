@@ -136,16 +136,17 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
         ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
         edges = pl.from_arrow(collect(ds, pa.schema([("a", pa.uint64()), ("b", pa.uint64())]))).unique()
         nodes = pl.concat([edges["a"], edges["b"]]).unique()
-        sigs = (
+        texts = (
             pl.scan_parquet(checkpoints)
             .filter(live & pl.col("exact_hash").is_in(nodes.implode()))
-            .select(node=pl.col("exact_hash"), _minhash=pl.col(dedup.SIG))
+            .select(node=pl.col("exact_hash"), text=pl.col("text"))
             .unique("node", keep="first")
             .collect()
         )
-        verified = dedup.verify_edges(edges, sigs, spec.threshold)
+        sets = dedup.ShingleSets(texts["node"], texts["text"], spec.ngram)
+        verified = dedup.verify_edges(edges, sets, spec.threshold)
         chars = records.group_by("exact_hash").agg(pl.col("chars").max()).rename({"exact_hash": "node"})
-        centres = dedup.assign_centres(dedup.components(verified), verified, sigs, chars, spec.threshold)
+        centres = dedup.assign_centres(dedup.components(verified), verified, sets, chars, spec.threshold)
         comps = centres.rename({"centre": "component"})
         report.update(bands=bands, rows=rows, band_rows=n_rows, candidate_edges=edges.height,
                       verified_edges=verified.height, near_clusters=comps["component"].n_unique())

@@ -87,14 +87,14 @@ def _records(rows: list[tuple[str, int, str, int, int]]) -> pl.DataFrame:
                                       "exact_hash": pl.UInt64, "chars": pl.Int64}, orient="row")
 
 
-def test_survivor_is_the_longest_text_then_smallest_hash_then_smallest_id() -> None:
+def test_the_centre_survives_and_its_smallest_id_among_identical_texts() -> None:
     records = _records([
         ("f", 1, "b", 100, 50),   # exact duplicate group of node 100
         ("f", 2, "a", 100, 50),
-        ("f", 3, "c", 200, 80),   # near duplicate of 100, longer: its text survives
+        ("f", 3, "c", 200, 80),   # near duplicate of 100, and the star's centre: its text survives
         ("f", 4, "z", 300, 10),   # unrelated
     ])
-    comps = dedup.components(pl.DataFrame({"a": [100], "b": [200]}, schema={"a": pl.UInt64, "b": pl.UInt64}))
+    comps = pl.DataFrame({"node": [100, 200], "component": [200, 200]}, schema={"node": pl.UInt64, "component": pl.UInt64})
     out = {r["id"]: r for r in dedup.cluster_records(records, comps).join(records, on=["source_file", "source_line"]).iter_rows(named=True)}
     assert set(out) == {"a", "b", "c"}
     assert out["c"]["dup_of"] is None and out["c"]["dup_cluster"] == "c"
@@ -126,14 +126,17 @@ def test_apply_dedup_rejects_live_duplicates_only_and_keeps_row_order() -> None:
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.8, 0.9])
-def test_verify_edges_keeps_edges_at_or_above_the_threshold(threshold: float) -> None:
-    s = sigs(["一二三四五六七八九十" * 20, "一二三四五六七八九十" * 19 + "甲乙丙丁戊己庚辛壬癸", "完全不同的一段文字内容在这里" * 10])
+def test_verify_edges_keeps_edges_whose_exact_jaccard_reaches_the_threshold(threshold: float) -> None:
+    texts = ["一二三四五六七八九十" * 20, "一二三四五六七八九十" * 19 + "甲乙丙丁戊己庚辛壬癸", "完全不同的一段文字内容在这里" * 10]
     nodes = pl.Series("node", [1, 2, 3], dtype=pl.UInt64)
-    sig_df = pl.DataFrame({"node": nodes, dedup.SIG: list(s)})
+    sets = dedup.ShingleSets(nodes, pl.Series(texts), 5)
     edges = pl.DataFrame({"a": [1, 1], "b": [2, 3]}, schema={"a": pl.UInt64, "b": pl.UInt64})
-    kept = dedup.verify_edges(edges, sig_df, threshold)
-    assert all(j >= threshold for j in kept["jaccard"])
-    assert (1, 3) not in set(kept.select("a", "b").rows())
+    kept = dedup.verify_edges(edges, sets, threshold)
+    truth = {(1, 2): len(shingles(texts[0]) & shingles(texts[1])) / len(shingles(texts[0]) | shingles(texts[1])),
+             (1, 3): 0.0}
+    assert {(a, b) for a, b, _ in kept.rows()} == {k for k, j in truth.items() if j >= threshold}
+    for a, b, j in kept.rows():
+        assert j == pytest.approx(truth[(a, b)])
 
 
 def test_chains_are_split_so_every_duplicate_is_similar_to_its_centre() -> None:
@@ -142,16 +145,20 @@ def test_chains_are_split_so_every_duplicate_is_similar_to_its_centre() -> None:
     a = base
     b = base[:-40] + "夏天也很美好，我们常常在河边钓鱼，晚上一起看星星。"
     c = base[:-80] + "夏天也很美好，我们常常在河边钓鱼，晚上一起看星星。" + "秋天的落叶铺满了小路，冬天的雪让城市安静下来。"
-    s = sigs([a, b, c])
     nodes = pl.Series("node", [1, 2, 3], dtype=pl.UInt64)
-    sig_df = pl.DataFrame({"node": nodes, dedup.SIG: list(s)})
-    jab, jbc, jac = (float(estimated_jaccard(s[[i]], s[[j]])[0]) for i, j in ((0, 1), (1, 2), (0, 2)))
+    sets = dedup.ShingleSets(nodes, pl.Series([a, b, c]), 5)
+    sh = [shingles(t) for t in (a, b, c)]
+    jab, jbc, jac = (len(sh[i] & sh[j]) / len(sh[i] | sh[j]) for i, j in ((0, 1), (1, 2), (0, 2)))
     threshold = (max(jac, 0.0) + min(jab, jbc)) / 2  # between the far pair and the close pairs
     assert jac < threshold <= min(jab, jbc)
     edges = pl.DataFrame({"a": [1, 2], "b": [2, 3]}, schema={"a": pl.UInt64, "b": pl.UInt64})
     chars = pl.DataFrame({"node": nodes, "chars": [len(a), len(b), len(c)]})
-    centres = dict(dedup.assign_centres(dedup.components(edges), edges, sig_df, chars, threshold).rows())
-    assert centres[2] == 2  # the middle node has the most links: it is the centre
-    assert centres[1] == 2 and centres[3] == 2  # both are similar enough to the centre
-    far = dedup.assign_centres(dedup.components(edges), edges, sig_df, chars, max(jab, jbc) + 1e-9)
+    comps = dedup.components(edges)
+    # members must also be near each other: with no slack, A and C cannot share B's cluster
+    strict = dict(dedup.assign_centres(comps, edges, sets, chars, threshold, member_slack=0.0).rows())
+    assert strict[2] == 2 and sorted([strict[1], strict[3]]) in ([1, 2], [2, 3])
+    # with slack enough for A~C, both join the most linked node's star
+    loose = dict(dedup.assign_centres(comps, edges, sets, chars, threshold, member_slack=1.0).rows())
+    assert loose == {1: 2, 2: 2, 3: 2}
+    far = dedup.assign_centres(comps, edges, sets, chars, max(jab, jbc) + 1e-9)
     assert len(set(dict(far.rows()).values())) == 3  # nobody similar enough to a centre: three clusters
