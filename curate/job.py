@@ -43,6 +43,13 @@ STYLE_DEFAULTS: dict[str, dict[str, str]] = {
     "csv": {"group_field": "Dialogue_ID", "speaker_field": "Speaker", "text_field": "Utterance"},
 }
 
+# CPED's CSV layout (one utterance per row), the reference for the `csv` dialogue style's defaults.
+CPED_COLUMNS = (
+    "TV_ID", "Dialogue_ID", "Utterance_ID", "Speaker", "Gender", "Age", "Neuroticism", "Extraversion", "Openness",
+    "Agreeableness", "Conscientiousness", "Scene", "FacePosition_LU", "FacePosition_RD", "Sentiment", "Emotion",
+    "DA", "Utterance",
+)
+
 _EXT_FORMAT = {
     ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet",
     ".txt": "text", ".text": "text", ".md": "text", ".csv": "csv",
