@@ -108,7 +108,7 @@ class ShingleSets:
         h, doc = shingle_hashes(batch, ngram)
         order = np.lexsort((h, doc))
         h, doc = h[order], doc[order]
-        keep = np.concatenate(([True], (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])))
+        keep = np.concatenate((np.ones(min(len(h), 1), dtype=bool), (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])))
         h, doc = h[keep], doc[keep]
         bounds = np.searchsorted(doc, np.arange(batch.n_docs + 1))
         self._sets = {int(n): h[bounds[i] : bounds[i + 1]] for i, n in enumerate(nodes.to_list())}

@@ -162,3 +162,11 @@ def test_chains_are_split_so_every_duplicate_is_similar_to_its_centre() -> None:
     assert loose == {1: 2, 2: 2, 3: 2}
     far = dedup.assign_centres(comps, edges, sets, chars, max(jab, jbc) + 1e-9)
     assert len(set(dict(far.rows()).values())) == 3  # nobody similar enough to a centre: three clusters
+
+
+def test_no_candidates_means_no_edges_and_no_clusters() -> None:
+    sets = dedup.ShingleSets(pl.Series("node", [], dtype=pl.UInt64), pl.Series("text", [], dtype=pl.String), 5)
+    edges = pl.DataFrame(schema={"a": pl.UInt64, "b": pl.UInt64})
+    verified = dedup.verify_edges(edges, sets, 0.8)
+    assert verified.height == 0
+    assert dedup.assign_centres(dedup.components(verified), verified, sets, pl.DataFrame(schema={"node": pl.UInt64, "chars": pl.Int64}), 0.8).height == 0
