@@ -99,8 +99,10 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
 @click.option("--shard-rows", type=click.IntRange(min=1), default=5000, show_default=True,
               help="Records per output shard.")
 @click.option("--overwrite", is_flag=True, help="Use an output folder that holds something other than a curate run.")
+@click.option("--address", envvar="RAY_ADDRESS", metavar="ADDR", help="Ray cluster to join (also RAY_ADDRESS).")
+@click.option("--num-cpus", type=click.IntRange(min=1), help="CPUs of the local Ray (default: all).")
 def dedup(in_path: str, out: str, threshold: float, ngram: int, num_perm: int, exact_only: bool, shard_rows: int,
-          overwrite: bool) -> None:
+          overwrite: bool, address: str | None, num_cpus: int | None) -> None:
     """Remove exact and near duplicates from record shards (IN: a run's OUT or a folder of shards).
 
     Duplicates stay in the output with drop_reason exact_duplicate / near_duplicate and dup_of naming the
@@ -115,7 +117,8 @@ def dedup(in_path: str, out: str, threshold: float, ngram: int, num_perm: int, e
 
     spec = DedupSpec(near=not exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm)
     try:
-        result = run_dedup(in_path, Path(out), spec, overwrite=overwrite, shard_rows=shard_rows)
+        result = run_dedup(in_path, Path(out), spec, overwrite=overwrite, shard_rows=shard_rows, address=address,
+                           num_cpus=num_cpus)
     except (JobError, FileNotFoundError) as e:
         raise _fail(e) from None
     m = result.manifest

@@ -286,7 +286,7 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
 
 
 def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = False, shard_rows: int = 5000,
-              keep_work: bool = False) -> RunResult:
+              keep_work: bool = False, address: str | None = None, num_cpus: int | None = None) -> RunResult:
     """Dedup alone: record-schema shards in IN (a run's data/ or any folder of them) → deduplicated shards in OUT.
 
     The rows keep every column; only the dedup columns and, for duplicates, drop_reason change.
@@ -307,7 +307,7 @@ def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = Fal
     shutil.rmtree(work, ignore_errors=True)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    ray_info = init_ray()
+    ray_info = init_ray(address, num_cpus)
     bands, rows = spec.bands_rows()
     params = MinHashParams(num_perm=spec.num_perm, ngram=spec.ngram, bands=bands, rows=rows, seed=spec.seed)
     import polars as pl
