@@ -150,8 +150,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
         comps = centres.rename({"centre": "component"})
         report.update(bands=bands, rows=rows, band_rows=n_rows, candidate_edges=edges.height,
                       verified_edges=verified.height, near_clusters=comps["component"].n_unique())
-    decisions = dedup.cluster_records(records, comps) if spec.exact or spec.near else dedup.cluster_records(
-        records.head(0), comps)
+    decisions = dedup.cluster_records(records, comps)
     atomic_write_parquet(work / "components.parquet", comps.to_arrow())
     path = work / "dedup.parquet"
     atomic_write_parquet(path, decisions.to_arrow())
@@ -180,6 +179,7 @@ def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def duplicated_lines_global(checkpoints: list[str], work: Path) -> tuple[Path, dict[str, Any]]:
     """Phase B, whole-run rules: lines that occur in two or more duplicate clusters → OUT/_work/dup_lines.parquet."""
+    import polars as pl
     import pyarrow as pa
     import ray
 
@@ -188,8 +188,6 @@ def duplicated_lines_global(checkpoints: list[str], work: Path) -> tuple[Path, d
     from curate.stages import crossdoc
 
     t0 = time.perf_counter()
-    import polars as pl
-
     comps = work / "components.parquet"
     live = pl.col("drop_reason").is_null()
     n_rows = pl.scan_parquet(checkpoints).filter(live).select(pl.col(crossdoc.LINE_HASHES).list.len().sum()).collect().item()
