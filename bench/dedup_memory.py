@@ -203,7 +203,7 @@ class Sampler(threading.Thread):
         self.samples.append(self.sample())
 
 
-def measure_phase_b(work: Path, interval: float) -> dict[str, Any]:
+def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str, Any]:
     import resource
 
     from curate.job import DedupSpec
@@ -213,6 +213,13 @@ def measure_phase_b(work: Path, interval: float) -> dict[str, Any]:
     init_ray(num_cpus=2)
     import polars  # noqa: F401 - what dedup_global imports, so the baseline has it
     import scipy.sparse.csgraph  # noqa: F401
+
+    if warm:
+        # In `curate run`, phase B starts on the Ray workers phase A already used (libraries imported, Ray
+        # Data's actors up); here phase A ran without Ray, so warm them on two checkpoints first.
+        warm_dir = work / "warm"
+        warm_dir.mkdir(exist_ok=True)
+        dedup_global(checkpoints[:2], DedupSpec(), warm_dir)
 
     sampler = Sampler(interval)
     sampler.start()
@@ -312,6 +319,9 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=0.1, help="sampling interval, seconds")
     ap.add_argument("--work", help="work folder (default: a temporary one, removed at the end); reused if it has checkpoints")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--cold", action="store_true",
+                    help="start phase B on cold Ray workers (default: warm them first on two checkpoints, as phase A "
+                         "does in a real run, so library imports and Ray Data's actors are in the baseline)")
     ap.add_argument("--proposal", action="store_true",
                     help="also measure phase B without Ray (all band rows at once, and band by band): the proposed fix")
     args = ap.parse_args()
@@ -328,7 +338,7 @@ def main() -> None:
             print(f"phase A: {n} checkpoints in {time.perf_counter() - t1:.1f} s", file=sys.stderr)
         out = work / "phase_b.json"
         p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "_phase_b", str(work), str(args.interval),
-                            str(out)], capture_output=True, text=True)
+                            str(out), "cold" if args.cold else "warm"], capture_output=True, text=True)
         if p.returncode != 0 or not out.exists():
             sys.exit(f"phase B failed ({p.returncode}):\n{p.stderr[-3000:]}")
         res = json.loads(out.read_text())
@@ -407,7 +417,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] in (["_phase_b"], ["_noray"]):
         _work, _interval, _out = Path(sys.argv[2]), float(sys.argv[3]), Path(sys.argv[4])
         if sys.argv[1] == "_phase_b":
-            _out.write_text(json.dumps(measure_phase_b(_work, _interval)))
+            _out.write_text(json.dumps(measure_phase_b(_work, _interval, warm=sys.argv[5:6] == ["warm"])))
         else:
             _out.write_text(json.dumps(measure_without_ray(_work, _interval, sys.argv[5] == "banded")))
     else:

@@ -135,6 +135,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
         ds = group_by_key(ds, "key", n_rows)  # every bucket lands whole in one block
         ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
         edges = pl.from_arrow(collect(ds, pa.schema([("a", pa.uint64()), ("b", pa.uint64())]))).unique()
+        del ds  # release the shuffle's blocks from the object store before the driver's part
         nodes = pl.concat([edges["a"], edges["b"]]).unique()
         texts = (
             pl.scan_parquet(checkpoints)

@@ -101,23 +101,38 @@ def _node_index(nodes: pl.Series) -> pl.DataFrame:
 
 
 class ShingleSets:
-    """Exact character n-gram sets of some texts (as sorted unique 64-bit hashes) for verifying pairs."""
+    """Exact character n-gram sets of some texts (as sorted unique 64-bit hashes) for verifying pairs.
+
+    Built in chunks of texts into one flat array with offsets, so memory stays near the size of the sets.
+    """
+
+    CHUNK = 20_000  # texts per chunk: bounds the sort's scratch memory
 
     def __init__(self, nodes: pl.Series, texts: pl.Series, ngram: int) -> None:
-        batch = to_codepoints(compact_text(texts.fill_null("").to_arrow()))
-        h, doc = shingle_hashes(batch, ngram)
-        order = np.lexsort((h, doc))
-        h, doc = h[order], doc[order]
-        keep = np.concatenate((np.ones(min(len(h), 1), dtype=bool), (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])))
-        h, doc = h[keep], doc[keep]
-        bounds = np.searchsorted(doc, np.arange(batch.n_docs + 1))
-        self._sets = {int(n): h[bounds[i] : bounds[i + 1]] for i, n in enumerate(nodes.to_list())}
+        parts, sizes = [], []
+        for lo in range(0, len(texts), self.CHUNK):
+            chunk = texts.slice(lo, self.CHUNK).fill_null("")
+            batch = to_codepoints(compact_text(chunk.to_arrow()))
+            h, doc = shingle_hashes(batch, ngram)
+            order = np.lexsort((h, doc))
+            h, doc = h[order], doc[order]
+            del order
+            keep = np.concatenate((np.ones(min(len(h), 1), dtype=bool), (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])))
+            parts.append(h[keep])
+            sizes.append(np.bincount(doc[keep], minlength=batch.n_docs))
+        self._flat = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+        counts = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+        self._offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self._offsets[1:])
+        self._row = {int(n): i for i, n in enumerate(nodes.to_list())}
 
     def jaccard(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact Jaccard similarity of each pair of nodes (a[i], b[i])."""
         out = np.empty(len(a), dtype=np.float64)
+        flat, off, row = self._flat, self._offsets, self._row
         for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-            sx, sy = self._sets[x], self._sets[y]
+            rx, ry = row[x], row[y]
+            sx, sy = flat[off[rx] : off[rx + 1]], flat[off[ry] : off[ry + 1]]
             inter = len(np.intersect1d(sx, sy, assume_unique=True))
             union = len(sx) + len(sy) - inter
             out[i] = inter / union if union else 1.0
