@@ -231,10 +231,10 @@ def test_good_dialogues_next_to_bad_ones_keep_their_turns(bad_run):
 CONFIG_ERRORS = {
     # case: (input spec, file name, field named in the message, column named in the message)
     "cped_missing_column": (
-        {"name": "cped", "path": str(BAD / "cped_missing_column.csv"), "kind": "dialogue",
+        {"name": "cped", "path": str(BAD / "dialogue_csv_missing_column.csv"), "kind": "dialogue",
          "dialogue": {"style": "csv", "group_field": "Dialogue_ID", "speaker_field": "Speaker",
                       "text_field": "Utterance"}},
-        "cped_missing_column.csv", "dialogue.text_field", "'Utterance'",
+        "dialogue_csv_missing_column.csv", "dialogue.text_field", "'Utterance'",
     ),
     "web_wrong_schema": (
         {"name": "wrong", "path": str(BAD / "web_wrong_schema.parquet"), "text_field": "text"},

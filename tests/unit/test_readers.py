@@ -591,7 +591,7 @@ def test_check_input_corrupt_gzip(tmp_path):
 
 
 def test_check_input_cped_missing_column():
-    path = BAD / "cped_missing_column.csv"
+    path = BAD / "dialogue_csv_missing_column.csv"
     with pytest.raises(JobError) as err:
         check_input(str(path), dialogue_spec(path, "csv", name="cped"))
     assert (
@@ -637,7 +637,7 @@ def test_bad_fixtures_are_reproducible(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(tmp_path)
-    for name in ("web_bad.jsonl", "dialogues_bad.jsonl", "cped_missing_column.csv", "notes_bad.txt"):
+    for name in ("web_bad.jsonl", "dialogues_bad.jsonl", "dialogue_csv_missing_column.csv", "notes_bad.txt"):
         assert (tmp_path / name).read_bytes() == (BAD / name).read_bytes(), name
     for name in ("web_wrong_schema.parquet", "web_good.parquet"):
         assert pq.read_table(tmp_path / name).equals(pq.read_table(BAD / name)), name
