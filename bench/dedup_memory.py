@@ -203,6 +203,15 @@ class Sampler(threading.Thread):
         self.samples.append(self.sample())
 
 
+def _finish(sampler: Sampler, interval: float, before: float) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Stop sampling; return the samples of the `before` seconds preceding the start mark, and those during."""
+    sampler.mark("end")
+    sampler.stop()
+    s, marks = sampler.samples, sampler.marks
+    base = s[max(0, marks["start"] - int(before / interval)) : marks["start"] + 1]
+    return base, s[marks["start"] : marks["end"] + 1] or s[-1:]
+
+
 def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str, Any]:
     import resource
 
@@ -229,11 +238,7 @@ def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str
     t0 = time.perf_counter()
     _, report = dedup_global(checkpoints, DedupSpec(), work)
     seconds = time.perf_counter() - t0
-    sampler.mark("end")
-    sampler.stop()
-    s = sampler.samples
-    base = s[max(0, sampler.marks["start"] - int(1.0 / interval)) : sampler.marks["start"] + 1]
-    during = s[sampler.marks["start"] : sampler.marks["end"] + 1] or s[-1:]
+    base, during = _finish(sampler, interval, before=1.0)
     baseline = {k: statistics.median(x[k] for x in base) for k in ("driver_rss", "driver_uss", "ray_uss", "store", "total")}
     peak = max(during, key=lambda x: x["total"])
     return {"seconds": seconds, "report": report, "samples": len(during), "interval": interval,
@@ -262,11 +267,7 @@ def measure_without_ray(work: Path, interval: float, banded: bool) -> dict[str, 
     _, report = phase_b_without_ray(checkpoints, DedupSpec(), work, banded=banded,
                                     name=f"dedup-noray-{'banded' if banded else 'all'}.parquet")
     seconds = time.perf_counter() - t0
-    sampler.mark("end")
-    sampler.stop()
-    s = sampler.samples
-    base = s[max(0, sampler.marks["start"] - int(0.8 / interval)) : sampler.marks["start"] + 1]
-    during = s[sampler.marks["start"] : sampler.marks["end"] + 1] or s[-1:]
+    base, during = _finish(sampler, interval, before=0.8)
     return {"seconds": seconds, "report": report,
             "baseline": statistics.median(x["total"] for x in base), "peak": max(x["total"] for x in during)}
 

@@ -153,12 +153,21 @@ def test_job_goes_on_and_counts_reconcile(bad_run):
     assert (result.out / "manifest.json").is_file()
 
 
+# the record-level inputs of the bad-input job, by name
+RECORD_INPUTS = ["web", "webgz", "webzst", "dlg", "pq", "notes", "whole", "big", "csvdlg"]
+
+
+def _input(expects, rows, name):
+    """The expectation for input `name` and the output rows that came from its file."""
+    (e,) = [x for x in expects if x.name == name]
+    return e, _rows_of(rows, e)
+
+
 @pytest.mark.ray
-@pytest.mark.parametrize("name", ["web", "webgz", "webzst", "dlg", "pq", "notes", "whole", "big", "csvdlg"])
+@pytest.mark.parametrize("name", RECORD_INPUTS)
 def test_malformed_rows_are_exactly_the_bad_records(bad_run, name):
     _, _, expects, rows = bad_run
-    (e,) = [x for x in expects if x.name == name]
-    got = _rows_of(rows, e)
+    e, got = _input(expects, rows, name)
     assert sorted(got["source_line"]) == e.lines
     malformed = got.filter(pl.col("drop_reason") == MALFORMED)
     assert sorted(malformed["source_line"]) == sorted(e.malformed)
@@ -172,11 +181,10 @@ def test_malformed_rows_are_exactly_the_bad_records(bad_run, name):
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("name", ["web", "webgz", "webzst", "dlg", "pq", "notes", "whole", "big", "csvdlg"])
+@pytest.mark.parametrize("name", RECORD_INPUTS)
 def test_good_records_are_never_lost(bad_run, name):
     job, _, expects, rows = bad_run
-    (e,) = [x for x in expects if x.name == name]
-    got = _rows_of(rows, e)
+    e, got = _input(expects, rows, name)
     assert set(got["id"]) == e.expected_ids()
     assert got["id"].n_unique() == got.height
     rule_ids = {r.id for rs in load_rule_sets(job.rules) for r in rs.rules}
