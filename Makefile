@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/curate: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,transformers]'
 	touch $@
 
 demo: $(BIN)/curate

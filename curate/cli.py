@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from curate.models import SCORE_TASKS
+
 EXIT_CONFIG = 2  # bad job, rule file or input configuration
 
 
@@ -183,11 +185,79 @@ def inspect(path: str, rows: int) -> None:
         raise _fail(e) from None
 
 
+@main.command()
+@click.argument("task", type=click.Choice(list(SCORE_TASKS)))
+@click.option("--config", type=click.Path(exists=True, dir_okay=False),
+              help="Training config (default: classifiers/train/TASK.yaml).")
+@click.option("--data-root", default="../shared/data", show_default=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder of the shared datasets the config's `data:` paths are relative to.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Where to write TASK.ftz and its card TASK.yaml (default: the checkout's classifiers/).")
+def train(task: str, config: str | None, data_root: str, out_dir: str | None) -> None:
+    """Train TASK's fastText model from its config; write the quantised model and its card.
+
+    \b
+    Reproducible: one thread, fixed seed; the same checkout and data give the same bytes.
+    Then check it:  curate eval TASK            (the config's valid split)
+    """
+    from curate.models.train import shell_command, train_task
+
+    try:
+        card = train_task(task, config=config, data_root=data_root, out_dir=out_dir,
+                          command=shell_command(["curate", *sys.argv[1:]]) if sys.argv[0].endswith("curate") else None)
+    except (FileNotFoundError, ValueError) as e:
+        raise _fail(e) from None
+    valid = card.metrics["valid"]
+    click.echo(f"{card.name} {card.version}: {card.model_path} ({card.training['size_bytes']:,} bytes), card {card.path}")
+    click.echo(f"valid: n={valid['n']} accuracy={valid['accuracy']:.4f} macro-F1={valid['macro_f1']:.4f} "
+               f"(majority baseline {valid['baseline']['accuracy']:.4f})")
+
+
+@main.command("eval")
+@click.argument("task", type=click.Choice(list(SCORE_TASKS)))
+@click.option("--data", "data", multiple=True, metavar="FILE[=LABEL]",
+              help="Labelled file (.txt fastText format, .jsonl, .csv); =LABEL labels every row. Repeatable. "
+                   "Default: the valid split of TASK's training config.")
+@click.option("--model", "card", type=click.Path(exists=True, dir_okay=False),
+              help="Model card to evaluate (default: classifiers/TASK.yaml).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Training config, for the default valid split.")
+@click.option("--data-root", default="../shared/data", show_default=True, help="Folder of the shared datasets.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str, as_json: bool) -> None:
+    """Accuracy, macro-F1, per-label F1 and the confusion matrix of TASK's model on labelled data.
+
+    \b
+    curate eval toxicity --data ../shared/data/cold/dev.csv
+    curate eval domain --data ../shared/data/web/cwt2-domain-test.txt
+    curate eval quality --data clean.jsonl=high --data dirty.jsonl=low
+    curate eval esc_relevance                       (held-out slice of its training data)
+    """
+    import json
+
+    from curate.models.evaluate import eval_task
+    from curate.models.metrics import format_report
+
+    try:
+        rep, what = eval_task(task, data, card=card, config=config, data_root=data_root)
+    except (FileNotFoundError, ValueError) as e:
+        raise _fail(e) from None
+    click.echo(json.dumps(rep, ensure_ascii=False, indent=1) if as_json else format_report(rep, f"{task} on {what}"))
+
+
 @main.command("list")
-@click.argument("what", type=click.Choice(["signals", "rules", "labels"]))
+@click.argument("what", type=click.Choice(["signals", "rules", "labels", "models"]))
 def list_(what: str) -> None:
-    """List registered signals, the shipped rule sets' rules, or the label sets."""
-    if what == "signals":
+    """List registered signals, the shipped rule sets' rules, the label sets, or the shipped model cards."""
+    if what == "models":
+        from curate.assets import asset_dir
+        from curate.models.card import read_card
+
+        for path in sorted(asset_dir("classifiers").glob("*.yaml")):
+            c = read_card(path)
+            valid = c.metrics.get("valid", {})
+            click.echo(f"{c.task:14s} {c.version_tag:48s} {c.backend:9s} valid acc={valid.get('accuracy', '?')} "
+                       f"macro-F1={valid.get('macro_f1', '?')}  {path.name}")
+    elif what == "signals":
         from curate.schema import record_schema
         from curate.stages.signals import REGISTRY
 

@@ -141,6 +141,21 @@ class DedupSpec:
 
 
 @dataclass
+class ScoreSpec:
+    """A scoring task of the job: the model card to run and, for binary tasks, an optional threshold override."""
+
+    card: str
+    threshold: float | None = None
+
+
+def default_scores() -> dict[str, ScoreSpec]:
+    """Every scoring task with its shipped card (`classifiers/TASK.yaml`)."""
+    from curate.models import SCORE_TASKS
+
+    return {task: ScoreSpec(f"{task}.yaml") for task in SCORE_TASKS}
+
+
+@dataclass
 class Job:
     """A validated job."""
 
@@ -150,6 +165,7 @@ class Job:
     rules: list[str]
     normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
     dedup: DedupSpec = field(default_factory=DedupSpec)
+    scores: dict[str, ScoreSpec] = field(default_factory=default_scores)
     shard_rows: int = 5000
     max_record_bytes: int = 8_000_000
     limit: int | None = None
@@ -174,11 +190,13 @@ class Job:
             if words.is_dir():
                 for w in sorted(words.glob("*.txt")):
                     h.update(w.name.encode() + w.read_bytes())
+        for task, spec in sorted(self.scores.items()):  # a retrained model changes the scores
+            h.update(task.encode() + resolve_asset(spec.card, "classifiers").read_bytes())
         return h.hexdigest()[:16]
 
 
-_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "dedup", "shard_rows", "max_record_bytes", "limit",
-             "ray"}
+_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "dedup", "scores", "shard_rows", "max_record_bytes",
+             "limit", "ray"}
 _DEDUP_KEYS = {"exact", "near", "threshold", "ngram", "num_perm", "bands", "rows", "fn_weight", "seed"}
 _INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
                "dialogue", "license"}
@@ -298,6 +316,37 @@ def _parse_dedup(d: Any) -> DedupSpec:
     return spec
 
 
+def _parse_scores(d: Any) -> dict[str, ScoreSpec]:
+    """`scores:` → task → ScoreSpec. Absent: every task with its shipped card; `{}` or false: no scoring."""
+    from curate.models import SCORE_TASKS
+    from curate.models.card import CardError, read_card
+
+    if d is None:
+        d = {task: spec.card for task, spec in default_scores().items()}
+    if d is False:
+        return {}
+    d = _check_keys(d, set(SCORE_TASKS), "scores")
+    out: dict[str, ScoreSpec] = {}
+    for task, value in d.items():
+        where = f"scores.{task}"
+        if value is None or value is False:
+            continue
+        item = {"card": value} if isinstance(value, str) else _check_keys(value, {"card", "threshold"}, where)
+        card = item.get("card", f"{task}.yaml")
+        try:
+            path = resolve_asset(card, "classifiers")
+            model_card = read_card(path)
+        except (FileNotFoundError, CardError) as e:
+            raise JobError(f"{where}.card: {e}") from None
+        if model_card.task != task:
+            raise JobError(f"{where}.card: {path} is a card for task {model_card.task!r}, not {task!r}")
+        threshold = item.get("threshold")
+        if threshold is not None:
+            threshold = _unit_float(threshold, f"{where}.threshold")
+        out[task] = ScoreSpec(str(path), threshold)
+    return out
+
+
 def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
     """Validate a job document; relative input paths are taken from `base` (the job file's folder)."""
     doc = _check_keys(doc, _JOB_KEYS, "job")
@@ -341,6 +390,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         rules=[str(r) for r in rules],
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
         dedup=dedup,
+        scores=_parse_scores(doc.get("scores")),
         shard_rows=_positive_int(doc.get("shard_rows", 5000), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),
         limit=_positive_int(doc["limit"], "limit") if doc.get("limit") is not None else None,

@@ -215,7 +215,7 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     from curate.io.writer import ShardSink
     from curate.stages.minhash import MinHashParams
     from curate.stages.phase_a import phase_a_batch
-    from curate.stages.phase_c import phase_c_batch
+    from curate.stages.phase_c import PhaseC
 
     limit = limit or job.limit
     out = Path(job.output)
@@ -264,9 +264,11 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     sink = ShardSink(str(out.resolve()), file_index, job.shard_rows)
     if checkpoints:
         ds = ray.data.read_datasource(ParquetShards(checkpoints))
-        ds = ds.map_batches(phase_c_batch, fn_kwargs={"decisions": str(decisions) if decisions else None,
-                                                      "dup_lines": str(dup_lines) if dup_lines else None,
-                                                      "rule_files": job.rules},
+        # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern)
+        ds = ds.map_batches(PhaseC, fn_constructor_kwargs={"decisions": str(decisions) if decisions else None,
+                                                           "dup_lines": str(dup_lines) if dup_lines else None,
+                                                           "rule_files": job.rules, "scores": job.scores},
+                            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray_info["cpus"]))),
                             batch_format="pyarrow", batch_size=None)
         ds.write_datasink(sink)
     timings["phase_c"] = time.perf_counter() - t0 - timings["phase_a"] - timings["phase_b"]
@@ -277,11 +279,24 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     manifest["dedup"] = {"params": dataclasses.asdict(dd), **dedup_report, **_duplicates_by(manifest["inputs"])}
     if lines_report:
         manifest["crossdoc_lines"] = lines_report
+    manifest["models"] = _models_report(job)
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
     write_manifest(out, manifest)
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return RunResult(out, manifest)
+
+
+def _models_report(job: Job) -> dict[str, Any]:
+    """The models that scored this run: task → name, version, backend, file hash, card path, threshold."""
+    from curate.models.card import read_card
+
+    out: dict[str, Any] = {}
+    for task, spec in sorted(job.scores.items()):
+        card = read_card(spec.card)
+        out[task] = {"name": card.name, "version": card.version, "backend": card.backend, "sha256": card.sha256,
+                     "card": spec.card, "threshold": spec.threshold if spec.threshold is not None else card.threshold}
+    return out
 
 
 def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = False, shard_rows: int = 5000,

@@ -1,0 +1,92 @@
+"""Model cards: the YAML beside each model file in `classifiers/` that says what the model is and how it was made.
+
+A card is the one source of truth for a model's labels, backend, preprocessing, score threshold,
+calibration, training command and valid-split metrics; the pipeline, `curate eval` and the docs read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BACKENDS = ("fasttext", "transformers", "lexicon")
+
+
+class CardError(ValueError):
+    """A model card that cannot be used, with the file and key named."""
+
+
+@dataclass
+class ModelCard:
+    """A classifier's card. `path` is the card file; `model` is relative to it."""
+
+    name: str
+    task: str
+    version: str
+    backend: str
+    model: str
+    labels: list[str]
+    positive: str | None = None
+    multi_label: bool = False
+    features: dict[str, Any] = field(default_factory=lambda: {"mode": "chars", "max_chars": 2000})
+    threshold: float | None = None
+    calibration: dict[str, Any] | None = None
+    label_values: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    sha256: str | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def model_path(self) -> Path:
+        """The model file or checkpoint folder, resolved against the card's folder."""
+        base = self.path.parent if self.path else Path.cwd()
+        return (base / self.model).resolve()
+
+    @property
+    def version_tag(self) -> str:
+        """`name@version+sha` as recorded per row and in the manifest."""
+        return f"{self.name}@{self.version}" + (f"+{self.sha256[:12]}" if self.sha256 else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as plain YAML-ready data (without its own path)."""
+        d = asdict(self)
+        d.pop("path")
+        return {k: v for k, v in d.items() if v not in (None, {}, [])}
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """Load and check a card YAML; errors name the file and the key."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CardError(f"{path}: model card not found") from None
+    except yaml.YAMLError as e:
+        raise CardError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise CardError(f"{path}: a model card must be a mapping")
+    for key in ("name", "task", "version", "backend", "model", "labels"):
+        if key not in doc:
+            raise CardError(f"{path}: missing key {key!r}")
+    if doc["backend"] not in BACKENDS:
+        raise CardError(f"{path}: backend {doc['backend']!r} is not one of {BACKENDS}")
+    if doc.get("positive") is not None and doc["positive"] not in doc["labels"]:
+        raise CardError(f"{path}: positive {doc['positive']!r} is not among labels {doc['labels']}")
+    known = set(ModelCard.__dataclass_fields__) - {"path"}
+    unknown = set(doc) - known
+    if unknown:
+        raise CardError(f"{path}: unknown key(s) {sorted(unknown)}; expected some of {sorted(known)}")
+    doc["version"] = str(doc["version"])
+    return ModelCard(**doc, path=path)
+
+
+def write_card(card: ModelCard, path: str | Path, header: str = "") -> None:
+    """Write a card YAML (keys in field order), with an optional comment header."""
+    text = yaml.safe_dump(card.to_dict(), allow_unicode=True, sort_keys=False, width=110)
+    Path(path).write_text(header + text, encoding="utf-8")

@@ -1,0 +1,48 @@
+"""fastText backend: a supervised `.ftz`/`.bin` model → probabilities over the card's labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+
+PREFIX = "__label__"
+
+
+def load_fasttext(path: Path) -> object:
+    """Load a fastText model file quietly (fastText prints a warning per load otherwise)."""
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *a, **k: None  # the load_model deprecation notice, once per actor
+    return fasttext.load_model(str(path))
+
+
+class FastTextClassifier:
+    """`predict_proba(lines)` over featurised lines; column order = `labels`."""
+
+    def __init__(self, path: Path, labels: Sequence[str]) -> None:
+        self.model = load_fasttext(path)
+        self.labels = list(labels)
+        known = {lab.removeprefix(PREFIX) for lab in self.model.get_labels()}
+        missing = set(self.labels) - known
+        if missing:
+            raise ValueError(f"{path}: the model has no label(s) {sorted(missing)}; it has {sorted(known)}")
+        # labels the card does not use land in a spare last column that is dropped
+        self._index = {lab: len(self.labels) for lab in self.model.get_labels()}
+        self._index.update({PREFIX + lab: i for i, lab in enumerate(self.labels)})
+
+    def predict_proba(self, lines: Sequence[str]) -> np.ndarray:
+        """Probabilities (n × labels), from fastText's own multi-line predict, scattered in one NumPy step."""
+        n, k = len(lines), len(self.labels)
+        out = np.zeros((n, k + 1), dtype=np.float32)
+        if not n:
+            return out[:, :k]
+        # fastText reads a line up to its "\n" and adds the end-of-sentence token there, as in training
+        labs, probs = self.model.f.multilinePredict([line + "\n" for line in lines], -1, 0.0, "replace")
+        counts = np.fromiter(map(len, labs), dtype=np.int64, count=n)
+        cols = np.fromiter(map(self._index.__getitem__, chain.from_iterable(labs)), dtype=np.int64, count=int(counts.sum()))
+        vals = np.fromiter(chain.from_iterable(probs), dtype=np.float32, count=int(counts.sum()))
+        out[np.repeat(np.arange(n), counts), cols] = vals
+        return np.clip(out[:, :k], 0.0, 1.0)

@@ -1,0 +1,46 @@
+"""Text → fastText input line: character tokens or rjieba words, computed once per batch and shared.
+
+Several models in one batch read the same featurised texts through `FeatureCache` (ChineseWebText
+segments once and feeds every fastText model from those tokens; we do the same per batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+MODES = ("chars", "words")
+DEFAULT_MAX_CHARS = 2000  # fastText cost grows with length; the head of a document carries its class
+
+
+def _chars(text: str) -> str:
+    # every non-space character is a token; wordNgrams then gives character bigrams/trigrams
+    return " ".join("".join(text.split()))
+
+
+def _words(text: str) -> str:
+    import rjieba  # jieba's dictionary and HMM in Rust: ~20x jieba.lcut on one core (bench/README.md)
+
+    return " ".join(w for w in rjieba.cut(" ".join(text.split())) if not w.isspace())
+
+
+def featurize(texts: Sequence[str | None], mode: str = "chars", max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """fastText input lines for `texts` (None → empty): newlines removed, each text cut to `max_chars`."""
+    if mode not in MODES:
+        raise ValueError(f"unknown feature mode {mode!r}; expected one of {MODES}")
+    fn = _chars if mode == "chars" else _words
+    return [fn(t[:max_chars]) if t else "" for t in texts]
+
+
+class FeatureCache:
+    """Featurised views of one batch of texts, each computed at most once."""
+
+    def __init__(self, texts: Sequence[str | None]) -> None:
+        self.texts = texts
+        self._views: dict[tuple[str, int], list[str]] = {}
+
+    def get(self, mode: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+        """The batch featurised with `mode`, cut to `max_chars`."""
+        key = (mode, max_chars)
+        if key not in self._views:
+            self._views[key] = featurize(self.texts, mode, max_chars)
+        return self._views[key]

@@ -1,0 +1,108 @@
+"""Classification metrics for `curate eval` and model cards: accuracy, macro-F1, per-label P/R/F1, confusion.
+
+Single-label: the prediction is the arg-max label. Multi-label (domain): a label is predicted when its
+probability is at least the threshold; accuracy is top-1 (the arg-max label is one of the gold labels) and
+the confusion matrix pairs the arg-max label with the gold label it matched (else the first gold label).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def report(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray, *,
+           multi_label: bool = False, threshold: float = 0.5) -> dict[str, Any]:
+    """Metrics of `proba` (n × len(labels)) against gold label tuples, plus the majority-class baseline."""
+    labels = list(labels)
+    index = {lab: i for i, lab in enumerate(labels)}
+    n, k = len(gold), len(labels)
+    gold_m = np.zeros((n, k), dtype=bool)
+    for i, g in enumerate(gold):
+        for lab in g:
+            gold_m[i, index[lab]] = True
+    top = proba.argmax(axis=1) if n else np.zeros(0, dtype=int)
+    if multi_label:
+        pred_m = proba >= threshold
+    else:
+        pred_m = np.zeros((n, k), dtype=bool)
+        pred_m[np.arange(n), top] = True
+    correct = gold_m[np.arange(n), top]
+    per_label = {}
+    for j, lab in enumerate(labels):
+        tp = int((pred_m[:, j] & gold_m[:, j]).sum())
+        fp = int((pred_m[:, j] & ~gold_m[:, j]).sum())
+        fn = int((~pred_m[:, j] & gold_m[:, j]).sum())
+        p, r, f = _prf(tp, fp, fn)
+        per_label[lab] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": int(gold_m[:, j].sum())}
+    present = [lab for lab in labels if per_label[lab]["support"] or (pred_m[:, index[lab]].any())]
+    macro_f1 = float(np.mean([per_label[lab]["f1"] for lab in present])) if present else 0.0
+    # the gold label the arg-max is scored against: the one it hit, else the first gold label
+    first_gold = np.array([index[g[0]] for g in gold], dtype=int) if n else np.zeros(0, dtype=int)
+    row = np.where(correct, top, first_gold)
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (row, top), 1)
+    freq = Counter(lab for g in gold for lab in g)
+    majority, m_count = freq.most_common(1)[0] if freq else ("", 0)
+    base_pred = np.zeros((n, k), dtype=bool)
+    if n:
+        base_pred[:, index[majority]] = True
+    base_f1 = []
+    for j, lab in enumerate(labels):
+        if lab in present:
+            tp = int((base_pred[:, j] & gold_m[:, j]).sum())
+            base_f1.append(_prf(tp, int((base_pred[:, j] & ~gold_m[:, j]).sum()), int((~base_pred[:, j] & gold_m[:, j]).sum()))[2])
+    return {
+        "n": n,
+        "accuracy": round(float(correct.mean()) if n else 0.0, 4),
+        "macro_f1": round(macro_f1, 4),
+        "per_label": per_label,
+        "confusion": {"labels": labels, "rows_gold_cols_pred": confusion.tolist()},
+        "baseline": {"majority_label": majority, "accuracy": round(m_count / n if n else 0.0, 4),
+                     "macro_f1": round(float(np.mean(base_f1)) if base_f1 else 0.0, 4)},
+        "multi_label": multi_label,
+    }
+
+
+def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """Reliability curve of binary probabilities: per equal-width bin, mean predicted vs observed rate; plus ECE."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        m = which == b
+        if not m.any():
+            continue
+        mean_p, rate = float(p[m].mean()), float(y[m].mean())
+        ece += float(m.sum()) / len(p) * abs(mean_p - rate)
+        rows.append({"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "n": int(m.sum()),
+                     "mean_predicted": round(mean_p, 4), "observed": round(rate, 4)})
+    return {"bins": rows, "ece": round(ece, 4)}
+
+
+def format_report(rep: dict[str, Any], title: str = "") -> str:
+    """The metrics as the plain-text table `curate eval` prints."""
+    lines = [title] if title else []
+    acc_name = "top-1 accuracy" if rep["multi_label"] else "accuracy"
+    b = rep["baseline"]
+    lines.append(f"n={rep['n']}  {acc_name}={rep['accuracy']:.4f}  macro-F1={rep['macro_f1']:.4f}   "
+                 f"majority baseline ({b['majority_label']}): {acc_name}={b['accuracy']:.4f} macro-F1={b['macro_f1']:.4f}")
+    lines.append(f"{'label':<24}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    for lab, m in rep["per_label"].items():
+        lines.append(f"{lab:<24}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>10}")
+    labels = rep["confusion"]["labels"]
+    short = [lab[:6] for lab in labels]
+    lines.append("confusion (rows gold, columns predicted" + (", arg-max)" if rep["multi_label"] else ")"))
+    lines.append(" " * 24 + "".join(f"{s:>7}" for s in short))
+    for lab, row in zip(labels, rep["confusion"]["rows_gold_cols_pred"], strict=True):
+        lines.append(f"{lab:<24}" + "".join(f"{v:>7}" for v in row))
+    return "\n".join(lines)

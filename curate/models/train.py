@@ -1,0 +1,173 @@
+"""`curate train TASK`: build the task's examples, train fastText, quantise, calibrate, evaluate, write the card.
+
+Reproducible: one training thread, a fixed seed, examples in builder order, quantisation with one
+thread; the same checkout and data give the same `.ftz` bytes and the same card metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import shlex
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from curate.assets import asset_dir, resolve_asset
+from curate.models import SCORE_TASKS
+from curate.models.calibration import fit_platt
+from curate.models.card import ModelCard, write_card
+from curate.models.classifier import Classifier
+from curate.models.examples import Example, Splits, in_valid
+from curate.models.features import DEFAULT_MAX_CHARS, featurize
+from curate.models.metrics import reliability, report
+
+log = logging.getLogger("curate")
+TASKS = tuple(SCORE_TASKS)
+DEFAULT_DATA_ROOT = "../shared/data"
+CARD_HEADER = "# Model card, written by `curate train` (see training.command); edit the training config, not this file.\n"
+
+
+@dataclass
+class TrainConfig:
+    """A task's training config (`classifiers/train/TASK.yaml`)."""
+
+    path: Path
+    doc: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        return str(self.doc["task"])
+
+    @property
+    def features(self) -> dict[str, Any]:
+        return {"mode": "chars", "max_chars": DEFAULT_MAX_CHARS, **(self.doc.get("features") or {})}
+
+
+def load_train_config(task: str, config: str | Path | None = None) -> TrainConfig:
+    """Read TASK's training config (default `classifiers/train/TASK.yaml`) and check its keys."""
+    path = Path(config) if config else resolve_asset(f"train/{task}.yaml", "classifiers")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key in ("task", "name", "version", "labels", "data"):
+        if key not in (doc or {}):
+            raise ValueError(f"{path}: missing key {key!r}")
+    if doc["task"] != task:
+        raise ValueError(f"{path}: task is {doc['task']!r}, not {task!r}")
+    return TrainConfig(path, doc)
+
+
+def build_splits(cfg: TrainConfig, data_root: Path) -> Splits:
+    """Run the task's data builder (`curate.models.tasks.TASK.build`) and check its labels."""
+    module = importlib.import_module(f"curate.models.tasks.{cfg.task}")
+    # the builder sees the `data:` mapping, plus the label spellings of the source when the config gives them
+    splits: Splits = module.build({**cfg.doc["data"], "label_values": cfg.doc.get("label_values") or {}}, data_root)
+    labels = set(cfg.doc["labels"])
+    for name, exs in (("train", splits.train), ("valid", splits.valid)):
+        if not exs:
+            raise ValueError(f"{cfg.task}: the builder returned no {name} examples (data root {data_root})")
+        bad = {lab for ex in exs for lab in ex.labels} - labels
+        if bad:
+            raise ValueError(f"{cfg.task}: {name} examples carry label(s) {sorted(bad)} not in the config's {sorted(labels)}")
+    return splits
+
+
+def _write_lines(path: Path, examples: list[Example], mode: str, max_chars: int) -> None:
+    feats = featurize([ex.text for ex in examples], mode, max_chars)
+    with path.open("w", encoding="utf-8") as f:
+        for ex, line in zip(examples, feats, strict=True):
+            f.write(" ".join(f"__label__{lab}" for lab in ex.labels) + " " + line + "\n")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _binary_targets(examples: list[Example], positive: str) -> np.ndarray:
+    return np.array([positive in ex.labels for ex in examples], dtype=np.float64)
+
+
+def train_task(task: str, *, config: str | Path | None = None, data_root: str | Path = DEFAULT_DATA_ROOT,
+               out_dir: str | Path | None = None, command: str | None = None) -> ModelCard:
+    """Train TASK's model from its config and write `OUT/TASK.ftz` and the card `OUT/TASK.yaml`."""
+    import fasttext
+
+    cfg = load_train_config(task, config)
+    data_root = Path(data_root).resolve()
+    out = Path(out_dir) if out_dir else asset_dir("classifiers")
+    out.mkdir(parents=True, exist_ok=True)
+    doc = cfg.doc
+    seed = int(doc.get("seed", 1))
+    positive = doc.get("positive")
+    calib_spec = doc.get("calibration")
+    t0 = time.perf_counter()
+    splits = build_splits(cfg, data_root)
+    train, calib = splits.train, []
+    if calib_spec and positive:  # a slice of train, never valid, fits the calibration
+        frac = float(calib_spec.get("fraction", 0.1))
+        keep = [not in_valid(f"{i}", frac, salt=f"calibration-{seed}") for i in range(len(train))]
+        calib = [ex for ex, k in zip(train, keep, strict=True) if not k]
+        train = [ex for ex, k in zip(train, keep, strict=True) if k]
+    feats = cfg.features
+    params = {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "dim": 64, "minCount": 1, "loss": "softmax",
+              **(doc.get("fasttext") or {})}
+    model_path = out / f"{task}.ftz"
+    with tempfile.TemporaryDirectory(prefix=f"curate-train-{task}-") as tmp:
+        lines = Path(tmp) / "train.txt"
+        _write_lines(lines, train, feats["mode"], int(feats["max_chars"]))
+        t1 = time.perf_counter()
+        model = fasttext.train_supervised(input=str(lines), thread=1, seed=seed, verbose=0, **params)
+        quant = doc.get("quantize")
+        if quant is not None:
+            model.quantize(input=str(lines), thread=1, verbose=0, **quant)
+        model.save_model(str(model_path))
+        train_seconds = time.perf_counter() - t1
+    card = ModelCard(
+        name=doc["name"], task=task, version=str(doc["version"]), backend="fasttext", model=model_path.name,
+        labels=list(doc["labels"]), positive=positive, multi_label=bool(doc.get("multi_label", False)),
+        features=feats, threshold=doc.get("threshold"), label_values={str(k): str(v) for k, v in (doc.get("label_values") or {}).items()},
+        description=str(doc.get("description", "")).strip(), sha256=_sha256(model_path), path=out / f"{task}.yaml")
+    clf = Classifier(card)
+    if calib:
+        j = card.labels.index(positive)
+        card.calibration = fit_platt(clf.predict_proba([ex.text for ex in calib])[:, j], _binary_targets(calib, positive))
+        clf.card = card
+    proba = clf.predict_proba([ex.text for ex in splits.valid])
+    metrics: dict[str, Any] = {"valid": report(card.labels, [ex.labels for ex in splits.valid], proba,
+                                               multi_label=card.multi_label, threshold=card.threshold or 0.5)}
+    if positive:
+        metrics["valid_reliability"] = reliability(proba[:, card.labels.index(positive)], _binary_targets(splits.valid, positive))
+    card.metrics = metrics
+    card.training = {
+        "command": command or f"curate train {task}",
+        "config": _rel(cfg.path),
+        "data_root": DEFAULT_DATA_ROOT if data_root == Path(DEFAULT_DATA_ROOT).resolve() else str(data_root),
+        "data": doc["data"],
+        "examples": {**Splits(train, splits.valid).counts(), "calibration": len(calib)},
+        "fasttext": {**params, "thread": 1, "seed": seed},
+        "quantize": doc.get("quantize"),
+        "size_bytes": model_path.stat().st_size,
+    }
+    card.notes = dict(splits.notes)
+    write_card(card, card.path, CARD_HEADER)
+    # timings go to the log, not the card, so retraining from a clean checkout leaves the card byte-identical
+    log.info("%s: wrote %s (%d bytes) and %s; training %.1f s, total %.1f s", task, model_path,
+             model_path.stat().st_size, card.path, train_seconds, time.perf_counter() - t0)
+    return card
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(asset_dir("classifiers").parent))
+    except ValueError:
+        return str(path)
+
+
+def shell_command(argv: list[str]) -> str:
+    """The command line as a user would retype it (for the card's training.command)."""
+    return " ".join(shlex.quote(a) for a in argv)
