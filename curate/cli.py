@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from curate.models import SCORE_TASKS
+from curate.models import TASKS
 
 EXIT_CONFIG = 2  # bad job, rule file or input configuration
 
@@ -186,7 +186,7 @@ def inspect(path: str, rows: int) -> None:
 
 
 @main.command()
-@click.argument("task", type=click.Choice(list(SCORE_TASKS)))
+@click.argument("task", type=click.Choice(list(TASKS)))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False),
               help="Training config (default: classifiers/train/TASK.yaml).")
 @click.option("--data-root", default="../shared/data", show_default=True, type=click.Path(exists=True, file_okay=False),
@@ -214,7 +214,7 @@ def train(task: str, config: str | None, data_root: str, out_dir: str | None) ->
 
 
 @main.command("eval")
-@click.argument("task", type=click.Choice(list(SCORE_TASKS)))
+@click.argument("task", type=click.Choice(list(TASKS)))
 @click.option("--data", "data", multiple=True, metavar="FILE[=LABEL]",
               help="Labelled file (.txt fastText format, .jsonl, .csv); =LABEL labels every row. Repeatable. "
                    "Default: the valid split of TASK's training config.")

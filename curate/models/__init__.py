@@ -1,10 +1,24 @@
 """Classifiers: model cards, backends (fastText, transformers, lexicon), training and evaluation."""
 
-# The record columns each scoring task fills (schemas/record.json, group "scores"): the one map that the
-# job spec, the classify stage, `curate train` and the docs read.
+# Where each task's predictions go (schemas/record.json): the one map that the job spec, the stages,
+# `curate train` / `curate eval` and the docs read.
+# Scores: record columns, for every kept record.
 SCORE_TASKS: dict[str, tuple[str, ...]] = {
     "quality": ("quality",),
     "domain": ("domain", "domain_scores"),
     "toxicity": ("toxicity", "toxic"),
     "esc_relevance": ("esc_relevance",),
 }
+# Per-turn tags: fields of the `turn` struct (strategy on supporter turns only).
+TURN_TASKS: dict[str, tuple[str, ...]] = {
+    "emotion": ("emotion", "emotion_scores"),
+    "sentiment": ("sentiment",),
+    "dialogue_act": ("dialogue_act", "dialogue_act_scores"),
+    "strategy": ("strategy", "strategy_scores"),
+}
+# Per-speaker persona: fields of the `speaker` struct, one model each.
+SPEAKER_TASKS: dict[str, tuple[str, ...]] = {
+    field: (field,) for field in
+    ("gender", "age_group", "neuroticism", "extraversion", "openness", "agreeableness", "conscientiousness")
+}
+TASKS: dict[str, tuple[str, ...]] = {**SCORE_TASKS, **TURN_TASKS, **SPEAKER_TASKS}

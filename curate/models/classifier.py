@@ -14,6 +14,7 @@ import numpy as np
 
 from curate.models.calibration import apply_calibration
 from curate.models.card import ModelCard, read_card
+from curate.models.examples import Example
 from curate.models.features import DEFAULT_MAX_CHARS, FeatureCache
 
 
@@ -41,11 +42,23 @@ class Classifier:
         """The featurisation this model reads (fastText only), or None for raw text."""
         return self.card.features.get("mode", "chars") if self.card.backend == "fasttext" else None
 
-    def predict_proba(self, texts: Sequence[str | None], cache: FeatureCache | None = None) -> np.ndarray:
-        """Probabilities over `labels` for each text; `cache` shares one featurisation between models."""
+    @property
+    def context(self) -> int:
+        """How many previous turns this model reads (per-turn taggers), 0 for none."""
+        return int(self.card.features.get("context", 0))
+
+    def predict_proba(self, texts: Sequence[str | None], cache: FeatureCache | None = None,
+                      contexts: Sequence[Sequence[str | None]] | None = None) -> np.ndarray:
+        """Probabilities over `labels` for each text; `cache` shares one featurisation between models;
+        `contexts[i]` (the turns before text i) is read by models whose card sets `features.context`."""
         mode = self.feature_mode
         if mode is None:
             proba = self.backend.predict_proba(texts)
+        elif self.context and contexts is not None:
+            from curate.models.features import featurize_with_context
+
+            proba = self.backend.predict_proba(featurize_with_context(
+                texts, contexts, mode, int(self.card.features.get("max_chars", DEFAULT_MAX_CHARS)), self.context))
         else:
             cache = cache if cache is not None and cache.texts is texts else FeatureCache(texts)
             proba = self.backend.predict_proba(cache.get(mode, int(self.card.features.get("max_chars", DEFAULT_MAX_CHARS))))
@@ -64,6 +77,11 @@ class Classifier:
         if not self.card.positive:
             raise ValueError(f"{self.card.name}: score() needs a card with a `positive` label")
         return self.predict_proba(texts, cache)[:, self.labels.index(self.card.positive)]
+
+    def predict_examples(self, examples: Sequence[Example]) -> np.ndarray:
+        """Probabilities for labelled examples, with their context when the model reads it."""
+        contexts = [ex.context for ex in examples] if self.context else None
+        return self.predict_proba([ex.text for ex in examples], contexts=contexts)
 
 
 def load_classifier(card: str | Path | ModelCard) -> Classifier:

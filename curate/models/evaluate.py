@@ -89,7 +89,7 @@ def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"labels {sorted(unknown)} are not among the model's {card.labels} "
                          f"(map them with the card's label_values or PATH=LABEL)")
-    proba = load_classifier(card).predict_proba([ex.text for ex in examples])
+    proba = load_classifier(card).predict_examples(examples)
     return report(card.labels, [ex.labels for ex in examples], proba, multi_label=card.multi_label,
                   threshold=card.threshold or 0.5)
 

@@ -15,10 +15,15 @@ import xxhash
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled text: raw (unsegmented) text and one or more labels from the task's label list."""
+    """One labelled text: raw (unsegmented) text and one or more labels from the task's label list.
+
+    `context` holds the turns before this one (oldest first) for per-turn taggers whose card says
+    `features.context: N`; other tasks leave it empty.
+    """
 
     labels: tuple[str, ...]
     text: str
+    context: tuple[str, ...] = ()
 
 
 @dataclass

@@ -11,6 +11,11 @@ import numpy as np
 PREFIX = "__label__"
 
 
+def ft_label(label: str) -> str:
+    """A label as fastText spells it: prefixed, spaces as underscores (ESConv's "Providing Suggestions")."""
+    return PREFIX + label.replace(" ", "_")
+
+
 def load_fasttext(path: Path) -> object:
     """Load a fastText model file quietly (fastText prints a warning per load otherwise)."""
     import fasttext
@@ -25,13 +30,13 @@ class FastTextClassifier:
     def __init__(self, path: Path, labels: Sequence[str]) -> None:
         self.model = load_fasttext(path)
         self.labels = list(labels)
-        known = {lab.removeprefix(PREFIX) for lab in self.model.get_labels()}
-        missing = set(self.labels) - known
+        known = set(self.model.get_labels())
+        missing = {lab for lab in self.labels if ft_label(lab) not in known}
         if missing:
             raise ValueError(f"{path}: the model has no label(s) {sorted(missing)}; it has {sorted(known)}")
         # labels the card does not use land in a spare last column that is dropped
         self._index = {lab: len(self.labels) for lab in self.model.get_labels()}
-        self._index.update({PREFIX + lab: i for i, lab in enumerate(self.labels)})
+        self._index.update({ft_label(lab): i for i, lab in enumerate(self.labels)})
 
     def predict_proba(self, lines: Sequence[str]) -> np.ndarray:
         """Probabilities (n × labels), from fastText's own multi-line predict, scattered in one NumPy step."""

@@ -31,6 +31,23 @@ def featurize(texts: Sequence[str | None], mode: str = "chars", max_chars: int =
     return [fn(t[:max_chars]) if t else "" for t in texts]
 
 
+CONTEXT_PREFIX = "p_"  # tokens of the previous turn(s): their own features, distinct from the turn's own
+
+
+def featurize_with_context(texts: Sequence[str | None], contexts: Sequence[Sequence[str | None]], mode: str = "chars",
+                           max_chars: int = DEFAULT_MAX_CHARS, context: int = 1) -> list[str]:
+    """Lines for per-turn taggers: the last `context` previous turns' tokens, prefixed, then the turn's own.
+
+    `contexts[i]` holds the turns before turn i, oldest first; only the last `context` of them are used,
+    each cut to `max_chars` // 2 so the turn itself dominates.
+    """
+    own = featurize(texts, mode, max_chars)
+    if context <= 0:
+        return own
+    prev = featurize([" ".join(t or "" for t in c[-context:]) for c in contexts], mode, max_chars // 2)
+    return [" ".join(CONTEXT_PREFIX + tok for tok in p.split()) + " " + o if p else o for p, o in zip(prev, own, strict=True)]
+
+
 class FeatureCache:
     """Featurised views of one batch of texts, each computed at most once."""
 

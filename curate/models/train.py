@@ -20,16 +20,15 @@ import numpy as np
 import yaml
 
 from curate.assets import asset_dir, resolve_asset
-from curate.models import SCORE_TASKS
 from curate.models.calibration import fit_platt
 from curate.models.card import ModelCard, write_card
 from curate.models.classifier import Classifier
 from curate.models.examples import Example, Splits, in_valid
-from curate.models.features import DEFAULT_MAX_CHARS, featurize
+from curate.models.fasttext_backend import ft_label
+from curate.models.features import DEFAULT_MAX_CHARS, featurize_with_context
 from curate.models.metrics import reliability, report
 
 log = logging.getLogger("curate")
-TASKS = tuple(SCORE_TASKS)
 DEFAULT_DATA_ROOT = "../shared/data"
 CARD_HEADER = "# Model card, written by `curate train` (see training.command); edit the training config, not this file.\n"
 
@@ -63,8 +62,9 @@ def load_train_config(task: str, config: str | Path | None = None) -> TrainConfi
 
 
 def build_splits(cfg: TrainConfig, data_root: Path) -> Splits:
-    """Run the task's data builder (`curate.models.tasks.TASK.build`) and check its labels."""
-    module = importlib.import_module(f"curate.models.tasks.{cfg.task}")
+    """Run the task's data builder (`curate.models.tasks.BUILDER.build`, BUILDER = the config's `builder`,
+    default the task's name: the five Big Five traits share one builder) and check its labels."""
+    module = importlib.import_module(f"curate.models.tasks.{cfg.doc.get('builder', cfg.task)}")
     # the builder sees the `data:` mapping, plus the label spellings of the source when the config gives them
     splits: Splits = module.build({**cfg.doc["data"], "label_values": cfg.doc.get("label_values") or {}}, data_root)
     labels = set(cfg.doc["labels"])
@@ -77,11 +77,11 @@ def build_splits(cfg: TrainConfig, data_root: Path) -> Splits:
     return splits
 
 
-def _write_lines(path: Path, examples: list[Example], mode: str, max_chars: int) -> None:
-    feats = featurize([ex.text for ex in examples], mode, max_chars)
+def _write_lines(path: Path, examples: list[Example], mode: str, max_chars: int, context: int = 0) -> None:
+    feats = featurize_with_context([ex.text for ex in examples], [ex.context for ex in examples], mode, max_chars, context)
     with path.open("w", encoding="utf-8") as f:
         for ex, line in zip(examples, feats, strict=True):
-            f.write(" ".join(f"__label__{lab}" for lab in ex.labels) + " " + line + "\n")
+            f.write(" ".join(ft_label(lab) for lab in ex.labels) + " " + line + "\n")
 
 
 def _sha256(path: Path) -> str:
@@ -119,7 +119,7 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     model_path = out / f"{task}.ftz"
     with tempfile.TemporaryDirectory(prefix=f"curate-train-{task}-") as tmp:
         lines = Path(tmp) / "train.txt"
-        _write_lines(lines, train, feats["mode"], int(feats["max_chars"]))
+        _write_lines(lines, train, feats["mode"], int(feats["max_chars"]), int(feats.get("context", 0)))
         t1 = time.perf_counter()
         model = fasttext.train_supervised(input=str(lines), thread=1, seed=seed, verbose=0, **params)
         quant = doc.get("quantize")
@@ -135,9 +135,9 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     clf = Classifier(card)
     if calib:
         j = card.labels.index(positive)
-        card.calibration = fit_platt(clf.predict_proba([ex.text for ex in calib])[:, j], _binary_targets(calib, positive))
+        card.calibration = fit_platt(clf.predict_examples(calib)[:, j], _binary_targets(calib, positive))
         clf.card = card
-    proba = clf.predict_proba([ex.text for ex in splits.valid])
+    proba = clf.predict_examples(splits.valid)
     metrics: dict[str, Any] = {"valid": report(card.labels, [ex.labels for ex in splits.valid], proba,
                                                multi_label=card.multi_label, threshold=card.threshold or 0.5)}
     if positive:

@@ -237,11 +237,32 @@ def test_list_labels():
 
 
 def test_list_rejects_an_unknown_thing():
-    result = CliRunner().invoke(main, ["list", "models"])
+    result = CliRunner().invoke(main, ["list", "widgets"])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_list_models_shows_every_shipped_card():
+    result = invoke("list", "models")
+    assert result.exit_code == 0
+    for task in ("quality", "domain", "toxicity", "esc_relevance"):
+        assert re.search(rf"^{task}\s+\S+@\S+\s+fasttext\s+valid acc=0\.\d+", result.output, re.M), result.output
 
 
 def test_rules_explain_gives_a_verdict():
     result = invoke("rules", "explain", "太短了")
     assert result.exit_code == 0, result.output
     assert "cwt_too_short" in result.output
+
+
+def test_eval_toxicity_on_cold_dev_prints_the_table(shared_data) -> None:
+    result = invoke("eval", "toxicity", "--data", str(shared_data / "cold" / "dev.csv"))
+    assert result.exit_code == 0, result.output
+    assert "accuracy=0.8904" in result.output and "majority baseline (safe)" in result.output
+    assert "confusion (rows gold, columns predicted)" in result.output
+
+
+def test_eval_names_a_bad_label(tmp_path) -> None:
+    f = tmp_path / "x.jsonl"
+    f.write_text('{"text": "你好", "label": "rude"}\n', encoding="utf-8")
+    result = invoke("eval", "toxicity", "--data", str(f))
+    assert result.exit_code == 2 and "labels ['rude'] are not among the model's" in result.output

@@ -1,0 +1,163 @@
+"""Sample SMILECHAT counselor turns for hand-labelling support strategies, show them, record and check labels.
+
+The gold set (`classifiers/annotations/strategy-hand-labels.jsonl`) stores references, never text:
+`{"dialogue_id", "turn" (0-based index into the dialogue's turns), "sha1" (first 12 hex of the sha1 of the
+turn's content, UTF-8), "label", "note"}`. The sample is deterministic: `--dialogues` dialogue ids drawn
+with `random.Random(SEED)` from the sorted ids, then up to `--per-dialogue` counselor turns per dialogue at
+evenly spread positions (first, last and in between), so openings, middles and closings are all present.
+
+    python bench/strategy_sample.py show --start 0 --count 40     # sampled turns 0-39, with the client turn before
+    python bench/strategy_sample.py record < /tmp/batch.tsv        # lines "INDEX<TAB>LABEL<TAB>NOTE" → append to the gold file
+    python bench/strategy_sample.py check                          # every gold line resolves, sha1 matches, labels valid
+    python bench/strategy_sample.py stats                          # label distribution of the gold file
+
+Data root: `--data-root` (default ../shared/data, as `curate train`). Read in place, never copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+from curate.assets import asset_dir
+from curate.schema import label_set
+
+SEED = "curate-strategy-hand-labels-v1"
+DEFAULT_DIALOGUES = 66
+DEFAULT_PER_DIALOGUE = 5
+SMILECHAT = "smilechat/dialogues.jsonl"
+
+
+def sha12(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def load_dialogues(data_root: Path) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    with (data_root / SMILECHAT).open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                d = json.loads(line)
+                out[str(d["id"])] = d["turns"]
+    return out
+
+
+def spread(n_items: int, k: int) -> list[int]:
+    """k indices of range(n_items) spread evenly, first and last included."""
+    if n_items <= k:
+        return list(range(n_items))
+    if k == 1:
+        return [0]
+    return sorted({round(i * (n_items - 1) / (k - 1)) for i in range(k)})
+
+
+def sample(dialogues: dict[str, list[dict]], n_dialogues: int, per_dialogue: int) -> list[tuple[str, int]]:
+    """(dialogue id, turn index) of the sampled counselor turns, in sample order."""
+    ids = sorted(dialogues, key=lambda s: int(s.rsplit("-", 1)[1]))
+    picked = random.Random(SEED).sample(ids, n_dialogues)
+    refs: list[tuple[str, int]] = []
+    for did in picked:
+        turns = dialogues[did]
+        counselor = [i for i, t in enumerate(turns) if t["role"] == "counselor" and (t.get("content") or "").strip()]
+        refs += [(did, counselor[j]) for j in spread(len(counselor), per_dialogue)]
+    return refs
+
+
+def gold_path() -> Path:
+    return asset_dir("classifiers") / "annotations" / "strategy-hand-labels.jsonl"
+
+
+def read_gold(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def check(path: Path, dialogues: dict[str, list[dict]]) -> list[str]:
+    """Problems of the gold file: unknown id or turn, not a counselor turn, sha1 mismatch, bad label, duplicate."""
+    labels = set(label_set("strategy"))
+    problems, seen = [], set()
+    for n, row in enumerate(read_gold(path), 1):
+        did, turn = row.get("dialogue_id"), row.get("turn")
+        turns = dialogues.get(did)
+        if turns is None or not isinstance(turn, int) or not 0 <= turn < len(turns):
+            problems.append(f"line {n}: no turn {turn!r} in dialogue {did!r}")
+            continue
+        t = turns[turn]
+        if t["role"] != "counselor":
+            problems.append(f"line {n}: {did} turn {turn} is a {t['role']} turn")
+        if sha12(t["content"]) != row.get("sha1"):
+            problems.append(f"line {n}: sha1 mismatch for {did} turn {turn} ({row.get('sha1')} vs {sha12(t['content'])})")
+        if row.get("label") not in labels:
+            problems.append(f"line {n}: label {row.get('label')!r} not in {sorted(labels)}")
+        if (did, turn) in seen:
+            problems.append(f"line {n}: duplicate {did} turn {turn}")
+        seen.add((did, turn))
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["show", "record", "check", "stats"])
+    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--dialogues", type=int, default=DEFAULT_DIALOGUES)
+    ap.add_argument("--per-dialogue", type=int, default=DEFAULT_PER_DIALOGUE)
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--count", type=int, default=40)
+    ap.add_argument("--gold", type=Path, default=None, help="gold file (default classifiers/annotations/...)")
+    args = ap.parse_args(argv)
+    gold = args.gold or gold_path()
+    dialogues = load_dialogues(Path(args.data_root))
+    if args.command == "stats":
+        rows = read_gold(gold)
+        for lab, c in Counter(r["label"] for r in rows).most_common():
+            print(f"{lab:<30}{c:>5}{c / len(rows):>8.1%}")
+        print(f"{'total':<30}{len(rows):>5}  in {len({r['dialogue_id'] for r in rows})} dialogues")
+        return 0
+    if args.command == "check":
+        problems = check(gold, dialogues)
+        print("\n".join(problems) or f"{gold}: {len(read_gold(gold))} lines, all resolve and match")
+        return 1 if problems else 0
+    refs = sample(dialogues, args.dialogues, args.per_dialogue)
+    if args.command == "show":
+        for i in range(args.start, min(len(refs), args.start + args.count)):
+            did, turn = refs[i]
+            turns = dialogues[did]
+            prev = next((turns[j]["content"] for j in range(turn - 1, -1, -1) if turns[j]["role"] == "client"), "")
+            print(f"=== [{i}] {did} turn {turn}/{len(turns)}")
+            print(f"  C: {' '.join(prev.split())[:300]}")
+            print(f"  S: {' '.join(turns[turn]['content'].split())}")
+        print(f"--- {len(refs)} sampled turns in all", file=sys.stderr)
+        return 0
+    # record: "INDEX<TAB>LABEL[<TAB>NOTE]" lines on stdin, appended to the gold file
+    labels = set(label_set("strategy"))
+    done = {(r["dialogue_id"], r["turn"]) for r in read_gold(gold)} if gold.exists() else set()
+    gold.parent.mkdir(parents=True, exist_ok=True)
+    added = 0
+    with gold.open("a", encoding="utf-8") as out:
+        for line in sys.stdin:
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").split("\t")
+            idx, label, note = int(parts[0]), parts[1].strip(), (parts[2].strip() if len(parts) > 2 else "")
+            if label not in labels:
+                raise SystemExit(f"bad label {label!r} for sample {idx}")
+            did, turn = refs[idx]
+            if (did, turn) in done:
+                continue
+            row = {"dialogue_id": did, "turn": turn, "sha1": sha12(dialogues[did][turn]["content"]), "label": label}
+            if note:
+                row["note"] = note
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            done.add((did, turn))
+            added += 1
+    print(f"appended {added} lines to {gold}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
