@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from curate.models.examples import Example
-from curate.models.fasttext_backend import FastTextClassifier, ft_label
+from curate.models.fasttext_backend import FastTextClassifier, ft_label, load_fasttext
 from curate.models.features import featurize_with_context
 from curate.models.metrics import report
 from curate.models.tasks import cped
@@ -73,6 +73,18 @@ def _lines(examples: list[Example], mode: str, max_chars: int, context: int) -> 
     return featurize_with_context([e.text for e in examples], [e.context for e in examples], mode, max_chars, context)
 
 
+def _predict(path: Path, labels: list[str], lines: list[str]) -> np.ndarray:
+    """Valid probabilities; labels the model never saw in train (age_group: CPED's train shows have no
+    children, teenager or elderly speakers) get probability 0 instead of failing as the backend does."""
+    model = load_fasttext(path)
+    known = set(model.get_labels())
+    present = [lab for lab in labels if ft_label(lab) in known]
+    sub = FastTextClassifier(path, present).predict_proba(lines)
+    out = np.zeros((len(lines), len(labels)), dtype=np.float32)
+    out[:, [labels.index(lab) for lab in present]] = sub
+    return out
+
+
 def train_eval(cfg: dict, splits, mode: str, context: int, cache: dict) -> tuple[dict, np.ndarray, float, float]:
     """Train one model; its valid report, valid probabilities, featurise and train seconds."""
     max_chars = int(cfg.get("features", {}).get("max_chars", 2000))
@@ -94,8 +106,7 @@ def train_eval(cfg: dict, splits, mode: str, context: int, cache: dict) -> tuple
             model.quantize(input=str(path), thread=1, verbose=0, **cfg["quantize"])
         t_train = time.perf_counter() - t1
         model.save_model(str(Path(tmp) / "m.bin"))
-        clf = FastTextClassifier(Path(tmp) / "m.bin", cfg["labels"])
-        proba = clf.predict_proba(xva)
+        proba = _predict(Path(tmp) / "m.bin", cfg["labels"], xva)
     rep = report(cfg["labels"], [e.labels for e in splits.valid], proba)
     return rep, proba, t_feat, t_train
 

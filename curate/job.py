@@ -141,18 +141,25 @@ class DedupSpec:
 
 
 @dataclass
-class ScoreSpec:
-    """A scoring task of the job: the model card to run and, for binary tasks, an optional threshold override."""
+class ModelSpec:
+    """A model the job runs for one task: its card and, for binary tasks, an optional threshold override."""
 
     card: str
     threshold: float | None = None
 
 
-def default_scores() -> dict[str, ScoreSpec]:
+def default_scores() -> dict[str, ModelSpec]:
     """Every scoring task with its shipped card (`classifiers/TASK.yaml`)."""
     from curate.models import SCORE_TASKS
 
-    return {task: ScoreSpec(f"{task}.yaml") for task in SCORE_TASKS}
+    return {task: ModelSpec(f"{task}.yaml") for task in SCORE_TASKS}
+
+
+def default_tags() -> dict[str, ModelSpec]:
+    """Every tagging task (per turn and per speaker) with its shipped card."""
+    from curate.models import SPEAKER_TASKS, TURN_TASKS
+
+    return {task: ModelSpec(f"{task}.yaml") for task in (*TURN_TASKS, *SPEAKER_TASKS)}
 
 
 @dataclass
@@ -165,7 +172,8 @@ class Job:
     rules: list[str]
     normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
     dedup: DedupSpec = field(default_factory=DedupSpec)
-    scores: dict[str, ScoreSpec] = field(default_factory=default_scores)
+    scores: dict[str, ModelSpec] = field(default_factory=default_scores)
+    tags: dict[str, ModelSpec] = field(default_factory=default_tags)
     shard_rows: int = 5000
     max_record_bytes: int = 8_000_000
     limit: int | None = None
@@ -190,13 +198,13 @@ class Job:
             if words.is_dir():
                 for w in sorted(words.glob("*.txt")):
                     h.update(w.name.encode() + w.read_bytes())
-        for task, spec in sorted(self.scores.items()):  # a retrained model changes the scores
+        for task, spec in sorted({**self.scores, **self.tags}.items()):  # a retrained model changes the output
             h.update(task.encode() + resolve_asset(spec.card, "classifiers").read_bytes())
         return h.hexdigest()[:16]
 
 
-_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "dedup", "scores", "shard_rows", "max_record_bytes",
-             "limit", "ray"}
+_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "dedup", "scores", "tags", "shard_rows",
+             "max_record_bytes", "limit", "ray"}
 _DEDUP_KEYS = {"exact", "near", "threshold", "ngram", "num_perm", "bands", "rows", "fn_weight", "seed"}
 _INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
                "dialogue", "license"}
@@ -316,19 +324,18 @@ def _parse_dedup(d: Any) -> DedupSpec:
     return spec
 
 
-def _parse_scores(d: Any) -> dict[str, ScoreSpec]:
-    """`scores:` → task → ScoreSpec. Absent: every task with its shipped card; `{}` or false: no scoring."""
-    from curate.models import SCORE_TASKS
+def _parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[str, ModelSpec]:
+    """`scores:` / `tags:` → task → ModelSpec. Absent: every task with its shipped card; false: none."""
     from curate.models.card import CardError, read_card
 
     if d is None:
-        d = {task: spec.card for task, spec in default_scores().items()}
+        d = {task: spec.card for task, spec in defaults.items()}
     if d is False:
         return {}
-    d = _check_keys(d, set(SCORE_TASKS), "scores")
-    out: dict[str, ScoreSpec] = {}
+    d = _check_keys(d, set(defaults), section)
+    out: dict[str, ModelSpec] = {}
     for task, value in d.items():
-        where = f"scores.{task}"
+        where = f"{section}.{task}"
         if value is None or value is False:
             continue
         item = {"card": value} if isinstance(value, str) else _check_keys(value, {"card", "threshold"}, where)
@@ -343,7 +350,7 @@ def _parse_scores(d: Any) -> dict[str, ScoreSpec]:
         threshold = item.get("threshold")
         if threshold is not None:
             threshold = _unit_float(threshold, f"{where}.threshold")
-        out[task] = ScoreSpec(str(path), threshold)
+        out[task] = ModelSpec(str(path), threshold)
     return out
 
 
@@ -390,7 +397,8 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         rules=[str(r) for r in rules],
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
         dedup=dedup,
-        scores=_parse_scores(doc.get("scores")),
+        scores=_parse_models(doc.get("scores"), default_scores(), "scores"),
+        tags=_parse_models(doc.get("tags"), default_tags(), "tags"),
         shard_rows=_positive_int(doc.get("shard_rows", 5000), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),
         limit=_positive_int(doc["limit"], "limit") if doc.get("limit") is not None else None,

@@ -267,7 +267,8 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
         # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern)
         ds = ds.map_batches(PhaseC, fn_constructor_kwargs={"decisions": str(decisions) if decisions else None,
                                                            "dup_lines": str(dup_lines) if dup_lines else None,
-                                                           "rule_files": job.rules, "scores": job.scores},
+                                                           "rule_files": job.rules, "scores": job.scores,
+                                                           "tags": job.tags},
                             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray_info["cpus"]))),
                             batch_format="pyarrow", batch_size=None)
         ds.write_datasink(sink)
@@ -288,11 +289,11 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
 
 
 def _models_report(job: Job) -> dict[str, Any]:
-    """The models that scored this run: task → name, version, backend, file hash, card path, threshold."""
+    """The models that scored and tagged this run: task → name, version, backend, file hash, card, threshold."""
     from curate.models.card import read_card
 
     out: dict[str, Any] = {}
-    for task, spec in sorted(job.scores.items()):
+    for task, spec in sorted({**job.scores, **job.tags}.items()):
         card = read_card(spec.card)
         out[task] = {"name": card.name, "version": card.version, "backend": card.backend, "sha256": card.sha256,
                      "card": spec.card, "threshold": spec.threshold if spec.threshold is not None else card.threshold}

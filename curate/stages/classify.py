@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.job import ScoreSpec
+from curate.job import ModelSpec
 from curate.models import SCORE_TASKS
 from curate.models.classifier import Classifier, load_classifier
 from curate.models.features import FeatureCache
@@ -25,7 +25,7 @@ from curate.schema import label_set
 class Scorers:
     """The job's classifiers, loaded once; calling it scores a batch."""
 
-    def __init__(self, specs: Mapping[str, ScoreSpec]) -> None:
+    def __init__(self, specs: Mapping[str, ModelSpec]) -> None:
         unknown = set(specs) - set(SCORE_TASKS)
         if unknown:
             raise ValueError(f"unknown scoring task(s) {sorted(unknown)}; known: {list(SCORE_TASKS)}")
@@ -40,6 +40,11 @@ class Scorers:
                 raise ValueError(f"{domain.card.path}: the domain model lacks label(s) {sorted(missing)}")
             self._domain_cols = [domain.labels.index(lab) for lab in order]
         self.versions = json.dumps({t: m.card.version_tag for t, m in sorted(self.models.items())}, ensure_ascii=False)
+
+    def add_versions(self, models: Mapping[str, Classifier]) -> None:
+        """Record further models (the taggers) in the per-row `models` column."""
+        merged = {**json.loads(self.versions), **{t: m.card.version_tag for t, m in models.items()}}
+        self.versions = json.dumps(dict(sorted(merged.items())), ensure_ascii=False)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return score_batch(batch, self)

@@ -1,4 +1,4 @@
-"""Phase C, per checkpoint shard: dedup decisions, whole-run rules, then scores for the survivors."""
+"""Phase C, per checkpoint shard: dedup decisions, whole-run rules, then scores and affect tags for the survivors."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from functools import lru_cache
 import polars as pl
 import pyarrow as pa
 
-from curate.job import ScoreSpec
+from curate.job import ModelSpec
 from curate.schema import conform
 from curate.stages import crossdoc
 from curate.stages.classify import Scorers
 from curate.stages.dedup import apply_dedup
 from curate.stages.rules import apply_global_rules, load_rule_sets
+from curate.stages.tag import Taggers
 
 
 @lru_cache(maxsize=4)
@@ -22,8 +23,10 @@ def _read(path: str) -> pl.DataFrame:
 
 
 def phase_c_batch(batch: pa.Table, decisions: str | None, dup_lines: str | None = None,
-                  rule_files: list[str] | None = None, scorers: Scorers | None = None) -> pa.Table:
-    """One checkpoint shard → final record rows (work columns dropped); `scorers` scores the kept rows."""
+                  rule_files: list[str] | None = None, scorers: Scorers | None = None,
+                  taggers: Taggers | None = None) -> pa.Table:
+    """One checkpoint shard → final record rows (work columns dropped); `scorers` and `taggers` fill the
+    score and affect columns of the kept rows."""
     if decisions:
         batch = apply_dedup(batch, _read(decisions))
     if dup_lines and crossdoc.LINE_HASHES in batch.column_names:
@@ -31,6 +34,8 @@ def phase_c_batch(batch: pa.Table, decisions: str | None, dup_lines: str | None 
         batch = apply_global_rules(batch, load_rule_sets(rule_files or []), {crossdoc.SIGNAL: frac}, computed)
     if scorers is not None:
         batch = scorers(batch)
+    if taggers is not None:
+        batch = taggers(batch)
     return conform(batch)
 
 
@@ -38,9 +43,12 @@ class PhaseC:
     """Phase C as a Ray actor: the job's models load once in the constructor, then every shard reuses them."""
 
     def __init__(self, decisions: str | None, dup_lines: str | None, rule_files: list[str],
-                 scores: dict[str, ScoreSpec]) -> None:
+                 scores: dict[str, ModelSpec], tags: dict[str, ModelSpec] | None = None) -> None:
         self.args = (decisions, dup_lines, rule_files)
         self.scorers = Scorers(scores) if scores else None
+        self.taggers = Taggers(tags) if tags else None
+        if self.scorers and self.taggers:  # one `models` column per row names every model that touched it
+            self.scorers.add_versions(self.taggers.models)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return phase_c_batch(batch, *self.args, scorers=self.scorers)
+        return phase_c_batch(batch, *self.args, scorers=self.scorers, taggers=self.taggers)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from curate.job import ScoreSpec
+from curate.job import ModelSpec
 from curate.models.classifier import load_classifier
 from curate.stages.classify import Scorers, score_batch
 
@@ -72,7 +72,7 @@ def test_batches_and_truncation_do_not_change_scores(tiny_bert: Path) -> None:
 
 
 def test_classify_stage_scores_kept_rows_with_the_checkpoint(tiny_bert: Path) -> None:
-    scorers = Scorers({"toxicity": ScoreSpec(str(tiny_bert / "tiny.yaml"), threshold=0.5)})
+    scorers = Scorers({"toxicity": ModelSpec(str(tiny_bert / "tiny.yaml"), threshold=0.5)})
     batch = pa.table({"text": TEXTS, "drop_reason": [None, None, "cwt_short_text", None]})
     out = score_batch(batch, scorers)
     assert out.column_names[:2] == ["text", "drop_reason"]
@@ -85,9 +85,8 @@ def test_classify_stage_scores_kept_rows_with_the_checkpoint(tiny_bert: Path) ->
 
 
 def test_run_job_scores_with_the_checkpoint_in_ray_actors(tiny_bert: Path, tmp_path: Path, ray_local) -> None:
-    from tests.conftest import make_job
-
     from curate.pipeline import run_job
+    from tests.conftest import make_job
 
     src = tmp_path / "in.jsonl"
     texts = ["我们今天一起去公园散步，天气很好。", "这家餐厅的菜很好吃，价格也不贵。", "明天早上八点在学校门口集合。",

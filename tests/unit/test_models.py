@@ -170,10 +170,10 @@ def test_read_labelled_formats_and_errors(tmp_path: Path) -> None:
 
 
 def test_classify_stage_keeps_rows_and_order_and_nulls_rejects(tiny_fasttext: Path) -> None:
-    from curate.job import ScoreSpec
+    from curate.job import ModelSpec
     from curate.stages.classify import Scorers, score_batch
 
-    scorers = Scorers({"toxicity": ScoreSpec(str(tiny_fasttext / "card.yaml"), threshold=0.3)})
+    scorers = Scorers({"toxicity": ModelSpec(str(tiny_fasttext / "card.yaml"), threshold=0.3)})
     batch = pa.table({"id": ["a", "b", "c"], "text": ["蠢货滚", "谢谢你", "垃圾"], "drop_reason": [None, "x", None]})
     out = score_batch(batch, scorers)
     assert out["id"].to_pylist() == ["a", "b", "c"] and out.num_rows == 3
@@ -182,4 +182,4 @@ def test_classify_stage_keeps_rows_and_order_and_nulls_rejects(tiny_fasttext: Pa
     assert out["toxic"].to_pylist() == [tox[0] >= 0.3, None, tox[2] >= 0.3]
     assert out["toxicity"].type == pa.float32()
     with pytest.raises(ValueError, match="unknown scoring task"):
-        Scorers({"sarcasm": ScoreSpec(str(tiny_fasttext / "card.yaml"))})
+        Scorers({"sarcasm": ModelSpec(str(tiny_fasttext / "card.yaml"))})

@@ -1,0 +1,217 @@
+"""Affect tags: emotion, sentiment and dialogue act per turn, support strategy per supporter turn, persona
+per speaker, and a record-level emotion and sentiment, from the job's tagging model cards.
+
+A stage over one batch of records; rejected rows keep nulls. Per-turn taggers read the previous turn as
+context when their card says so (`features.context`). A record's `emotion_scores` is the mean of its
+units' emotion probabilities: the turns of a dialogue, the sentences of a web document (the taggers are
+trained on utterances, so a long document is read as the sequence of utterance-sized units it is made of,
+not as one out-of-distribution text); `sentiment` likewise from the sentiment model.
+`Taggers` is built once per Ray actor (models load once per worker).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.job import ModelSpec
+from curate.models import SPEAKER_TASKS, TURN_TASKS
+from curate.models.classifier import Classifier, load_classifier
+from curate.models.features import FeatureCache
+from curate.schema import arrow_schema, label_set
+
+SUPPORTER = "supporter"
+# sentence ends for splitting web documents into utterance-sized units (Chinese and Latin punctuation, newlines)
+_SENTENCE_END = re.compile(r"(?<=[。！？!?…])|\n+")
+MAX_UNITS = 64  # a long document's first 64 sentences carry its tone; bounds the work per record
+
+
+class Taggers:
+    """The job's tagging models, loaded once; calling it tags a batch."""
+
+    def __init__(self, specs: Mapping[str, ModelSpec]) -> None:
+        unknown = set(specs) - set(TURN_TASKS) - set(SPEAKER_TASKS)
+        if unknown:
+            raise ValueError(f"unknown tagging task(s) {sorted(unknown)}; known: {[*TURN_TASKS, *SPEAKER_TASKS]}")
+        self.models: dict[str, Classifier] = {task: load_classifier(spec.card) for task, spec in specs.items()}
+        self.label_order: dict[str, list[int]] = {}
+        for task, model in self.models.items():
+            order = label_set(_label_set_of(task))
+            missing = set(order) - set(model.labels)
+            if missing:
+                raise ValueError(f"{model.card.path}: the {task} model lacks label(s) {sorted(missing)}")
+            self.label_order[task] = [model.labels.index(lab) for lab in order]
+
+    def proba(self, task: str, texts: list[str], contexts: list[tuple[str, ...]] | None,
+              cache: FeatureCache) -> np.ndarray:
+        """Probabilities in the schema's label-set order."""
+        model = self.models[task]
+        return model.predict_proba(texts, cache, contexts)[:, self.label_order[task]]
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return tag_batch(batch, self)
+
+
+def _label_set_of(task: str) -> str:
+    if task in SPEAKER_TASKS and task not in ("gender", "age_group"):
+        return "big_five_level"
+    return task
+
+
+def _top(labels: tuple[str, ...], scores: np.ndarray) -> list[str | None]:
+    return [labels[i] for i in scores.argmax(axis=1)] if len(scores) else []
+
+
+def _list_of_floats(scores: np.ndarray) -> pa.Array:
+    k = scores.shape[1] if scores.ndim == 2 else 0
+    offsets = pa.array(np.arange(0, scores.shape[0] * k + 1, max(k, 1), dtype=np.int32)[: scores.shape[0] + 1])
+    return pa.ListArray.from_arrays(offsets, pa.array(scores.reshape(-1), type=pa.float32()))
+
+
+def _kept_rows(batch: pa.Table) -> np.ndarray:
+    if "drop_reason" not in batch.column_names:
+        return np.ones(batch.num_rows, dtype=bool)
+    return pc.is_null(batch["drop_reason"]).to_numpy(zero_copy_only=False)
+
+
+def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
+    """Fill turns' tags, `speakers` and the record-level `emotion`, `emotion_scores`, `sentiment`."""
+    if not taggers.models or batch.num_rows == 0:
+        return batch
+    kept = _kept_rows(batch)
+    turns_col = batch["turns"].combine_chunks() if "turns" in batch.column_names else None
+    if turns_col is not None:
+        new_turns, speakers, unit_rows, unit_texts = _tag_turns(turns_col, kept, taggers)
+        batch = _set(batch, "turns", new_turns)
+        batch = _set(batch, "speakers", speakers)
+    else:
+        unit_rows, unit_texts = np.zeros(0, dtype=np.int64), []
+    # web documents (and any kept record without turns): sentences are the units
+    has_turns = (pc.list_value_length(turns_col).fill_null(0).to_numpy(zero_copy_only=False) > 0) \
+        if turns_col is not None else np.zeros(batch.num_rows, dtype=bool)
+    doc_rows = np.flatnonzero(kept & ~has_turns)
+    if len(doc_rows):
+        texts = batch["text"].take(pa.array(doc_rows)).to_pylist()
+        sent_rows, sent_texts = [], []
+        for row, text in zip(doc_rows.tolist(), texts, strict=True):
+            sents = [s for s in _SENTENCE_END.split(text or "") if s and s.strip()][:MAX_UNITS] or [text or ""]
+            sent_rows += [row] * len(sents)
+            sent_texts += sents
+        unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
+        unit_texts = unit_texts + sent_texts
+    return _record_affect(batch, kept, unit_rows, unit_texts, taggers)
+
+
+def _set(batch: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    if name in batch.column_names:
+        return batch.set_column(batch.column_names.index(name), name, values)
+    return batch.append_column(name, values)
+
+
+def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
+               ) -> tuple[pa.Array, pa.Array, np.ndarray, list[str]]:
+    """New `turns` (tags filled on kept rows), `speakers`, and the (row, text) of every tagged turn."""
+    turn_type = arrow_schema().field("turns").type.value_type
+    flat = pc.list_flatten(turns)
+    parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
+    on = kept[parents] if len(parents) else np.zeros(0, dtype=bool)
+    idx = np.flatnonzero(on)
+    texts = [t or "" for t in flat.field("text").take(pa.array(idx)).to_pylist()]
+    roles = flat.field("role").take(pa.array(idx)).to_pylist()
+    prev_same = np.zeros(len(idx), dtype=bool)
+    if len(idx) > 1:  # the previous turn is context only inside the same dialogue
+        prev_same[1:] = (parents[idx[1:]] == parents[idx[:-1]]) & (idx[1:] == idx[:-1] + 1)
+    contexts = [((texts[i - 1],) if prev_same[i] else ()) for i in range(len(idx))]
+    cache = FeatureCache(texts)
+    fields = {f.name: flat.field(f.name) for f in turn_type}
+    n_flat = len(flat)
+    for task in TURN_TASKS:
+        if task not in taggers.models:
+            continue
+        labels = label_set(task)
+        sel = np.arange(len(idx))
+        if task == "strategy":  # supporter turns only
+            sel = np.flatnonzero(np.asarray([r == SUPPORTER for r in roles], dtype=bool))
+        sub_texts = [texts[i] for i in sel]
+        scores = taggers.proba(task, sub_texts, [contexts[i] for i in sel],
+                               cache if len(sel) == len(idx) else FeatureCache(sub_texts))
+        target = idx[sel]
+        fields[task] = _scatter(pa.array(_top(labels, scores), type=pa.string()), target, n_flat)
+        score_field = f"{task}_scores"
+        if score_field in fields:
+            fields[score_field] = _scatter(_list_of_floats(scores), target, n_flat)
+    new_flat = pa.StructArray.from_arrays([fields[f.name].cast(f.type) for f in turn_type], fields=list(turn_type))
+    new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
+    speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
+    return new_turns, speakers, parents[idx], texts
+
+
+def _scatter(values: pa.Array, target: np.ndarray, n: int) -> pa.Array:
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[target] = np.arange(len(target))
+    return values.take(pa.array(pos, mask=pos < 0))
+
+
+def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts: list[str], n_rows: int,
+              taggers: Taggers) -> pa.Array:
+    """One `speaker` struct per (record, speaker) of the kept rows, in order of first turn; persona filled."""
+    speaker_type = arrow_schema().field("speakers").type.value_type
+    names = flat.field("speaker").take(pa.array(idx)).to_pylist()
+    roles = flat.field("role").take(pa.array(idx)).to_pylist()
+    groups: dict[tuple[int, str], int] = {}
+    g_row: list[int] = []
+    g_name: list[str] = []
+    g_role: list[str | None] = []
+    g_texts: list[list[str]] = []
+    for row, name, role, text in zip(parents[idx].tolist(), names, roles, texts, strict=True):
+        key = (row, name or "")
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = len(g_row)
+            g_row.append(row)
+            g_name.append(name or "")
+            g_role.append(role)
+            g_texts.append([])
+        g_texts[g].append(text)
+    joined = ["\n".join(t) for t in g_texts]
+    cols: dict[str, pa.Array] = {"speaker": pa.array(g_name, type=pa.string()),
+                                 "role": pa.array(g_role, type=pa.string()),
+                                 "n_turns": pa.array([len(t) for t in g_texts], type=pa.int32())}
+    cache = FeatureCache(joined)
+    for f in speaker_type:
+        if f.name in cols:
+            continue
+        if f.name in taggers.models and joined:
+            scores = taggers.proba(f.name, joined, None, cache)
+            cols[f.name] = pa.array(_top(label_set(_label_set_of(f.name)), scores), type=pa.string())
+        else:
+            cols[f.name] = pa.nulls(len(g_row), type=f.type)
+    structs = pa.StructArray.from_arrays([cols[f.name] for f in speaker_type], fields=list(speaker_type))
+    counts = np.bincount(np.asarray(g_row, dtype=np.int64), minlength=n_rows) if g_row else np.zeros(n_rows, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), structs, type=pa.list_(speaker_type), mask=pa.array(counts == 0))
+
+
+def _record_affect(batch: pa.Table, kept: np.ndarray, unit_rows: np.ndarray, unit_texts: list[str],
+                   taggers: Taggers) -> pa.Table:
+    """Record-level emotion / sentiment: the mean of the units' probabilities, then the top label."""
+    n = batch.num_rows
+    cache = FeatureCache(unit_texts)
+    counts = np.bincount(unit_rows, minlength=n).astype(np.float64) if len(unit_rows) else np.zeros(n)
+    rows = np.flatnonzero(counts > 0)
+    for task, score_col in (("emotion", "emotion_scores"), ("sentiment", None)):
+        if task not in taggers.models:
+            continue
+        labels = label_set(task)
+        scores = taggers.proba(task, unit_texts, None, cache) if unit_texts else np.zeros((0, len(labels)))
+        sums = np.zeros((n, len(labels)))
+        np.add.at(sums, unit_rows, scores)
+        mean = (sums[rows] / counts[rows, None]).astype(np.float32)
+        batch = _set(batch, task, _scatter(pa.array(_top(labels, mean), type=pa.string()), rows, n))
+        if score_col:
+            batch = _set(batch, score_col, _scatter(_list_of_floats(mean), rows, n))
+    return batch
