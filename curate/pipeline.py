@@ -94,6 +94,19 @@ def group_by_key(ds: Any, key: str, n_rows: int) -> Any:
     return ds.repartition(max(2, min(256, n_rows // 2_000_000 + 1)), keys=[key])
 
 
+def band_passes(bands: int, n_records: int) -> list[tuple[int, int]]:
+    """Band ranges [lo, hi) bucketed one Ray execution each: as many bands per pass as fit one block.
+
+    Buckets of different bands never share a key, so bands can be grouped in any passes. Few passes of
+    one block each keep the buckets' working set small (a million records: 3 passes of 4 bands, a
+    few hundred MB, instead of one 12-band hash shuffle whose workers held over 1 GB) and avoid the
+    hash shuffle's actor start-up; above SINGLE_BLOCK_GROUP_ROWS records a pass is one band, spread
+    by the hash shuffle.
+    """
+    per_pass = max(1, min(bands, SINGLE_BLOCK_GROUP_ROWS // max(1, n_records)))
+    return [(lo, min(bands, lo + per_pass)) for lo in range(0, bands, per_pass)]
+
+
 def collect(ds: Any, schema: Any) -> Any:
     """All rows of a small Ray dataset as one Arrow table with `schema` (Ray's empty blocks carry no columns)."""
     import pyarrow as pa
@@ -130,12 +143,17 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
     if spec.near and records.height:
         bands, rows = spec.bands_rows()
         n_rows = records.height * bands
-        ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", dedup.BANDS]))
-        ds = ds.map_batches(dedup.band_rows, batch_format="pyarrow", batch_size=None)
-        ds = group_by_key(ds, "key", n_rows)  # every bucket lands whole in one block
-        ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
-        edges = pl.from_arrow(collect(ds, pa.schema([("a", pa.uint64()), ("b", pa.uint64())]))).unique()
-        del ds  # release the shuffle's blocks from the object store before the driver's part
+        edge_schema = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
+        parts = []
+        for lo, hi in band_passes(bands, records.height):
+            ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", dedup.BANDS]))
+            ds = ds.map_batches(dedup.band_rows, fn_kwargs={"bands": (lo, hi)}, batch_format="pyarrow", batch_size=None)
+            ds = group_by_key(ds, "key", records.height * (hi - lo))  # every bucket lands whole in one block
+            ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
+            parts.append(pl.from_arrow(collect(ds, edge_schema)).unique())
+            del ds  # release this pass's blocks from the object store before the next
+        edges = pl.concat(parts).unique()
+        del parts
         nodes = pl.concat([edges["a"], edges["b"]]).unique()
         texts = (
             pl.scan_parquet(checkpoints)

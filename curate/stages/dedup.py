@@ -70,16 +70,21 @@ def signature_columns(table: pa.Table, params: MinHashParams | None) -> dict[str
     return out
 
 
-def band_rows(table: pa.Table) -> pa.Table:
-    """(key, node) for every band of every live record: the rows the LSH shuffle groups by key."""
+def band_rows(table: pa.Table, bands: tuple[int, int] | None = None) -> pa.Table:
+    """(key, node) for bands [lo, hi) (default all) of every live record: the rows the LSH shuffle groups by key.
+
+    Band keys already mix the band index in, so keys of different bands never collide and any subset of
+    bands can be bucketed on its own: the union of the passes' edges is the all-bands result.
+    """
     live = pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(BANDS)))
     t = table.filter(live)
     if t.num_rows == 0:
         return pa.table({"key": pa.array([], pa.uint64()), "node": pa.array([], pa.uint64())})
-    bands = as_array(t.column(BANDS))
-    width = bands.type.list_size
-    keys = bands.flatten().to_numpy()
-    nodes = np.repeat(as_array(t.column("exact_hash")).to_numpy(zero_copy_only=False), width)
+    arr = as_array(t.column(BANDS))
+    width = arr.type.list_size
+    lo, hi = bands if bands is not None else (0, width)
+    keys = arr.flatten().to_numpy().reshape(-1, width)[:, lo:hi].ravel()
+    nodes = np.repeat(as_array(t.column("exact_hash")).to_numpy(zero_copy_only=False), hi - lo)
     return pa.table({"key": keys, "node": nodes})
 
 

@@ -25,6 +25,7 @@ from curate.models.features import FeatureCache
 from curate.schema import arrow_schema, label_set
 
 SUPPORTER = "supporter"
+AFFECT_TASKS = ("emotion", "sentiment")  # the per-turn tags that also give the record-level columns
 # sentence ends for splitting web documents into utterance-sized units (Chinese and Latin punctuation, newlines)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?…])|\n+")
 MAX_UNITS = 64  # a long document's first 64 sentences carry its tone; bounds the work per record
@@ -84,26 +85,31 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         return batch
     kept = _kept_rows(batch)
     turns_col = batch["turns"].combine_chunks() if "turns" in batch.column_names else None
+    unit_rows = np.zeros(0, dtype=np.int64)
+    unit_scores: dict[str, np.ndarray] = {}
     if turns_col is not None:
-        new_turns, speakers, unit_rows, unit_texts = _tag_turns(turns_col, kept, taggers)
+        new_turns, speakers, unit_rows, unit_scores = _tag_turns(turns_col, kept, taggers)
         batch = _set(batch, "turns", new_turns)
         batch = _set(batch, "speakers", speakers)
-    else:
-        unit_rows, unit_texts = np.zeros(0, dtype=np.int64), []
     # web documents (and any kept record without turns): sentences are the units
     has_turns = (pc.list_value_length(turns_col).fill_null(0).to_numpy(zero_copy_only=False) > 0) \
         if turns_col is not None else np.zeros(batch.num_rows, dtype=bool)
     doc_rows = np.flatnonzero(kept & ~has_turns)
     if len(doc_rows):
         texts = batch["text"].take(pa.array(doc_rows)).to_pylist()
-        sent_rows, sent_texts = [], []
+        sent_rows: list[int] = []
+        sent_texts: list[str] = []
         for row, text in zip(doc_rows.tolist(), texts, strict=True):
             sents = [s for s in _SENTENCE_END.split(text or "") if s and s.strip()][:MAX_UNITS] or [text or ""]
             sent_rows += [row] * len(sents)
             sent_texts += sents
+        cache = FeatureCache(sent_texts)
+        for task in AFFECT_TASKS:
+            if task in taggers.models:
+                doc_scores = taggers.proba(task, sent_texts, None, cache)
+                unit_scores[task] = np.concatenate([unit_scores.get(task, np.zeros((0, doc_scores.shape[1]))), doc_scores])
         unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
-        unit_texts = unit_texts + sent_texts
-    return _record_affect(batch, kept, unit_rows, unit_texts, taggers)
+    return _record_affect(batch, unit_rows, unit_scores)
 
 
 def _set(batch: pa.Table, name: str, values: pa.Array) -> pa.Table:
@@ -113,8 +119,8 @@ def _set(batch: pa.Table, name: str, values: pa.Array) -> pa.Table:
 
 
 def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
-               ) -> tuple[pa.Array, pa.Array, np.ndarray, list[str]]:
-    """New `turns` (tags filled on kept rows), `speakers`, and the (row, text) of every tagged turn."""
+               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray]]:
+    """New `turns` (tags filled on kept rows), `speakers`, and each tagged turn's row and affect scores."""
     turn_type = arrow_schema().field("turns").type.value_type
     flat = pc.list_flatten(turns)
     parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
@@ -129,6 +135,7 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     cache = FeatureCache(texts)
     fields = {f.name: flat.field(f.name) for f in turn_type}
     n_flat = len(flat)
+    affect: dict[str, np.ndarray] = {}
     for task in TURN_TASKS:
         if task not in taggers.models:
             continue
@@ -139,6 +146,8 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
         sub_texts = [texts[i] for i in sel]
         scores = taggers.proba(task, sub_texts, [contexts[i] for i in sel],
                                cache if len(sel) == len(idx) else FeatureCache(sub_texts))
+        if task in AFFECT_TASKS:
+            affect[task] = scores
         target = idx[sel]
         fields[task] = _scatter(pa.array(_top(labels, scores), type=pa.string()), target, n_flat)
         score_field = f"{task}_scores"
@@ -147,7 +156,7 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     new_flat = pa.StructArray.from_arrays([fields[f.name].cast(f.type) for f in turn_type], fields=list(turn_type))
     new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
-    return new_turns, speakers, parents[idx], texts
+    return new_turns, speakers, parents[idx], affect
 
 
 def _scatter(values: pa.Array, target: np.ndarray, n: int) -> pa.Array:
@@ -196,22 +205,17 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
     return pa.ListArray.from_arrays(pa.array(offsets), structs, type=pa.list_(speaker_type), mask=pa.array(counts == 0))
 
 
-def _record_affect(batch: pa.Table, kept: np.ndarray, unit_rows: np.ndarray, unit_texts: list[str],
-                   taggers: Taggers) -> pa.Table:
+def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray]) -> pa.Table:
     """Record-level emotion / sentiment: the mean of the units' probabilities, then the top label."""
     n = batch.num_rows
-    cache = FeatureCache(unit_texts)
     counts = np.bincount(unit_rows, minlength=n).astype(np.float64) if len(unit_rows) else np.zeros(n)
     rows = np.flatnonzero(counts > 0)
-    for task, score_col in (("emotion", "emotion_scores"), ("sentiment", None)):
-        if task not in taggers.models:
-            continue
+    for task, scores in unit_scores.items():
         labels = label_set(task)
-        scores = taggers.proba(task, unit_texts, None, cache) if unit_texts else np.zeros((0, len(labels)))
         sums = np.zeros((n, len(labels)))
         np.add.at(sums, unit_rows, scores)
         mean = (sums[rows] / counts[rows, None]).astype(np.float32)
         batch = _set(batch, task, _scatter(pa.array(_top(labels, mean), type=pa.string()), rows, n))
-        if score_col:
-            batch = _set(batch, score_col, _scatter(_list_of_floats(mean), rows, n))
+        if task == "emotion":  # the record schema keeps a distribution for emotion only
+            batch = _set(batch, "emotion_scores", _scatter(_list_of_floats(mean), rows, n))
     return batch

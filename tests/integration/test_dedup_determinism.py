@@ -29,6 +29,8 @@ def _job_doc(files: list[Path], out: Path, shard_rows: int = 500) -> dict:
         "inputs": [{"name": f"part{i}", "path": str(f), "kind": "web", "id_field": "id"} for i, f in enumerate(files)],
         "rules": ["default.yaml"],
         "shard_rows": shard_rows,
+        "scores": False,  # dedup decisions only: no models needed
+        "tags": False,
     }
 
 
@@ -97,6 +99,18 @@ def test_the_hash_shuffle_path_gives_the_same_survivors(corpus, baseline, tmp_pa
     import curate.pipeline
 
     monkeypatch.setattr(curate.pipeline, "SINGLE_BLOCK_GROUP_ROWS", 0)
+    # all bands in one shuffle (a real large run shuffles one band per pass: the same code, more passes)
+    monkeypatch.setattr(curate.pipeline, "band_passes", lambda bands, n: [(0, bands)])
+    f = tmp_path / "all.jsonl"
+    f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
+    assert _run([f], tmp_path / "out", shard_rows=100) == baseline
+
+
+def test_band_passes_give_the_same_survivors(corpus, baseline, tmp_path, monkeypatch) -> None:
+    # a million records bucket their bands in several passes; here three uneven passes of one block each
+    import curate.pipeline
+
+    monkeypatch.setattr(curate.pipeline, "band_passes", lambda bands, n: [(0, 5), (5, 6), (6, bands)])
     f = tmp_path / "all.jsonl"
     f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
     assert _run([f], tmp_path / "out", shard_rows=100) == baseline

@@ -170,3 +170,27 @@ def test_no_candidates_means_no_edges_and_no_clusters() -> None:
     verified = dedup.verify_edges(edges, sets, 0.8)
     assert verified.height == 0
     assert dedup.assign_centres(dedup.components(verified), verified, sets, pl.DataFrame(schema={"node": pl.UInt64, "chars": pl.Int64}), 0.8).height == 0
+
+
+def test_band_passes_cover_every_band_once() -> None:
+    from curate.pipeline import SINGLE_BLOCK_GROUP_ROWS, band_passes
+
+    assert band_passes(12, 1_000) == [(0, 12)]
+    assert band_passes(12, 1_000_000) == [(0, 4), (4, 8), (8, 12)]
+    assert band_passes(12, SINGLE_BLOCK_GROUP_ROWS * 2) == [(i, i + 1) for i in range(12)]
+    assert band_passes(5, 1_500_000) == [(0, 2), (2, 4), (4, 5)]
+
+
+def test_band_rows_of_passes_union_to_all_bands() -> None:
+    import pyarrow as pa
+
+    from curate.stages.dedup import BANDS, band_rows
+
+    keys = np.arange(24, dtype=np.uint64).reshape(4, 6) * 7 + 1
+    table = pa.table({"drop_reason": pa.array([None, None, "x", None], pa.string()),
+                      "exact_hash": pa.array([10, 11, 12, 13], pa.uint64()),
+                      BANDS: pa.FixedSizeListArray.from_arrays(pa.array(keys.ravel()), 6)})
+    whole = band_rows(table).to_pylist()
+    parts = band_rows(table, (0, 4)).to_pylist() + band_rows(table, (4, 6)).to_pylist()
+    assert sorted(map(tuple, (r.values() for r in parts))) == sorted(map(tuple, (r.values() for r in whole)))
+    assert {r["node"] for r in whole} == {10, 11, 13} and len(whole) == 18

@@ -1,0 +1,114 @@
+"""Tagging-stage throughput on CPED: curate's tag stage against bare `fasttext.predict` on the same turns.
+
+CPED train + valid (read in place from ``../shared/data/cped``), one record per dialogue, its utterances as
+`turns` (role `other`, as a TV dialogue; the strategy tagger runs on supporter turns only, so it is not in
+this bench). On one core (Polars/Arrow/BLAS at one thread), one run:
+
+* bare: each shipped per-turn model (emotion, sentiment, dialogue act) predicts every turn, and each persona
+  model every (dialogue, speaker) text, with fastText's own ``predict(lines, k=-1)`` on lines featurised
+  beforehand exactly as the stage would (previous-turn context included where a card asks for it);
+* featurisation: building those lines (characters or rjieba words, context prefixes), shown separately;
+* ours: ``curate.stages.tag.tag_batch`` on Arrow batches of ``--batch-size`` dialogues: featurises, predicts,
+  builds the nested `turns` and `speakers` columns and the record-level emotion and sentiment.
+
+Prints turns/s and the ratio ours/(bare + featurisation) and ours/bare.
+
+Usage::
+
+    python bench/tag.py [--batch-size 500] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+             "RAYON_NUM_THREADS", "ARROW_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pyarrow as pa  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from classify import best  # noqa: E402
+
+from curate.assets import asset_dir  # noqa: E402
+from curate.job import ModelSpec  # noqa: E402
+from curate.models import SPEAKER_TASKS, TURN_TASKS  # noqa: E402
+from curate.models.features import featurize_with_context  # noqa: E402
+from curate.schema import arrow_schema  # noqa: E402
+from curate.stages.tag import Taggers, tag_batch  # noqa: E402
+from rules import SHARED  # noqa: E402
+
+pa.set_cpu_count(1)
+
+
+def cped_dialogues() -> list[list[tuple[str, str]]]:
+    """Every CPED dialogue (train, then valid) as (speaker, utterance) pairs in order."""
+    dialogues: dict[str, list[tuple[str, str]]] = {}
+    for split in ("train", "valid"):
+        with open(SHARED / "cped" / f"{split}.csv", encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                dialogues.setdefault(f"{split}:{row['Dialogue_ID']}", []).append((row["Speaker"], row["Utterance"]))
+    return list(dialogues.values())
+
+
+def records(dialogues: list[list[tuple[str, str]]]) -> pa.Table:
+    """Dialogue records with the schema's `turns` type (tags empty), as phase C receives them."""
+    turn_type = arrow_schema().field("turns").type
+    turns = [[{"speaker": s, "role": "other", "role_raw": s, "text": t} for s, t in d] for d in dialogues]
+    return pa.table({"text": ["\n".join(t for _, t in d) for d in dialogues],
+                     "turns": pa.array(turns, type=turn_type), "drop_reason": pa.nulls(len(dialogues), pa.string())})
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    dialogues = cped_dialogues()
+    tasks = [t for t in (*TURN_TASKS, *SPEAKER_TASKS) if t != "strategy"]
+    taggers = Taggers({t: ModelSpec(str(asset_dir("classifiers") / f"{t}.yaml")) for t in tasks})
+    texts = [t for d in dialogues for _, t in d]
+    contexts = [tuple([d[i - 1][1]] if i else []) for d in dialogues for i in range(len(d))]
+    speaker_texts = []
+    for d in dialogues:
+        by: dict[str, list[str]] = {}
+        for s, t in d:
+            by.setdefault(s, []).append(t)
+        speaker_texts += ["\n".join(v) for v in by.values()]
+    n_turns, mb = len(texts), sum(len(t.encode()) for t in texts) / 1e6
+    print(f"{len(dialogues):,} CPED dialogues, {n_turns:,} turns, {len(speaker_texts):,} speaker texts, {mb:.1f} MB")
+
+    def lines_for(task: str) -> list[str]:
+        feats = taggers.models[task].card.features
+        per_turn = task in TURN_TASKS
+        return featurize_with_context(texts if per_turn else speaker_texts, contexts if per_turn else [()] * len(speaker_texts),
+                                      feats.get("mode", "chars"), int(feats.get("max_chars", 2000)),
+                                      int(feats.get("context", 0)) if per_turn else 0)
+
+    lines = {t: lines_for(t) for t in tasks}
+    feat_s = sum(best(lambda t=t: lines_for(t), 1) for t in tasks)
+    bare = {t: best(lambda t=t: taggers.models[t].backend.model.predict(lines[t], k=-1), args.repeat) for t in tasks}
+    batches = [records(dialogues[i:i + args.batch_size]) for i in range(0, len(dialogues), args.batch_size)]
+    ours = best(lambda: [tag_batch(b, taggers) for b in batches], args.repeat)
+
+    rows = [(f"bare fasttext.predict, {t} ({taggers.models[t].card.features.get('mode')}, "
+             f"context {taggers.models[t].card.features.get('context', 0)})", s) for t, s in bare.items()]
+    floor = sum(bare.values()) + feat_s
+    rows += [("featurisation (every model's lines)", feat_s), ("bare predict + featurisation", floor),
+             ("ours: tag stage (tag_batch)", ours)]
+    print(f"\n{'what':<62}{'s':>8}{'turns/s':>12}")
+    for name, s in rows:
+        print(f"{name:<62}{s:>8.2f}{n_turns / s:>12,.0f}")
+    print(f"\nratio ours/(bare + featurisation): {ours / floor:.2f}x;  ours/bare predict alone: {ours / sum(bare.values()):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
