@@ -345,9 +345,6 @@ def main() -> None:
         res = json.loads(out.read_text())
         rep = res["report"]
         inp = input_bytes(work, edge_nodes(work) if rep.get("candidate_edges") else [])
-        import curate.pipeline
-
-        single_block = getattr(curate.pipeline, "SINGLE_BLOCK_GROUP_ROWS", 0)
         docs = inp["rows"]
         per_m = 1e6 / docs
         inc = res["peak"]["total"] - res["baseline"]["total"]
@@ -358,7 +355,8 @@ def main() -> None:
             f"{res['seconds']:.1f} s; {rep['live_records']:,} live, {rep['distinct_texts']:,} distinct texts, "
             f"{rep.get('candidate_edges', 0):,} candidate / {rep.get('verified_edges', 0):,} verified edges, "
             f"{rep['duplicates']:,} duplicates in {rep['clusters']:,} clusters; {rep.get('band_rows', 0):,} band rows grouped "
-            f"{'in one block' if rep.get('band_rows', 0) <= single_block else 'by a Ray hash shuffle'}",
+            f"in {len(rep.get('band_passes', [[0, 0]]))} pass(es) of bands {rep.get('band_passes')}, "
+            f"{'each by a Ray hash shuffle' if rep.get('hash_shuffle') else 'each in one block'}",
             "",
             "| memory (MB) | baseline | peak | at the peak of the total | peak − baseline |",
             "|---|---|---|---|---|",

@@ -145,7 +145,8 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
         n_rows = records.height * bands
         edge_schema = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
         parts = []
-        for lo, hi in band_passes(bands, records.height):
+        passes = band_passes(bands, records.height)
+        for lo, hi in passes:
             ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", dedup.BANDS]))
             ds = ds.map_batches(dedup.band_rows, fn_kwargs={"bands": (lo, hi)}, batch_format="pyarrow", batch_size=None)
             ds = group_by_key(ds, "key", records.height * (hi - lo))  # every bucket lands whole in one block
@@ -167,7 +168,9 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
         chars = records.group_by("exact_hash").agg(pl.col("chars").max()).rename({"exact_hash": "node"})
         centres = dedup.assign_centres(dedup.components(verified), verified, sets, chars, spec.threshold)
         comps = centres.rename({"centre": "component"})
-        report.update(bands=bands, rows=rows, band_rows=n_rows, candidate_edges=edges.height,
+        report.update(bands=bands, rows=rows, band_rows=n_rows, band_passes=[list(p) for p in passes],
+                      hash_shuffle=records.height * (passes[0][1] - passes[0][0]) > SINGLE_BLOCK_GROUP_ROWS,
+                      candidate_edges=edges.height,
                       verified_edges=verified.height, near_clusters=comps["component"].n_unique())
     decisions = dedup.cluster_records(records, comps)
     atomic_write_parquet(work / "components.parquet", comps.to_arrow())

@@ -89,16 +89,27 @@ def band_rows(table: pa.Table, bands: tuple[int, int] | None = None) -> pa.Table
 
 
 def bucket_edges(rows: pa.Table) -> pa.Table:
-    """Edges from each bucket's smallest node to its other nodes (rows of one key are all in this batch)."""
-    df = pl.from_arrow(rows).unique()
-    anchors = df.group_by("key").agg(anchor=pl.col("node").min())
-    edges = (
-        df.join(anchors, on="key")
-        .filter(pl.col("node") != pl.col("anchor"))
-        .select(a=pl.col("anchor"), b=pl.col("node"))
-        .unique()
-    )
-    return edges.to_arrow().cast(pa.schema([("a", pa.uint64()), ("b", pa.uint64())]))
+    """Edges from each bucket's smallest node to its other nodes (rows of one key are all in this batch).
+
+    Sort-based: after sorting by (key, node) a bucket is a run whose first row holds its smallest node,
+    so no hash table of buckets is built (a hash group-by plus join held ~1 GB for 4M rows; this holds
+    the sorted columns and a few index arrays).
+    """
+    schema = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
+    if rows.num_rows == 0:
+        return schema.empty_table()
+    df = pl.from_arrow(rows).sort(["key", "node"])
+    key = df["key"].to_numpy()
+    node = df["node"].to_numpy()
+    del df
+    first = np.empty(len(key), dtype=bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(key)), 0))
+    anchor = node[run_start]
+    keep = node != anchor  # the anchor itself and its repeats
+    edges = pl.DataFrame({"a": anchor[keep], "b": node[keep]}).unique()
+    return edges.to_arrow().cast(schema)
 
 
 def _node_index(nodes: pl.Series) -> pl.DataFrame:
