@@ -3,7 +3,8 @@
 The corpus is real Chinese text read in place from ``../shared/data`` (never copied into the repo):
 SMILECHAT dialogues (turn contents joined by newlines), the ChineseWebText CommonCrawl sample
 (``raw_content``) and EmoLLM conversations (``input``/``output`` turns joined by newlines), taken in a
-seeded random order up to ``--mb``; then ``--dup-frac`` of the documents get a planted copy: a quarter
+seeded random order up to ``--mb`` (beyond the ~36 MB of real text, further documents are recombined
+from 4–24 random real lines each); then ``--dup-frac`` of the documents get a planted copy: a quarter
 exact, the rest with ``--edit-min``..``--edit-max`` of their characters substituted, deleted or
 inserted. The true Jaccard similarity of each planted pair's character 5-gram sets is computed, so
 recall on the planted pairs can be scored. The corpus is written as two JSONL files (``{"id", "text"}``)
@@ -199,6 +200,12 @@ def build_corpus(work: Path, mb: float, dup_frac: float, edit_min: float, edit_m
             break
         base.append(t)
         size += len(t.encode())
+    if size < budget:  # beyond the real text (~36 MB): new documents recombined from its real lines
+        lines = [ln for t in texts for ln in t.split("\n") if len(ln.strip()) >= 10]
+        while size < budget:
+            t = "\n".join(rng.choice(lines) for _ in range(rng.randint(4, 24)))
+            base.append(t)
+            size += len(t.encode())
     docs = [(f"d{i:06d}", t) for i, t in enumerate(base)]
     planted = []
     for i in rng.sample(range(len(base)), round(dup_frac * len(base))):
@@ -421,7 +428,7 @@ def e2e_ours(work: Path) -> dict[str, Any]:
     runs = []
     for k in range(2):
         out = work / f"ours-out-{k}"
-        job = parse_job({"name": "bench-dedup", "output": str(out), "rules": [],
+        job = parse_job({"name": "bench-dedup", "output": str(out), "rules": [], "scores": False, "tags": False,
                          "inputs": [{"name": "corpus", "path": str(work / "corpus" / "*.jsonl"), "kind": "web",
                                      "text_field": "text", "id_field": "id"}]}, work)
         t1 = time.perf_counter()
@@ -519,7 +526,7 @@ def e2e_ours_inprocess(work: Path) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     for sub in ("a", DATA, REJECTS, STATS):
         (out / sub).mkdir(parents=True)
-    job = parse_job({"name": "bench-dedup", "output": str(out), "rules": [],
+    job = parse_job({"name": "bench-dedup", "output": str(out), "rules": [], "scores": False, "tags": False,
                      "inputs": [{"name": "corpus", "path": str(work / "corpus" / "*.jsonl"), "kind": "web",
                                  "text_field": "text", "id_field": "id"}]}, work)
     dd, spec = job.dedup, job.inputs[0]
