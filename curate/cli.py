@@ -301,5 +301,75 @@ def schema_docs(write: bool) -> None:
         click.echo(doc)
 
 
+@main.command()
+@click.argument("out", metavar="OUT")
+@click.option("--to", "to", required=True, metavar="DIR", help="Folder to write the export, its card and dataset_info.json.")
+@click.option("--format", "fmt", type=click.Choice(["sharegpt", "messages", "alpaca", "parquet"]), default="sharegpt",
+              show_default=True, help="sharegpt / messages / alpaca: dialogues as conversations; parquet: the records.")
+@click.option("--where", metavar="EXPR", help="Keep records where EXPR holds (SQL over the record's columns; "
+              "null never passes a comparison).")
+@click.option("--sample", type=int, metavar="N", help="Keep N of the matching records, drawn with --seed.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every draw (--sample, --max-per-source, --balance).")
+@click.option("--max-per-source", type=int, metavar="N", help="Keep at most N records of each source.")
+@click.option("--balance", metavar="COLUMN", help="Same number of records for every value of this label column "
+              "(the rarest value's count; with --sample N, at most N / values each). Null labels are left out.")
+@click.option("--role", "roles", multiple=True, metavar="ROLE=TARGET",
+              help="Map a dialogue role (seeker, supporter, other) to user, assistant, drop (the turn) or skip "
+                   "(the dialogue). Default: seeker=user supporter=assistant other=skip. Repeatable.")
+@click.option("--system", metavar="TEXT", help="System prompt for every conversation (default: the dialogue's own).")
+@click.option("--turn-tag", "turn_tags", multiple=True, metavar="FIELD",
+              help="Carry a per-turn tag (strategy, emotion, dialogue_act, ...) on each turn. Repeatable.")
+@click.option("--history", type=int, default=9, show_default=True, help="alpaca: earlier turn pairs kept as history.")
+@click.option("--web-instruction", metavar="TEXT", help="alpaca: write web documents as rows with this instruction "
+              "(default: web documents are left out of conversational formats).")
+@click.option("--file-format", type=click.Choice(["jsonl", "parquet"]), default="jsonl", show_default=True,
+              help="File format of sharegpt / messages / alpaca rows.")
+@click.option("--name", metavar="NAME", help="Dataset name in dataset_info.json and the card (default: the folder's name).")
+@click.option("--rows-per-file", type=int, default=100_000, show_default=True, help="Parquet: rows per output file.")
+@click.option("--batch-rows", type=int, default=2_000, show_default=True,
+              help="Records converted at a time: memory follows this, not the size of the run.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier export in DIR.")
+def export(out: str, to: str, fmt: str, where: str | None, sample: int | None, seed: int, max_per_source: int | None,
+           balance: str | None, roles: tuple[str, ...], system: str | None, turn_tags: tuple[str, ...], history: int,
+           web_instruction: str | None, file_format: str, name: str | None, rows_per_file: int, batch_rows: int,
+           overwrite: bool) -> None:
+    """Export a run's kept records (OUT: a run folder or shards) for a trainer, with a dataset card.
+
+    Reads the shards lazily and streams them in batches, so a run of any size exports in bounded memory.
+    Writes DIR/NAME.jsonl (or DIR/data/part-*.parquet), DIR/dataset_info.json (LLaMA-Factory),
+    DIR/README.md (the dataset card: sources, licenses, counts, selection, labels, models) and
+    DIR/export.json. Dialogues become alternating user/assistant conversations: empty turns are left
+    out, consecutive turns of one side merged, a leading assistant / trailing user turn trimmed.
+
+    \b
+    Examples:
+      curate export out/smile --to exports/smile-sft --format sharegpt \\
+          --where "quality > 0.6 and toxicity < 0.2 and esc_relevance > 0.5"
+      curate export out/smile --to exports/smile-msgs --format messages --turn-tag strategy \\
+          --system "你是一位温暖、专业的心理咨询师。"
+      curate export out/mix --to exports/mix --sample 10000 --seed 7 --max-per-source 3000
+      curate export out/mix --to exports/by-emotion --format parquet --balance emotion
+      curate export out/mix --to exports/mix-alpaca --format alpaca --history 4 --role other=drop
+    """
+    from curate.export import ExportError, ExportSpec, export_run, parse_roles
+
+    try:
+        spec = ExportSpec(Path(out), Path(to), format=fmt, where=where, sample=sample, seed=seed,
+                          max_per_source=max_per_source, balance=balance, roles=parse_roles(roles), system=system,
+                          turn_tags=turn_tags, history=history, web_instruction=web_instruction,
+                          file_format=file_format, name=name, rows_per_file=rows_per_file, batch_rows=batch_rows,
+                          overwrite=overwrite)
+        result = export_run(spec)
+    except ExportError as e:
+        raise _fail(e) from None
+    s = result.summary
+    c = s["counts"]
+    skipped = "".join(f"; left out: {n} {why}" for why, n in c["skipped"].items())
+    click.echo(f"{s['selection']['selected']} of {s['selection']['in_shards']} records selected; {c['records']} "
+               f"exported as {c['rows']} {fmt} rows{skipped} ({s['seconds']:.1f} s)")
+    click.echo(f"wrote {result.to}: {', '.join(s['files'])}, README.md, export.json"
+               + (", dataset_info.json" if fmt != "parquet" else ""))
+
+
 if __name__ == "__main__":
     main()

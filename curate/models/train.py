@@ -25,6 +25,7 @@ from curate.models.card import ModelCard, write_card
 from curate.models.classifier import Classifier
 from curate.models.examples import Example, Splits, in_valid
 from curate.models.fasttext_backend import ft_label
+from curate.models.fasttext_train import train_fasttext
 from curate.models.features import DEFAULT_MAX_CHARS, featurize_with_context
 from curate.models.metrics import reliability, report
 
@@ -95,8 +96,6 @@ def _binary_targets(examples: list[Example], positive: str) -> np.ndarray:
 def train_task(task: str, *, config: str | Path | None = None, data_root: str | Path = DEFAULT_DATA_ROOT,
                out_dir: str | Path | None = None, command: str | None = None) -> ModelCard:
     """Train TASK's model from its config and write `OUT/TASK.ftz` and the card `OUT/TASK.yaml`."""
-    import fasttext
-
     cfg = load_train_config(task, config)
     data_root = Path(data_root).resolve()
     out = Path(out_dir) if out_dir else asset_dir("classifiers")
@@ -121,11 +120,8 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
         lines = Path(tmp) / "train.txt"
         _write_lines(lines, train, feats["mode"], int(feats["max_chars"]), int(feats.get("context", 0)))
         t1 = time.perf_counter()
-        model = fasttext.train_supervised(input=str(lines), thread=1, seed=seed, verbose=0, **params)
-        quant = doc.get("quantize")
-        if quant is not None:
-            model.quantize(input=str(lines), thread=1, verbose=0, **quant)
-        model.save_model(str(model_path))
+        model_path.unlink(missing_ok=True)
+        train_fasttext(lines, model_path, seed=seed, params=params, quantize=doc.get("quantize"))
         train_seconds = time.perf_counter() - t1
     card = ModelCard(
         name=doc["name"], task=task, version=str(doc["version"]), backend="fasttext", model=model_path.name,

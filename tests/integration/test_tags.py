@@ -1,0 +1,81 @@
+"""Affect tags end to end: a real `curate run` over SMILECHAT and CPED fills the turn, speaker and record tags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curate.models import SPEAKER_TASKS
+from curate.schema import label_set
+from tests.conftest import make_job
+
+KNOWN = {
+    "id": "known-1",
+    "turns": [
+        {"role": "client", "content": "我最近工作压力很大，每天晚上都睡不着，心里特别慌。"},
+        {"role": "counselor", "content": "你能具体说说是什么让你感到压力这么大吗？"},
+        {"role": "client", "content": "主要是项目一直延期，领导天天催，我觉得自己什么都做不好。"},
+        {"role": "counselor", "content": "你可以试着每天睡前做十分钟的放松练习，比如深呼吸，再把明天要做的事写下来。"},
+        {"role": "client", "content": "谢谢你，我会试试的。"},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, ray_local) -> pl.DataFrame:
+    from curate.pipeline import run_job
+
+    tmp = tmp_path_factory.mktemp("tags")
+    lines = (shared_data / "smilechat" / "dialogues.jsonl").read_text(encoding="utf-8").splitlines()[:120]
+    (tmp / "smile.jsonl").write_text("\n".join([json.dumps(KNOWN, ensure_ascii=False), *lines]) + "\n", encoding="utf-8")
+    rows = (shared_data / "cped" / "valid.csv").read_text(encoding="utf-8").splitlines()[:400]
+    (tmp / "cped.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    job = make_job(tmp, [
+        {"name": "smilechat", "path": "smile.jsonl", "kind": "dialogue", "id_field": "id",
+         "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}},
+        {"name": "cped", "path": "cped.csv", "kind": "dialogue",
+         "dialogue": {"style": "csv", "group_field": "Dialogue_ID", "speaker_field": "Speaker", "text_field": "Utterance"}},
+    ])
+    result = run_job(job)
+    assert set(result.manifest["models"]) >= {"emotion", "dialogue_act", "strategy", *SPEAKER_TASKS}
+    return pl.read_parquet(result.out / "data")
+
+
+def test_every_kept_turn_is_tagged_with_known_labels(tagged: pl.DataFrame) -> None:
+    turns = tagged.select("source", "turns").explode("turns").unnest("turns")
+    assert turns.height > 500 and set(tagged["source"]) == {"smilechat", "cped"}
+    for col in ("emotion", "sentiment", "dialogue_act"):
+        assert turns[col].null_count() == 0
+        assert set(turns[col].unique()) <= set(label_set(col))
+    assert (turns["emotion_scores"].list.len() == len(label_set("emotion"))).all()
+    # strategy on supporter turns only: every counselor turn, no client or TV-dialogue turn
+    supporters = turns.filter(pl.col("role") == "supporter")
+    assert supporters.height > 100 and supporters["strategy"].null_count() == 0
+    assert set(supporters["strategy"].unique()) <= set(label_set("strategy"))
+    assert turns.filter(pl.col("role") != "supporter")["strategy"].null_count() == turns.filter(pl.col("role") != "supporter").height
+
+
+def test_speakers_and_record_affect(tagged: pl.DataFrame) -> None:
+    speakers = tagged.select("speakers").explode("speakers").unnest("speakers")
+    assert speakers["speaker"].null_count() == 0 and (speakers["n_turns"] > 0).all()
+    for field in SPEAKER_TASKS:
+        assert speakers[field].null_count() == 0
+    n_turns = tagged.select(pl.col("turns").list.len()).to_series()
+    assert (tagged.select(pl.col("speakers").list.eval(pl.element().struct.field("n_turns")).list.sum()).to_series()
+            == n_turns).all()
+    assert tagged["emotion"].null_count() == 0 and tagged["sentiment"].null_count() == 0
+
+
+def test_the_known_dialogue_makes_sense(tagged: pl.DataFrame) -> None:
+    row = tagged.filter(pl.col("id") == "known-1")
+    assert row.height == 1
+    turns = row["turns"][0].to_list()
+    assert turns[4]["dialogue_act"] == "thanking"            # 谢谢你，我会试试的。
+    assert turns[1]["strategy"] == "Question"                # 你能具体说说……吗？
+    assert turns[3]["strategy"] == "Providing Suggestions"   # 你可以试着……
+    assert [t["strategy"] is None for t in turns] == [True, False, True, False, True]
+    speakers = {s["speaker"]: s for s in row["speakers"][0]}
+    assert speakers["client"]["n_turns"] == 3 and speakers["counselor"]["role"] == "supporter"
