@@ -364,7 +364,9 @@ def export(out: str, to: str, fmt: str, where: str | None, sample: int | None, s
         raise _fail(e) from None
     s = result.summary
     c = s["counts"]
-    skipped = "".join(f"; left out: {n} {why}" for why, n in c["skipped"].items())
+    for warning in s["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    skipped = "; left out: " + ", ".join(f"{n} ({why})" for why, n in c["skipped"].items()) if c["skipped"] else ""
     click.echo(f"{s['selection']['selected']} of {s['selection']['in_shards']} records selected; {c['records']} "
                f"exported as {c['rows']} {fmt} rows{skipped} ({s['seconds']:.1f} s)")
     click.echo(f"wrote {result.to}: {', '.join(s['files'])}, README.md, export.json"

@@ -102,6 +102,8 @@ def render_card(summary: dict[str, Any], manifest: dict[str, Any] | None) -> str
     lines += ["", *_table(("step", "records"), [(_STEPS.get(k, k), f"{v:,}") for k, v in sel.items()]), "",
               f"Exported: {counts['records']:,} records → {counts['rows']:,} rows"
               + (f", {counts['turns']:,} turns" if counts["turns"] else "") + "."]
+    if summary.get("warnings"):
+        lines += ["", *[f"**Warning**: {w}" for w in summary["warnings"]]]
     if counts["skipped"]:
         lines += ["", "Left out of the format:", ""]
         lines += [f"- {reason}: {n:,}" for reason, n in counts["skipped"].items()]

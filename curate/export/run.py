@@ -68,6 +68,17 @@ def _check_turn_tags(tags: tuple[str, ...], schema: pl.Schema) -> None:
             raise ExportError(f"--turn-tag {tag!r}: already part of every turn; tags are labels such as strategy")
 
 
+def _all_null_warnings(lf: pl.LazyFrame, expr: pl.Expr, spec: ExportSpec, n: int) -> list[str]:
+    """Columns of --where / --balance that are null in every record: the selection would silently be empty
+    (a run made before its scores or tags existed, or with them switched off)."""
+    cols = list(dict.fromkeys([*expr.meta.root_names(), *([spec.balance] if spec.balance else [])]))
+    if not cols or not n:
+        return []
+    nulls = lf.select(pl.col(cols).null_count()).collect(engine="streaming").row(0, named=True)
+    return [f"column {c!r} is null in every record of {spec.source}: was it computed in this run? "
+            "(see the manifest's models)" for c in cols if nulls[c] == n]
+
+
 def export_run(spec: ExportSpec) -> ExportResult:
     """Export the records of `spec.source` that match the selection to `spec.to` in `spec.format`.
 
@@ -89,6 +100,7 @@ def export_run(spec: ExportSpec) -> ExportResult:
     _prepare_target(spec.to, spec.overwrite)
 
     selection: dict[str, int] = {"in_shards": lf.select(pl.len()).collect().item()}
+    warnings = _all_null_warnings(lf, expr, spec, selection["in_shards"])
     matched = lf.filter(expr)
     if spec.needs_plan:
         keys, report = plan(matched, spec)
@@ -134,6 +146,7 @@ def export_run(spec: ExportSpec) -> ExportResult:
         "data_path": writer.data_path,
         "files": [str(p.relative_to(spec.to)) for p in written],
         "has_system": bool(has_system),
+        "warnings": warnings,
         "stats": stats.to_dict(),
     }
     if spec.format != "parquet":

@@ -174,3 +174,19 @@ def test_spec_rejects_bad_options():
         spec(format="jsonl")
     with pytest.raises(ExportError, match="--sample 0"):
         spec(sample=0)
+
+
+def test_export_of_plain_shards_warns_when_a_where_column_was_never_computed(tmp_path):
+    from curate.export import export_run
+
+    df = records([turn("seeker", "我怕"), turn("supporter", "别怕")], web=1).with_columns(
+        pl.lit(None, pl.Float32).alias("quality"))
+    df.write_parquet(tmp_path / "shard.parquet")
+    result = export_run(ExportSpec(tmp_path / "shard.parquet", tmp_path / "exp", where="quality > 0.5"))
+    assert result.summary["counts"]["rows"] == 0 and result.summary["selection"]["matched"] == 0
+    assert "'quality' is null in every record" in result.summary["warnings"][0]
+    assert "**Warning**" in (tmp_path / "exp" / "README.md").read_text(encoding="utf-8")
+    assert (tmp_path / "exp" / "exp.jsonl").read_text() == ""
+    result = export_run(ExportSpec(tmp_path / "shard.parquet", tmp_path / "exp", overwrite=True))
+    assert result.summary["warnings"] == [] and result.summary["counts"]["rows"] == 1
+    assert "unknown (no manifest)" in (tmp_path / "exp" / "README.md").read_text(encoding="utf-8")
