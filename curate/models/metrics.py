@@ -96,13 +96,14 @@ def format_report(rep: dict[str, Any], title: str = "") -> str:
     b = rep["baseline"]
     lines.append(f"n={rep['n']}  {acc_name}={rep['accuracy']:.4f}  macro-F1={rep['macro_f1']:.4f}   "
                  f"majority baseline ({b['majority_label']}): {acc_name}={b['accuracy']:.4f} macro-F1={b['macro_f1']:.4f}")
-    lines.append(f"{'label':<24}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    w = max(24, *(len(lab) + 2 for lab in rep["per_label"]))
+    lines.append(f"{'label':<{w}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for lab, m in rep["per_label"].items():
-        lines.append(f"{lab:<24}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>10}")
+        lines.append(f"{lab:<{w}}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>10}")
     labels = rep["confusion"]["labels"]
     short = [lab[:6] for lab in labels]
     lines.append("confusion (rows gold, columns predicted" + (", arg-max)" if rep["multi_label"] else ")"))
-    lines.append(" " * 24 + "".join(f"{s:>7}" for s in short))
+    lines.append(" " * w + "".join(f"{s:>7}" for s in short))
     for lab, row in zip(labels, rep["confusion"]["rows_gold_cols_pred"], strict=True):
-        lines.append(f"{lab:<24}" + "".join(f"{v:>7}" for v in row))
+        lines.append(f"{lab:<{w}}" + "".join(f"{v:>7}" for v in row))
     return "\n".join(lines)
