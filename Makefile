@@ -3,7 +3,10 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench schema-docs clean
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench schema-docs clean browser
 
 $(BIN)/curate: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,7 +17,14 @@ $(BIN)/curate: pyproject.toml
 demo: $(BIN)/curate
 	$(BIN)/curate run jobs/demo.yaml
 
-test: $(BIN)/curate
+# Headless Chromium for the dashboard tests (Debian's package, driven by Playwright; never `playwright install`),
+# and a CJK font so Chinese renders in the screenshots.
+browser:
+	@test -x $(CHROMIUM) && fc-list :lang=zh | grep -q . || { \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-wqy-microhei; } || { \
+	  echo "the dashboard tests need Debian's chromium: apt-get install -y chromium fonts-wqy-microhei" >&2; exit 1; }
+
+test: $(BIN)/curate browser
 	$(BIN)/ruff check curate tests bench
 	$(BIN)/pytest -q
 

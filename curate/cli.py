@@ -48,14 +48,15 @@ def main(verbose: int) -> None:
 def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int | None, address: str | None,
         overwrite: bool, keep_work: bool, dry_run: bool) -> None:
     """Run a job: read → normalise → rule filters → exact and near-duplicate removal across the whole run →
-    kept and rejected shards, stats and a manifest.
+    scores and affect tags → kept and rejected shards, stats, a manifest and dashboards.
 
     \b
     Output (OUT = --output or the job's `output`):
       OUT/data/part-*.parquet     kept records (zstd Parquet, schema in schemas/record.json)
       OUT/rejects/part-*.parquet  every dropped record, with drop_reason and drop_detail
-      OUT/stats/part-*.json       per-shard counts
-      OUT/manifest.json           inputs, counts per file, config hash, versions
+      OUT/stats/part-*.json       per-shard counts, histograms, label counts, samples (schemas/stats.json)
+      OUT/manifest.json           inputs, counts per file, config hash, models, versions
+      OUT/dashboard/index.html    run overview and one page per shard (offline HTML)
     \b
     Examples:
       curate run jobs/demo.yaml
@@ -83,8 +84,11 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
         result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work)
     except (JobError, RuleError, FileNotFoundError, yaml.YAMLError) as e:
         raise _fail(e) from None
+    from curate.dashboard import render_dashboard
+
+    index = render_dashboard(result.out)
     click.echo(summary_text(result.manifest))
-    click.echo(f"\noutput: {result.out}  (curate inspect {result.out})")
+    click.echo(f"\noutput: {result.out}  (curate inspect {result.out}; dashboards: {index})")
     if not all(f["reconciled"] for f in result.manifest["inputs"]):
         click.echo("error: counts do not reconcile for some input; see manifest.json", err=True)
         sys.exit(1)
@@ -166,6 +170,43 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
     except (RuleError, FileNotFoundError) as e:
         raise _fail(e) from None
     click.echo(format_explanation(row, verdicts))
+
+
+@main.command()
+@click.argument("out", metavar="OUT", type=click.Path(exists=True, file_okay=False))
+@click.option("--serve", is_flag=True, help="Then serve OUT/dashboard on http://127.0.0.1:PORT (Ctrl-C stops).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port for --serve (0: any free port). Always bound to 127.0.0.1 only.")
+def dashboard(out: str, serve: bool, port: int) -> None:
+    """Write a run's quality dashboards to OUT/dashboard/ (index.html and one page per shard).
+
+    Static HTML from OUT/stats/*.json: inline SVG charts, no script, nothing loaded from the network,
+    so the pages open offline straight from disk. `curate run` writes them at the end too.
+
+    \b
+    Examples:
+      curate dashboard out/demo              then open out/demo/dashboard/index.html
+      curate dashboard out/demo --serve --port 8765
+    """
+    from curate.dashboard import render_dashboard
+
+    try:
+        index = render_dashboard(Path(out))
+    except (FileNotFoundError, ValueError) as e:
+        raise _fail(e) from None
+    click.echo(f"wrote {index}")
+    if serve:
+        from curate.dashboard.serve import dashboard_server
+
+        server = dashboard_server(index.parent, port)
+        host, bound = server.server_address[:2]
+        click.echo(f"serving http://{host}:{bound}/index.html (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
 
 
 @main.command()
