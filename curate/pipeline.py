@@ -94,6 +94,11 @@ def group_by_key(ds: Any, key: str, n_rows: int) -> Any:
     return ds.repartition(max(2, min(256, n_rows // 2_000_000 + 1)), keys=[key])
 
 
+# Up to this many (band key, node) rows, phase B buckets them in the driver with the same functions
+# (`band_rows`, `bucket_edges`): tens of MB, where a Ray execution would cost more than the work.
+DRIVER_BUCKET_ROWS = 1_000_000
+
+
 def band_passes(bands: int, n_records: int) -> list[tuple[int, int]]:
     """Band ranges [lo, hi) bucketed one Ray execution each: as many bands per pass as fit one block.
 
@@ -116,6 +121,31 @@ def collect(ds: Any, schema: Any) -> Any:
     return pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
 
 
+def read_source(source: Any) -> Any:
+    """A Ray dataset over one of curate's datasources, one block per read task.
+
+    Without `override_num_blocks` Ray asks for ~200 blocks and splits each task's output to get them,
+    and a split read cannot fuse with the map and the write after it: every block then travels through
+    the object store to a separate task. One block per task keeps read → map → write in one task.
+    """
+    import ray
+
+    return ray.data.read_datasource(source, override_num_blocks=max(1, source.num_tasks()))
+
+
+# Phase A reads large uncompressed JSONL files in byte-range pieces: about PIECES_PER_CPU read tasks per
+# CPU for balance and streaming, each between these sizes (a task has a fixed cost; a piece is one shard
+# or a few).
+PIECES_PER_CPU = 4
+MIN_PIECE_BYTES, MAX_PIECE_BYTES = 4_000_000, 64_000_000
+
+
+def piece_bytes(total_bytes: int, cpus: float) -> int:
+    """Bytes per phase-A read task for `total_bytes` of input on `cpus` CPUs."""
+    target = total_bytes // max(1, int(cpus) * PIECES_PER_CPU)
+    return int(min(MAX_PIECE_BYTES, max(MIN_PIECE_BYTES, target)))
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.glob("*.parquet"))
 
@@ -124,7 +154,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
     """Phase B: clusters across the whole run → OUT/_work/dedup.parquet (written once, all or nothing)."""
     import polars as pl
     import pyarrow as pa
-    import ray
+    import pyarrow.parquet as pq
 
     from curate.io.datasource import ParquetShards
     from curate.io.writer import atomic_write_parquet
@@ -146,13 +176,21 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path) -> tuple[P
         edge_schema = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
         parts = []
         passes = band_passes(bands, records.height)
-        for lo, hi in passes:
-            ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", dedup.BANDS]))
-            ds = ds.map_batches(dedup.band_rows, fn_kwargs={"bands": (lo, hi)}, batch_format="pyarrow", batch_size=None)
-            ds = group_by_key(ds, "key", records.height * (hi - lo))  # every bucket lands whole in one block
-            ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
-            parts.append(pl.from_arrow(collect(ds, edge_schema)).unique())
-            del ds  # release this pass's blocks from the object store before the next
+        if n_rows <= DRIVER_BUCKET_ROWS:  # small: the same functions here, without a Ray execution's fixed cost
+            passes = [(0, bands)]
+            table = pa.concat_tables([pq.read_table(p, columns=["drop_reason", "exact_hash", dedup.BANDS])
+                                      for p in checkpoints])
+            parts.append(pl.from_arrow(dedup.bucket_edges(dedup.band_rows(table))).unique())
+            del table
+        else:
+            for lo, hi in passes:
+                ds = read_source(ParquetShards(checkpoints, ["drop_reason", "exact_hash", dedup.BANDS]))
+                ds = ds.map_batches(dedup.band_rows, fn_kwargs={"bands": (lo, hi)}, batch_format="pyarrow",
+                                    batch_size=None)
+                ds = group_by_key(ds, "key", records.height * (hi - lo))  # every bucket lands whole in one block
+                ds = ds.map_batches(dedup.bucket_edges, batch_format="pyarrow", batch_size=None)
+                parts.append(pl.from_arrow(collect(ds, edge_schema)).unique())
+                del ds  # release this pass's blocks from the object store before the next
         edges = pl.concat(parts).unique()
         del parts
         nodes = pl.concat([edges["a"], edges["b"]]).unique()
@@ -203,7 +241,6 @@ def duplicated_lines_global(checkpoints: list[str], work: Path) -> tuple[Path, d
     """Phase B, whole-run rules: lines that occur in two or more duplicate clusters → OUT/_work/dup_lines.parquet."""
     import polars as pl
     import pyarrow as pa
-    import ray
 
     from curate.io.datasource import ParquetShards
     from curate.io.writer import atomic_write_parquet
@@ -213,7 +250,7 @@ def duplicated_lines_global(checkpoints: list[str], work: Path) -> tuple[Path, d
     comps = work / "components.parquet"
     live = pl.col("drop_reason").is_null()
     n_rows = pl.scan_parquet(checkpoints).filter(live).select(pl.col(crossdoc.LINE_HASHES).list.len().sum()).collect().item()
-    ds = ray.data.read_datasource(ParquetShards(checkpoints, ["drop_reason", "exact_hash", crossdoc.LINE_HASHES]))
+    ds = read_source(ParquetShards(checkpoints, ["drop_reason", "exact_hash", crossdoc.LINE_HASHES]))
     ds = ds.map_batches(crossdoc.line_rows, batch_format="pyarrow", batch_size=None)
     ds = group_by_key(ds, "line", n_rows or 0)  # every line lands whole in one block
     ds = ds.map_batches(crossdoc.duplicated_lines, fn_kwargs={"components": str(comps) if comps.exists() else None},
@@ -230,13 +267,15 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     Phase A (streaming: read, normalise, rules, hashes, MinHash) writes checkpoints to OUT/_work/a; phase B
     clusters duplicates across the whole run; phase C applies the decisions and writes the final shards.
     """
+    import pyarrow.parquet as pq
     import ray
 
     from curate.io.datasource import CurateInputs, InputFile, ParquetShards
     from curate.io.writer import ShardSink
+    from curate.stages import dedup
     from curate.stages.minhash import MinHashParams
     from curate.stages.phase_a import phase_a_batch
-    from curate.stages.phase_c import PhaseC
+    from curate.stages.phase_c import PhaseC, phase_c_batch
 
     limit = limit or job.limit
     out = Path(job.output)
@@ -260,9 +299,12 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
         minhash = MinHashParams(num_perm=dd.num_perm, ngram=dd.ngram, bands=bands, rows=rows, seed=dd.seed)
 
     inputs = [InputFile(p, s, _rel_name(p, s), job.max_record_bytes, job.shard_rows) for p, s in files]
-    ds = ray.data.read_datasource(CurateInputs(inputs))
+    # with a limit the files are read whole, in order, as before; else large JSONL files in pieces
+    total = sum(os.path.getsize(p) for p, _ in files)
+    ds = read_source(CurateInputs(inputs, None if limit else piece_bytes(total, ray_info["cpus"])))
     if limit:
         ds = ds.limit(limit)
+    # read → phase A → checkpoint write fuse into one Ray task per read task
     ds = ds.map_batches(phase_a_batch, fn_kwargs={"rule_files": job.rules, "norm": job.normalize, "minhash": minhash},
                         batch_format="pyarrow", batch_size=None)
     checkpoint_sink = ShardSink(str((work / "a").resolve()), file_index, job.shard_rows, checkpoint=True)
@@ -284,14 +326,18 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
 
     sink = ShardSink(str(out.resolve()), file_index, job.shard_rows)
     if checkpoints:
-        ds = ray.data.read_datasource(ParquetShards(checkpoints))
-        # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern)
-        ds = ds.map_batches(PhaseC, fn_constructor_kwargs={"decisions": str(decisions) if decisions else None,
-                                                           "dup_lines": str(dup_lines) if dup_lines else None,
-                                                           "rule_files": job.rules, "scores": job.scores,
-                                                           "tags": job.tags},
-                            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray_info["cpus"]))),
-                            batch_format="pyarrow", batch_size=None)
+        # every column but the dedup work columns (band keys, text length), which phase B has used up
+        columns = [c for c in pq.read_schema(checkpoints[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
+        ds = read_source(ParquetShards(checkpoints, columns))
+        args = {"decisions": str(decisions) if decisions else None, "dup_lines": str(dup_lines) if dup_lines else None,
+                "rule_files": job.rules}
+        if job.scores or job.tags:
+            # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern)
+            ds = ds.map_batches(PhaseC, fn_constructor_kwargs={**args, "scores": job.scores, "tags": job.tags},
+                                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray_info["cpus"]))),
+                                batch_format="pyarrow", batch_size=None)
+        else:  # no models: plain tasks, so read → phase C → write fuse into one task per checkpoint
+            ds = ds.map_batches(phase_c_batch, fn_kwargs=args, batch_format="pyarrow", batch_size=None)
         ds.write_datasink(sink)
     timings["phase_c"] = time.perf_counter() - t0 - timings["phase_a"] - timings["phase_b"]
     seconds = time.perf_counter() - t0
@@ -327,7 +373,6 @@ def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = Fal
 
     The rows keep every column; only the dedup columns and, for duplicates, drop_reason change.
     """
-    import ray
 
     from curate.io.datasource import ParquetShards
     from curate.io.writer import ShardSink
@@ -351,13 +396,13 @@ def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = Fal
     # shards keep their records' input files: name output shards by those, as `run` does
     sources = pl.scan_parquet(src_files).select(pl.col("source_file").unique().sort()).collect()["source_file"]
     file_index = {f: i for i, f in enumerate(sources.to_list())}
-    ds = ray.data.read_datasource(ParquetShards(src_files))
+    ds = read_source(ParquetShards(src_files))
     ds = ds.map_batches(_hash_for_dedup, fn_kwargs={"params": params if spec.near else None}, batch_format="pyarrow", batch_size=None)
     ds.write_datasink(ShardSink(str((work / "a").resolve()), file_index, shard_rows, checkpoint=True))
     checkpoints = _files(work / "a")
     decisions, report = dedup_global(checkpoints, spec, work)
     sink = ShardSink(str(out.resolve()), file_index, shard_rows)
-    ds = ray.data.read_datasource(ParquetShards(checkpoints))
+    ds = read_source(ParquetShards(checkpoints))
     ds = ds.map_batches(phase_c_batch, fn_kwargs={"decisions": str(decisions)}, batch_format="pyarrow", batch_size=None)
     ds.write_datasink(sink)
     seconds = time.perf_counter() - t0

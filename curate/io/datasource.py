@@ -1,4 +1,10 @@
-"""Ray Data datasources: a job's input files (one read task per file, streaming record chunks) and Parquet shards."""
+"""Ray Data datasources: a job's input files (one read task per file or per piece of a large JSONL file,
+streaming record chunks) and Parquet shards (one read task per file).
+
+Each datasource knows its number of read tasks (`num_tasks`); the pipeline passes it to Ray as
+`override_num_blocks`, so Ray never splits a task's output into more blocks, which would stop it from
+fusing the read with the map and the write that follow (one task then reads, processes and writes).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import pyarrow.parquet as pq
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
-from curate.io.readers import read_file
+from curate.io.readers import jsonl_pieces, read_file, splittable
 from curate.job import InputSpec
 from curate.schema import arrow_schema
 
@@ -18,32 +24,49 @@ from curate.schema import arrow_schema
 class InputFile:
     """One input file and what the read task needs to turn it into records."""
 
-    def __init__(self, path: str, spec: InputSpec, rel_name: str, max_record_bytes: int, chunk_rows: int) -> None:
+    def __init__(self, path: str, spec: InputSpec, rel_name: str, max_record_bytes: int, chunk_rows: int,
+                 piece: tuple[int, int, int] | None = None) -> None:
         self.path, self.spec, self.rel_name = path, spec, rel_name
         self.max_record_bytes, self.chunk_rows = max_record_bytes, chunk_rows
+        self.piece = piece  # (start byte, end byte, first line) of a JSONL piece, or None: the whole file
+
+    def size(self) -> int:
+        """Bytes this task reads (on disk)."""
+        return self.piece[1] - self.piece[0] if self.piece else os.path.getsize(self.path)
+
+    def pieces(self, piece_bytes: int) -> list[InputFile]:
+        """This file as read tasks of about `piece_bytes` each (uncompressed JSONL only; else itself)."""
+        if self.piece or os.path.getsize(self.path) <= piece_bytes or not splittable(self.path, self.spec):
+            return [self]
+        return [InputFile(self.path, self.spec, self.rel_name, self.max_record_bytes, self.chunk_rows, p)
+                for p in jsonl_pieces(self.path, piece_bytes)]
 
     def read(self) -> Iterator[pa.Table]:
-        """Stream this file's records as record-schema tables."""
-        yield from read_file(self.path, self.spec, rel_name=self.rel_name,
-                             max_record_bytes=self.max_record_bytes, chunk_rows=self.chunk_rows)
+        """Stream this file's (or piece's) records as record-schema tables."""
+        yield from read_file(self.path, self.spec, rel_name=self.rel_name, max_record_bytes=self.max_record_bytes,
+                             chunk_rows=self.chunk_rows, piece=self.piece)
 
 
 class CurateInputs(Datasource):
     """Ray reads each file in its own task; Ray schedules, retries and streams them."""
 
-    def __init__(self, files: list[InputFile]) -> None:
-        self._files = files
+    def __init__(self, files: list[InputFile], piece_bytes: int | None = None) -> None:
+        """`piece_bytes`: split uncompressed JSONL files into read tasks of about this many bytes."""
+        self._files = [p for f in files for p in f.pieces(piece_bytes)] if piece_bytes else files
+
+    def num_tasks(self) -> int:
+        """Read tasks this datasource makes."""
+        return len(self._files)
 
     def estimate_inmemory_data_size(self) -> int | None:
         """Input bytes on disk (a lower bound for decompressed inputs)."""
-        return sum(os.path.getsize(f.path) for f in self._files)
+        return sum(f.size() for f in self._files)
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None, data_context: object = None) -> list[ReadTask]:
-        """One read task per input file, in input order."""
+        """One read task per input file or piece, in input order."""
         tasks = []
         for f in self._files:
-            meta = BlockMetadata(num_rows=None, size_bytes=os.path.getsize(f.path), exec_stats=None,
-                                 input_files=(f.path,))
+            meta = BlockMetadata(num_rows=None, size_bytes=f.size(), exec_stats=None, input_files=(f.path,))
             tasks.append(ReadTask(f.read, meta, schema=arrow_schema(), per_task_row_limit=per_task_row_limit))
         return tasks
 
@@ -57,6 +80,10 @@ class ParquetShards(Datasource):
 
     def __init__(self, paths: list[str], columns: list[str] | None = None) -> None:
         self._paths, self._columns = paths, columns
+
+    def num_tasks(self) -> int:
+        """Read tasks this datasource makes."""
+        return len(self._paths)
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None, data_context: object = None) -> list[ReadTask]:
         """One read task per shard file."""

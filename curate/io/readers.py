@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -238,17 +239,21 @@ def _check_parquet(path: str, spec: InputSpec, where: str) -> None:
 
 
 def read_file(
-    path: str, spec: InputSpec, *, rel_name: str, max_record_bytes: int, chunk_rows: int
+    path: str, spec: InputSpec, *, rel_name: str, max_record_bytes: int, chunk_rows: int,
+    piece: tuple[int, int, int] | None = None,
 ) -> Iterator[pa.Table]:
     """Stream the records of one file as tables of at most `chunk_rows` rows, each `curate.schema.conform`ed.
 
     `rel_name` (the file's name relative to the input root) keys the stable ids, so they do not depend on
     where the data is mounted. Records over `max_record_bytes` and every other bad record come out as
-    `malformed_input` rows instead of raising.
+    `malformed_input` rows instead of raising. `piece` = (start byte, end byte, line number at start), from
+    `jsonl_pieces`, reads only the lines starting in [start, end) of a splittable JSONL file.
     """
     reader = _FileReader(path, spec, rel_name, max_record_bytes, max(1, chunk_rows))
     fmt = spec.format_of(path)
-    if fmt == "jsonl":
+    if piece is not None:
+        yield from reader.jsonl(*piece)
+    elif fmt == "jsonl":
         yield from reader.json_array() if _is_json_array(path) else reader.jsonl()
     elif fmt == "parquet":
         yield from reader.parquet()
@@ -258,6 +263,44 @@ def read_file(
         yield from reader.csv_dialogues() if spec.kind == "dialogue" else reader.csv_web()
     else:  # pragma: no cover - format_of only returns known formats
         raise JobError(f"inputs[{spec.name}].format: unknown format {fmt!r}")
+
+
+def splittable(path: str, spec: InputSpec) -> bool:
+    """Whether `path` can be read in byte-range pieces: an uncompressed JSONL file (not a JSON array)."""
+    return spec.format_of(path) == "jsonl" and _compression(path) is None and not _is_json_array(path)
+
+
+def jsonl_pieces(path: str, piece_bytes: int) -> list[tuple[int, int, int]]:
+    """Cut a JSONL file into pieces of about `piece_bytes` at line starts: (start, end, first line number).
+
+    Line numbers are counted here (one sequential pass of `bytes.count`), so every piece numbers its
+    records exactly as reading the whole file would.
+    """
+    size = os.path.getsize(path)
+    n = max(1, -(-size // max(1, piece_bytes)))
+    cuts = [0]
+    with open(path, "rb") as f:
+        for k in range(1, n):
+            f.seek(max(size * k // n, cuts[-1]))
+            f.readline()  # on to the next line start
+            pos = f.tell()
+            if pos >= size:
+                break
+            if pos > cuts[-1]:
+                cuts.append(pos)
+        cuts.append(size)
+        pieces, line = [], 1
+        f.seek(0)
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            pieces.append((a, b, line))
+            left = b - a
+            while left:
+                block = f.read(min(left, 1 << 24))
+                if not block:
+                    break
+                line += block.count(b"\n")
+                left -= len(block)
+    return pieces
 
 
 class _Columns:
@@ -512,12 +555,23 @@ class _FileReader:
 
     # ---- JSONL
 
-    def jsonl(self) -> Iterator[pa.Table]:
-        """One JSON object per line; blank lines are skipped; each bad line is one malformed row."""
-        line_no = 0
+    def jsonl(self, start: int = 0, end: int | None = None, first_line: int = 1) -> Iterator[pa.Table]:
+        """One JSON object per line; blank lines are skipped; each bad line is one malformed row.
+
+        With `end`, only the lines that start in [start, end) are read (`start` is a line start numbered
+        `first_line`): one piece of a file split by `jsonl_pieces`.
+        """
+        line_no = first_line - 1
+        pos = start
         with _open_binary(self.path) as f:  # a file that cannot be opened at all raises: it is no record
+            if start:
+                f.seek(start)
             try:
-                for line_no, raw_line in enumerate(f, 1):
+                for line_no, raw_line in enumerate(f, first_line):
+                    if end is not None:
+                        if pos >= end:
+                            break
+                        pos += len(raw_line)
                     body = raw_line.rstrip(b"\r\n")
                     if line_no == 1 and body.startswith(_BOM):
                         body = body[len(_BOM) :]

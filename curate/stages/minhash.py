@@ -40,22 +40,39 @@ def shingle_hashes(batch: CodepointBatch, n: int) -> tuple[np.ndarray, np.ndarra
     """64-bit hash of every character n-gram inside a document, and that document's index.
 
     A document shorter than n contributes one shingle: the whole text (so short texts still match).
+    The polynomial hash of every n-character window of the flat code-point array is rolled in n
+    contiguous passes, then the windows that lie inside one document are picked out; the few short
+    documents are hashed apart. Same values as hashing each window on its own.
     """
     lengths = batch.lengths
     counts = np.where(lengths >= n, lengths - n + 1, (lengths > 0).astype(np.int64))
     first = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=first[1:])
     doc = np.repeat(np.arange(batch.n_docs, dtype=np.int64), counts)
-    starts = np.repeat(batch.offsets[:-1], counts) + (np.arange(first[-1], dtype=np.int64) - first[:-1][doc])
-    width = np.minimum(lengths, n)[doc]  # the window of a short document is the whole document
+    starts = np.repeat(batch.offsets[:-1] - first[:-1], counts) + np.arange(first[-1], dtype=np.int64)
     cps = batch.codepoints.astype(np.uint64)
-    h = np.zeros(len(starts), dtype=np.uint64)
+    short = lengths < n
     with np.errstate(over="ignore"):
-        for k in range(n):
-            inside = k < width
-            h = np.where(inside, h * _BASE + cps[np.minimum(starts + k, len(cps) - 1)] if len(cps) else h, h)
-        h = mix64(h ^ width.astype(np.uint64))
-    return h, doc
+        roll = cps[: max(0, len(cps) - n + 1)].copy()
+        for k in range(1, n):
+            roll *= _BASE
+            roll += cps[k : k + len(roll)]
+        if not short.any():
+            h = roll[starts]
+            h ^= np.uint64(n)
+            return mix64(h), doc
+        full = ~short[doc]
+        h = np.empty(len(starts), dtype=np.uint64)
+        h[full] = roll[starts[full]]
+        # a short document's one window is the whole text: width = its length
+        some = np.nonzero(short & (lengths > 0))[0]
+        at, width = batch.offsets[some], lengths[some]
+        hs = np.zeros(len(some), dtype=np.uint64)
+        for k in range(n - 1):
+            hs = np.where(k < width, hs * _BASE + cps[np.minimum(at + k, len(cps) - 1)], hs)
+        h[~full] = hs
+        h ^= np.where(full, np.uint64(n), lengths[doc].astype(np.uint64))
+        return mix64(h), doc
 
 
 def signatures(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:

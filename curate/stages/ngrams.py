@@ -65,11 +65,12 @@ def to_codepoints(texts: pa.Array | pa.ChunkedArray) -> CodepointBatch:
 def mix64(h: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: spreads polynomial hashes over all 64 bits (vectorised)."""
     with np.errstate(over="ignore"):
-        h = h ^ (h >> np.uint64(30))
-        h = h * np.uint64(0xBF58476D1CE4E5B9)
-        h = h ^ (h >> np.uint64(27))
-        h = h * np.uint64(0x94D049BB133111EB)
-        return h ^ (h >> np.uint64(31))
+        h = h ^ (h >> np.uint64(30))  # a new array: the caller's is left alone; the rest works in place
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+        return h
 
 
 @dataclass(frozen=True)

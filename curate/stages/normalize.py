@@ -7,6 +7,7 @@ conversion calls into C++ once per text.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 
 import numpy as np
@@ -30,13 +31,33 @@ _INVISIBLE = (
 SPEAKER_SEPARATOR = "："
 
 
-def _nfkc(texts: pl.Series) -> pl.Series:
+def _nfkc_all(texts: pl.Series) -> pl.Series:
     # a text that already holds a stand-in cannot be shielded safely: it gets plain NFKC
     clash = texts.str.contains(f"[{''.join(_SHIELD)}]")
     shielded = pl.select(pl.when(clash).then(texts).otherwise(texts.str.replace_many(list(_CJK_PUNCT), _SHIELD))).to_series()
     normalised = pl.from_arrow(pc.utf8_normalize(shielded.to_arrow(), form="NFKC"))
     restored = normalised.str.replace_many(_SHIELD, list(_CJK_PUNCT))
     return pl.select(pl.when(clash).then(normalised).otherwise(restored)).to_series().alias(texts.name)
+
+
+def _nfkc(texts: pl.Series) -> pl.Series:
+    """Shielded NFKC, computed only for the texts it changes.
+
+    Most texts are already in NFKC once their Chinese punctuation is shielded (9 in 10 on web text), and
+    CPython's quick check (`unicodedata.is_normalized`) tells so at a tenth of the cost of normalising;
+    for those the result is the text itself (shielding then restoring is the identity when it holds no
+    stand-in, and a text that does is left unchanged by plain NFKC when it is normalised).
+    """
+    shielded = texts.str.replace_many(list(_CJK_PUNCT), _SHIELD)
+    is_normalized = unicodedata.is_normalized
+    todo = np.fromiter((t is not None and not is_normalized("NFKC", t) for t in shielded.to_list()), dtype=bool,
+                       count=len(texts))
+    if not todo.any():
+        return texts
+    idx = pl.Series(np.nonzero(todo)[0])
+    out = texts.clone()
+    out.scatter(idx, _nfkc_all(texts.gather(idx)))
+    return out
 
 
 def _whitespace(texts: pl.Series) -> pl.Series:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
@@ -10,10 +11,12 @@ import pyarrow as pa
 from curate.job import ModelSpec
 from curate.schema import conform
 from curate.stages import crossdoc
-from curate.stages.classify import Scorers
 from curate.stages.dedup import apply_dedup
 from curate.stages.rules import apply_global_rules, load_rule_sets
-from curate.stages.tag import Taggers
+
+if TYPE_CHECKING:  # the model stages import scipy and the model runtimes: only a run with models loads them
+    from curate.stages.classify import Scorers
+    from curate.stages.tag import Taggers
 
 
 @lru_cache(maxsize=4)
@@ -44,6 +47,9 @@ class PhaseC:
 
     def __init__(self, decisions: str | None, dup_lines: str | None, rule_files: list[str],
                  scores: dict[str, ModelSpec], tags: dict[str, ModelSpec] | None = None) -> None:
+        from curate.stages.classify import Scorers
+        from curate.stages.tag import Taggers
+
         self.args = (decisions, dup_lines, rule_files)
         self.scorers = Scorers(scores) if scores else None
         self.taggers = Taggers(tags) if tags else None

@@ -221,8 +221,10 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
             detail=pl.coalesce(details),
         )
     else:
-        out = pl.DataFrame({"flags": [[]] * n, "reason": [None] * n, "detail": [None] * n},
-                           schema={"flags": pl.List(pl.String), "reason": pl.String, "detail": pl.String})
+        # no rules: empty flags, no reason (built in Arrow: Python lists of n rows cost ~0.1 s per 5,000)
+        empty = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
+        out = pl.from_arrow(pa.table({"flags": empty, "reason": pa.nulls(n, pa.string()),
+                                      "detail": pa.nulls(n, pa.string())}))
     old_reason = as_array(table.column("drop_reason"))
     old_detail = as_array(table.column("drop_detail"))
     live_arr = pa.array(live)

@@ -99,6 +99,7 @@ def test_the_hash_shuffle_path_gives_the_same_survivors(corpus, baseline, tmp_pa
     import curate.pipeline
 
     monkeypatch.setattr(curate.pipeline, "SINGLE_BLOCK_GROUP_ROWS", 0)
+    monkeypatch.setattr(curate.pipeline, "DRIVER_BUCKET_ROWS", 0)  # small runs bucket in the driver otherwise
     # all bands in one shuffle (a real large run shuffles one band per pass: the same code, more passes)
     monkeypatch.setattr(curate.pipeline, "band_passes", lambda bands, n: [(0, bands)])
     f = tmp_path / "all.jsonl"
@@ -111,9 +112,22 @@ def test_band_passes_give_the_same_survivors(corpus, baseline, tmp_path, monkeyp
     import curate.pipeline
 
     monkeypatch.setattr(curate.pipeline, "band_passes", lambda bands, n: [(0, 5), (5, 6), (6, bands)])
+    monkeypatch.setattr(curate.pipeline, "DRIVER_BUCKET_ROWS", 0)
     f = tmp_path / "all.jsonl"
     f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
     assert _run([f], tmp_path / "out", shard_rows=100) == baseline
+
+
+def test_file_pieces_give_the_same_survivors(corpus, baseline, tmp_path, monkeypatch) -> None:
+    # large JSONL files are read in byte-range pieces, one Ray task each; here pieces of ~3 kB
+    import curate.pipeline
+
+    monkeypatch.setattr(curate.pipeline, "piece_bytes", lambda total, cpus: 3000)
+    f = tmp_path / "all.jsonl"
+    f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert _run([f], out) == baseline
+    assert len(list((out / "stats").glob("*.json"))) > 10  # many pieces, so many shards
 
 
 def test_one_worker_gives_the_same_survivors(corpus, baseline, tmp_path) -> None:

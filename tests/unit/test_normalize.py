@@ -214,3 +214,11 @@ def test_malformed_rows_are_left_as_read():
 def test_empty_table_is_returned_as_is():
     empty = record_schema().arrow.empty_table()
     assert normalize(empty, NormalizeSpec()).num_rows == 0
+
+
+def test_nfkc_keeps_nulls_and_only_touches_texts_that_need_it() -> None:
+    import polars as pl
+
+    from curate.stages.normalize import _nfkc
+
+    assert _nfkc(pl.Series(["ＡＢＣ，你好", None, "你好，世界"])).to_list() == ["ABC，你好", None, "你好，世界"]

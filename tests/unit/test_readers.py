@@ -763,3 +763,40 @@ def test_oversized_document_is_malformed_but_kept(tmp_path):
     recs = rows(pqf, web_spec(pqf), max_record_bytes=8_000_000)
     assert [r["drop_reason"] for r in recs] == [None, MALFORMED]
     assert recs[1]["drop_detail"] == f"{pqf}:1: record of 10.5 MB exceeds max_record_bytes (8.0 MB)"
+
+
+# ------------------------------------------------------------------------------- JSONL in byte-range pieces
+
+
+@pytest.mark.parametrize("piece_bytes", [1, 7, 40, 100, 10_000])
+def test_jsonl_pieces_read_exactly_what_the_whole_file_reads(tmp_path, piece_bytes):
+    from curate.io.readers import jsonl_pieces, splittable
+
+    lines = [json.dumps({"id": f"d{i}", "text": "文本" * (i % 7 + 1)}, ensure_ascii=False) for i in range(30)]
+    lines[3] = ""  # a blank line: skipped but counted
+    lines[5] = "{not json"  # a malformed line keeps its line number
+    lines[8] = "   "
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n\n")  # BOM, no final record newline issues
+    spec = web_spec(path, id_field="id")
+    assert splittable(str(path), spec)
+    whole = rows(path, spec)
+    pieces = jsonl_pieces(str(path), piece_bytes)
+    assert pieces[0][:1] == (0,) and pieces[-1][1] == path.stat().st_size
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
+    got = [r for p in pieces for t in read_file(str(path), spec, rel_name="p.jsonl", max_record_bytes=MAX,
+                                               chunk_rows=4, piece=p) for r in t.to_pylist()]
+    assert got == whole
+    assert len(pieces) > 1 or piece_bytes >= path.stat().st_size
+
+
+def test_compressed_or_array_files_are_not_split(tmp_path):
+    from curate.io.readers import splittable
+
+    gz = tmp_path / "a.jsonl.gz"
+    with gzip.open(gz, "wt", encoding="utf-8") as f:
+        f.write('{"text": "x"}\n')
+    arr = tmp_path / "a.json"
+    arr.write_text('[{"text": "x"}]', encoding="utf-8")
+    assert not splittable(str(gz), web_spec(gz))
+    assert not splittable(str(arr), web_spec(arr))
