@@ -97,18 +97,20 @@ def group_by_key(ds: Any, key: str, n_rows: int) -> Any:
 # Up to this many (band key, node) rows, phase B buckets them in the driver with the same functions
 # (`band_rows`, `bucket_edges`): tens of MB, where a Ray execution would cost more than the work.
 DRIVER_BUCKET_ROWS = 1_000_000
+# band rows per LSH pass: a pass's sort and edges stay a few hundred MB in one worker (measured, 1M records)
+BAND_PASS_ROWS = 2_000_000
 
 
 def band_passes(bands: int, n_records: int) -> list[tuple[int, int]]:
     """Band ranges [lo, hi) bucketed one Ray execution each: as many bands per pass as fit one block.
 
-    Buckets of different bands never share a key, so bands can be grouped in any passes. Few passes of
-    one block each keep the buckets' working set small (a million records: 3 passes of 4 bands, a
-    few hundred MB, instead of one 12-band hash shuffle whose workers held over 1 GB) and avoid the
-    hash shuffle's actor start-up; above SINGLE_BLOCK_GROUP_ROWS records a pass is one band, spread
-    by the hash shuffle.
+    Buckets of different bands never share a key, so bands can be grouped in any passes. Passes of
+    one block each keep the buckets' working set small (a million records: 6 passes of 2 bands instead
+    of one 12-band hash shuffle whose workers held over 1 GB) and avoid the hash shuffle's actor
+    start-up; above BAND_PASS_ROWS records a pass is one band (spread by the hash shuffle once a band
+    exceeds SINGLE_BLOCK_GROUP_ROWS).
     """
-    per_pass = max(1, min(bands, SINGLE_BLOCK_GROUP_ROWS // max(1, n_records)))
+    per_pass = max(1, min(bands, BAND_PASS_ROWS // max(1, n_records)))
     return [(lo, min(bands, lo + per_pass)) for lo in range(0, bands, per_pass)]
 
 

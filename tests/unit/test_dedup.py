@@ -173,12 +173,12 @@ def test_no_candidates_means_no_edges_and_no_clusters() -> None:
 
 
 def test_band_passes_cover_every_band_once() -> None:
-    from curate.pipeline import SINGLE_BLOCK_GROUP_ROWS, band_passes
+    from curate.pipeline import BAND_PASS_ROWS, band_passes
 
     assert band_passes(12, 1_000) == [(0, 12)]
-    assert band_passes(12, 1_000_000) == [(0, 4), (4, 8), (8, 12)]
-    assert band_passes(12, SINGLE_BLOCK_GROUP_ROWS * 2) == [(i, i + 1) for i in range(12)]
-    assert band_passes(5, 1_500_000) == [(0, 2), (2, 4), (4, 5)]
+    assert band_passes(12, BAND_PASS_ROWS // 4) == [(0, 4), (4, 8), (8, 12)]
+    assert band_passes(12, BAND_PASS_ROWS * 2) == [(i, i + 1) for i in range(12)]
+    assert band_passes(5, BAND_PASS_ROWS * 3 // 8) == [(0, 2), (2, 4), (4, 5)]
 
 
 def test_band_rows_of_passes_union_to_all_bands() -> None:
