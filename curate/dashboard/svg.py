@@ -54,6 +54,14 @@ def histogram_svg(edges: Sequence[float], total: Sequence[int], kept: Sequence[i
     return "".join(parts)
 
 
+def _bar_row(cls: str, title: str, label: str, label_x: float, text_y: float, font: int, weight: str,
+             rects: str, count_x: float, count: int) -> str:
+    """One labelled horizontal bar: escaped title and label (right-aligned), its rect(s), the count after it."""
+    return (f'<g class="{esc(cls)}"><title>{esc(title)}</title>'
+            f'<text x="{label_x}" y="{text_y}" font-size="{font}" font-weight="{weight}" text-anchor="end">{esc(label)}</text>'
+            f'{rects}<text x="{count_x:.1f}" y="{text_y}" font-size="10">{count}</text></g>')
+
+
 def label_bars_svg(items: Sequence[tuple[str, int, int]], *, width: int = 360, label_w: int = 150) -> str:
     """Horizontal bars, one per (label, count, kept count): kept in green, the rest in orange."""
     row = 16
@@ -64,11 +72,10 @@ def label_bars_svg(items: Sequence[tuple[str, int, int]], *, width: int = 360, l
     for i, (label, n, k) in enumerate(items):
         y = 2 + i * row
         w_all, w_kept = bar_w * n / top, bar_w * k / top
-        parts.append(f'<g class="bar"><title>{esc(f"{label}: {n} ({k} kept)")}</title>'
-                     f'<text x="{label_w - 4}" y="{y + 11}" font-size="11" text-anchor="end">{esc(label[:28])}</text>'
-                     f'<rect x="{label_w}" y="{y + 2}" width="{w_kept:.1f}" height="{row - 4}" fill="{KEPT}"/>'
-                     f'<rect x="{label_w + w_kept:.1f}" y="{y + 2}" width="{w_all - w_kept:.1f}" height="{row - 4}" fill="{DROPPED}"/>'
-                     f'<text x="{label_w + w_all + 4:.1f}" y="{y + 11}" font-size="10">{n}</text></g>')
+        rects = (f'<rect x="{label_w}" y="{y + 2}" width="{w_kept:.1f}" height="{row - 4}" fill="{KEPT}"/>'
+                 f'<rect x="{label_w + w_kept:.1f}" y="{y + 2}" width="{w_all - w_kept:.1f}" height="{row - 4}" fill="{DROPPED}"/>')
+        parts.append(_bar_row("bar", f"{label}: {n} ({k} kept)", label[:28], label_w - 4, y + 11, 11, "normal",
+                              rects, label_w + w_all + 4, n))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -95,11 +102,9 @@ def funnel_svg(steps: Sequence[FunnelStep], *, width: int = 640) -> str:
         w = bar_w * s.count / top
         label = ("− " if s.kind == "drop" else "") + s.label
         weight = "normal" if s.kind == "drop" else "bold"
-        parts.append(f'<g class="step {esc(s.kind)}"><title>{esc(f"{label}: {s.count}")}</title>'
-                     f'<text x="{label_w - 6}" y="{y + 12}" font-size="11" font-weight="{weight}" text-anchor="end">'
-                     f"{esc(label[:34])}</text>"
-                     f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 0.5):.1f}" height="{row - 5}" fill="{colour[s.kind]}"/>'
-                     f'<text x="{label_w + w + 4:.1f}" y="{y + 12}" font-size="10">{s.count}</text></g>')
+        rect = f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 0.5):.1f}" height="{row - 5}" fill="{colour[s.kind]}"/>'
+        parts.append(_bar_row(f"step {s.kind}", f"{label}: {s.count}", label[:34], label_w - 6, y + 12, 11, weight,
+                              rect, label_w + w + 4, s.count))
     parts.append("</svg>")
     return "".join(parts)
 
