@@ -18,13 +18,15 @@ def asset_dir(name: str) -> Path:
 
 
 def resolve_asset(path: str | Path, kind: str) -> Path:
-    """Resolve a user-given path: as given if it exists, else relative to the asset folder `kind`.
+    """Resolve a user-given path: as given if it exists (made absolute), else relative to the asset folder `kind`.
 
-    So `rules: default.yaml` and `rules: rules/default.yaml` both work from any working directory.
+    So `rules: default.yaml` and `rules: rules/default.yaml` both work from any working directory. A path
+    found in the working directory comes back absolute: Ray workers (on a cluster, started by each node's
+    `ray start`) do not share the driver's working directory.
     """
     p = Path(path).expanduser()
     if p.exists():
-        return p
+        return p.resolve()
     base = asset_dir(kind)
     for candidate in (base / p, base / p.name, base.parent / p):
         if candidate.exists():

@@ -6,6 +6,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,8 +227,21 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     return value
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _local_path(value: str, where: str) -> str:
+    """`value`, refused if it is a URL: inputs and OUT are read and written as local (or mounted) paths, and
+    `s3://b/out` would otherwise become a folder `./s3:/b/out` here."""
+    if _URL.match(value):
+        raise JobError(f"{where}: {value!r} is a URL; curate reads and writes filesystem paths only: mount "
+                       "the bucket (s3fs, ...) or a shared filesystem (NFS, ...) at the same path on every node "
+                       "and give that path")
+    return value
+
+
 def _resolve_files(pattern: str, base: Path, where: str) -> list[str]:
-    p = Path(pattern).expanduser()
+    p = Path(_local_path(pattern, f"{where}.path")).expanduser()
     if not p.is_absolute():
         p = base / p
     if p.is_dir():
@@ -354,6 +368,20 @@ def _parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[
     return out
 
 
+def _rule_file(r: Any, where: str) -> str:
+    """A job's rule file as Ray workers will load it again: a shipped rule set by its name (every node's
+    install has it), a file found from the working folder by its absolute path, since on a cluster a
+    worker's working folder is not the driver's (it would miss the file, or silently take the shipped
+    rule set of the same name)."""
+    if not isinstance(r, str):
+        raise JobError(f"{where}: expected a rule file name or path, got {r!r}")
+    try:
+        path = resolve_asset(r, "rules")
+    except FileNotFoundError as e:
+        raise JobError(f"{where}: {e}") from None
+    return str(path) if Path(r).expanduser().exists() else r
+
+
 def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
     """Validate a job document; relative input paths are taken from `base` (the job file's folder)."""
     doc = _check_keys(doc, _JOB_KEYS, "job")
@@ -375,13 +403,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         rules = [rules]
     if not isinstance(rules, list):
         raise JobError(f"rules: expected a list of rule files, got {rules!r}")
-    for i, r in enumerate(rules):
-        if not isinstance(r, str):
-            raise JobError(f"rules[{i}]: expected a rule file name or path, got {r!r}")
-        try:
-            resolve_asset(r, "rules")
-        except FileNotFoundError as e:
-            raise JobError(f"rules[{i}]: {e}") from None
+    rules = [_rule_file(r, f"rules[{i}]") for i, r in enumerate(rules)]
     norm = _check_keys(doc.get("normalize") or {}, {"nfkc", "to_simplified"}, "normalize")
     ray_cfg = _check_keys(doc.get("ray") or {}, {"address", "num_cpus"}, "ray")
     if ray_cfg.get("num_cpus") is not None:
@@ -393,8 +415,9 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
     job = Job(
         name=name,
         inputs=specs,
-        output=str(doc.get("output") or f"out/{name}"),
-        rules=[str(r) for r in rules],
+        # absolute: Ray workers write the shards there, and on a cluster they work from another folder
+        output=str(Path(_local_path(str(doc.get("output") or f"out/{name}"), "output")).expanduser().resolve()),
+        rules=rules,
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
         dedup=dedup,
         scores=_parse_models(doc.get("scores"), default_scores(), "scores"),
@@ -421,7 +444,7 @@ def _override_inputs(inputs: list[dict[str, Any]], given: list[str]) -> list[dic
             name, path = next(iter(by_name)), item
         if name not in by_name:
             raise JobError(f"--input {item}: no input named {name!r}; inputs: {sorted(by_name)}")
-        by_name[name]["path"] = str(Path(path).expanduser().resolve())
+        by_name[name]["path"] = str(Path(_local_path(path, f"--input {item}")).expanduser().resolve())
     return inputs
 
 
@@ -441,7 +464,7 @@ def load_job(path: str | Path, *, inputs: list[str] | None = None, output: str |
     if inputs:
         doc["inputs"] = _override_inputs(list(doc.get("inputs") or []), inputs)
     if output or doc.get("output"):
-        doc["output"] = str(Path(output or doc["output"]).expanduser().resolve())
+        doc["output"] = str(Path(_local_path(str(output or doc["output"]), "output")).expanduser().resolve())
     if address:
         doc["ray"] = {**(doc.get("ray") or {}), "address": address}
     return parse_job(doc, p.parent, str(p))
