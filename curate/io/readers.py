@@ -131,6 +131,55 @@ def _to_json(obj: Any) -> str:
     return _META_ENCODER.encode(obj)
 
 
+def _lone_surrogate_error(raw: str, obj: Any) -> str | None:
+    """What is wrong when the JSON text `raw` of `obj` escapes a lone UTF-16 surrogate (`"\\ud800"`), else None.
+
+    json decodes such an escape to a str that UTF-8, and so Arrow, cannot hold: kept, it would fail the whole
+    chunk. Like a record of invalid UTF-8 bytes, the record is malformed (its raw line, all ASCII escapes,
+    survives). Only text holding a `\\uD...` escape at all (the surrogate pairs of escaped emoji included) is
+    checked further, so other records cost two substring searches.
+    """
+    if "\\ud" not in raw and "\\uD" not in raw:
+        return None
+    try:
+        _META_ENCODER.encode(obj).encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"lone surrogate \\u{ord(e.object[e.start]):04x} in a JSON string (not valid Unicode)"
+    return None
+
+
+def _binary_type(typ: pa.DataType) -> pa.DataType:
+    """`typ` with every string, at any depth, as binary: a row with invalid UTF-8 can then be read."""
+    if pa.types.is_string(typ):
+        return pa.binary()
+    if pa.types.is_large_string(typ):
+        return pa.large_binary()
+    if pa.types.is_list(typ):
+        return pa.list_(typ.value_field.with_type(_binary_type(typ.value_type)))
+    if pa.types.is_large_list(typ):
+        return pa.large_list(typ.value_field.with_type(_binary_type(typ.value_type)))
+    if pa.types.is_struct(typ):
+        return pa.struct([f.with_type(_binary_type(f.type)) for f in typ])
+    return typ
+
+
+def _undecodable_row(row: pa.RecordBatch) -> tuple[str, str]:
+    """A one-row Parquet batch holding invalid UTF-8: its raw text (JSON, bad bytes as U+FFFD) and what is
+    wrong, naming the first field that does not decode."""
+    problem = "not valid UTF-8"
+    for name, column in zip(row.column_names, row.columns, strict=True):
+        try:
+            column.to_pylist()
+        except UnicodeDecodeError as e:
+            problem = f"field {name!r} is {_utf8_error(e.object, e)}"
+            break
+    try:
+        raw = _to_json(row.cast(pa.schema([f.with_type(_binary_type(f.type)) for f in row.schema])).to_pylist()[0])
+    except pa.ArrowException:  # a type the cast does not reach: the detail still says what is wrong
+        raw = ""
+    return raw, problem
+
+
 def _json_error(e: json.JSONDecodeError) -> str:
     """`Expecting ',' delimiter at column 17` (a few messages, "Unterminated string starting at", end in "at")."""
     return f"{e.msg} column {e.colno}" if e.msg.endswith(" at") else f"{e.msg} at column {e.colno}"
@@ -604,6 +653,10 @@ class _FileReader:
         except RecursionError:
             self.cols.bad(line_no, s, "invalid JSON: nested too deeply")
             return
+        problem = _lone_surrogate_error(s, obj)
+        if problem:
+            self.cols.bad(line_no, s, problem)
+            return
         self.record(obj, line_no, lambda: s, len(body))
 
     # ---- JSON array (EmoLLM's data.json): read whole, one record per item; source_line = 0-based index
@@ -655,6 +708,10 @@ class _FileReader:
             if problem:
                 self.cols.bad(index, _unescape(raw), problem)
                 return
+        problem = _lone_surrogate_error(raw, obj)
+        if problem:
+            self.cols.bad(index, raw, problem)
+            return
         size = len(raw)
         if size * 4 > self.max_bytes:
             size = len(raw.encode("utf-8"))
@@ -667,13 +724,22 @@ class _FileReader:
     # ---- Parquet: row-group batches; source_line = 0-based row index
 
     def parquet(self) -> Iterator[pa.Table]:
-        """Parquet rows, nested turns included; a row whose text is null is malformed."""
+        """Parquet rows, nested turns included; a row whose text is null or not valid UTF-8 is malformed."""
         row = 0
         pf = pq.ParquetFile(self.path)  # an unreadable footer raises: check_input has read it already
         try:
             for batch in pf.iter_batches(batch_size=self.chunk_rows):
-                for obj in batch.to_pylist():
-                    self.record(obj, row, lambda obj=obj: _to_json(obj))
+                try:
+                    objs: list[dict[str, Any] | None] = batch.to_pylist()
+                except UnicodeDecodeError:
+                    # Parquet readers do not check string columns for UTF-8, and some writers put invalid
+                    # bytes in them: decode this batch row by row so only the rows holding them are malformed.
+                    objs = [_decoded_row(batch.slice(i, 1)) for i in range(batch.num_rows)]
+                for i, obj in enumerate(objs):
+                    if obj is None:
+                        self.cols.bad(row, *_undecodable_row(batch.slice(i, 1)))
+                    else:
+                        self.record(obj, row, lambda obj=obj: _to_json(obj))
                     row += 1
                     if self._full():
                         yield self.cols.table()
@@ -705,7 +771,7 @@ class _FileReader:
                 for line_no, raw_line in enumerate(f, 1):
                     if line_no == 1 and raw_line.startswith(_BOM):
                         raw_line = raw_line[len(_BOM) :]
-                    if raw_line.isspace():
+                    if not raw_line or raw_line.isspace():  # empty: a file of a lone BOM
                         if lines:
                             self._text_document(b"".join(lines), start)
                             lines = []
@@ -934,6 +1000,14 @@ class _FileReader:
                 "drop_detail": pa.array(details, pa.string()),
             }
         )
+
+
+def _decoded_row(row: pa.RecordBatch) -> dict[str, Any] | None:
+    """The one row of `row` as a dict; None when one of its strings is not valid UTF-8."""
+    try:
+        return row.to_pylist()[0]
+    except UnicodeDecodeError:
+        return None
 
 
 def _id_string(value: Any) -> str | None:

@@ -84,16 +84,24 @@ def to_simplified(texts: pl.Series) -> pl.Series:
 
 
 def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, pl.Series]:
-    """Normalise a string column; return it and, per text, the list of steps that changed it."""
+    """Normalise a string column; return it and, per text, the list of steps that changed it.
+
+    Steps, in order: invisible characters removed, NFKC (when on), whitespace collapsed, traditional to
+    simplified (when on). Without traditional-to-simplified the result is a fixed point: normalising it
+    again changes nothing.
+    """
     steps: list[tuple[str, pl.Series]] = []
     current = texts.fill_null("")
+    # Invisible characters go before NFKC: removing one can bring a base and a combining mark (or two
+    # Hangul jamo) together, which NFKC composes, so the other order leaves text that is not NFKC and that
+    # a second pass would change. NFKC never produces an invisible character, so none come back after it.
+    nxt = current.str.replace_all(_INVISIBLE, "")
+    steps.append(("invisible_removed", nxt != current))
+    current = nxt
     if spec.nfkc:
         nxt = _nfkc(current)
         steps.append(("nfkc", nxt != current))
         current = nxt
-    nxt = current.str.replace_all(_INVISIBLE, "")
-    steps.append(("invisible_removed", nxt != current))
-    current = nxt
     nxt = _whitespace(current)
     steps.append(("whitespace_collapsed", nxt != current))
     current = nxt

@@ -80,6 +80,19 @@ def test_invisible_and_control_characters_are_removed(char):
     assert norm(f"前{char}后") == ("前后", ["invisible_removed"])
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("e\u200b\u0301", "\u00e9"),  # a zero-width space between a letter and its combining accent
+    ("\u1100\u200b\u1161", "\uac00"),  # ... between two Hangul jamo
+    ("A\u00ad\u030a", "\u00c5"),  # a soft hyphen between a letter and its ring above
+])
+def test_invisible_characters_go_before_nfkc_so_the_result_is_nfkc(text, expected):
+    # found by tests/unit/test_fuzz.py: removing the invisible character after NFKC left text that was not
+    # NFKC, and a second pass changed it again
+    out, flags = norm(text)
+    assert out == expected and flags == ["invisible_removed", "nfkc"]
+    assert norm(out) == (out, [])
+
+
 def test_bom_at_the_start_is_removed():
     assert norm("\ufeff标题")[0] == "标题"
 
@@ -119,9 +132,9 @@ def test_unchanged_text_has_no_flags():
 
 
 def test_flags_list_every_step_that_changed_the_text_in_order():
-    assert norm("ＡＢ\u200b  c\r\n", to_simplified=True)[1] == ["nfkc", "invisible_removed", "whitespace_collapsed"]
+    assert norm("ＡＢ\u200b  c\r\n", to_simplified=True)[1] == ["invisible_removed", "nfkc", "whitespace_collapsed"]
     assert norm("Ａ這\u200b個  x", to_simplified=True)[1] == [
-        "nfkc", "invisible_removed", "whitespace_collapsed", "traditional_converted"]
+        "invisible_removed", "nfkc", "whitespace_collapsed", "traditional_converted"]
 
 
 def test_null_text_becomes_empty_without_flags():

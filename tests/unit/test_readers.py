@@ -738,6 +738,61 @@ def test_notes_bad_txt():
     assert paras[0]["text"] == "第一段第一行。\n第一段第二行。" and paras[2]["text"] == "第三段。"
 
 
+# ------------------------------------------------------------------------- found by tests/unit/test_fuzz.py
+
+
+def test_lone_surrogate_escape_is_malformed_not_a_crash(tmp_path):
+    # json decodes "\ud800" to a str that UTF-8 and Arrow cannot hold; it used to fail the whole file
+    path = tmp_path / "lone.jsonl"
+    path.write_bytes(
+        b'{"text": "ok \\ud83d\\ude00"}\n'  # an escaped surrogate pair is an emoji: fine
+        b'{"text": "cut \\ud83d"}\n'
+        b'{"text": "ok", "\\udc00": 1}\n'
+        b'{"text": "ok", "url": "\\uDFFF"}\n'
+        b'{"text": "ok \\\\ud800"}\n'  # an escaped backslash: the text says \ud800, no surrogate
+    )
+    recs = rows(path, web_spec(path, url_field="url"))
+    assert [r["drop_reason"] for r in recs] == [None, MALFORMED, MALFORMED, MALFORMED, None]
+    assert recs[0]["text"] == "ok \U0001f600" and recs[4]["text"] == "ok \\ud800"
+    assert recs[1]["drop_detail"] == f"{path}:2: lone surrogate \\ud83d in a JSON string (not valid Unicode)"
+    assert recs[1]["text"] == '{"text": "cut \\ud83d"}'  # the raw line, nothing lost
+    assert recs[2]["drop_detail"] == f"{path}:3: lone surrogate \\udc00 in a JSON string (not valid Unicode)"
+    assert recs[3]["drop_detail"] == f"{path}:4: lone surrogate \\udfff in a JSON string (not valid Unicode)"
+
+    dlg = tmp_path / "lone_dlg.jsonl"
+    dlg.write_bytes(b'{"turns": [{"role": "user", "content": "\\ud800"}]}\n'
+                    b'{"turns": [{"role": "user", "content": "hi"}]}\n')
+    assert [r["drop_reason"] for r in rows(dlg, dialogue_spec(dlg, "turns"))] == [MALFORMED, None]
+
+    arr = tmp_path / "lone.json"
+    arr.write_bytes(b'[{"text": "a\\ud800"}, {"text": "b"}]')
+    recs = rows(arr, web_spec(arr))
+    assert [r["drop_reason"] for r in recs] == [MALFORMED, None]
+    assert recs[0]["drop_detail"] == f"{arr}:0: lone surrogate \\ud800 in a JSON string (not valid Unicode)"
+
+
+def test_parquet_row_of_invalid_utf8_is_malformed_not_a_crash(tmp_path):
+    # Parquet strings are not checked for UTF-8 on read; to_pylist raised and the whole file was lost
+    path = tmp_path / "bad_utf8.parquet"
+    text = pa.array([b"\xe5\xa5\xbd", b"ok \xff", b"fine"], pa.binary()).view(pa.string())
+    pq.write_table(pa.table({"text": text, "note": ["a", "b", "c"]}), path)
+    recs = rows(path, web_spec(path), chunk_rows=2)
+    assert [(r["source_line"], r["drop_reason"]) for r in recs] == [(0, None), (1, MALFORMED), (2, None)]
+    assert recs[0]["text"] == "好" and recs[2]["text"] == "fine"
+    assert recs[1]["drop_detail"] == f"{path}:1: field 'text' is not valid UTF-8 (byte 0xff at position 3)"
+    assert json.loads(recs[1]["text"]) == {"note": "b", "text": "ok \ufffd"}  # the row, bad byte as U+FFFD
+
+
+def test_blank_line_mode_file_of_a_lone_bom_has_no_document(tmp_path):
+    # the BOM was stripped to an empty line that did not count as blank: an "empty document" out of nothing
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf")
+    assert rows(path, web_spec(path, text_mode="blank_line")) == []
+    path.write_bytes(b"\xef\xbb\xbf\n\xef\xbb\xbf\xe7\x94\xb2\n")  # a BOM later on is text, not a byte-order mark
+    assert [(r["source_line"], r["text"]) for r in rows(path, web_spec(path, text_mode="blank_line"))] == [
+        (2, "\ufeff甲")]
+
+
 # ------------------------------------------------------------------------------------------- size limits
 
 
