@@ -10,7 +10,8 @@ import click
 
 from curate.models import TASKS
 
-EXIT_CONFIG = 2  # bad job, rule file or input configuration
+EXIT_CONFIG = 2  # bad job, rule file or input configuration, or an unusable output folder: found up front
+EXIT_RUN = 1  # the run started and stopped (e.g. a full disk): rerun into the same OUT to resume
 
 
 def _fail(e: Exception) -> click.ClickException:
@@ -44,9 +45,11 @@ def main(verbose: int) -> None:
               help="Ray cluster to join (also RAY_ADDRESS). Default: a local Ray on this machine.")
 @click.option("--overwrite", is_flag=True, help="Use an output folder that holds something other than a curate run.")
 @click.option("--keep-work", is_flag=True, help="Keep OUT/_work (phase checkpoints and dedup decisions) after the run.")
+@click.option("--fresh", is_flag=True,
+              help="Start over even if OUT holds an unfinished run of this job (by default it is resumed).")
 @click.option("--dry-run", is_flag=True, help="Validate the job, print the resolved config and its hash, run nothing.")
 def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int | None, address: str | None,
-        overwrite: bool, keep_work: bool, dry_run: bool) -> None:
+        overwrite: bool, keep_work: bool, fresh: bool, dry_run: bool) -> None:
     """Run a job: read → normalise → rule filters → exact and near-duplicate removal across the whole run →
     scores and affect tags → kept and rejected shards, stats, a manifest and dashboards.
 
@@ -58,16 +61,21 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
       OUT/manifest.json           inputs, counts per file, config hash, models, versions
       OUT/dashboard/index.html    run overview and one page per shard (offline HTML)
     \b
+    Resuming: a run that was stopped (killed, disk full, machine lost) is resumed by running the same
+    job into the same OUT again: finished read tasks, the dedup decisions and finished shards are kept
+    (OUT/_work/plan.json says what they depend on), and the output is byte for byte that of an
+    uninterrupted run. A changed job or input starts over; so does --fresh.
+    \b
     Examples:
       curate run jobs/demo.yaml
       curate run jobs/demo.yaml --limit 100 -o /tmp/peek
-      curate run jobs/web.yaml --input web=/data/crawl/*.jsonl.zst --address ray://head:10001
+      curate run jobs/web.yaml --input web=/data/crawl/*.jsonl.zst --address head-node:6379
     """
     import json
 
     import yaml
 
-    from curate.job import JobError, load_job
+    from curate.job import JobError, RunError, load_job
     from curate.stages.rules import RuleError
 
     try:
@@ -81,9 +89,11 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
 
         click.echo(f"curate: job {job.name!r}: {sum(len(s.files) for s in job.inputs)} input file(s) -> {job.output}",
                    err=True)
-        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work)
+        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work, resume=not fresh)
     except (JobError, RuleError, FileNotFoundError, yaml.YAMLError) as e:
         raise _fail(e) from None
+    except RunError as e:
+        raise click.ClickException(str(e)) from None  # exit 1
     from curate.dashboard import render_dashboard
 
     index = render_dashboard(result.out)

@@ -20,6 +20,10 @@ class JobError(ValueError):
     """A problem with the job configuration or its inputs, found before any work starts."""
 
 
+class RunError(RuntimeError):
+    """The run started but could not finish (a write failed); what is done stays, for a resumed rerun."""
+
+
 FORMATS = ("jsonl", "parquet", "text", "csv")
 KINDS = ("web", "dialogue")
 DIALOGUE_STYLES = ("turns", "sharegpt", "messages", "xtuner", "csv")

@@ -20,7 +20,7 @@ from typing import Any
 from curate.io.manifest import MANIFEST, build_manifest, write_manifest
 from curate.io.readers import check_input
 from curate.io.writer import DATA, REJECTS, STATS, rows_on_disk
-from curate.job import DedupSpec, Job, JobError
+from curate.job import DedupSpec, Job, JobError, RunError
 from curate.stages.rules import global_rule_kinds, load_rule_sets
 
 log = logging.getLogger("curate")
@@ -44,11 +44,15 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "logging_level": logging.ERROR if not log.isEnabledFor(logging.INFO) else logging.INFO, "configure_logging": True}
         if address:
-            ray.init(address=address, **kwargs)
+            try:
+                ray.init(address=address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as e:  # unreachable, refused, malformed
+                raise JobError(f"cannot join the Ray cluster at {address}: {e}") from None
         else:
             ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
     if not log.isEnabledFor(logging.INFO):  # Ray Data's own progress chatter; our summary follows the run
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        # CRITICAL: a failed task's traceback comes back as our exception; curate reports it once, clearly
+        logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = sys.stderr.isatty()
     ctx.print_on_execution_start = False
@@ -56,20 +60,61 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
     return {"address": address or "local", "nodes": len(ray.nodes()), "cpus": res.get("CPU", 0)}
 
 
-def prepare_output(out: Path, overwrite: bool) -> None:
-    """Make OUT ready: a previous curate run there is replaced; any other non-empty folder needs --overwrite."""
+def prepare_output(out: Path, overwrite: bool, resume_key: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Make OUT ready and return the plan of the unfinished run there that has `resume_key`, if any.
+
+    That run is resumed: its finished units stay. Otherwise a previous curate run in OUT is replaced; any
+    other non-empty folder needs --overwrite.
+    """
+    from curate import resume
+
     if out.exists() and not out.is_dir():
         raise JobError(f"output {out} exists and is not a folder")
-    if out.exists() and any(out.iterdir()):
-        ours = (out / MANIFEST).exists() or (out / DATA).exists()
+    plan = resume.load_plan(out / WORK, resume_key) if resume_key is not None and out.is_dir() else None
+    if plan is not None:
+        resume.remove_temporaries(out)
+    elif out.exists() and any(out.iterdir()):
+        ours = (out / MANIFEST).exists() or (out / DATA).exists() or (out / WORK).exists()
         if not ours and not overwrite:
             raise JobError(f"output folder {out} is not empty and holds no curate run; pass --overwrite to use it")
         for sub in (DATA, REJECTS, STATS, WORK):
             shutil.rmtree(out / sub, ignore_errors=True)
         (out / MANIFEST).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise JobError(f"cannot create output folder {out}: {e.strerror}") from None
     if not os.access(out, os.W_OK):
         raise JobError(f"output folder {out} is not writable")
+    return plan
+
+
+def check_free_space(out: Path, input_bytes: int) -> None:
+    """Fail up front when OUT's file system has less free space than the inputs take.
+
+    A run needs more than that (checkpoints, then the shards), so this only catches the hopeless case early;
+    a disk that fills later fails at the write, with the file named (`storage_error`).
+    """
+    free = shutil.disk_usage(out).free
+    if free < input_bytes:
+        raise JobError(f"output folder {out} has {free / 1e6:,.1f} MB free; this run needs at least "
+                       f"{input_bytes / 1e6:,.1f} MB (the size of its inputs), and more for checkpoints")
+
+
+def storage_error(e: BaseException) -> RunError | None:
+    """A clear error for a failed write under OUT (disk full, read-only, permission denied), found in the
+    chain of causes that Ray wraps around a task's exception; None for any other error."""
+    from curate.io.writer import StorageError
+
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if type(e) is StorageError:  # Ray's wrapper subclasses it: the original is further down the chain
+            return RunError(f"could not write {e.filename}: {e.strerror} (errno {e.errno}). Nothing was left "
+                            "half-written under a final name; free space (or fix permissions) and run the same "
+                            "job into the same output folder again to resume.")
+        e = getattr(e, "cause", None) or e.__cause__ or e.__context__
+    return None
 
 
 def _file_table(job: Job) -> list[tuple[str, Any]]:
@@ -263,21 +308,16 @@ def duplicated_lines_global(checkpoints: list[str], work: Path) -> tuple[Path, d
     return path, {"lines": n_rows, "duplicated_lines": lines.num_rows, "seconds": round(time.perf_counter() - t0, 3)}
 
 
-def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep_work: bool = False) -> RunResult:
+def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep_work: bool = False,
+            resume: bool = True) -> RunResult:
     """Run a validated job end to end and return its manifest.
 
     Phase A (streaming: read, normalise, rules, hashes, MinHash) writes checkpoints to OUT/_work/a; phase B
     clusters duplicates across the whole run; phase C applies the decisions and writes the final shards.
+    An unfinished run of the same job in OUT is resumed (`curate.resume`) unless `resume` is false; runs
+    with a `limit` always start over.
     """
-    import pyarrow.parquet as pq
-    import ray
-
-    from curate.io.datasource import CurateInputs, InputFile, ParquetShards
-    from curate.io.writer import ShardSink
-    from curate.stages import dedup
-    from curate.stages.minhash import MinHashParams
-    from curate.stages.phase_a import phase_a_batch
-    from curate.stages.phase_c import PhaseC, phase_c_batch
+    from curate import resume as units
 
     limit = limit or job.limit
     out = Path(job.output)
@@ -285,14 +325,48 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     for path, spec in files:  # configuration errors surface before any work starts
         check_input(path, spec)
     load_rule_sets(job.rules)
-    prepare_output(out, overwrite)
-    work = out / WORK
-    shutil.rmtree(work, ignore_errors=True)
+    key = units.plan_key(job, limit)
+    plan = prepare_output(out, overwrite, key if resume and not limit else None)
+    total = sum(os.path.getsize(p) for p, _ in files)
+    check_free_space(out, total)
+    try:
+        return _run(job, out, files, limit, total, key, plan, keep_work)
+    except Exception as e:
+        err = storage_error(e)
+        if err is None:
+            raise
+        raise err from e
 
+
+def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, total: int,
+         key: dict[str, Any], plan: dict[str, Any] | None, keep_work: bool) -> RunResult:
+    import pyarrow.parquet as pq
+    import ray
+
+    from curate import resume as units
+    from curate.faults import DRIVER_PID_ENV, inject
+    from curate.io.datasource import CurateInputs, InputFile, ParquetShards
+    from curate.io.writer import ShardSink
+    from curate.stages import dedup
+    from curate.stages.minhash import MinHashParams
+    from curate.stages.phase_a import phase_a_batch
+    from curate.stages.phase_c import PhaseC, phase_c_batch
+
+    work = out.resolve() / WORK  # absolute: Ray workers read phase B's files by these paths
     started = datetime.now(UTC)
     t0 = time.perf_counter()
+    os.environ.setdefault(DRIVER_PID_ENV, str(os.getpid()))  # for injected driver kills (tests)
     ray_info = init_ray(job.ray_address, job.num_cpus)
     log.info("ray: %s", ray_info)
+    if plan is None:
+        # with a limit the files are read whole, in order; else large JSONL files in pieces
+        plan = {"key": key, "started_at": started.isoformat(timespec="seconds"),
+                "piece_bytes": None if limit else piece_bytes(total, ray_info["cpus"])}
+        units.save_plan(work, plan)
+        resumed: dict[str, Any] | None = None
+    else:
+        log.warning("resuming the unfinished run in %s (started %s)", out, plan["started_at"])
+        resumed = {"started_at": plan["started_at"]}
     file_index = {p: i for i, (p, _) in enumerate(files)}
     dd = job.dedup
     minhash = None
@@ -301,38 +375,45 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
         minhash = MinHashParams(num_perm=dd.num_perm, ngram=dd.ngram, bands=bands, rows=rows, seed=dd.seed)
 
     inputs = [InputFile(p, s, _rel_name(p, s), job.max_record_bytes, job.shard_rows) for p, s in files]
-    # with a limit the files are read whole, in order, as before; else large JSONL files in pieces
-    total = sum(os.path.getsize(p) for p, _ in files)
-    ds = read_source(CurateInputs(inputs, None if limit else piece_bytes(total, ray_info["cpus"])))
-    if limit:
-        ds = ds.limit(limit)
-    # read → phase A → checkpoint write fuse into one Ray task per read task
-    ds = ds.map_batches(phase_a_batch, fn_kwargs={"rule_files": job.rules, "norm": job.normalize, "minhash": minhash},
-                        batch_format="pyarrow", batch_size=None)
+    done_before = units.pieces_done(work / "a") if resumed else {}
+    source = CurateInputs(inputs, plan["piece_bytes"], skip=frozenset(done_before))
     checkpoint_sink = ShardSink(str((work / "a").resolve()), file_index, job.shard_rows, checkpoint=True)
-    ds.write_datasink(checkpoint_sink)
+    if source.num_tasks():
+        ds = read_source(source)
+        if limit:
+            ds = ds.limit(limit)
+        # read → phase A → checkpoint write fuse into one Ray task per read task
+        ds = ds.map_batches(phase_a_batch, fn_kwargs={"rule_files": job.rules, "norm": job.normalize,
+                                                      "minhash": minhash}, batch_format="pyarrow", batch_size=None)
+        ds.write_datasink(checkpoint_sink)
     read: dict[str, int] = {}
-    for c in checkpoint_sink.summaries:
+    for c in [s for done in done_before.values() for s in done] + checkpoint_sink.summaries:
         read[c["source_file"]] = read.get(c["source_file"], 0) + c["rows"]
     timings = {"phase_a": time.perf_counter() - t0}
     checkpoints = _files(work / "a")
+    if resumed is not None:
+        resumed["phase_a"] = {"pieces": len(source.pieces), "done_before": len(done_before),
+                              "read_now": source.num_tasks()}
+    inject("after_phase_a")
 
-    decisions, dedup_report = None, {"enabled": dd.exact or dd.near}
-    if (dd.exact or dd.near) and checkpoints:
-        decisions, report = dedup_global(checkpoints, dd, work)
-        dedup_report.update(report)
-    dup_lines, lines_report = None, None
-    if global_rule_kinds(load_rule_sets(job.rules)) and checkpoints:
-        dup_lines, lines_report = duplicated_lines_global(checkpoints, work)
+    state = units.load_phase_b(work) if resumed else None
+    if state is None:
+        state = _phase_b(job, checkpoints, work)
+        units.save_phase_b(work, state)
+    elif resumed is not None:
+        resumed["phase_b"] = "done before"
+    inject("after_phase_b")
+    decisions, dup_lines = state["decisions"], state["dup_lines"]
     timings["phase_b"] = time.perf_counter() - t0 - timings["phase_a"]
 
     sink = ShardSink(str(out.resolve()), file_index, job.shard_rows)
-    if checkpoints:
+    shards_before = units.shards_done(out, [Path(c).stem for c in checkpoints]) if resumed else {}
+    todo = [c for c in checkpoints if Path(c).stem not in shards_before]
+    if todo:
         # every column but the dedup work columns (band keys, text length), which phase B has used up
-        columns = [c for c in pq.read_schema(checkpoints[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
-        ds = read_source(ParquetShards(checkpoints, columns))
-        args = {"decisions": str(decisions) if decisions else None, "dup_lines": str(dup_lines) if dup_lines else None,
-                "rule_files": job.rules}
+        columns = [c for c in pq.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
+        ds = read_source(ParquetShards(todo, columns))
+        args = {"decisions": decisions, "dup_lines": dup_lines, "rule_files": job.rules}
         if job.scores or job.tags:
             # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern)
             ds = ds.map_batches(PhaseC, fn_constructor_kwargs={**args, "scores": job.scores, "tags": job.tags},
@@ -341,20 +422,39 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
         else:  # no models: plain tasks, so read → phase C → write fuse into one task per checkpoint
             ds = ds.map_batches(phase_c_batch, fn_kwargs=args, batch_format="pyarrow", batch_size=None)
         ds.write_datasink(sink)
+    if resumed is not None:
+        resumed["phase_c"] = {"shards": len(checkpoints), "done_before": len(shards_before), "written_now": len(todo)}
+    summaries = sink.summaries + list(shards_before.values())
     timings["phase_c"] = time.perf_counter() - t0 - timings["phase_a"] - timings["phase_b"]
     seconds = time.perf_counter() - t0
-    manifest = build_manifest(job, sink.summaries, started=started.isoformat(timespec="seconds"),
+    manifest = build_manifest(job, summaries, started=started.isoformat(timespec="seconds"),
                               finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=seconds,
-                              ray_info=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, sink.summaries))
-    manifest["dedup"] = {"params": dataclasses.asdict(dd), **dedup_report, **_duplicates_by(manifest["inputs"])}
-    if lines_report:
-        manifest["crossdoc_lines"] = lines_report
+                              ray_info=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, summaries))
+    manifest["dedup"] = {"params": dataclasses.asdict(job.dedup), **state["dedup"], **_duplicates_by(manifest["inputs"])}
+    if state["lines"]:
+        manifest["crossdoc_lines"] = state["lines"]
     manifest["models"] = _models_report(job)
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    manifest["resumed"] = resumed
     write_manifest(out, manifest)
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return RunResult(out, manifest)
+
+
+def _phase_b(job: Job, checkpoints: list[str], work: Path) -> dict[str, Any]:
+    """Phase B's decisions and whole-run lines, as the state that `curate.resume` records."""
+    dd = job.dedup
+    decisions, dedup_report = None, {"enabled": dd.exact or dd.near}
+    if (dd.exact or dd.near) and checkpoints:
+        path, report = dedup_global(checkpoints, dd, work)
+        decisions = str(path)
+        dedup_report.update(report)
+    dup_lines, lines_report = None, None
+    if global_rule_kinds(load_rule_sets(job.rules)) and checkpoints:
+        path, lines_report = duplicated_lines_global(checkpoints, work)
+        dup_lines = str(path)
+    return {"decisions": decisions, "dup_lines": dup_lines, "dedup": dedup_report, "lines": lines_report}
 
 
 def _models_report(job: Job) -> dict[str, Any]:

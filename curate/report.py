@@ -33,4 +33,14 @@ def summary_text(manifest: dict[str, Any]) -> str:
     secs = manifest["seconds"]
     out += ["", f"{t['records_in']} records, {mb:.1f} MB in {secs:.1f} s ({mb / max(secs, 1e-9):.2f} MB/s); "
                 f"{len(manifest['shards'])} shards; config {manifest['job']['config_hash']}"]
+    resumed = manifest.get("resumed")
+    if resumed:
+        a, c = resumed.get("phase_a", {}), resumed.get("phase_c", {})
+        out.append(f"resumed the run started {resumed['started_at']}: {a.get('done_before', 0)}/{a.get('pieces', 0)} "
+                   f"read tasks, {'the' if resumed.get('phase_b') else 'no'} dedup decisions and "
+                   f"{c.get('done_before', 0)}/{c.get('shards', 0)} shards were done before")
+    failed = t["rejected_by_reason"].get("processing_error", 0)
+    if failed:
+        out.append(f"warning: {failed} record(s) failed processing (processing_error); the exception is in "
+                   "their drop_detail in rejects/")
     return "\n".join(out)

@@ -111,6 +111,10 @@ def label_set(name: str) -> tuple[str, ...]:
 WORK_PREFIX = "_"  # work columns (MinHash signatures, ...) live only in OUT/_work checkpoints
 
 
+# work column: the read task (input piece) a row came from, so the checkpoint writer can mark whole pieces done
+PIECE = "_piece"
+
+
 def conform(table: pa.Table, *, keep_work: bool = False) -> pa.Table:
     """Return `table` with exactly the record schema's columns, in order and type.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ray.data.block import BlockMetadata
@@ -18,7 +19,7 @@ from ray.data.datasource import Datasource, ReadTask
 
 from curate.io.readers import jsonl_pieces, read_file, splittable
 from curate.job import InputSpec
-from curate.schema import arrow_schema
+from curate.schema import PIECE, arrow_schema
 
 
 class InputFile:
@@ -48,31 +49,43 @@ class InputFile:
 
 
 class CurateInputs(Datasource):
-    """Ray reads each file in its own task; Ray schedules, retries and streams them."""
+    """Ray reads each file (or piece) in its own task; Ray schedules, retries and streams them.
 
-    def __init__(self, files: list[InputFile], piece_bytes: int | None = None) -> None:
-        """`piece_bytes`: split uncompressed JSONL files into read tasks of about this many bytes."""
-        self._files = [p for f in files for p in f.pieces(piece_bytes)] if piece_bytes else files
+    Every row carries its read task's number in the `_piece` work column, so the checkpoint writer can mark
+    a piece done once all of its rows are written, and a resumed run can leave out the pieces done before.
+    """
+
+    def __init__(self, files: list[InputFile], piece_bytes: int | None = None, skip: frozenset[int] = frozenset()) -> None:
+        """`piece_bytes`: split uncompressed JSONL files into read tasks of about this many bytes;
+        `skip`: the numbers of pieces not to read (finished by an earlier, interrupted run)."""
+        self.pieces = [p for f in files for p in f.pieces(piece_bytes)] if piece_bytes else files
+        self._todo = [(i, f) for i, f in enumerate(self.pieces) if i not in skip]
 
     def num_tasks(self) -> int:
         """Read tasks this datasource makes."""
-        return len(self._files)
+        return len(self._todo)
 
     def estimate_inmemory_data_size(self) -> int | None:
         """Input bytes on disk (a lower bound for decompressed inputs)."""
-        return sum(f.size() for f in self._files)
+        return sum(f.size() for _, f in self._todo)
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None, data_context: object = None) -> list[ReadTask]:
         """One read task per input file or piece, in input order."""
-        tasks = []
-        for f in self._files:
+        tasks, schema = [], arrow_schema().append(pa.field(PIECE, pa.int32()))
+        for i, f in self._todo:
             meta = BlockMetadata(num_rows=None, size_bytes=f.size(), exec_stats=None, input_files=(f.path,))
-            tasks.append(ReadTask(f.read, meta, schema=arrow_schema(), per_task_row_limit=per_task_row_limit))
+            tasks.append(ReadTask(lambda i=i, f=f: _numbered(f.read(), i), meta, schema=schema,
+                                  per_task_row_limit=per_task_row_limit))
         return tasks
 
     def get_name(self) -> str:
         """Name shown in Ray's progress bars."""
         return "ReadCurateInputs"
+
+
+def _numbered(tables: Iterator[pa.Table], piece: int) -> Iterator[pa.Table]:
+    for t in tables:
+        yield t.append_column(PIECE, pa.array(np.full(t.num_rows, piece, dtype=np.int32)))
 
 
 class ParquetShards(Datasource):

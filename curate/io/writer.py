@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,41 @@ import pyarrow.parquet as pq
 from ray.data import Datasink
 from ray.data.datasource.datasink import WriteResult
 
-from curate.schema import conform
+from curate.schema import PIECE, conform
 from curate.stages.stats import shard_stats
 
 DATA, REJECTS, STATS = "data", "rejects", "stats"
+PIECES_DONE = "done"  # under the checkpoint folder: one marker per finished read task
+
+
+@contextmanager
+def _temporary(path: Path) -> Iterator[Path]:
+    """A temporary name beside `path`, renamed to it when the block succeeds and removed when it fails."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)  # e.g. a full disk: give the space back, leave nothing half-written
+        if isinstance(e, OSError) and not isinstance(e, StorageError):
+            raise StorageError(e.errno or 0, e.strerror or str(e), str(path)) from e
+        raise
+
+
+class StorageError(OSError):
+    """A write under OUT failed (disk full, read-only, permission): errno, reason and the file it was writing.
+
+    Raised by our writers in place of the library's error, whose message rarely names the file.
+    """
+
+    def __reduce__(self) -> tuple:  # cross Ray's process boundary with errno, reason and file name intact
+        return StorageError, (self.errno, self.strerror, self.filename)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file under a temporary name in the same folder, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with _temporary(path) as tmp:
+        tmp.write_bytes(data)
 
 
 # Columns whose values are (nearly) all distinct: Parquet's dictionary encoding is tried and abandoned on
@@ -39,10 +64,9 @@ _DISTINCT = frozenset({"id", "text", "url", "meta", "drop_detail", "turns", "dup
 
 def atomic_write_parquet(path: Path, table: pa.Table, compression: str = "zstd") -> None:
     """Write a Parquet file (zstd unless told), atomically; dictionary encoding for repetitive columns only."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     dictionary = [c for c in table.column_names if c not in _DISTINCT and not c.startswith("_")]
-    pq.write_table(table, tmp, compression=compression, use_dictionary=dictionary)
-    os.replace(tmp, path)
+    with _temporary(path) as tmp:
+        pq.write_table(table, tmp, compression=compression, use_dictionary=dictionary)
 
 
 def shard_name(file_index: int, first_line: int) -> str:
@@ -51,7 +75,9 @@ def shard_name(file_index: int, first_line: int) -> str:
 
 
 def write_checkpoint(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
-    """Write one phase-A checkpoint shard: every row, with the work columns."""
+    """Write one phase-A checkpoint shard: every row, with the work columns (but the piece number)."""
+    if PIECE in table.column_names:
+        table = table.drop_columns([PIECE])
     # uncompressed: a checkpoint is written once, read twice and deleted; zstd cost ~0.2 s per 5,000 web pages
     atomic_write_parquet(out / f"{name}.parquet", conform(table, keep_work=True), compression="none")
     return {"shard": name, "rows": table.num_rows, "source_file": table.column("source_file")[0].as_py()}
@@ -77,7 +103,10 @@ def write_shard(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
 class ShardSink(Datasink):
     """Writes blocks as shards of at most shard_rows rows of one input file, named by file index and first line.
 
-    `checkpoint=True` writes phase-A checkpoints (all rows, work columns kept) instead of final shards.
+    `checkpoint=True` writes phase-A checkpoints (all rows, work columns kept) instead of final shards and,
+    for rows that carry their read task's `_piece` number, a marker `done/piece-NNNNNN.json` once all of a
+    piece's shards are written: read → phase A → write fuse into one Ray task per piece, so one `write`
+    call holds every row of its pieces.
     """
 
     def __init__(self, out: str, file_index: dict[str, int], shard_rows: int, *, checkpoint: bool = False) -> None:
@@ -89,25 +118,34 @@ class ShardSink(Datasink):
 
     def on_write_start(self, schema: object = None) -> None:
         """Create the output folders once, on the driver."""
-        for sub in ((".",) if self.checkpoint else (DATA, REJECTS, STATS)):
+        for sub in ((".", PIECES_DONE) if self.checkpoint else (DATA, REJECTS, STATS)):
             (Path(self.out) / sub).mkdir(parents=True, exist_ok=True)
 
     def write(self, blocks: Iterable[pa.Table], ctx: object) -> list[dict[str, Any]]:
         """Write the blocks of one task; returns their shard summaries."""
         out = Path(self.out)
-        summaries = []
+        write = write_checkpoint if self.checkpoint else write_shard
+        summaries: list[dict[str, Any]] = []
+        by_piece: dict[int, list[dict[str, Any]]] = {}
         for block in blocks:
             if block.num_rows == 0:
                 continue
-            files = block.column("source_file")
-            for f in pc.unique(files).to_pylist():
-                part = block.filter(pc.equal(files, f))
+            pieces = PIECE in block.column_names
+            groups = block.column(PIECE if pieces else "source_file")
+            keys = pc.unique(groups).to_pylist()
+            for g in keys:
+                part = block if len(keys) == 1 else block.filter(pc.equal(groups, g))
+                f = part.column("source_file")[0].as_py()  # a piece lies within one file
                 # Ray may merge the reader's chunks into larger blocks: cut shards of shard_rows again
                 for lo in range(0, part.num_rows, self.shard_rows):
                     shard = part.slice(lo, self.shard_rows)
                     first = pc.min(shard.column("source_line")).as_py()
-                    write = write_checkpoint if self.checkpoint else write_shard
-                    summaries.append(write(out, shard_name(self.file_index[f], first), shard))
+                    summary = write(out, shard_name(self.file_index[f], first), shard)
+                    summaries.append(summary)
+                    if pieces:
+                        by_piece.setdefault(g, []).append(summary)
+        for piece, done in by_piece.items():  # after every shard of the piece is in place
+            atomic_write_bytes(out / PIECES_DONE / f"piece-{piece:06d}.json", json.dumps(done).encode())
         return summaries
 
     def on_write_complete(self, write_result: WriteResult) -> None:

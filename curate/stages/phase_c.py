@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pyarrow as pa
 
+from curate.faults import contain, inject, mark_failed
 from curate.job import ModelSpec
 from curate.schema import conform
 from curate.stages import crossdoc
@@ -29,17 +30,23 @@ def phase_c_batch(batch: pa.Table, decisions: str | None, dup_lines: str | None 
                   rule_files: list[str] | None = None, scorers: Scorers | None = None,
                   taggers: Taggers | None = None) -> pa.Table:
     """One checkpoint shard → final record rows (work columns dropped); `scorers` and `taggers` fill the
-    score and affect columns of the kept rows."""
-    if decisions:
-        batch = apply_dedup(batch, _read(decisions))
-    if dup_lines and crossdoc.LINE_HASHES in batch.column_names:
-        frac, computed = crossdoc.dup_paragraph_frac(batch, _read(dup_lines)["line"])
-        batch = apply_global_rules(batch, load_rule_sets(rule_files or []), {crossdoc.SIGNAL: frac}, computed)
-    if scorers is not None:
-        batch = scorers(batch)
-    if taggers is not None:
-        batch = taggers(batch)
-    return conform(batch)
+    score and affect columns of the kept rows. Fault-contained: a record the stages fail on becomes a
+    `processing_error` reject (`curate.faults.contain`)."""
+
+    def stage(t: pa.Table) -> pa.Table:
+        inject("phase_c", t)
+        if decisions:
+            t = apply_dedup(t, _read(decisions))
+        if dup_lines and crossdoc.LINE_HASHES in t.column_names:
+            frac, computed = crossdoc.dup_paragraph_frac(t, _read(dup_lines)["line"])
+            t = apply_global_rules(t, load_rule_sets(rule_files or []), {crossdoc.SIGNAL: frac}, computed)
+        if scorers is not None:
+            t = scorers(t)
+        if taggers is not None:
+            t = taggers(t)
+        return conform(t)
+
+    return contain(stage, batch, lambda row, summary: mark_failed(conform(row), summary))
 
 
 class PhaseC:
