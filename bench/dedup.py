@@ -554,7 +554,16 @@ def e2e_ours_inprocess(work: Path) -> dict[str, Any]:
             **planted_recall(work, removed)}
 
 
-def e2e_datatrove(work: Path) -> dict[str, Any]:
+def datatrove_minhash_stages(base: Path, first: list[Any], again: list[Any], tasks: int, workers: int = 2,
+                             cfg: Any = None, language: Any = None) -> dict[str, Any]:
+    """datatrove's local four-stage MinHash pipeline as named ``LocalPipelineExecutor``s, in run order.
+
+    ``first``: the steps before the signature step (a reader, and any filters / writers); ``again``: steps
+    that yield the same documents in the same order per task (a reader), for ``MinhashDedupFilter``, which
+    matches documents by their index in the task. Kept documents go to ``base/output``, removed ones to
+    ``base/removed``. ``cfg`` defaults to ``MinhashConfig(n_grams=NGRAM)`` (14 buckets x 8 hashes, 64-bit
+    xxhash), ``language`` to the character tokenizer (curate's shingles).
+    """
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup.minhash import (
         MinhashConfig,
@@ -562,8 +571,33 @@ def e2e_datatrove(work: Path) -> dict[str, Any]:
         MinhashDedupCluster,
         MinhashDedupFilter,
     )
-    from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
+
+    cfg = cfg or MinhashConfig(n_grams=NGRAM)
+    language = language if language is not None else CharTokenizer()
+    return {
+        "signatures": LocalPipelineExecutor(
+            pipeline=[*first, _dt_signature_step(str(base / "sigs"), cfg, language)],
+            tasks=tasks, workers=workers, logging_dir=str(base / "logs" / "s1")),
+        "buckets": LocalPipelineExecutor(
+            pipeline=[MinhashDedupBuckets(input_folder=str(base / "sigs"), output_folder=str(base / "buckets"),
+                                          config=cfg)],
+            tasks=cfg.num_buckets, workers=workers, logging_dir=str(base / "logs" / "s2")),
+        "clusters": LocalPipelineExecutor(
+            pipeline=[MinhashDedupCluster(input_folder=str(base / "buckets"), output_folder=str(base / "remove_ids"),
+                                          config=cfg)],
+            tasks=1, workers=1, logging_dir=str(base / "logs" / "s3")),
+        "filter": LocalPipelineExecutor(
+            pipeline=[*again, MinhashDedupFilter(input_folder=str(base / "remove_ids"),
+                                                 exclusion_writer=JsonlWriter(str(base / "removed"), compression=None)),
+                      JsonlWriter(str(base / "output"), compression=None)],
+            tasks=tasks, workers=workers, logging_dir=str(base / "logs" / "s4")),
+    }
+
+
+def e2e_datatrove(work: Path) -> dict[str, Any]:
+    from datatrove.pipeline.dedup.minhash import MinhashConfig
+    from datatrove.pipeline.readers import JsonlReader
 
     base = work / "datatrove"
     shutil.rmtree(base, ignore_errors=True)
@@ -573,24 +607,7 @@ def e2e_datatrove(work: Path) -> dict[str, Any]:
     def reader() -> JsonlReader:
         return JsonlReader(corpus, glob_pattern="*.jsonl", text_key="text", id_key="id")
 
-    stages = {
-        "signatures": LocalPipelineExecutor(
-            pipeline=[reader(), _dt_signature_step(str(base / "sigs"), cfg, CharTokenizer())],
-            tasks=2, workers=2, logging_dir=str(base / "logs" / "s1")),
-        "buckets": LocalPipelineExecutor(
-            pipeline=[MinhashDedupBuckets(input_folder=str(base / "sigs"), output_folder=str(base / "buckets"),
-                                          config=cfg)],
-            tasks=cfg.num_buckets, workers=2, logging_dir=str(base / "logs" / "s2")),
-        "clusters": LocalPipelineExecutor(
-            pipeline=[MinhashDedupCluster(input_folder=str(base / "buckets"), output_folder=str(base / "remove_ids"),
-                                          config=cfg)],
-            tasks=1, workers=1, logging_dir=str(base / "logs" / "s3")),
-        "filter": LocalPipelineExecutor(
-            pipeline=[reader(), MinhashDedupFilter(input_folder=str(base / "remove_ids"),
-                                                   exclusion_writer=JsonlWriter(str(base / "removed"), compression=None)),
-                      JsonlWriter(str(base / "output"), compression=None)],
-            tasks=2, workers=2, logging_dir=str(base / "logs" / "s4")),
-    }
+    stages = datatrove_minhash_stages(base, [reader()], [reader()], tasks=2, workers=2, cfg=cfg)
     timings = {}
     t0 = time.perf_counter()
     for name, ex in stages.items():
