@@ -44,6 +44,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "logging_level": logging.ERROR if not log.isEnabledFor(logging.INFO) else logging.INFO, "configure_logging": True}
         if address:
+            _check_reachable(address)
             try:
                 ray.init(address=address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as e:  # unreachable, refused, malformed
@@ -58,6 +59,19 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
     ctx.print_on_execution_start = False
     res = ray.cluster_resources()
     return {"address": address or "local", "nodes": len(ray.nodes()), "cpus": res.get("CPU", 0)}
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on a HOST:PORT that nothing listens on (ray.init would retry for minutes)."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():
+        return  # "auto", ray:// and the like: Ray resolves and reports them itself
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as e:
+        raise JobError(f"cannot reach the Ray cluster at {address}: {e.strerror or e}") from None
 
 
 def prepare_output(out: Path, overwrite: bool, resume_key: dict[str, Any] | None = None) -> dict[str, Any] | None:

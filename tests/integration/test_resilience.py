@@ -254,3 +254,10 @@ def test_read_only_output_fails_up_front(job_file: Path, tmp_path: Path) -> None
     assert proc.returncode == 2  # found up front, before any work: the configuration exit code
     assert f"Error: cannot create output folder {mnt}/out" in proc.stderr or "is not writable" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_unreachable_cluster_is_a_clear_error(job_file: Path, tmp_path: Path) -> None:
+    proc = subprocess.run([*CURATE, "run", str(job_file), "-o", str(tmp_path / "out"), "--address", "127.0.0.1:1"],
+                          env=_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "cannot reach the Ray cluster at 127.0.0.1:1" in proc.stderr and "Traceback" not in proc.stderr
