@@ -429,9 +429,11 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
         ds = read_source(ParquetShards(todo, columns))
         args = {"decisions": decisions, "dup_lines": dup_lines, "rule_files": job.rules}
         if job.scores or job.tags:
-            # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern)
+            # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern);
+            # a fixed size: an autoscaling pool of 1..n never grew past one actor (measured: 65 s → 42 s at 50 MB)
+            actors = max(1, min(int(ray_info["cpus"]), len(todo)))
             ds = ds.map_batches(PhaseC, fn_constructor_kwargs={**args, "scores": job.scores, "tags": job.tags},
-                                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray_info["cpus"]))),
+                                compute=ray.data.ActorPoolStrategy(size=actors),
                                 batch_format="pyarrow", batch_size=None)
         else:  # no models: plain tasks, so read → phase C → write fuse into one task per checkpoint
             ds = ds.map_batches(phase_c_batch, fn_kwargs=args, batch_format="pyarrow", batch_size=None)
