@@ -182,16 +182,18 @@ def collect(ds: Any, schema: Any) -> Any:
     return pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
 
 
-def read_source(source: Any) -> Any:
+def read_source(source: Any, num_cpus: float | None = None) -> Any:
     """A Ray dataset over one of curate's datasources, one block per read task.
 
     Without `override_num_blocks` Ray asks for ~200 blocks and splits each task's output to get them,
     and a split read cannot fuse with the map and the write after it: every block then travels through
     the object store to a separate task. One block per task keeps read → map → write in one task.
+    `num_cpus`: the read tasks' CPU share, the same as the map they should fuse with (Ray fuses only those).
     """
     import ray
 
-    return ray.data.read_datasource(source, override_num_blocks=max(1, source.num_tasks()))
+    remote = {"num_cpus": num_cpus} if num_cpus is not None else None
+    return ray.data.read_datasource(source, override_num_blocks=max(1, source.num_tasks()), ray_remote_args=remote)
 
 
 # Phase A reads large uncompressed JSONL files in byte-range pieces: about PIECES_PER_CPU read tasks per
@@ -426,18 +428,23 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     if todo:
         # every column but the dedup work columns (band keys, text length), which phase B has used up
         columns = [c for c in pq.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
-        ds = read_source(ParquetShards(todo, columns))
+        models = bool(job.scores or job.tags)
+        ds = read_source(ParquetShards(todo, columns), ACTOR_CPUS if models else None)
         args = {"decisions": decisions, "dup_lines": dup_lines, "rule_files": job.rules}
-        if job.scores or job.tags:
-            # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern);
-            # a fixed size: an autoscaling pool of 1..n never grew past one actor (measured: 65 s → 42 s at 50 MB)
+        write_args = None
+        if models:
+            # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern), one
+            # actor per CPU: an autoscaling pool of 1..n never grew past one (65 s → 42 s at 50 MB). Actors take
+            # ACTOR_CPUS and writes WRITE_CPUS so both fit beside each other: with whole CPUs the writes could
+            # not start until the pool was done, and every scored shard waited in the object store.
             actors = max(1, min(int(ray_info["cpus"]), len(todo)))
             ds = ds.map_batches(PhaseC, fn_constructor_kwargs={**args, "scores": job.scores, "tags": job.tags},
-                                compute=ray.data.ActorPoolStrategy(size=actors),
+                                compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=ACTOR_CPUS,
                                 batch_format="pyarrow", batch_size=None)
+            write_args = {"num_cpus": WRITE_CPUS}
         else:  # no models: plain tasks, so read → phase C → write fuse into one task per checkpoint
             ds = ds.map_batches(phase_c_batch, fn_kwargs=args, batch_format="pyarrow", batch_size=None)
-        ds.write_datasink(sink)
+        ds.write_datasink(sink, ray_remote_args=write_args)
     if resumed is not None:
         resumed["phase_c"] = {"shards": len(checkpoints), "done_before": len(shards_before), "written_now": len(todo)}
     summaries = sink.summaries + list(shards_before.values())
@@ -456,6 +463,10 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return RunResult(out, manifest)
+
+
+# Phase C's logical CPU shares (Ray schedules by them; the cores are shared): a model actor, and a shard write
+ACTOR_CPUS, WRITE_CPUS = 0.9, 0.1
 
 
 def _phase_b(job: Job, checkpoints: list[str], work: Path) -> dict[str, Any]:
