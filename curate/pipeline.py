@@ -192,8 +192,7 @@ def read_source(source: Any, num_cpus: float | None = None) -> Any:
     """
     import ray
 
-    remote = {"num_cpus": num_cpus} if num_cpus is not None else None
-    return ray.data.read_datasource(source, override_num_blocks=max(1, source.num_tasks()), ray_remote_args=remote)
+    return ray.data.read_datasource(source, override_num_blocks=max(1, source.num_tasks()), num_cpus=num_cpus)
 
 
 # Phase A reads large uncompressed JSONL files in byte-range pieces: about PIECES_PER_CPU read tasks per
