@@ -770,16 +770,21 @@ def report(res: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def add_planting_args(ap: argparse.ArgumentParser) -> None:
+    """The planted-duplicate options that `build_corpus` and bench/e2e.py's corpus share."""
+    ap.add_argument("--dup-frac", type=float, default=0.10, help="share of documents given a planted copy")
+    ap.add_argument("--edit-min", type=float, default=0.005, help="least share of a near copy's characters edited")
+    ap.add_argument("--edit-max", type=float, default=0.03, help="most share of a near copy's characters edited")
+    ap.add_argument("--seed", type=int, default=0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mb", type=float, default=20.0, help="corpus size in MB (UTF-8), planted copies included")
     ap.add_argument("--sig-mb", type=float, default=5.0, help="Part A on the corpus's first N MB (0: all of it)")
-    ap.add_argument("--dup-frac", type=float, default=0.10)
-    ap.add_argument("--edit-min", type=float, default=0.005)
-    ap.add_argument("--edit-max", type=float, default=0.03)
+    add_planting_args(ap)
     ap.add_argument("--batch", type=int, default=5000, help="our signature batch size (documents)")
     ap.add_argument("--repeat", type=int, default=3, help="best of N for ours in Part A")
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip", default="", help="comma list of: signatures, ours, ours-inprocess, datatrove, datatrove-zh, datajuicer")
     ap.add_argument("--timeout", type=float, default=900, help="per contender process, seconds")
     ap.add_argument("--json", help="also write the results here")

@@ -110,6 +110,7 @@ from dedup import (  # noqa: E402 - bench/ is not a package
     _fmt_table,
     _mutate,
     _versions,
+    add_planting_args,
     datatrove_minhash_stages,
 )
 from dedup_memory import Sampler  # noqa: E402
@@ -891,11 +892,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mb", type=float, default=1000.0, help="corpus size, MB of curate's input files (default 1000)")
     ap.add_argument("--dialogue-frac", type=float, default=0.5, help="share of the bytes in dialogue inputs")
-    ap.add_argument("--dup-frac", type=float, default=0.10, help="share of non-spam documents given a planted copy")
+    add_planting_args(ap)  # --dup-frac (of non-spam documents here), --edit-min, --edit-max, --seed
     ap.add_argument("--spam-frac", type=float, default=0.05, help="share of records that are planted spam")
-    ap.add_argument("--edit-min", type=float, default=0.005)
-    ap.add_argument("--edit-max", type=float, default=0.03)
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cpus", type=int, default=2, help="CPUs for each contender (Ray num_cpus; datatrove workers)")
     ap.add_argument("--peer-tokenizer", choices=["char", "zh_Hani"], default="char")
     ap.add_argument("--skip", default="", help="comma list of: curate, datatrove")

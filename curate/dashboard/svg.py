@@ -26,6 +26,12 @@ def fmt_num(x: float) -> str:
     return f"{x:g}"
 
 
+def _svg(kind: str, width: float, height: float, parts: Sequence[str]) -> str:
+    """One chart: an inline <svg> of class `chart KIND` around its parts."""
+    return (f'<svg class="chart {kind}" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+            + "".join(parts) + "</svg>")
+
+
 def histogram_svg(edges: Sequence[float], total: Sequence[int], kept: Sequence[int] | None = None, *,
                   width: int = 300, height: int = 110, caption: str = "") -> str:
     """Bars per fixed bin: kept part in green, the rest (rejected) in orange stacked on top; hover titles."""
@@ -33,8 +39,7 @@ def histogram_svg(edges: Sequence[float], total: Sequence[int], kept: Sequence[i
     top = max([*total, 1])
     plot_h, pad_b = height - 22, 16
     bw = (width - 2) / max(n, 1)
-    parts = [f'<svg class="chart hist" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-             f"<title>{esc(caption)}</title>"]
+    parts = [f"<title>{esc(caption)}</title>"]
     for i, t in enumerate(total):
         k = kept[i] if kept is not None else t
         x = 1 + i * bw
@@ -50,8 +55,7 @@ def histogram_svg(edges: Sequence[float], total: Sequence[int], kept: Sequence[i
         anchor = "start" if i == 0 else "end" if i == n else "middle"
         parts.append(f'<text x="{1 + i * bw:.1f}" y="{height - 3}" font-size="10" text-anchor="{anchor}">'
                      f"{esc(fmt_num(edges[i]))}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
+    return _svg("hist", width, height, parts)
 
 
 def _bar_row(cls: str, title: str, label: str, label_x: float, text_y: float, font: int, weight: str,
@@ -68,7 +72,7 @@ def label_bars_svg(items: Sequence[tuple[str, int, int]], *, width: int = 360, l
     height = row * len(items) + 4
     top = max([n for _, n, _ in items] + [1])
     bar_w = width - label_w - 50
-    parts = [f'<svg class="chart labels" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    parts: list[str] = []
     for i, (label, n, k) in enumerate(items):
         y = 2 + i * row
         w_all, w_kept = bar_w * n / top, bar_w * k / top
@@ -76,8 +80,7 @@ def label_bars_svg(items: Sequence[tuple[str, int, int]], *, width: int = 360, l
                  f'<rect x="{label_w + w_kept:.1f}" y="{y + 2}" width="{w_all - w_kept:.1f}" height="{row - 4}" fill="{DROPPED}"/>')
         parts.append(_bar_row("bar", f"{label}: {n} ({k} kept)", label[:28], label_w - 4, y + 11, 11, "normal",
                               rects, label_w + w_all + 4, n))
-    parts.append("</svg>")
-    return "".join(parts)
+    return _svg("labels", width, height, parts)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def funnel_svg(steps: Sequence[FunnelStep], *, width: int = 640) -> str:
     top = max([s.count for s in steps] + [1])
     label_w, bar_w = 220, width - 220 - 70
     colour = {"total": TOTAL, "drop": DROPPED, "kept": KEPT}
-    parts = [f'<svg class="chart funnel" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    parts: list[str] = []
     for i, s in enumerate(steps):
         y = 2 + i * row
         w = bar_w * s.count / top
@@ -105,8 +108,7 @@ def funnel_svg(steps: Sequence[FunnelStep], *, width: int = 640) -> str:
         rect = f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 0.5):.1f}" height="{row - 5}" fill="{colour[s.kind]}"/>'
         parts.append(_bar_row(f"step {s.kind}", f"{label}: {s.count}", label[:34], label_w - 6, y + 12, 11, weight,
                               rect, label_w + w + 4, s.count))
-    parts.append("</svg>")
-    return "".join(parts)
+    return _svg("funnel", width, height, parts)
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,7 @@ def spread_svg(spreads: Sequence[Spread], lo: float, hi: float, *, width: int = 
     def y(v: float) -> float:
         return 4 + plot_h * (1 - (min(max(v, lo), hi) - lo) / ((hi - lo) or 1))
 
-    parts = [f'<svg class="chart spread" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-             f"<title>{esc(caption)}</title>"]
+    parts = [f"<title>{esc(caption)}</title>"]
     for v in (lo, (lo + hi) / 2, hi):
         parts.append(f'<line x1="{pad_l}" x2="{width}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#e2e8f0"/>'
                      f'<text x="{pad_l - 3}" y="{y(v) + 3:.1f}" font-size="9" text-anchor="end">{esc(fmt_num(v))}</text>')
@@ -143,5 +144,4 @@ def spread_svg(spreads: Sequence[Spread], lo: float, hi: float, *, width: int = 
                      f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y(s.p90):.1f}" y2="{y(s.p10):.1f}" stroke="{TOTAL}" '
                      f'stroke-width="{max(min(step * 0.5, 4), 1):.1f}" stroke-opacity="0.5"/>'
                      f'<circle cx="{x:.1f}" cy="{y(s.p50):.1f}" r="{max(min(step * 0.4, 3), 1.2):.1f}" fill="{TOTAL}"/></g></a>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return _svg("spread", width, height, parts)
