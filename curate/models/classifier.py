@@ -52,16 +52,18 @@ class Classifier:
         """Probabilities over `labels` for each text; `cache` shares one featurisation between models;
         `contexts[i]` (the turns before text i) is read by models whose card sets `features.context`."""
         mode = self.feature_mode
+        max_chars = int(self.card.features.get("max_chars", DEFAULT_MAX_CHARS))
+        native = getattr(self.backend, "native", False)  # fastText's batch engine reads shared tokens
         if mode is None:
             proba = self.backend.predict_proba(texts)
         elif self.context and contexts is not None:
-            from curate.models.features import featurize_with_context
+            from curate.models.features import featurize_with_context, tokens_with_context
 
-            proba = self.backend.predict_proba(featurize_with_context(
-                texts, contexts, mode, int(self.card.features.get("max_chars", DEFAULT_MAX_CHARS)), self.context))
+            view = tokens_with_context if native else featurize_with_context
+            proba = self.backend.predict_proba(view(texts, contexts, mode, max_chars, self.context))
         else:
             cache = cache if cache is not None and cache.texts is texts else FeatureCache(texts)
-            proba = self.backend.predict_proba(cache.get(mode, int(self.card.features.get("max_chars", DEFAULT_MAX_CHARS))))
+            proba = self.backend.predict_proba(cache.tokens(mode, max_chars) if native else cache.get(mode, max_chars))
         if self.card.calibration and self.card.positive:
             j = self.labels.index(self.card.positive)
             p = apply_calibration(proba[:, j], self.card.calibration)

@@ -1,14 +1,34 @@
-"""fastText backend: a supervised `.ftz`/`.bin` model → probabilities over the card's labels."""
+"""fastText backend: a supervised `.ftz`/`.bin` model → probabilities over the card's labels, a batch at a time.
+
+A fastText classifier is linear up to its last step: the hidden vector is the mean of the input rows of a
+line's words and word n-gram buckets, the logits are `output · hidden`. So `output` folds into the input
+rows once at load (rows × labels), and a batch's logits are one gather and one `bincount` over every token
+of every line. Tokenisation (fastText's whitespace, its end-of-line token, its FNV-1a word hashes and
+n-gram bucket hashes) is done once per batch in `FastTextTokens` and shared by every model reading the
+same featurised lines. The probabilities equal fastText's own `predict` (checked in
+`tests/unit/test_models.py` on the shipped models); a model this engine does not cover (character
+n-grams, hierarchical softmax) falls back to fastText's `multilinePredict`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.models.fasttext_file import FastTextFile, read_fasttext
 
 PREFIX = "__label__"
+EOS = "</s>"  # fastText's end-of-line token, read where a line ends
+_SPACE = r"[ \n\r\t\v\f\x00]+"  # the bytes fastText's readWord splits on
+_NOT_SPACE_BAR = r"[\n\r\t\v\f\x00]"  # ... other than the space featurised lines use
+_FNV_OFFSET, _FNV_PRIME = np.uint32(2166136261), np.uint32(16777619)
+_NGRAM_PRIME = np.uint64(116049371)
 
 
 def ft_label(label: str) -> str:
@@ -24,28 +44,225 @@ def load_fasttext(path: Path) -> object:
     return fasttext.load_model(str(path))
 
 
+def fnv1a(strings: pa.Array) -> np.ndarray:
+    """fastText's word hash (FNV-1a over UTF-8 bytes, each byte sign-extended) of every string, as int32."""
+    strings = strings.cast(pa.large_string())
+    _, offsets_buf, data_buf = strings.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[strings.offset: strings.offset + len(strings) + 1]
+    data = np.frombuffer(data_buf, dtype=np.int8) if data_buf is not None else np.zeros(0, dtype=np.int8)
+    lengths = np.diff(offsets)
+    order = np.argsort(-lengths, kind="stable")  # longest first: the strings still hashing are a prefix
+    starts, lengths = offsets[order], lengths[order]
+    h = np.full(len(order), _FNV_OFFSET, dtype=np.uint32)
+    alive = len(order)
+    for p in range(int(lengths[0]) if len(lengths) else 0):
+        while alive and lengths[alive - 1] <= p:
+            alive -= 1
+        byte = data[starts[:alive] + p].astype(np.int32).view(np.uint32)
+        h[:alive] = (h[:alive] ^ byte) * _FNV_PRIME
+    out = np.empty_like(h)
+    out[order] = h
+    return out.view(np.int32)
+
+
+def _starts(line: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For a line-sorted array: where each non-empty line's run starts, and which of the n lines are non-empty."""
+    counts = np.bincount(line, minlength=n)
+    some = counts > 0
+    return np.concatenate([[0], np.cumsum(counts[some])[:-1]]).astype(np.int64), some
+
+
+class FastTextTokens:
+    """fastText's reading of a batch of lines: the distinct tokens, each occurrence's token and line, and the
+    word n-gram hashes, computed once and shared by every model reading these lines.
+
+    Built from featurised lines (`from_lines`, fastText's own whitespace split) or straight from token ids
+    (`curate.models.features.tokens`, which skips building the lines)."""
+
+    def __init__(self, vocab: pa.Array, ids: np.ndarray, line: np.ndarray, n: int) -> None:
+        """`ids[i]` indexes `vocab`, `line[i]` (non-decreasing) is its line; lines are 0..n-1."""
+        self.n = n
+        # the end-of-line token closes every line; a token spelled like a label is no word (fastText skips it)
+        self.vocab = pa.concat_arrays([vocab.cast(pa.large_string()), pa.array([EOS], pa.large_string())])
+        ends = np.cumsum(np.bincount(line, minlength=n))
+        ids = np.insert(ids.astype(np.int64), ends, len(self.vocab) - 1)
+        line = np.insert(line.astype(np.int64), ends, np.arange(n))
+        keep = ~pc.starts_with(self.vocab, PREFIX).to_numpy(zero_copy_only=False)[ids]
+        self.ids, self.line = ids[keep], line[keep]
+        self.starts = _starts(self.line, n)  # every line has a token: its end-of-line
+        self.hashes = fnv1a(self.vocab)
+        self._ngrams: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._buckets: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._interned: tuple[int, np.ndarray] | None = None
+
+    @classmethod
+    def from_lines(cls, lines: Sequence[str]) -> FastTextTokens:
+        """Split lines as fastText does (its whitespace bytes, empty tokens dropped)."""
+        arr = pa.array(lines, type=pa.large_string())
+        # featurised lines separate tokens by single spaces; the regex split only where other whitespace is left
+        other = len(arr) and pc.any(pc.match_substring_regex(arr, _NOT_SPACE_BAR)).as_py()
+        split = pc.split_pattern_regex(arr, _SPACE) if other else pc.split_pattern(arr, " ")
+        flat = pc.list_flatten(split)
+        line = pc.list_parent_indices(split).to_numpy()
+        nonempty = pc.greater(pc.binary_length(flat), 0)
+        flat, line = flat.filter(nonempty), line[nonempty.to_numpy(zero_copy_only=False)]
+        encoded = pc.dictionary_encode(flat)
+        return cls(encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False), line, len(lines))
+
+    def interned(self) -> tuple[int, np.ndarray]:
+        """The process-wide ids of `vocab` (and the table's generation they belong to)."""
+        if self._interned is None or self._interned[0] != _INTERNED.generation:
+            ids = _INTERNED.lookup(self.vocab)
+            self._interned = (_INTERNED.generation, ids)
+        return self._interned
+
+    def buckets(self, n: int, bucket: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`ngrams(n)` hashed into `bucket` buckets (fastText's `h % bucket`), with their line starts."""
+        key = (n, bucket)
+        if key not in self._buckets:
+            g, starts, some = self.ngrams(n)
+            self._buckets[key] = ((g % np.uint64(bucket)).astype(np.int64), starts, some)
+        return self._buckets[key]
+
+    def ngrams(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The hashes (uint64, before `% bucket`) of every word n-gram inside a line, grouped by line: the
+        hashes, where each line's run starts, and which lines have one."""
+        if n not in self._ngrams:
+            # fastText keeps word hashes as int32 and widens them to uint64 with sign extension
+            h = self.hashes[self.ids].astype(np.int64).view(np.uint64)
+            g, valid = h, np.ones(len(h), dtype=bool)
+            for k in range(1, n):
+                g = g[:-1] * _NGRAM_PRIME + h[k:]
+                valid = valid[:-1] & (self.line[k:] == self.line[:-k])
+            self._ngrams[n] = (g[valid], *_starts(self.line[: len(valid)][valid], self.n))
+        return self._ngrams[n]
+
+
+class _Interned:
+    """A process-wide string → id table for tokens, so each model maps a batch's distinct tokens to its rows with
+    one dictionary lookup per new token instead of hashing its whole vocabulary per batch."""
+
+    LIMIT = 2_000_000  # distinct tokens kept; past it the table starts over (only a cache)
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.generation = 0
+
+    def lookup(self, vocab: pa.Array) -> np.ndarray:
+        if len(self.ids) > self.LIMIT:
+            self.ids, self.generation = {}, self.generation + 1
+        ids = self.ids
+        return np.fromiter((ids.setdefault(t, len(ids)) for t in vocab.to_pylist()), dtype=np.int64, count=len(vocab))
+
+
+_INTERNED = _Interned()
+_SIGMOID = 1 / (1 + np.exp(-(np.arange(513) * 16 / 512 - 8)))  # fastText's sigmoid table (ova loss)
+
+
+def _table_sigmoid(x: np.ndarray) -> np.ndarray:
+    i = ((np.clip(x, -8, 8) + 8) * 512 / 16).astype(np.int64)
+    return np.where(x < -8, 0.0, np.where(x > 8, 1.0, _SIGMOID[np.minimum(i, 512)]))
+
+
 class FastTextClassifier:
-    """`predict_proba(lines)` over featurised lines; column order = `labels`."""
+    """`predict_proba(lines)` over featurised lines (or their `FastTextTokens`); column order = `labels`."""
 
     def __init__(self, path: Path, labels: Sequence[str]) -> None:
-        self.model = load_fasttext(path)
+        self.path = Path(path)
+        self.file: FastTextFile = read_fasttext(path)
         self.labels = list(labels)
-        known = set(self.model.get_labels())
+        known = set(self.file.labels)
         # a label of the card the training data never had (CPED's train split has no elderly speaker)
         # gets probability 0; a model sharing no label with its card is an error
         self.unseen = sorted(lab for lab in self.labels if ft_label(lab) not in known)
         if len(self.unseen) == len(self.labels):
             raise ValueError(f"{path}: the model has none of the card's labels {self.labels}; it has {sorted(known)}")
         # labels the card does not use land in a spare last column that is dropped
-        self._index = {lab: len(self.labels) for lab in self.model.get_labels()}
+        self._index = {lab: len(self.labels) for lab in self.file.labels}
         self._index.update({ft_label(lab): i for i, lab in enumerate(self.labels)})
+        self._columns = np.array([self._index[lab] for lab in self.file.labels], dtype=np.int64)
+        self.native = self.file.maxn <= 0 and self.file.loss in ("softmax", "ova")
+        if self.native:
+            self._word_row = {w: i for i, w in enumerate(self.file.words)}
+            n_labels, dim = self.file.output.shape
+            # with fewer labels than dimensions, the output layer folds into the input rows (logits = their mean)
+            self._fold = n_labels < dim
+            matrix = (self.file.input @ self.file.output.T).astype(np.float32) if self._fold else self.file.input
+            # a last all-zero row stands for "adds nothing" (unknown word, pruned n-gram): no filtering per batch
+            self._zero = len(matrix)
+            self._matrix = np.vstack([matrix, np.zeros((1, matrix.shape[1]), dtype=np.float32)])
+            self.file = replace(self.file, input=self.file.input[:0])  # its rows live on in _matrix (memory)
+            self._rows_of = (-1, np.zeros(0, dtype=np.int32))  # interned token id → input row (-2: not looked up)
+            self._bucket_row = None  # n-gram bucket → input row, where quantisation pruned the buckets
+            if self.file.prune_keys is not None:
+                self._bucket_row = np.full(self.file.bucket, self._zero, dtype=np.int32)
+                self._bucket_row[self.file.prune_keys] = len(self.file.words) + self.file.prune_rows
+        else:
+            self.model = load_fasttext(path)
 
-    def predict_proba(self, lines: Sequence[str]) -> np.ndarray:
-        """Probabilities (n × labels), from fastText's own multi-line predict, scattered in one NumPy step."""
-        n, k = len(lines), len(self.labels)
+    def predict_proba(self, lines: Sequence[str] | FastTextTokens) -> np.ndarray:
+        """Probabilities (n × labels), as fastText's `predict(k=-1)` gives them, for a whole batch at once."""
+        n, k = len(lines) if not isinstance(lines, FastTextTokens) else lines.n, len(self.labels)
         out = np.zeros((n, k + 1), dtype=np.float32)
         if not n:
             return out[:, :k]
+        if not self.native:
+            return self._predict_fasttext(lines, out)
+        tokens = lines if isinstance(lines, FastTextTokens) else FastTextTokens.from_lines(lines)
+        out[:, self._columns] = self._proba(tokens)
+        return np.clip(out[:, :k], 0.0, 1.0)
+
+    def _word_rows(self, tokens: FastTextTokens) -> np.ndarray:
+        """The input row of each distinct token of the batch (the zero row for a word the model does not know)."""
+        generation, ids = tokens.interned()
+        known_generation, rows = self._rows_of
+        if known_generation != generation:
+            rows = np.zeros(0, dtype=np.int32)
+        if len(ids) and ids.max() >= len(rows):  # tokens first seen since: look them up once
+            grown = np.full(max(int(ids.max()) + 1, 2 * len(rows)), -2, dtype=np.int32)
+            grown[: len(rows)] = rows
+            rows = grown
+        new = np.flatnonzero(rows[ids] == -2)
+        if len(new):
+            get = self._word_row.get
+            rows[ids[new]] = [get(t, self._zero) for t in tokens.vocab.take(pa.array(new)).to_pylist()]
+        self._rows_of = (generation, rows)
+        return rows[ids]
+
+    def _groups(self, tokens: FastTextTokens) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The input rows each line adds to its hidden vector: its words, then each n-gram order, each group
+        as (rows grouped by line, where each line's run starts, which lines have a run)."""
+        f = self.file
+        groups = [(self._word_rows(tokens)[tokens.ids], *tokens.starts)]
+        for n in range(2, f.word_ngrams + 1):
+            bucket, starts, some = tokens.buckets(n, f.bucket)
+            groups.append((len(f.words) + bucket if self._bucket_row is None else self._bucket_row[bucket], starts, some))
+        return groups
+
+    def _proba(self, tokens: FastTextTokens) -> np.ndarray:
+        n = tokens.n
+        sums = np.zeros((n, self._matrix.shape[1]), dtype=np.float64)
+        count = np.zeros(n, dtype=np.int64)
+        for rows, starts, some in self._groups(tokens):
+            if not len(rows):
+                continue
+            at = slice(None) if len(starts) == n else some
+            sums[at] += np.add.reduceat(self._matrix[rows], starts, axis=0)
+            count[at] += np.add.reduceat(rows != self._zero, starts, dtype=np.int64)
+        hidden = sums / np.maximum(count, 1)[:, None]
+        logits = hidden if self._fold else hidden @ self.file.output.T.astype(np.float64)
+        if self.file.loss == "softmax":
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+            p = e / e.sum(axis=1, keepdims=True)
+        else:
+            p = _table_sigmoid(logits)
+        # fastText reports exp(log(p + 1e-5)); a line with no known row gets no prediction at all
+        return np.where(count[:, None] > 0, p + 1e-5, 0.0).astype(np.float32)
+
+    def _predict_fasttext(self, lines: Sequence[str] | FastTextTokens, out: np.ndarray) -> np.ndarray:
+        if isinstance(lines, FastTextTokens):
+            raise TypeError(f"{self.path}: a model outside the batch engine (character n-grams or hs loss) reads lines")
+        n, k = out.shape[0], len(self.labels)
         # fastText reads a line up to its "\n" and adds the end-of-sentence token there, as in training
         labs, probs = self.model.f.multilinePredict([line + "\n" for line in lines], -1, 0.0, "replace")
         counts = np.fromiter(map(len, labs), dtype=np.int64, count=n)

@@ -1,37 +1,57 @@
-"""Text → fastText input line: character tokens or rjieba words, computed once per batch and shared.
+"""Text → fastText input: character tokens or rjieba words, computed once per batch and shared.
 
-Several models in one batch read the same featurised texts through `FeatureCache` (ChineseWebText
-segments once and feeds every fastText model from those tokens; we do the same per batch).
+Training writes featurised *lines* (`featurize`, `featurize_with_context`) for fastText's trainer; the run
+builds the same tokens straight into `FastTextTokens` (`tokens`, `tokens_with_context`) without building
+the lines, and every model reading a batch shares them through `FeatureCache` (ChineseWebText segments
+once and feeds every fastText model from those tokens; we do the same per batch).
+`tests/unit/test_fasttext_engine.py` checks that both paths give the same tokens.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from curate.models.fasttext_backend import FastTextTokens
 
 MODES = ("chars", "words")
 DEFAULT_MAX_CHARS = 2000  # fastText cost grows with length; the head of a document carries its class
+CONTEXT_PREFIX = "p_"  # tokens of the previous turn(s): their own features, distinct from the turn's own
+# str.split()'s whitespace, plus NUL (a separator to fastText): never part of a token
+_SKIP = np.array([chr(c).isspace() or c == 0 for c in range(0x3001)], dtype=bool)
 
 
-def _chars(text: str) -> str:
+def _clean(text: str) -> str:
+    return text.replace("\0", " ") if "\0" in text else text
+
+
+def _char_list(text: str) -> str:
     # every non-space character is a token; wordNgrams then gives character bigrams/trigrams
-    return " ".join("".join(text.split()))
+    return "".join(_clean(text).split())
 
 
-def _words(text: str) -> str:
+def _word_list(text: str) -> list[str]:
     import rjieba  # jieba's dictionary and HMM in Rust: ~20x jieba.lcut on one core (bench/README.md)
 
-    return " ".join(w for w in rjieba.cut(" ".join(text.split())) if not w.isspace())
+    return [w for w in rjieba.cut(" ".join(_clean(text).split())) if not w.isspace()]
 
 
 def featurize(texts: Sequence[str | None], mode: str = "chars", max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
     """fastText input lines for `texts` (None → empty): newlines removed, each text cut to `max_chars`."""
-    if mode not in MODES:
-        raise ValueError(f"unknown feature mode {mode!r}; expected one of {MODES}")
-    fn = _chars if mode == "chars" else _words
-    return [fn(t[:max_chars]) if t else "" for t in texts]
+    _check_mode(mode)
+    if mode == "chars":
+        return [" ".join(_char_list(t[:max_chars])) if t else "" for t in texts]
+    return [" ".join(_word_list(t[:max_chars])) if t else "" for t in texts]
 
 
-CONTEXT_PREFIX = "p_"  # tokens of the previous turn(s): their own features, distinct from the turn's own
+def _context_texts(contexts: Sequence[Sequence[str | None]], context: int) -> list[str]:
+    return [" ".join(t or "" for t in c[-context:]) for c in contexts]
 
 
 def featurize_with_context(texts: Sequence[str | None], contexts: Sequence[Sequence[str | None]], mode: str = "chars",
@@ -44,8 +64,84 @@ def featurize_with_context(texts: Sequence[str | None], contexts: Sequence[Seque
     own = featurize(texts, mode, max_chars)
     if context <= 0:
         return own
-    prev = featurize([" ".join(t or "" for t in c[-context:]) for c in contexts], mode, max_chars // 2)
+    prev = featurize(_context_texts(contexts, context), mode, max_chars // 2)
     return [" ".join(CONTEXT_PREFIX + tok for tok in p.split()) + " " + o if p else o for p, o in zip(prev, own, strict=True)]
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"unknown feature mode {mode!r}; expected one of {MODES}")
+
+
+def _char_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Character tokens of a batch as (distinct tokens, token ids, lines), from one UTF-32 view of the batch."""
+    cut = [t[:max_chars] if t else "" for t in texts]
+    lengths = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
+    cp = np.frombuffer("".join(cut).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    line = np.repeat(np.arange(len(cut)), lengths)
+    small = cp < len(_SKIP)
+    skip = np.zeros(len(cp), dtype=bool)
+    skip[small] = _SKIP[cp[small]]
+    cp = cp[~skip]
+    # distinct code points through a table over all of Unicode: O(n), where np.unique sorts
+    present = np.zeros(0x110000, dtype=bool)
+    present[cp] = True
+    distinct = np.flatnonzero(present).astype(np.uint32)
+    rank = np.empty(0x110000, dtype=np.int64)
+    rank[distinct] = np.arange(len(distinct))
+    vocab = pa.array([prefix + c for c in distinct.view("<U1").tolist()], type=pa.large_string())
+    return vocab, rank[cp], line[~skip]
+
+
+def _word_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """rjieba word tokens of a batch as (distinct tokens, token ids, lines)."""
+    import rjieba
+
+    words = [rjieba.cut(" ".join(_clean(t[:max_chars]).split())) if t else [] for t in texts]
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    encoded = pc.dictionary_encode(pa.array(list(chain.from_iterable(words)), type=pa.large_string()))
+    vocab = encoded.dictionary
+    if prefix:
+        vocab = pa.array([prefix + w for w in vocab.to_pylist()], type=pa.large_string())
+    ids = encoded.indices.to_numpy(zero_copy_only=False)
+    word = ~pc.utf8_is_space(encoded.dictionary).to_numpy(zero_copy_only=False)[ids]  # rjieba's space tokens
+    return vocab, ids[word], np.repeat(np.arange(len(words)), lengths)[word]
+
+
+def _ids(texts: Sequence[str | None], mode: str, max_chars: int, prefix: str = "") -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    _check_mode(mode)
+    return (_char_ids if mode == "chars" else _word_ids)(texts, max_chars, prefix)
+
+
+def tokens(texts: Sequence[str | None], mode: str = "chars", max_chars: int = DEFAULT_MAX_CHARS) -> FastTextTokens:
+    """`featurize(texts, mode, max_chars)` as fastText reads it, without building the lines."""
+    from curate.models.fasttext_backend import FastTextTokens
+
+    vocab, ids, line = _ids(texts, mode, max_chars)
+    return FastTextTokens(vocab, ids, line, len(texts))
+
+
+def tokens_with_context(texts: Sequence[str | None], contexts: Sequence[Sequence[str | None]], mode: str = "chars",
+                        max_chars: int = DEFAULT_MAX_CHARS, context: int = 1) -> FastTextTokens:
+    """`featurize_with_context(...)` as fastText reads it: each line's context tokens, then its own."""
+    from curate.models.fasttext_backend import FastTextTokens
+
+    if context <= 0:
+        return tokens(texts, mode, max_chars)
+    v_ctx, i_ctx, l_ctx = _ids(_context_texts(contexts, context), mode, max_chars // 2, CONTEXT_PREFIX)
+    v_own, i_own, l_own = _ids(texts, mode, max_chars)
+    # interleave the two line-sorted parts, each line's context tokens first (a merge, not a sort)
+    n = len(texts)
+    c_ctx, c_own = np.bincount(l_ctx, minlength=n), np.bincount(l_own, minlength=n)
+    start = np.concatenate([[0], np.cumsum(c_ctx + c_own)[:-1]])
+    pos_ctx = np.arange(len(l_ctx)) - np.concatenate([[0], np.cumsum(c_ctx)[:-1]])[l_ctx] + start[l_ctx]
+    pos_own = np.arange(len(l_own)) - np.concatenate([[0], np.cumsum(c_own)[:-1]])[l_own] + start[l_own] + c_ctx[l_own]
+    ids = np.empty(len(l_ctx) + len(l_own), dtype=np.int64)
+    line = np.empty_like(ids)
+    ids[pos_ctx], ids[pos_own] = i_ctx, i_own + len(v_ctx)
+    line[pos_ctx], line[pos_own] = l_ctx, l_own
+    return FastTextTokens(pa.concat_arrays([v_ctx.cast(pa.large_string()), v_own.cast(pa.large_string())]), ids,
+                          line, n)
 
 
 class FeatureCache:
@@ -54,10 +150,18 @@ class FeatureCache:
     def __init__(self, texts: Sequence[str | None]) -> None:
         self.texts = texts
         self._views: dict[tuple[str, int], list[str]] = {}
+        self._tokens: dict[tuple[str, int], FastTextTokens] = {}
 
     def get(self, mode: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
-        """The batch featurised with `mode`, cut to `max_chars`."""
+        """The batch featurised with `mode`, cut to `max_chars` (lines, for models outside the batch engine)."""
         key = (mode, max_chars)
         if key not in self._views:
             self._views[key] = featurize(self.texts, mode, max_chars)
         return self._views[key]
+
+    def tokens(self, mode: str, max_chars: int = DEFAULT_MAX_CHARS) -> FastTextTokens:
+        """fastText's tokens of `get(mode, max_chars)`, split and hashed once for every model reading them."""
+        key = (mode, max_chars)
+        if key not in self._tokens:
+            self._tokens[key] = tokens(self.texts, mode, max_chars)
+        return self._tokens[key]

@@ -16,6 +16,7 @@ from curate.models.card import CardError, read_card
 from curate.models.classifier import load_classifier
 from curate.models.evaluate import parse_data_spec, read_labelled
 from curate.models.examples import Example, in_valid, split_by_key
+from curate.models.fasttext_backend import load_fasttext
 from curate.models.features import FeatureCache, featurize
 from curate.models.metrics import reliability, report
 
@@ -123,7 +124,7 @@ def test_fasttext_backend_matches_fasttext_predict(tiny_fasttext: Path) -> None:
     clf = load_classifier(tiny_fasttext / "card.yaml")
     clf.card.calibration = None
     proba = clf.predict_proba(texts)
-    labels, probs = clf.backend.model.predict(featurize(texts), k=-1)
+    labels, probs = load_fasttext(tiny_fasttext / "m.ftz").predict(featurize(texts), k=-1)
     for i in range(len(texts)):
         expected = dict(zip((lab.removeprefix("__label__") for lab in labels[i]), probs[i], strict=True))
         np.testing.assert_allclose(proba[i], [expected["safe"], expected["offensive"]], rtol=1e-5, atol=1e-6)

@@ -1,0 +1,137 @@
+"""The batch fastText engine (curate/models/fasttext_backend.py) against fastText's own predict.
+
+Every shipped model, on real text from ../shared/data (CPED turns, SMILECHAT dialogues, CWT pages) and on
+awkward lines: probabilities must equal `fasttext`'s `predict(k=-1)` (fastText's sigmoid table quantises
+the ova loss's probabilities in steps of ~6e-4, so ova models get that tolerance).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from curate.assets import asset_dir
+from curate.models.card import read_card
+from curate.models.fasttext_backend import FastTextClassifier, FastTextTokens, fnv1a, ft_label, load_fasttext
+from curate.models.fasttext_file import read_fasttext
+from curate.models.features import (
+    FeatureCache,
+    featurize,
+    featurize_with_context,
+    tokens,
+    tokens_with_context,
+)
+
+ODD = ["", " ", "__label__safe 你好", "a\x00b c", "\u3000\t 换行\n之后", "😀😀 مرحبا שלום", "x" * 3000,
+       "e\u0301\u200b\u202e反转", "，，，。。。！！！", "你" * 500]
+
+
+def _texts(shared_data: Path) -> list[str]:
+    texts: list[str] = []
+    with open(shared_data / "cped" / "valid.csv", encoding="utf-8") as f:
+        texts += [row["Utterance"] for _, row in zip(range(3000), csv.DictReader(f), strict=False)]
+    with open(shared_data / "smilechat" / "dialogues.jsonl", encoding="utf-8") as f:
+        texts += [json.dumps(json.loads(line), ensure_ascii=False)[:1500] for _, line in zip(range(300), f, strict=False)]
+    with open(shared_data / "web" / "cwt-quality-dirty.jsonl", encoding="utf-8") as f:
+        texts += [json.loads(line).get("text", "") for _, line in zip(range(300), f, strict=False)]
+    return texts + ODD
+
+
+def _reference(path: Path, lines: list[str], clf: FastTextClassifier) -> np.ndarray:
+    labels, probs = load_fasttext(path).predict(lines, k=-1)
+    ref = np.zeros((len(lines), len(clf.labels) + 1), dtype=np.float32)
+    for i, (labs, ps) in enumerate(zip(labels, probs, strict=True)):
+        for lab, p in zip(labs, ps, strict=True):
+            ref[i, clf._index[lab]] = min(p, 1.0)
+    return ref[:, : len(clf.labels)]
+
+
+@pytest.mark.parametrize("card_path", sorted((asset_dir("classifiers")).glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_model_matches_fasttext(card_path: Path, shared_data: Path) -> None:
+    card = read_card(card_path)
+    texts = _texts(shared_data)
+    lines = featurize(texts, card.features.get("mode", "chars"), int(card.features.get("max_chars", 2000)))
+    clf = FastTextClassifier(card.model_path, card.labels)
+    assert clf.native, "the shipped models must run on the batch engine"
+    ours = clf.predict_proba(FastTextTokens.from_lines(lines))
+    ref = _reference(card.model_path, lines, clf)
+    tol = 1e-3 if clf.file.loss == "ova" else 2e-5
+    np.testing.assert_allclose(ours, ref, atol=tol)
+    assert (ours.argmax(1) == ref.argmax(1)).mean() > 0.995
+    # a second batch reuses the process-wide token table: same answer, split differently
+    half = len(lines) // 2
+    again = np.concatenate([clf.predict_proba(lines[:half]), clf.predict_proba(lines[half:])])
+    np.testing.assert_allclose(again, ours, atol=1e-6)
+
+
+def test_tiny_dense_model_and_fallback(tmp_path: Path) -> None:
+    """An unquantised `.bin` with word trigrams reads natively; a model with character n-grams falls back
+    to fastText and still answers the same."""
+    import fasttext
+
+    rng = np.random.default_rng(0)
+    bad, good = ["滚", "蠢", "垃圾"], ["谢谢", "你好", "开心"]
+    rows = [f"__label__{'b' if i % 2 else 'g'} {' '.join(''.join(rng.choice(bad if i % 2 else good, 3)))}\n"
+            for i in range(300)]
+    (tmp_path / "t.txt").write_text("".join(rows), encoding="utf-8")
+    lines = [" ".join("你这个蠢货滚"), " ".join("谢谢你"), "", "__label__b", "未 知 字"]
+    for name, kw in (("dense", {"wordNgrams": 3}), ("subword", {"minn": 1, "maxn": 2})):
+        model = fasttext.train_supervised(str(tmp_path / "t.txt"), epoch=5, thread=1, seed=1, verbose=0, **kw)
+        model.save_model(str(tmp_path / f"{name}.bin"))
+        clf = FastTextClassifier(tmp_path / f"{name}.bin", ["g", "b"])
+        assert clf.native == (name == "dense")
+        np.testing.assert_allclose(clf.predict_proba(lines), _reference(tmp_path / f"{name}.bin", lines, clf), atol=2e-5)
+
+
+def test_model_file_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "x.ftz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="x.ftz"):
+        read_fasttext(bad)
+    good = (asset_dir("classifiers") / "toxicity.ftz").read_bytes()
+    (tmp_path / "cut.ftz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match="truncated"):
+        read_fasttext(tmp_path / "cut.ftz")
+
+
+def test_fnv1a_is_fasttexts_hash() -> None:
+    # fastText's Dictionary::hash, bytes sign-extended: reference values computed by hand below
+    def ref(s: str) -> int:
+        h = 2166136261
+        for b in s.encode():
+            h = ((h ^ (b - 256 if b > 127 else b) & 0xFFFFFFFF) * 16777619) & 0xFFFFFFFF
+        return h - (1 << 32) if h >= 1 << 31 else h
+
+    words = ["", "a", "你", "</s>", "p_好", "😀x", "long" * 50]
+    assert fnv1a(pa.array(words)).tolist() == [ref(w) for w in words]
+
+
+def test_feature_cache_shares_tokens() -> None:
+    cache = FeatureCache(["我很难过", "谢谢"])
+    assert cache.tokens("chars") is cache.tokens("chars")
+    assert cache.tokens("chars").n == 2 and ft_label("Providing Suggestions") == "__label__Providing_Suggestions"
+
+
+def _sequences(t: FastTextTokens) -> list[list[str]]:
+    words = t.vocab.to_pylist()
+    out: list[list[str]] = [[] for _ in range(t.n)]
+    for i, line in zip(t.ids.tolist(), t.line.tolist(), strict=True):
+        out[line].append(words[i])
+    return out
+
+
+@pytest.mark.parametrize("mode", ["chars", "words"])
+def test_direct_tokens_equal_featurised_lines(mode: str, shared_data: Path) -> None:
+    """The run's tokens (no lines built) are exactly what fastText reads from the training featurisation."""
+    texts: list[str | None] = [*_texts(shared_data)[:1500], *ODD, None, "前\x00后"]
+    for max_chars in (2000, 7):
+        assert _sequences(tokens(texts, mode, max_chars)) == _sequences(
+            FastTextTokens.from_lines(featurize(texts, mode, max_chars)))
+    contexts = [tuple(texts[max(0, i - 2): i]) for i in range(len(texts))]
+    assert _sequences(tokens_with_context(texts, contexts, mode, 40, 1)) == _sequences(
+        FastTextTokens.from_lines(featurize_with_context(texts, contexts, mode, 40, 1)))
