@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from curate.assets import asset_dir  # noqa: E402
 from curate.job import ModelSpec  # noqa: E402
 from curate.models import SCORE_TASKS  # noqa: E402
+from curate.models.fasttext_backend import load_fasttext  # noqa: E402
 from curate.models.features import featurize  # noqa: E402
 from curate.stages.classify import Scorers, score_batch  # noqa: E402
 from rules import DATASETS, SHARED, load_texts  # noqa: E402
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     seg = {mode: best(lambda mode=mode: featurize(texts, mode, max_chars[mode]), args.repeat) for mode in modes}
     bare: dict[str, float] = {}
     for task, model in scorers.models.items():
-        ft = model.backend.model
+        ft = load_fasttext(model.card.model_path)  # fastText's own predict: the baseline the batch engine replaces
         mode_lines = lines[model.card.features.get("mode", "chars")]
         bare[task] = best(lambda ft=ft, ls=mode_lines: ft.predict(ls, k=-1), args.repeat)
 

@@ -40,6 +40,7 @@ from classify import best  # noqa: E402
 from curate.assets import asset_dir  # noqa: E402
 from curate.job import ModelSpec  # noqa: E402
 from curate.models import SPEAKER_TASKS, TURN_TASKS  # noqa: E402
+from curate.models.fasttext_backend import load_fasttext  # noqa: E402
 from curate.models.features import featurize_with_context  # noqa: E402
 from curate.schema import arrow_schema  # noqa: E402
 from curate.stages.tag import Taggers, tag_batch  # noqa: E402
@@ -95,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
 
     lines = {t: lines_for(t) for t in tasks}
     feat_s = sum(best(lambda t=t: lines_for(t), 1) for t in tasks)
-    bare = {t: best(lambda t=t: taggers.models[t].backend.model.predict(lines[t], k=-1), args.repeat) for t in tasks}
+    # fastText's own predict: the baseline the batch engine (curate.models.fasttext_backend) replaces
+    bare_models = {t: load_fasttext(taggers.models[t].card.model_path) for t in tasks}
+    bare = {t: best(lambda t=t: bare_models[t].predict(lines[t], k=-1), args.repeat) for t in tasks}
     batches = [records(dialogues[i:i + args.batch_size]) for i in range(0, len(dialogues), args.batch_size)]
     ours = best(lambda: [tag_batch(b, taggers) for b in batches], args.repeat)
 

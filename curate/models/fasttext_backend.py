@@ -2,12 +2,13 @@
 
 A fastText classifier is linear up to its last step: the hidden vector is the mean of the input rows of a
 line's words and word n-gram buckets, the logits are `output · hidden`. So `output` folds into the input
-rows once at load (rows × labels), and a batch's logits are one gather and one `bincount` over every token
-of every line. Tokenisation (fastText's whitespace, its end-of-line token, its FNV-1a word hashes and
-n-gram bucket hashes) is done once per batch in `FastTextTokens` and shared by every model reading the
-same featurised lines. The probabilities equal fastText's own `predict` (checked in
-`tests/unit/test_models.py` on the shipped models); a model this engine does not cover (character
-n-grams, hierarchical softmax) falls back to fastText's `multilinePredict`.
+rows once at load (rows × labels, where labels < dimensions), and a batch's logits are one gather and one
+segment sum (`np.add.reduceat`) per token group over every line at once. Tokenisation (fastText's
+whitespace, its end-of-line token, its FNV-1a word hashes and n-gram bucket hashes) is done once per batch
+in `FastTextTokens` and shared by every model reading the same featurised text. The probabilities equal
+fastText's own `predict` (`tests/unit/test_fasttext_engine.py`, every shipped model on real text); a
+model this engine does not cover (character n-grams, hierarchical softmax) falls back to fastText's
+`multilinePredict` on featurised lines.
 """
 
 from __future__ import annotations
