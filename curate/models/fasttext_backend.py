@@ -143,7 +143,7 @@ class _Interned:
     """A process-wide string → id table for tokens, so each model maps a batch's distinct tokens to its rows with
     one dictionary lookup per new token instead of hashing its whole vocabulary per batch."""
 
-    LIMIT = 2_000_000  # distinct tokens kept; past it the table starts over (only a cache)
+    LIMIT = 1_000_000  # distinct tokens kept (~100 MB); past it the table starts over (it is only a cache)
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}

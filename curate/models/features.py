@@ -36,10 +36,15 @@ def _char_list(text: str) -> str:
     return "".join(_clean(text).split())
 
 
-def _word_list(text: str) -> list[str]:
+def _segment(text: str) -> list[str]:
+    """rjieba's words of `text`, its whitespace runs as single spaces (kept: callers drop space tokens)."""
     import rjieba  # jieba's dictionary and HMM in Rust: ~20x jieba.lcut on one core (bench/README.md)
 
-    return [w for w in rjieba.cut(" ".join(_clean(text).split())) if not w.isspace()]
+    return rjieba.cut(" ".join(_clean(text).split()))
+
+
+def _word_list(text: str) -> list[str]:
+    return [w for w in _segment(text) if not w.isspace()]
 
 
 def featurize(texts: Sequence[str | None], mode: str = "chars", max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
@@ -95,9 +100,7 @@ def _char_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple
 
 def _word_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """rjieba word tokens of a batch as (distinct tokens, token ids, lines)."""
-    import rjieba
-
-    words = [rjieba.cut(" ".join(_clean(t[:max_chars]).split())) if t else [] for t in texts]
+    words = [_segment(t[:max_chars]) if t else [] for t in texts]
     lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     encoded = pc.dictionary_encode(pa.array(list(chain.from_iterable(words)), type=pa.large_string()))
     vocab = encoded.dictionary

@@ -696,3 +696,35 @@ def test_phase_a_keeps_row_count_and_order(rows):
 @given(record_rows(st.one_of(huge_text(), unicode_text())))
 def test_phase_a_copes_with_megabyte_texts(rows):
     check_phase_a(rows)
+
+
+# ------------------------------------------------------------------------------------- model features
+
+@FUZZ
+@given(texts=st.lists(st.one_of(st.none(), unicode_text()), min_size=1, max_size=6), mode=st.sampled_from(["chars", "words"]),
+       max_chars=st.sampled_from([3, 40, 2000]))
+def test_model_tokens_equal_the_training_lines(texts: list[str | None], mode: str, max_chars: int) -> None:
+    """The run's tokens (built without lines) are what fastText reads from the training featurisation, and the
+    batch engine's probabilities are fastText's own, for any Unicode."""
+    from curate.assets import asset_dir
+    from curate.models.fasttext_backend import FastTextClassifier, FastTextTokens, load_fasttext
+    from curate.models.features import featurize, featurize_with_context, tokens, tokens_with_context
+
+    def seqs(t: FastTextTokens) -> list[list[str]]:
+        words, out = t.vocab.to_pylist(), [[] for _ in range(t.n)]
+        for i, line in zip(t.ids.tolist(), t.line.tolist(), strict=True):
+            out[line].append(words[i])
+        return out
+
+    lines = featurize(texts, mode, max_chars)
+    assert seqs(tokens(texts, mode, max_chars)) == seqs(FastTextTokens.from_lines(lines))
+    contexts = [tuple(texts[:i]) for i in range(len(texts))]
+    assert seqs(tokens_with_context(texts, contexts, mode, max_chars, 1)) == seqs(
+        FastTextTokens.from_lines(featurize_with_context(texts, contexts, mode, max_chars, 1)))
+    path = asset_dir("classifiers") / ("toxicity.ftz" if mode == "chars" else "gender.ftz")
+    clf = FastTextClassifier(path, [lab.removeprefix("__label__") for lab in load_fasttext(path).get_labels()])
+    labels, probs = load_fasttext(path).predict(lines, k=-1)
+    ours = clf.predict_proba(tokens(texts, mode, max_chars))
+    for i, (labs, ps) in enumerate(zip(labels, probs, strict=True)):
+        for lab, p in zip(labs, ps, strict=True):
+            assert abs(ours[i, clf.labels.index(lab.removeprefix("__label__"))] - min(p, 1.0)) < 2e-5
