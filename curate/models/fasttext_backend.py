@@ -2,8 +2,9 @@
 
 A fastText classifier is linear up to its last step: the hidden vector is the mean of the input rows of a
 line's words and word n-gram buckets, the logits are `output · hidden`. So `output` folds into the input
-rows once at load (rows × labels, where labels < dimensions), and a batch's logits are one gather and one
-segment sum (`np.add.reduceat`) per token group over every line at once. Tokenisation (fastText's
+rows once at load (rows × labels, where labels < dimensions), and a batch's logits are sums of those rows
+over every line at once, in one compiled pass per token group (numba: no tokens × labels temporary).
+Tokenisation (fastText's
 whitespace, its end-of-line token, its FNV-1a word hashes and n-gram bucket hashes) is done once per batch
 in `FastTextTokens` and shared by every model reading the same featurised text. The probabilities equal
 fastText's own `predict` (`tests/unit/test_fasttext_engine.py`, every shipped model on real text); a
@@ -18,6 +19,7 @@ from dataclasses import replace
 from itertools import chain
 from pathlib import Path
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -66,11 +68,26 @@ def fnv1a(strings: pa.Array) -> np.ndarray:
     return out.view(np.int32)
 
 
-def _starts(line: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """For a line-sorted array: where each non-empty line's run starts, and which of the n lines are non-empty."""
-    counts = np.bincount(line, minlength=n)
-    some = counts > 0
-    return np.concatenate([[0], np.cumsum(counts[some])[:-1]]).astype(np.int64), some
+def _offsets(line: np.ndarray, n: int) -> np.ndarray:
+    """For a line-sorted array: where each of the n lines' runs starts, and the end (n + 1 offsets)."""
+    return np.concatenate([[0], np.cumsum(np.bincount(line, minlength=n))]).astype(np.int64)
+
+
+@numba.njit(nogil=True, cache=True)
+def _add_rows(matrix: np.ndarray, rows: np.ndarray, offsets: np.ndarray, zero: int, sums: np.ndarray,
+              count: np.ndarray) -> None:  # pragma: no cover - compiled
+    """sums[i] += matrix[rows[t]] for t in line i's run, and count[i] += its rows that are not `zero`.
+
+    One pass with no temporaries: NumPy's way (gather tokens × labels, then `np.add.reduceat` along axis 0)
+    took 13× longer on the dialogue-act model (bench/README.md)."""
+    width = matrix.shape[1]
+    for i in range(len(offsets) - 1):
+        for t in range(offsets[i], offsets[i + 1]):
+            r = rows[t]
+            if r != zero:
+                count[i] += 1
+                for j in range(width):
+                    sums[i, j] += matrix[r, j]
 
 
 class FastTextTokens:
@@ -90,10 +107,10 @@ class FastTextTokens:
         line = np.insert(line.astype(np.int64), ends, np.arange(n))
         keep = ~pc.starts_with(self.vocab, PREFIX).to_numpy(zero_copy_only=False)[ids]
         self.ids, self.line = ids[keep], line[keep]
-        self.starts = _starts(self.line, n)  # every line has a token: its end-of-line
+        self.offsets = _offsets(self.line, n)
         self.hashes = fnv1a(self.vocab)
-        self._ngrams: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._buckets: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._ngrams: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._buckets: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._interned: tuple[int, np.ndarray] | None = None
 
     @classmethod
@@ -117,17 +134,17 @@ class FastTextTokens:
             self._interned = (_INTERNED.generation, ids)
         return self._interned
 
-    def buckets(self, n: int, bucket: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`ngrams(n)` hashed into `bucket` buckets (fastText's `h % bucket`), with their line starts."""
+    def buckets(self, n: int, bucket: int) -> tuple[np.ndarray, np.ndarray]:
+        """`ngrams(n)` hashed into `bucket` buckets (fastText's `h % bucket`), with their lines' offsets."""
         key = (n, bucket)
         if key not in self._buckets:
-            g, starts, some = self.ngrams(n)
-            self._buckets[key] = ((g % np.uint64(bucket)).astype(np.int64), starts, some)
+            g, offsets = self.ngrams(n)
+            self._buckets[key] = (g % np.uint64(bucket), offsets)
         return self._buckets[key]
 
-    def ngrams(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The hashes (uint64, before `% bucket`) of every word n-gram inside a line, grouped by line: the
-        hashes, where each line's run starts, and which lines have one."""
+    def ngrams(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The hashes (uint64, before `% bucket`) of every word n-gram inside a line, grouped by line, and
+        the offsets of each line's run."""
         if n not in self._ngrams:
             # fastText keeps word hashes as int32 and widens them to uint64 with sign extension
             h = self.hashes[self.ids].astype(np.int64).view(np.uint64)
@@ -135,7 +152,7 @@ class FastTextTokens:
             for k in range(1, n):
                 g = g[:-1] * _NGRAM_PRIME + h[k:]
                 valid = valid[:-1] & (self.line[k:] == self.line[:-k])
-            self._ngrams[n] = (g[valid], *_starts(self.line[: len(valid)][valid], self.n))
+            self._ngrams[n] = (g[valid], _offsets(self.line[: len(valid)][valid], self.n))
         return self._ngrams[n]
 
 
@@ -230,26 +247,22 @@ class FastTextClassifier:
         self._rows_of = (generation, rows)
         return rows[ids]
 
-    def _groups(self, tokens: FastTextTokens) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _groups(self, tokens: FastTextTokens) -> list[tuple[np.ndarray, np.ndarray]]:
         """The input rows each line adds to its hidden vector: its words, then each n-gram order, each group
-        as (rows grouped by line, where each line's run starts, which lines have a run)."""
+        as (rows grouped by line, the offsets of each line's run)."""
         f = self.file
-        groups = [(self._word_rows(tokens)[tokens.ids], *tokens.starts)]
+        groups = [(self._word_rows(tokens)[tokens.ids], tokens.offsets)]
         for n in range(2, f.word_ngrams + 1):
-            bucket, starts, some = tokens.buckets(n, f.bucket)
-            groups.append((len(f.words) + bucket if self._bucket_row is None else self._bucket_row[bucket], starts, some))
+            bucket, offsets = tokens.buckets(n, f.bucket)
+            groups.append((bucket + np.uint64(len(f.words)) if self._bucket_row is None else self._bucket_row[bucket], offsets))
         return groups
 
     def _proba(self, tokens: FastTextTokens) -> np.ndarray:
         n = tokens.n
         sums = np.zeros((n, self._matrix.shape[1]), dtype=np.float64)
         count = np.zeros(n, dtype=np.int64)
-        for rows, starts, some in self._groups(tokens):
-            if not len(rows):
-                continue
-            at = slice(None) if len(starts) == n else some
-            sums[at] += np.add.reduceat(self._matrix[rows], starts, axis=0)
-            count[at] += np.add.reduceat(rows != self._zero, starts, dtype=np.int64)
+        for rows, offsets in self._groups(tokens):
+            _add_rows(self._matrix, rows, offsets, self._zero, sums, count)
         hidden = sums / np.maximum(count, 1)[:, None]
         logits = hidden if self._fold else hidden @ self.file.output.T.astype(np.float64)
         if self.file.loss == "softmax":
