@@ -2,7 +2,7 @@
 
 fastText's Python API cannot export a quantised model's matrices nor its pruned n-gram index, so the file
 is read here, following fastText 0.9's `FastText::saveModel` (format version 12) field by field. The
-result feeds `fasttext_backend`, which predicts for a whole batch with NumPy; `tests/unit/test_models.py`
+result feeds `fasttext_backend`, which predicts for a whole batch at once; `tests/unit/test_fasttext_engine.py`
 checks its probabilities against fastText's own `predict` on the shipped models.
 """
 
@@ -59,7 +59,9 @@ class _Reader:
         return out
 
     def cstring(self) -> str:
-        end = self.data.index(b"\0", self.pos)
+        end = self.data.find(b"\0", self.pos)
+        if end < 0:
+            raise ValueError(f"{self.path}: truncated fastText model file (at byte {self.pos})")
         s = self.data[self.pos:end].decode("utf-8", errors="surrogateescape")
         self.pos = end + 1
         return s
