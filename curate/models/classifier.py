@@ -1,7 +1,8 @@
 """The one classifier interface: `Classifier.predict_proba(texts) -> ndarray`, whatever the backend.
 
-A `Classifier` is a model card plus its loaded backend. fastText models read featurised lines from a
-`FeatureCache` shared by every model of the batch; transformers and lexicon models read raw text. Binary
+A `Classifier` is a model card plus its loaded backend. fastText models read the batch's tokens from a
+`FeatureCache` shared by every model of the batch (lines, for a model outside the batch engine);
+transformers and lexicon models read raw text. Binary
 cards may carry a Platt calibration, applied here so every caller sees calibrated probabilities.
 """
 
