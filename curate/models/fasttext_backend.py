@@ -3,9 +3,9 @@
 A fastText classifier is linear up to its last step: the hidden vector is the mean of the input rows of a
 line's words and word n-gram buckets, the logits are `output · hidden`. So `output` folds into the input
 rows once at load (rows × labels, where labels < dimensions), and a batch's logits are sums of those rows
-over every line at once, in one compiled pass per token group (numba: no tokens × labels temporary).
-Tokenisation (fastText's
-whitespace, its end-of-line token, its FNV-1a word hashes and n-gram bucket hashes) is done once per batch
+over every line at once, in one compiled pass per model (numba `_line_sums`: words, end-of-line token and
+n-grams together, no tokens × labels temporary). Tokenisation (fastText's whitespace, its end-of-line
+token, its FNV-1a word hashes, the n-gram hashes and their buckets per bucket count) is done once per batch
 in `FastTextTokens` and shared by every model reading the same featurised text. The probabilities equal
 fastText's own `predict` (`tests/unit/test_fasttext_engine.py`, every shipped model on real text); a
 model this engine does not cover (character n-grams, hierarchical softmax) falls back to fastText's
@@ -31,7 +31,6 @@ EOS = "</s>"  # fastText's end-of-line token, read where a line ends
 _SPACE = r"[ \n\r\t\v\f\x00]+"  # the bytes fastText's readWord splits on
 _NOT_SPACE_BAR = r"[\n\r\t\v\f\x00]"  # ... other than the space featurised lines use
 _FNV_OFFSET, _FNV_PRIME = np.uint32(2166136261), np.uint32(16777619)
-_NGRAM_PRIME = np.uint64(116049371)
 
 
 def ft_label(label: str) -> str:
@@ -74,25 +73,62 @@ def _offsets(line: np.ndarray, n: int) -> np.ndarray:
 
 
 @numba.njit(nogil=True, cache=True)
-def _add_rows(matrix: np.ndarray, rows: np.ndarray, offsets: np.ndarray, zero: int, sums: np.ndarray,
-              count: np.ndarray) -> None:  # pragma: no cover - compiled
-    """sums[i] += matrix[rows[t]] for t in line i's run, and count[i] += its rows that are not `zero`.
+def _line_sums(matrix: np.ndarray, zero: int, vocab_rows: np.ndarray, ids: np.ndarray, offsets: np.ndarray,
+               eos_row: int, grams: np.ndarray, bucket_row: np.ndarray, ngram_base: int, sums: np.ndarray,
+               count: np.ndarray) -> None:  # pragma: no cover - compiled
+    """For each line i (tokens `ids[offsets[i]:offsets[i+1]]`, then fastText's end-of-line token): add the
+    input row of every word and of every word n-gram to `sums[i]`, and count the rows that are not the
+    `zero` row, as fastText's `getLine` + `addWordNgrams` + `computeHidden` do, in one pass.
 
-    One pass with no temporaries: NumPy's way (gather tokens × labels, then `np.add.reduceat` along axis 0)
-    took 13× longer on the dialogue-act model (bench/README.md)."""
+    `grams[k - 2, p]` is the bucket of the k-gram starting at position p of the lines laid end to end with
+    their end-of-line tokens (`FastTextTokens.grams`); a bucket's row is `ngram_base + bucket`, or
+    `bucket_row[bucket]` where quantisation pruned the buckets (a pruned one maps to `zero`).
+    """
+    table = len(bucket_row) > 0
     width = matrix.shape[1]
     for i in range(len(offsets) - 1):
-        for t in range(offsets[i], offsets[i + 1]):
-            r = rows[t]
-            if r != zero:
-                count[i] += 1
-                for j in range(width):
-                    sums[i, j] += matrix[r, j]
+        start = offsets[i]
+        length = offsets[i + 1] - start + 1  # the line's tokens and its end-of-line token
+        pos = start + i  # where the line starts, end-of-line tokens included
+        for t in range(length):
+            r = np.int64(vocab_rows[ids[start + t]]) if t < length - 1 else np.int64(eos_row)
+            for k in range(min(grams.shape[0], length - 1 - t) + 1):  # the word, then the n-grams it starts
+                if k > 0:
+                    b = grams[k - 1, pos + t]
+                    r = np.int64(bucket_row[b]) if table else ngram_base + b
+                if r != zero:
+                    count[i] += 1
+                    for j in range(width):
+                        sums[i, j] += matrix[r, j]
+
+
+_EOS_HASH = fnv1a(pa.array([EOS])).astype(np.int64).view(np.uint64)[0]  # widened as every word hash
+_NGRAM_PRIME = np.uint64(116049371)
+
+
+@numba.njit(nogil=True, cache=True)
+def _roll(hashes: np.ndarray, ids: np.ndarray, offsets: np.ndarray, orders: int) -> np.ndarray:  # pragma: no cover
+    """fastText's word n-gram hashes (`h = h * 116049371 + next word's hash`, uint64) of orders 2..orders + 1,
+    for every position of the lines laid end to end with their end-of-line tokens; out[k - 2, p] starts at p.
+    Positions whose n-gram would run past the line's end are left 0 (never read)."""
+    n = len(offsets) - 1
+    out = np.zeros((orders, len(ids) + n), dtype=np.uint64)
+    for i in range(n):
+        start, pos = offsets[i], offsets[i] + i
+        length = offsets[i + 1] - start + 1
+        for t in range(length - 1):
+            h = hashes[ids[start + t]]
+            for k in range(1, min(orders, length - 1 - t) + 1):
+                nxt = hashes[ids[start + t + k]] if t + k < length - 1 else _EOS_HASH
+                h = h * _NGRAM_PRIME + nxt
+                out[k - 1, pos + t] = h
+    return out
 
 
 class FastTextTokens:
     """fastText's reading of a batch of lines: the distinct tokens, each occurrence's token and line, and the
-    word n-gram hashes, computed once and shared by every model reading these lines.
+    distinct tokens' word hashes, computed once and shared by every model reading these lines. Every line
+    ends in fastText's end-of-line token, which is implicit here (`_line_sums` reads it).
 
     Built from featurised lines (`from_lines`, fastText's own whitespace split) or straight from token ids
     (`curate.models.features.tokens`, which skips building the lines)."""
@@ -100,17 +136,19 @@ class FastTextTokens:
     def __init__(self, vocab: pa.Array, ids: np.ndarray, line: np.ndarray, n: int) -> None:
         """`ids[i]` indexes `vocab`, `line[i]` (non-decreasing) is its line; lines are 0..n-1."""
         self.n = n
-        # the end-of-line token closes every line; a token spelled like a label is no word (fastText skips it)
-        self.vocab = pa.concat_arrays([vocab.cast(pa.large_string()), pa.array([EOS], pa.large_string())])
-        ends = np.cumsum(np.bincount(line, minlength=n))
-        ids = np.insert(ids.astype(np.int64), ends, len(self.vocab) - 1)
-        line = np.insert(line.astype(np.int64), ends, np.arange(n))
-        keep = ~pc.starts_with(self.vocab, PREFIX).to_numpy(zero_copy_only=False)[ids]
-        self.ids, self.line = ids[keep], line[keep]
-        self.offsets = _offsets(self.line, n)
-        self.hashes = fnv1a(self.vocab)
-        self._ngrams: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._buckets: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.vocab = vocab.cast(pa.large_string())
+        ids, line = ids.astype(np.int64), line.astype(np.int64)
+        # a token spelled like a label is no word: fastText skips it, n-grams included
+        label = pc.starts_with(self.vocab, PREFIX).to_numpy(zero_copy_only=False)
+        if label.any():
+            keep = ~label[ids]
+            ids, line = ids[keep], line[keep]
+        self.ids, self.line = ids, line
+        self.offsets = _offsets(line, n)
+        # fastText keeps word hashes as int32 and widens them to uint64 with sign extension
+        self.hashes = fnv1a(self.vocab).astype(np.int64).view(np.uint64)
+        self._grams: dict[int, np.ndarray] = {}  # bucket count → n-gram buckets of orders 2.., as computed
+        self._rolled_hashes: np.ndarray | None = None
         self._interned: tuple[int, np.ndarray] | None = None
 
     @classmethod
@@ -127,33 +165,29 @@ class FastTextTokens:
         encoded = pc.dictionary_encode(flat)
         return cls(encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False), line, len(lines))
 
+    def grams(self, word_ngrams: int, bucket: int) -> np.ndarray:
+        """`grams[k - 2, p]`: fastText's bucket (`h % bucket`) of the k-gram, k = 2..word_ngrams, starting at
+        position p of the lines laid end to end, each closed by its end-of-line token (an n-gram running past
+        its line's end is never read). Each order's buckets are computed once per batch for every model
+        sharing that bucket count."""
+        orders = max(word_ngrams - 1, 0)
+        got = self._grams.get(bucket)
+        if got is None or len(got) < orders:  # NumPy divides by a scalar quickly (libdivide)
+            got = self._grams[bucket] = (self._rolled(word_ngrams) % np.uint64(max(bucket, 1))).view(np.int64)
+        return got[:orders]
+
+    def _rolled(self, word_ngrams: int) -> np.ndarray:
+        """The n-gram hashes before `% bucket`, orders 2..word_ngrams (at least those), computed once."""
+        if self._rolled_hashes is None or len(self._rolled_hashes) < max(word_ngrams - 1, 0):
+            self._rolled_hashes = _roll(self.hashes, self.ids, self.offsets, word_ngrams - 1)
+        return self._rolled_hashes
+
     def interned(self) -> tuple[int, np.ndarray]:
         """The process-wide ids of `vocab` (and the table's generation they belong to)."""
         if self._interned is None or self._interned[0] != _INTERNED.generation:
             ids = _INTERNED.lookup(self.vocab)
             self._interned = (_INTERNED.generation, ids)
         return self._interned
-
-    def buckets(self, n: int, bucket: int) -> tuple[np.ndarray, np.ndarray]:
-        """`ngrams(n)` hashed into `bucket` buckets (fastText's `h % bucket`), with their lines' offsets."""
-        key = (n, bucket)
-        if key not in self._buckets:
-            g, offsets = self.ngrams(n)
-            self._buckets[key] = (g % np.uint64(bucket), offsets)
-        return self._buckets[key]
-
-    def ngrams(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The hashes (uint64, before `% bucket`) of every word n-gram inside a line, grouped by line, and
-        the offsets of each line's run."""
-        if n not in self._ngrams:
-            # fastText keeps word hashes as int32 and widens them to uint64 with sign extension
-            h = self.hashes[self.ids].astype(np.int64).view(np.uint64)
-            g, valid = h, np.ones(len(h), dtype=bool)
-            for k in range(1, n):
-                g = g[:-1] * _NGRAM_PRIME + h[k:]
-                valid = valid[:-1] & (self.line[k:] == self.line[:-k])
-            self._ngrams[n] = (g[valid], _offsets(self.line[: len(valid)][valid], self.n))
-        return self._ngrams[n]
 
 
 class _Interned:
@@ -174,6 +208,7 @@ class _Interned:
 
 
 _INTERNED = _Interned()
+_NO_TABLE = np.zeros(0, dtype=np.int32)  # no bucket table: every n-gram bucket has its own row
 _SIGMOID = 1 / (1 + np.exp(-(np.arange(513) * 16 / 512 - 8)))  # fastText's sigmoid table (ova loss)
 
 
@@ -208,6 +243,7 @@ class FastTextClassifier:
             matrix = (self.file.input @ self.file.output.T).astype(np.float32) if self._fold else self.file.input
             # a last all-zero row stands for "adds nothing" (unknown word, pruned n-gram): no filtering per batch
             self._zero = len(matrix)
+            self._eos_row = self._word_row.get(EOS, self._zero)
             self._matrix = np.vstack([matrix, np.zeros((1, matrix.shape[1]), dtype=np.float32)])
             self.file = replace(self.file, input=self.file.input[:0])  # its rows live on in _matrix (memory)
             self._rows_of = (-1, np.zeros(0, dtype=np.int32))  # interned token id → input row (-2: not looked up)
@@ -247,22 +283,13 @@ class FastTextClassifier:
         self._rows_of = (generation, rows)
         return rows[ids]
 
-    def _groups(self, tokens: FastTextTokens) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The input rows each line adds to its hidden vector: its words, then each n-gram order, each group
-        as (rows grouped by line, the offsets of each line's run)."""
-        f = self.file
-        groups = [(self._word_rows(tokens)[tokens.ids], tokens.offsets)]
-        for n in range(2, f.word_ngrams + 1):
-            bucket, offsets = tokens.buckets(n, f.bucket)
-            groups.append((bucket + np.uint64(len(f.words)) if self._bucket_row is None else self._bucket_row[bucket], offsets))
-        return groups
-
     def _proba(self, tokens: FastTextTokens) -> np.ndarray:
-        n = tokens.n
+        n, f = tokens.n, self.file
         sums = np.zeros((n, self._matrix.shape[1]), dtype=np.float64)
         count = np.zeros(n, dtype=np.int64)
-        for rows, offsets in self._groups(tokens):
-            _add_rows(self._matrix, rows, offsets, self._zero, sums, count)
+        grams = tokens.grams(f.word_ngrams if f.bucket > 0 else 1, f.bucket)
+        _line_sums(self._matrix, self._zero, self._word_rows(tokens), tokens.ids, tokens.offsets, self._eos_row, grams,
+                   self._bucket_row if self._bucket_row is not None else _NO_TABLE, len(f.words), sums, count)
         hidden = sums / np.maximum(count, 1)[:, None]
         logits = hidden if self._fold else hidden @ self.file.output.T.astype(np.float64)
         if self.file.loss == "softmax":
