@@ -7,6 +7,7 @@ This is the only module that talks to Ray. With no address Ray starts locally on
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -365,7 +366,7 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     from curate.stages import dedup
     from curate.stages.minhash import MinHashParams
     from curate.stages.phase_a import phase_a_batch
-    from curate.stages.phase_c import PhaseC, phase_c_batch
+    from curate.stages.phase_c import phase_c_batch
 
     work = out.resolve() / WORK  # absolute: Ray workers read phase B's files by these paths
     started = datetime.now(UTC)
@@ -428,22 +429,24 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
         # every column but the dedup work columns (band keys, text length), which phase B has used up
         columns = [c for c in pq.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
         models = bool(job.scores or job.tags)
-        ds = read_source(ParquetShards(todo, columns), ACTOR_CPUS if models else None)
         args = {"decisions": decisions, "dup_lines": dup_lines, "rule_files": job.rules}
-        write_args = None
         if models:
             # an actor pool, so the models load once per worker (NeMo Curator's stage-with-setup pattern), one
-            # actor per CPU: an autoscaling pool of 1..n never grew past one (65 s → 42 s at 50 MB). Actors take
-            # ACTOR_CPUS and writes WRITE_CPUS so both fit beside each other: with whole CPUs the writes could
-            # not start until the pool was done, and every scored shard waited in the object store.
+            # actor per CPU: an autoscaling pool of 1..n never grew past one (65 s → 42 s at 50 MB). Each actor
+            # reads its checkpoint shard, scores it and writes the final shard itself: only the shard's path and
+            # summary travel through Ray. Separate write tasks cost more than the writes (1 GB: ~50 CPU-s of
+            # object-store transfers and fresh workers importing curate, bench/README.md).
+            sink.on_write_start()
             actors = max(1, min(int(ray_info["cpus"]), len(todo)))
-            ds = ds.map_batches(PhaseC, fn_constructor_kwargs={**args, "scores": job.scores, "tags": job.tags},
-                                compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=ACTOR_CPUS,
-                                batch_format="pyarrow", batch_size=None)
-            write_args = {"num_cpus": WRITE_CPUS}
+            ds = ray.data.from_items([{"path": c} for c in todo], override_num_blocks=len(todo))
+            ds = ds.map_batches(ScoreAndWrite, fn_constructor_kwargs={
+                "phase_c": {**args, "scores": job.scores, "tags": job.tags}, "sink": sink, "columns": columns},
+                compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1, batch_format="pyarrow", batch_size=1)
+            sink.summaries.extend(json.loads(row["summary"]) for row in ds.take_all())
         else:  # no models: plain tasks, so read → phase C → write fuse into one task per checkpoint
+            ds = read_source(ParquetShards(todo, columns))
             ds = ds.map_batches(phase_c_batch, fn_kwargs=args, batch_format="pyarrow", batch_size=None)
-        ds.write_datasink(sink, ray_remote_args=write_args)
+            ds.write_datasink(sink)
     if resumed is not None:
         resumed["phase_c"] = {"shards": len(checkpoints), "done_before": len(shards_before), "written_now": len(todo)}
     summaries = sink.summaries + list(shards_before.values())
@@ -464,8 +467,24 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     return RunResult(out, manifest)
 
 
-# Phase C's logical CPU shares (Ray schedules by them; the cores are shared): a model actor, and a shard write
-ACTOR_CPUS, WRITE_CPUS = 0.9, 0.1
+class ScoreAndWrite:
+    """Phase C's actor for a job with models: the models load once; each call reads checkpoint shards (a batch of
+    `path` rows), runs `PhaseC` on each and writes its final shard with the run's `ShardSink`; it returns the
+    shards' summaries (JSON, one `summary` row per shard)."""
+
+    def __init__(self, phase_c: dict[str, Any], sink: Any, columns: list[str]) -> None:
+        from curate.stages.phase_c import PhaseC
+
+        self.phase_c, self.sink, self.columns = PhaseC(**phase_c), sink, columns
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        summaries = []
+        for path in batch.column("path").to_pylist():
+            summaries += self.sink.write([self.phase_c(pq.read_table(path, columns=self.columns))], None)
+        return pa.table({"summary": pa.array([json.dumps(s, ensure_ascii=False) for s in summaries], pa.string())})
 
 
 def _phase_b(job: Job, checkpoints: list[str], work: Path) -> dict[str, Any]:
