@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from curate.stages.ngrams import _BASE, CodepointBatch, mix64
@@ -78,15 +79,57 @@ def shingle_hashes(batch: CodepointBatch, n: int) -> tuple[np.ndarray, np.ndarra
 def signatures(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
     """Signature of every document: an (n_docs, num_perm) uint32 array (all 0xFFFFFFFF for an empty text)."""
     p = params.num_perm
+    sig = np.full((batch.n_docs, p), _EMPTY, dtype=np.uint32)
+    seed = np.uint64(params.seed * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF)
+    _fill_bins(batch.codepoints, batch.offsets.astype(np.int64), params.ngram, seed, sig)
+    _densify(sig, params.seed)
+    return sig
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _mix(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled; mix64 on one value
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+@numba.njit(nogil=True, cache=True)
+def _fill_bins(cps: np.ndarray, offsets: np.ndarray, n: int, seed: np.uint64, sig: np.ndarray) -> None:  # pragma: no cover
+    """One pass over every document's shingles: the hash of `shingle_hashes`, mixed with the seed, picks
+    a bin (its top 32 bits × num_perm) that keeps the minimum of its low 32 bits (the lowest bit cleared, so
+    0xFFFFFFFF stays free to mean "empty"). Equal to the NumPy definition in `_fill_bins_numpy` (tested)."""
+    p = np.uint64(sig.shape[1])
+    base = np.uint64(0x100000001B3)  # ngrams._BASE
+    for d in range(len(offsets) - 1):
+        a, length = offsets[d], offsets[d + 1] - offsets[d]
+        if length == 0:
+            continue
+        windows = length - n + 1 if length >= n else 1
+        width = n if length >= n else length  # a short document's one shingle is its whole text
+        for s in range(windows):
+            h = np.uint64(0)
+            for k in range(width):
+                h = h * base + np.uint64(cps[a + s + k])
+            h = _mix(_mix(h ^ np.uint64(width)) ^ seed)
+            b = ((h >> np.uint64(32)) * p) >> np.uint64(32)
+            v = np.uint32(h & np.uint64(0xFFFFFFFE))
+            if v < sig[d, b]:
+                sig[d, b] = v
+
+
+def _fill_bins_numpy(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
+    """The bins before densification, in NumPy from `shingle_hashes` (the definition `_fill_bins` follows)."""
+    p = params.num_perm
     h, doc = shingle_hashes(batch, params.ngram)
     h = mix64(h ^ np.uint64(params.seed * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF))
     bins = (((h >> np.uint64(32)) * np.uint64(p)) >> np.uint64(32)).astype(np.int64)
-    vals = (h & np.uint64(0xFFFFFFFE)).astype(np.uint32)  # 0xFFFFFFFF stays free to mean "empty"
+    vals = (h & np.uint64(0xFFFFFFFE)).astype(np.uint32)
     sig = np.full(batch.n_docs * p, _EMPTY, dtype=np.uint32)
     np.minimum.at(sig, doc * p + bins, vals)
-    sig = sig.reshape(batch.n_docs, p)
-    _densify(sig, params.seed)
-    return sig
+    return sig.reshape(batch.n_docs, p)
 
 
 def _densify(sig: np.ndarray, seed: int) -> None:
