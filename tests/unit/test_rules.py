@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pytest
@@ -627,3 +628,18 @@ def test_shipped_rule_files_load():
     assert default.applies_to == ("web",) and dialogue.applies_to == ("dialogue",)
     assert [r.id for r in default.active][:5] == [
         "cwt_too_short", "cwt_short_lines", "cwt_low_zh_ratio", "cwt_sensitive_words", "cwt_inner_repetition"]
+
+
+def test_signals_in_character_bounded_parts_equal_the_whole_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts of a batch (SIGNAL_PART_CHARS) change nothing: every signal and verdict equals the one-part run."""
+    from curate.stages import rules
+
+    fresh = Fresh()
+    rows = [web_row(clean_doc(fresh, lines=k % 9 + 1), id=f"w{k}") for k in range(40)]
+    rows += [web_row(_repeat_doc([5, 7, 9]), id="rep"), web_row(_sensitive_doc(6), id="sens"), web_row("", id="empty")]
+    rows += [dialogue_row([turn("A", "我今天很难过，考试没考好。", "seeker"), turn("B", "听起来你很失落。", "supporter")] * (k + 1),
+                          id=f"d{k}") for k in range(10)]
+    whole = phase_a(rows)
+    monkeypatch.setattr(rules, "SIGNAL_PART_CHARS", 300)  # many parts, some of one long document
+    assert phase_a(rows) == whole
+    assert len(rules._char_bounded(np.arange(50), np.full(50, 100))) > 10
