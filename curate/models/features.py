@@ -3,14 +3,18 @@
 Training writes featurised *lines* (`featurize`, `featurize_with_context`) for fastText's trainer; the run
 builds the same tokens straight into `FastTextTokens` (`tokens`, `tokens_with_context`) without building
 the lines, and every model reading a batch shares them through `FeatureCache` (ChineseWebText segments
-once and feeds every fastText model from those tokens; we do the same per batch).
-`tests/unit/test_fasttext_engine.py` checks that both paths give the same tokens.
+once and feeds every fastText model from those tokens; we do the same per batch). Words come from the
+batch's distinct pieces (text between punctuation that jieba never joins, and whitespace), each segmented
+once; inside `segments_for_batch` (phase C) the pieces are shared across featurisations, so a dialogue's
+turns, read by the domain model in the rendered dialogue and by the persona models in each speaker's text,
+are segmented once. `tests/unit/test_fasttext_engine.py` checks that both paths give the same tokens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import chain
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,17 +102,114 @@ def _char_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple
     return vocab, rank[cp], line[~skip]
 
 
+# Characters that are never part of a jieba "han" block (CJK ideographs and [A-Za-z0-9+#&._%-], in jieba and
+# rjieba alike): each is a word of its own, and the words of a text are the words of the pieces between them
+# and between whitespace (dropped). So a batch is segmented piece by piece, each distinct piece once.
+_PIECE_BREAKS = "，。！？、；：“”‘’（）《》【】…—～,!?;:()\"'"
+_KIND = np.zeros(0x10000, dtype=np.uint8)  # 0: inside a piece, 1: a break (a piece of its own), 2: whitespace
+_KIND[[ord(c) for c in _PIECE_BREAKS]] = 1
+_KIND[: len(_SKIP)][_SKIP] = 2
+
+
+class Segments:
+    """rjieba's words of distinct pieces of text, each piece segmented once, shared by every word-mode model
+    reading the same batch (`segments_for_batch`): a dialogue's turns are read by the domain model inside
+    the rendered dialogue and by the persona models inside each speaker's text."""
+
+    def __init__(self) -> None:
+        self.pieces = pa.array([], type=pa.large_string())  # distinct pieces segmented so far, in id order
+        self.start = np.zeros(0, dtype=np.int64)  # per piece: where its words start in `flat`, and how many
+        self.count = np.zeros(0, dtype=np.int64)
+        self.flat = np.zeros(0, dtype=np.int64)  # word ids, piece after piece
+        self.word_id: dict[str, int] = {}
+        self.words: list[str] = []
+
+    def ids_of(self, pieces: pa.Array) -> np.ndarray:
+        """Each piece's id, segmenting the distinct pieces not seen before (all of them in one rjieba call)."""
+        encoded = pc.dictionary_encode(pieces)
+        distinct = encoded.dictionary
+        ids = pc.index_in(distinct, value_set=self.pieces).to_numpy(zero_copy_only=False)
+        new = np.isnan(ids) if ids.dtype.kind == "f" else np.zeros(len(ids), dtype=bool)
+        ids = np.where(new, -1, ids).astype(np.int64) if new.any() else ids.astype(np.int64)
+        if new.any():
+            ids[new] = len(self.pieces) + np.arange(int(new.sum()))
+            self._add(distinct.filter(pa.array(new)))
+        return ids[encoded.indices.to_numpy(zero_copy_only=False)]
+
+    def _add(self, pieces: pa.Array) -> None:
+        import rjieba  # jieba's dictionary and HMM in Rust: ~20x jieba.lcut on one core (bench/README.md)
+
+        # pieces hold no whitespace, so the "\n" joining them comes back as a word of its own between them
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(pieces)], pa.int64()), pieces),
+                                pa.scalar("\n", pa.large_string()))
+        words = pa.array(rjieba.cut(joined[0].as_py()), type=pa.large_string())
+        is_nl = pc.equal(words, "\n").to_numpy(zero_copy_only=False)
+        counts = np.diff(np.concatenate([[-1], np.flatnonzero(is_nl), [len(words)]])) - 1
+        encoded = pc.dictionary_encode(words.filter(pa.array(~is_nl)))
+        wid, words_of_batch = self.word_id, encoded.dictionary.to_pylist()
+        for w in words_of_batch:
+            if w not in wid:
+                wid[w] = len(self.words)
+                self.words.append(w)
+        local = np.fromiter(map(wid.__getitem__, words_of_batch), dtype=np.int64, count=len(words_of_batch))
+        self.pieces = pa.concat_arrays([self.pieces, pieces.cast(pa.large_string())])
+        self.start = np.concatenate([self.start, len(self.flat) + np.cumsum(counts) - counts])
+        self.count = np.concatenate([self.count, counts])
+        self.flat = np.concatenate([self.flat, local[encoded.indices.to_numpy(zero_copy_only=False)]])
+
+
+_BATCH_SEGMENTS: ContextVar[Segments | None] = ContextVar("batch_segments", default=None)
+
+
+@contextmanager
+def segments_for_batch() -> Iterator[Segments]:
+    """Within this block every word-mode featurisation shares one `Segments` (phase C: one per batch)."""
+    token = _BATCH_SEGMENTS.set(Segments())
+    try:
+        yield _BATCH_SEGMENTS.get()
+    finally:
+        _BATCH_SEGMENTS.reset(token)
+
+
+def _pieces(texts: Sequence[str | None], max_chars: int) -> tuple[pa.Array, np.ndarray]:
+    """The pieces of every text cut to `max_chars` (runs between breaks and whitespace, and each break), in
+    order, and each piece's text. Built from the batch's UTF-8 bytes: the text is cut into contiguous spans
+    (pieces, whitespace runs), whose byte offsets make an Arrow array without copying, then filtered."""
+    cut = [t[:max_chars] if t else "" for t in texts]
+    lengths = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
+    joined = "".join(cut)
+    cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    kind = np.where(cp < len(_KIND), _KIND[np.minimum(cp, len(_KIND) - 1)], 0)
+    ends = np.cumsum(lengths)
+    first = np.zeros(len(cp) + 1, dtype=bool)
+    first[ends - lengths] = True  # a text's first character (or, for an empty text, nothing)
+    # a span starts at a text's first character, at every break, and where the kind changes
+    starts = np.flatnonzero(first[:-1] | (kind == 1) | (kind != np.concatenate([[3], kind[:-1]])))
+    utf8 = np.concatenate([[0], np.cumsum(1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000))]).astype(np.int64)
+    offsets = utf8[np.concatenate([starts, [len(cp)]])]
+    spans = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(joined.encode("utf-8")))
+    keep = kind[starts] != 2
+    return spans.filter(pa.array(keep)), np.searchsorted(ends, starts[keep], side="right")
+
+
 def _word_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """rjieba word tokens of a batch as (distinct tokens, token ids, lines)."""
-    words = [_segment(t[:max_chars]) if t else [] for t in texts]
-    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    encoded = pc.dictionary_encode(pa.array(list(chain.from_iterable(words)), type=pa.large_string()))
-    vocab = encoded.dictionary
-    if prefix:
-        vocab = pa.array([prefix + w for w in vocab.to_pylist()], type=pa.large_string())
-    ids = encoded.indices.to_numpy(zero_copy_only=False)
-    word = ~pc.utf8_is_space(encoded.dictionary).to_numpy(zero_copy_only=False)[ids]  # rjieba's space tokens
-    return vocab, ids[word], np.repeat(np.arange(len(words)), lengths)[word]
+    """rjieba word tokens of a batch as (distinct tokens, token ids, lines), each distinct piece segmented
+    once (per batch inside `segments_for_batch`, else per call)."""
+    seg = _BATCH_SEGMENTS.get() or Segments()
+    pieces, piece_line = _pieces(texts, max_chars)
+    ids = seg.ids_of(pieces)
+    counts = seg.count[ids]
+    first = np.cumsum(counts) - counts
+    at = np.repeat(seg.start[ids] - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+    words = seg.flat[at]
+    # the batch's own vocabulary: its distinct words, densely numbered (a table over the ids, no sort)
+    present = np.zeros(len(seg.words), dtype=bool)
+    present[words] = True
+    distinct = np.flatnonzero(present)
+    rank = np.zeros(len(seg.words), dtype=np.int64)
+    rank[distinct] = np.arange(len(distinct))
+    vocab = pa.array([prefix + seg.words[i] for i in distinct.tolist()], type=pa.large_string())
+    return vocab, rank[words], np.repeat(piece_line, counts)
 
 
 def _ids(texts: Sequence[str | None], mode: str, max_chars: int, prefix: str = "") -> tuple[pa.Array, np.ndarray, np.ndarray]:

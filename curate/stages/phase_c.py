@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from curate.faults import contain, inject, mark_failed
 from curate.job import ModelSpec
+from curate.models.features import segments_for_batch
 from curate.schema import conform
 from curate.stages import crossdoc
 from curate.stages.dedup import apply_dedup
@@ -40,10 +41,11 @@ def phase_c_batch(batch: pa.Table, decisions: str | None, dup_lines: str | None 
         if dup_lines and crossdoc.LINE_HASHES in t.column_names:
             frac, computed = crossdoc.dup_paragraph_frac(t, _read(dup_lines)["line"])
             t = apply_global_rules(t, load_rule_sets(rule_files or []), {crossdoc.SIGNAL: frac}, computed)
-        if scorers is not None:
-            t = scorers(t)
-        if taggers is not None:
-            t = taggers(t)
+        with segments_for_batch():  # the domain and persona models read the same words: segment them once
+            if scorers is not None:
+                t = scorers(t)
+            if taggers is not None:
+                t = taggers(t)
         return conform(t)
 
     return contain(stage, batch, lambda row, summary: mark_failed(conform(row), summary))

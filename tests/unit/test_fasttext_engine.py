@@ -112,6 +112,22 @@ def test_fnv1a_is_fasttexts_hash() -> None:
     assert fnv1a(pa.array(words)).tolist() == [ref(w) for w in words]
 
 
+def test_words_of_pieces_shared_in_a_batch_equal_the_featurised_lines(shared_data: Path) -> None:
+    """Word tokens are built from distinct pieces between breaks and whitespace; the pieces of one batch are
+    segmented once (segments_for_batch). Whatever was segmented before, each call's tokens are the lines'."""
+    from curate.models.features import segments_for_batch
+
+    texts: list[str | None] = [*_texts(shared_data)[:400], *ODD, None,
+                               "“你好，”她说：“今天（真的）很好…”——好吗？！", "a,b;c:d(e)f!g?h'i\"j", "，你好，你好，",
+                               "abc-def 3.14% #tag&x_y", "医生：你好\n病人：我头疼", "你好 ， 世界", "你好，世界。"]
+    joined = ["\n".join(t or "" for t in texts[i: i + 5]) for i in range(0, len(texts) - 5, 3)]  # the same pieces
+    with segments_for_batch() as seg:
+        for batch, max_chars in ((texts, 2000), (joined, 2000), (texts, 9), (joined, 40)):
+            assert _sequences(tokens(batch, "words", max_chars)) == _sequences(
+                FastTextTokens.from_lines(featurize(batch, "words", max_chars)))
+        assert len(seg.words) and len(seg.pieces) < sum(len(t or "") for t in texts)
+
+
 def test_feature_cache_shares_tokens() -> None:
     cache = FeatureCache(["我很难过", "谢谢"])
     assert cache.tokens("chars") is cache.tokens("chars")
