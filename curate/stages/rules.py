@@ -198,6 +198,8 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
                     if col not in values:
                         values[col] = np.zeros(n, dtype=arr.dtype)
                         computed[col] = np.zeros(n, dtype=bool)
+                    elif not np.can_cast(arr.dtype, values[col].dtype):  # a part typed wider than the first
+                        values[col] = values[col].astype(np.result_type(values[col].dtype, arr.dtype))
                     values[col][part] = arr
                     computed[col][part] = True
         for rule in rs.active:
