@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.arrowutil import as_array
-from curate.stages.minhash import MinHashParams, band_keys, shingle_hashes, signatures
+from curate.stages.minhash import MinHashParams, band_keys, signatures, sorted_shingle_sets
 from curate.stages.ngrams import to_codepoints
 
 EXACT, NEAR = "exact_duplicate", "near_duplicate"
@@ -122,45 +123,56 @@ class ShingleSets:
     Built in chunks of texts into one flat array with offsets, so memory stays near the size of the sets.
     """
 
-    CHUNK = 20_000  # texts per chunk: bounds the sort's scratch memory
+    CHUNK = 20_000  # texts per chunk: bounds the compact text's and code points' memory
 
     def __init__(self, nodes: pl.Series, texts: pl.Series, ngram: int) -> None:
         parts, sizes = [], []
         for lo in range(0, len(texts), self.CHUNK):
-            chunk = texts.slice(lo, self.CHUNK).fill_null("")
-            batch = to_codepoints(compact_text(chunk.to_arrow()))
-            h, doc = shingle_hashes(batch, ngram)  # in document order
-            # sort each document's hashes in place: a plain sort per slice, no indirect (lexsort/argsort)
-            # sort of the whole chunk, which costs 5-20x more
-            ends = np.zeros(batch.n_docs + 1, dtype=np.int64)
-            np.cumsum(np.bincount(doc, minlength=batch.n_docs), out=ends[1:])
-            for lo_i, hi_i in zip(ends[:-1].tolist(), ends[1:].tolist(), strict=True):
-                if hi_i - lo_i > 1:
-                    h[lo_i:hi_i].sort()
-            keep = np.concatenate((np.ones(min(len(h), 1), dtype=bool), (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])))
-            parts.append(h[keep])
-            sizes.append(np.bincount(doc[keep], minlength=batch.n_docs))
+            batch = to_codepoints(compact_text(texts.slice(lo, self.CHUNK).fill_null("").to_arrow()))
+            flat, counts = sorted_shingle_sets(batch.codepoints, batch.offsets.astype(np.int64), ngram)
+            parts.append(flat)
+            sizes.append(counts)
         self._flat = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
         counts = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
         self._offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._offsets[1:])
-        self._row = {int(n): i for i, n in enumerate(nodes.to_list())}
+        keys = nodes.to_numpy().astype(np.uint64)
+        self._order = np.argsort(keys, kind="stable")
+        self._sorted = keys[self._order]
+
+    def _rows(self, nodes: np.ndarray) -> np.ndarray:
+        """Row of each node's set (looked up in the sorted nodes: no Python dict over all of them)."""
+        at = np.searchsorted(self._sorted, nodes)
+        if len(nodes) and (self._sorted[np.minimum(at, len(self._sorted) - 1)] != nodes).any():
+            raise KeyError("a node without a shingle set")
+        return self._order[at]
 
     def jaccard(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact Jaccard similarity of each pair of nodes (a[i], b[i])."""
-        out = np.empty(len(a), dtype=np.float64)
-        flat, off, row = self._flat, self._offsets, self._row
-        for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-            rx, ry = row[x], row[y]
-            sx, sy = flat[off[rx] : off[rx + 1]], flat[off[ry] : off[ry + 1]]
-            if len(sx) < len(sy):
-                sx, sy = sy, sx
-            # both sorted and unique: look the smaller set up in the larger (no concatenate-and-sort)
-            at = np.searchsorted(sx, sy)
-            inter = int(np.count_nonzero(sx[np.minimum(at, len(sx) - 1)] == sy)) if len(sx) else 0
-            union = len(sx) + len(sy) - inter
-            out[i] = inter / union if union else 1.0
-        return out
+        a, b = np.asarray(a, np.uint64), np.asarray(b, np.uint64)
+        return _pair_jaccard(self._flat, self._offsets, self._rows(a), self._rows(b))
+
+
+@numba.njit(nogil=True, cache=True)
+def _pair_jaccard(flat: np.ndarray, off: np.ndarray, ra: np.ndarray, rb: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """|A ∩ B| / |A ∪ B| of sorted unique sets, pair by pair, by merging (1.0 for two empty sets)."""
+    out = np.empty(len(ra), dtype=np.float64)
+    for i in range(len(ra)):
+        x, xe, y, ye = off[ra[i]], off[ra[i] + 1], off[rb[i]], off[rb[i] + 1]
+        size = (xe - x) + (ye - y)
+        inter = 0
+        while x < xe and y < ye:
+            if flat[x] == flat[y]:
+                inter += 1
+                x += 1
+                y += 1
+            elif flat[x] < flat[y]:
+                x += 1
+            else:
+                y += 1
+        union = size - inter
+        out[i] = inter / union if union else 1.0
+    return out
 
 
 def verify_edges(edges: pl.DataFrame, sets: ShingleSets, threshold: float) -> pl.DataFrame:

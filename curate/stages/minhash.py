@@ -120,6 +120,43 @@ def _fill_bins(cps: np.ndarray, offsets: np.ndarray, n: int, seed: np.uint64, si
                 sig[d, b] = v
 
 
+@numba.njit(nogil=True, cache=True)
+def sorted_shingle_sets(cps: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """Each document's set of shingle hashes (those of `shingle_hashes`), sorted and unique, one document after
+    another in one flat array; and the size of each set. One pass writing each document's hashes into its
+    place, sorting and compacting them there: no document-index column, no whole-batch temporaries."""
+    n_docs = len(offsets) - 1
+    total = 0
+    for d in range(n_docs):
+        length = offsets[d + 1] - offsets[d]
+        total += length - n + 1 if length >= n else min(length, 1)
+    flat = np.empty(total, dtype=np.uint64)
+    sizes = np.zeros(n_docs, dtype=np.int64)
+    base = np.uint64(0x100000001B3)  # ngrams._BASE
+    pos = 0
+    for d in range(n_docs):
+        a, length = offsets[d], offsets[d + 1] - offsets[d]
+        if length == 0:
+            continue
+        windows = length - n + 1 if length >= n else 1
+        width = n if length >= n else length
+        for s in range(windows):
+            h = np.uint64(0)
+            for k in range(width):
+                h = h * base + np.uint64(cps[a + s + k])
+            flat[pos + s] = _mix(h ^ np.uint64(width))
+        seg = flat[pos : pos + windows]
+        seg.sort()
+        u = 1
+        for i in range(1, windows):
+            if seg[i] != seg[u - 1]:
+                seg[u] = seg[i]
+                u += 1
+        sizes[d] = u
+        pos += u  # the next document writes over this one's duplicates
+    return flat[:pos], sizes
+
+
 def _fill_bins_numpy(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
     """The bins before densification, in NumPy from `shingle_hashes` (the definition `_fill_bins` follows)."""
     p = params.num_perm

@@ -17,7 +17,9 @@ from curate.stages.minhash import (
     _fill_bins_numpy,
     band_keys,
     estimated_jaccard,
+    shingle_hashes,
     signatures,
+    sorted_shingle_sets,
 )
 from curate.stages.ngrams import to_codepoints
 
@@ -48,6 +50,22 @@ def test_compiled_bins_equal_the_numpy_definition(ngram: int) -> None:
         _fill_bins(batch.codepoints, batch.offsets.astype(np.int64), ngram,
                    np.uint64(seed * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF), sig)
         assert np.array_equal(sig, _fill_bins_numpy(batch, params))
+
+
+@pytest.mark.parametrize("ngram", [1, 3, 5, 9])
+def test_compiled_shingle_sets_equal_the_sorted_unique_shingle_hashes(ngram: int) -> None:
+    """Each document's set from the one-pass kernel is np.unique of its `shingle_hashes` (the definition)."""
+    rng = random.Random(100 + ngram)
+    alphabet = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定" + "ABCdef,。"
+    texts = ["", "a", "你好", "短", "一二三四五六七八九十" * 30, "😀𠀀x" * 7, "哈" * 50, ""]
+    for _ in range(200):
+        texts.append("".join(rng.choice(alphabet[: rng.choice([3, 20, 70])]) for _ in range(rng.choice([0, 1, 4, 5, 6, 12, 300]))))
+    batch = to_codepoints(pa.array(texts, pa.string()))
+    flat, sizes = sorted_shingle_sets(batch.codepoints, batch.offsets.astype(np.int64), ngram)
+    h, doc = shingle_hashes(batch, ngram)
+    expected = [np.unique(h[doc == d]) for d in range(batch.n_docs)]
+    assert sizes.tolist() == [len(e) for e in expected]
+    assert np.array_equal(flat, np.concatenate(expected))
 
 
 def test_equal_texts_get_equal_signatures_and_band_keys() -> None:
