@@ -18,6 +18,8 @@ decision depends on content only, never on file order, batch size or worker coun
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -126,14 +128,17 @@ class ShingleSets:
     CHUNK = 20_000  # texts per chunk: bounds the compact text's and code points' memory
 
     def __init__(self, nodes: pl.Series, texts: pl.Series, ngram: int) -> None:
-        parts, sizes = [], []
-        for lo in range(0, len(texts), self.CHUNK):
-            batch = to_codepoints(compact_text(texts.slice(lo, self.CHUNK).fill_null("").to_arrow()))
-            flat, counts = sorted_shingle_sets(batch.codepoints, batch.offsets.astype(np.int64), ngram)
-            parts.append(flat)
-            sizes.append(counts)
-        self._flat = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
-        counts = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+        def sets_of(lo: int) -> tuple[np.ndarray, np.ndarray]:
+            batch = to_codepoints(compact_text(texts.slice(lo, chunk).fill_null("").to_arrow()))
+            return sorted_shingle_sets(batch.codepoints, batch.offsets.astype(np.int64), ngram)
+
+        # the compiled pass releases the GIL: chunks on threads use the CPUs the driver has (phase B runs there)
+        threads = len(os.sched_getaffinity(0))
+        chunk = max(1, min(self.CHUNK, -(-len(texts) // threads)))
+        with ThreadPoolExecutor(threads) as pool:
+            done = list(pool.map(sets_of, range(0, len(texts), chunk)))
+        self._flat = np.concatenate([flat for flat, _ in done]) if done else np.zeros(0, np.uint64)
+        counts = np.concatenate([sizes for _, sizes in done]) if done else np.zeros(0, np.int64)
         self._offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._offsets[1:])
         keys = nodes.to_numpy().astype(np.uint64)
