@@ -133,7 +133,7 @@ class ShingleSets:
             return sorted_shingle_sets(batch.codepoints, batch.offsets.astype(np.int64), ngram)
 
         # the compiled pass releases the GIL: chunks on threads use the CPUs the driver has (phase B runs there)
-        threads = len(os.sched_getaffinity(0))
+        threads = os.cpu_count() or 1
         chunk = max(1, min(self.CHUNK, -(-len(texts) // threads)))
         with ThreadPoolExecutor(threads) as pool:
             done = list(pool.map(sets_of, range(0, len(texts), chunk)))
