@@ -273,14 +273,24 @@ def train(task: str, config: str | None, data_root: str, out_dir: str | None) ->
               help="Model card to evaluate (default: classifiers/TASK.yaml).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Training config, for the default valid split.")
 @click.option("--data-root", default="../shared/data", show_default=True, help="Folder of the shared datasets.")
+@click.option("--map", "label_map_name", metavar="NAME",
+              help="Map the file's label spellings with the card's label_maps[NAME] (ewect, chnsenticorp).")
+@click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA).")
+@click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn references.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str, as_json: bool) -> None:
-    """Accuracy, macro-F1, per-label F1 and the confusion matrix of TASK's model on labelled data.
+def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str,
+          label_map_name: str | None, column: str | None, part: str | None, as_json: bool) -> None:
+    """Accuracy, macro-F1, per-label F1 and the confusion matrix of TASK's model on labelled data, with the
+    majority baseline; for emotion also the six-way accuracy, and what the card's min_confidence emits.
 
     \b
     curate eval toxicity --data ../shared/data/cold/dev.csv
     curate eval domain --data ../shared/data/web/cwt2-domain-test.txt
     curate eval quality --data clean.jsonl=high --data dirty.jsonl=low
+    curate eval emotion --data ../shared/data/ewect/usual-dev.tsv --map ewect
+    curate eval emotion --model classifiers/emotion-spoken.yaml --data ../shared/data/cped/valid.csv --column Emotion
+    curate eval emotion --data classifiers/annotations/emotion-hand-labels.jsonl --part test
+    curate eval sentiment --data ../shared/data/chnsenticorp/dev.tsv --map chnsenticorp
     curate eval esc_relevance                       (held-out slice of its training data)
     """
     import json
@@ -289,7 +299,8 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     from curate.models.metrics import format_report
 
     try:
-        rep, what = eval_task(task, data, card=card, config=config, data_root=data_root)
+        rep, what = eval_task(task, data, card=card, config=config, data_root=data_root,
+                              label_map_name=label_map_name, column=column, part=part)
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from None
     click.echo(json.dumps(rep, ensure_ascii=False, indent=1) if as_json else format_report(rep, f"{task} on {what}"))
@@ -298,7 +309,8 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
 @main.command("list")
 @click.argument("what", type=click.Choice(["signals", "rules", "labels", "models"]))
 def list_(what: str) -> None:
-    """List registered signals, the shipped rule sets' rules, the label sets, or the shipped model cards."""
+    """List registered signals, the shipped rule sets' rules, the label sets, or the shipped model cards
+    (on/OFF by default, valid accuracy against the majority class, and why a tagger is off)."""
     if what == "models":
         from curate.assets import asset_dir
         from curate.models.card import read_card
@@ -306,8 +318,13 @@ def list_(what: str) -> None:
         for path in sorted(asset_dir("classifiers").glob("*.yaml")):
             c = read_card(path)
             valid = c.metrics.get("valid", {})
-            click.echo(f"{c.task:14s} {c.version_tag:48s} {c.backend:9s} valid acc={valid.get('accuracy', '?')} "
-                       f"macro-F1={valid.get('macro_f1', '?')}  {path.name}")
+            base = valid.get("baseline", {}).get("accuracy", "?")
+            state = "on " if c.default_on else "OFF"
+            conf = f" min_confidence={c.min_confidence}" if c.min_confidence else ""
+            click.echo(f"{state} {c.task:14s} {c.version_tag:48s} {c.backend:9s} valid acc={valid.get('accuracy', '?')} "
+                       f"(majority {base}) macro-F1={valid.get('macro_f1', '?')}{conf}  {path.name}")
+            if not c.default_on:
+                click.echo(f"    {c.off_reason}")
     elif what == "signals":
         from curate.schema import record_schema
         from curate.stages.signals import REGISTRY

@@ -147,10 +147,14 @@ class DedupSpec:
 
 @dataclass
 class ModelSpec:
-    """A model the job runs for one task: its card and, for binary tasks, an optional threshold override."""
+    """A model the job runs for one task: its card, for binary tasks an optional threshold override, for tags
+    an optional `min_confidence` override and a `spoken` card for turns whose role is `other` (TV-show and
+    chat-script dialogue; seekers', supporters' turns and web text keep `card`)."""
 
     card: str
     threshold: float | None = None
+    min_confidence: float | None = None
+    spoken: str | None = None
 
 
 def default_scores() -> dict[str, ModelSpec]:
@@ -165,6 +169,14 @@ def default_tags() -> dict[str, ModelSpec]:
     from curate.models import SPEAKER_TASKS, TURN_TASKS
 
     return {task: ModelSpec(f"{task}.yaml") for task in (*TURN_TASKS, *SPEAKER_TASKS)}
+
+
+def _spoken_partner(task: str) -> str | None:
+    """The shipped spoken-register card of a tagging task (`classifiers/TASK-spoken.yaml`), if there is one."""
+    try:
+        return str(resolve_asset(f"{task}-spoken.yaml", "classifiers"))
+    except FileNotFoundError:
+        return None
 
 
 @dataclass
@@ -346,8 +358,8 @@ def _parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[
     """`scores:` / `tags:` → task → ModelSpec. Absent: every task with its shipped card; false: none."""
     from curate.models.card import CardError, read_card
 
-    if d is None:
-        d = {task: spec.card for task, spec in defaults.items()}
+    if d is None:  # every shipped model that is on by default (a card says `default_on: false` and why)
+        d = {task: spec.card for task, spec in defaults.items() if _default_on(spec.card)}
     if d is False:
         return {}
     d = _check_keys(d, set(defaults), section)
@@ -356,7 +368,8 @@ def _parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[
         where = f"{section}.{task}"
         if value is None or value is False:
             continue
-        item = {"card": value} if isinstance(value, str) else _check_keys(value, {"card", "threshold"}, where)
+        item = {"card": value} if isinstance(value, str) else \
+            _check_keys(value, {"card", "threshold", "min_confidence", "spoken"}, where)
         card = item.get("card", f"{task}.yaml")
         try:
             path = resolve_asset(card, "classifiers")
@@ -368,8 +381,29 @@ def _parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[
         threshold = item.get("threshold")
         if threshold is not None:
             threshold = _unit_float(threshold, f"{where}.threshold")
-        out[task] = ModelSpec(str(path), threshold)
+        min_conf = item.get("min_confidence")
+        if min_conf is not None:
+            min_conf = _unit_float(min_conf, f"{where}.min_confidence")
+        spoken = item.get("spoken", _spoken_partner(task) if section == "tags" else None)
+        if spoken:
+            try:
+                spoken_card = read_card(resolve_asset(spoken, "classifiers"))
+            except (FileNotFoundError, CardError) as e:
+                raise JobError(f"{where}.spoken: {e}") from None
+            if spoken_card.task != task:
+                raise JobError(f"{where}.spoken: {spoken_card.path} is a card for task {spoken_card.task!r}, not {task!r}")
+            spoken = str(spoken_card.path)
+        out[task] = ModelSpec(str(path), threshold, min_conf, spoken or None)
     return out
+
+
+def _default_on(card: str) -> bool:
+    from curate.models.card import CardError, read_card
+
+    try:
+        return read_card(resolve_asset(card, "classifiers")).default_on
+    except (FileNotFoundError, CardError):
+        return True  # a missing card is reported by the parse that follows
 
 
 def _rule_file(r: Any, where: str) -> str:

@@ -108,6 +108,17 @@ def label_set(name: str) -> tuple[str, ...]:
     return record_schema().label_sets[name]
 
 
+def label_map(name: str) -> dict[str, str]:
+    """A named mapping between label sets (`emotion_coarse`: CPED's 13 emotions → EWECT's six), or {}."""
+    return dict(_label_maps().get(name, {}))
+
+
+@cache
+def _label_maps() -> dict[str, dict[str, str]]:
+    doc = json.loads((asset_dir("schemas") / "record.json").read_text(encoding="utf-8"))
+    return doc.get("label_maps", {})
+
+
 WORK_PREFIX = "_"  # work columns (MinHash signatures, ...) live only in OUT/_work checkpoints
 
 

@@ -111,7 +111,8 @@ def _label_order(column: str) -> tuple[str, ...]:
 def label_figure(column: str, pair: dict[str, Any]) -> str:
     """Bars of one label column: label-set order where there is one, else most frequent first."""
     null = stats_spec().null_label
-    counts = {k: n for k, n in pair["all"].items() if k != null}
+    abstained = stats_spec().doc["abstain_label"]
+    counts = {k: n for k, n in pair["all"].items() if k not in (null, abstained)}
     kept = pair["kept"]
     order = _label_order(column)
     labels = [lab for lab in order if lab in counts] + sorted((lab for lab in counts if lab not in order),
@@ -123,6 +124,11 @@ def label_figure(column: str, pair: dict[str, Any]) -> str:
     body = label_bars_svg(items) if items else '<p class="meta">no values</p>'
     nulls = pair["all"].get(null, 0)
     note = f"<figcaption>no value: {nulls} ({kept.get(null, 0)} kept)</figcaption>" if nulls else ""
+    held = pair["all"].get(abstained, 0)
+    if held:  # below the tagger's min_confidence: the label is withheld, the scores stay
+        tagged = held + sum(counts.values())
+        note += (f"<figcaption>abstained (below min_confidence): {held} of {tagged} tagged "
+                 f"({held / tagged:.1%}; {kept.get(abstained, 0)} kept)</figcaption>")
     return f'<figure class="label-counts"><h3>{esc(column)}</h3>{body}{note}</figure>'
 
 

@@ -35,6 +35,13 @@ class ModelCard:
     threshold: float | None = None
     calibration: dict[str, Any] | None = None
     label_values: dict[str, str] = field(default_factory=dict)
+    # named source spellings → labels (EWECT's digits, ChnSentiCorp's 0/1): `curate eval --map NAME`
+    label_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    # below this top probability a tag's label is null (its scores stay); a job may override it
+    min_confidence: float | None = None
+    # False: the job runs this tagger only when it names it (a tagger that does not beat a constant)
+    default_on: bool = True
+    off_reason: str = ""
     description: str = ""
     sha256: str | None = None
     training: dict[str, Any] = field(default_factory=dict)
@@ -57,7 +64,9 @@ class ModelCard:
         """The card as plain YAML-ready data (without its own path)."""
         d = asdict(self)
         d.pop("path")
-        return {k: v for k, v in d.items() if v not in (None, {}, [])}
+        if d["default_on"]:  # the usual case stays out of the card
+            d.pop("default_on")
+        return {k: v for k, v in d.items() if v not in (None, {}, [], "")}
 
 
 def read_card(path: str | Path) -> ModelCard:

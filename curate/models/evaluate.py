@@ -5,6 +5,12 @@ Labelled files, by extension:
 - `.jsonl`: one object per line, text in `text` (or `raw_content`), labels in `label` / `labels`;
 - `.csv`: text in `TEXT` / `text` / `Utterance`, label in `label` (COLD);
 - `PATH=LABEL` gives every row of PATH that label (ChineseWebText's clean/dirty quality examples).
+- `.tsv`: `label<TAB>text` after a header line (SMP2020-EWECT, ChnSentiCorp), labels through `--map NAME`
+  (the card's `label_maps[NAME]`, e.g. EWECT's digits);
+- a CPED-style `.csv` (`Dialogue_ID`, `Speaker`, `Utterance`): labels from `--column` (`Emotion`, `Sentiment`,
+  `DA`), each turn with the context the card's model reads (previous turns, or the same speaker's others);
+- a gold file of turn references (`classifiers/annotations/*-hand-labels.jsonl`), resolved against the data
+  root; `--part select|test` picks a part.
 Label spellings of the source (COLD's 0/1) are mapped through the card's `label_values`.
 """
 
@@ -16,11 +22,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from curate.assets import resolve_asset
 from curate.models.card import ModelCard, read_card
 from curate.models.classifier import load_classifier
 from curate.models.examples import Example
-from curate.models.metrics import report
+from curate.models.metrics import abstention_view, group_view, predicted_share, report
+from curate.models.tasks.gold import is_reference_file, read_gold_turns
+from curate.schema import label_map
 
 TEXT_FIELDS = ("text", "TEXT", "raw_content", "Utterance")
 
@@ -32,13 +42,33 @@ def _labels(value: Any, label_values: dict[str, str], where: str) -> tuple[str, 
     return tuple(label_values.get(str(v).strip(), str(v).strip()) for v in raw)
 
 
-def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, label: str | None = None) -> list[Example]:
+def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, label: str | None = None,
+                  *, column: str | None = None, context_of: str = "previous", part: str | None = None,
+                  data_root: Path | None = None) -> list[Example]:
     """Examples from a labelled file (see the module docstring); errors name the file and line."""
     path = Path(path)
     label_values = label_values or {}
     out: list[Example] = []
     if not path.is_file():
         raise FileNotFoundError(f"{path}: labelled file not found")
+    if path.suffix == ".tsv":
+        from curate.models.tasks.affect_written import read_tsv
+
+        if not label_values:
+            raise ValueError(f"{path}: a .tsv's labels need a mapping: --map NAME (one of the card's label_maps)")
+        return read_tsv(path, label_values)
+    if is_reference_file(path):
+        turns = read_gold_turns(path, data_root or Path("../shared/data"))
+        return [Example((label_values.get(t.label, t.label),), t.text) for t in turns if part is None or t.part == part]
+    if path.suffix == ".csv" and column:
+        from curate.models.tasks import cped
+
+        with path.open(encoding="utf-8", newline="") as f:
+            header = next(csv.reader(f), [])
+        if column not in header:
+            raise ValueError(f"{path}: no column {column!r}; columns are {header}")
+        examples = cped.turn_examples(cped.read_dialogues(path, (column,)), lambda t: t.labels[column], context_of)
+        return [Example((label_values.get(ex.labels[0], ex.labels[0]),), ex.text, ex.context) for ex in examples]
     if path.suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f)
@@ -84,18 +114,36 @@ def default_card(task: str) -> Path:
 
 
 def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
-    """Run the card's model over the examples and compute the report (threshold from the card)."""
+    """Run the card's model over the examples and compute the report (threshold from the card), with the
+    coarse six-way view for emotion, label shares, and what the card's `min_confidence` emits."""
     unknown = {lab for ex in examples for lab in ex.labels} - set(card.labels)
     if unknown:
         raise ValueError(f"labels {sorted(unknown)} are not among the model's {card.labels} "
-                         f"(map them with the card's label_values or PATH=LABEL)")
+                         f"(map them with the card's label_values, --map NAME or PATH=LABEL)")
     proba = load_classifier(card).predict_examples(examples)
-    return report(card.labels, [ex.labels for ex in examples], proba, multi_label=card.multi_label,
-                  threshold=card.threshold or 0.5)
+    gold = [ex.labels for ex in examples]
+    rep = report(card.labels, gold, proba, multi_label=card.multi_label, threshold=card.threshold or 0.5)
+    if card.multi_label:
+        return rep
+    present = {lab for g in gold for lab in g}
+    if len(present) < len(card.labels) and len(present) == 2 and card.task == "sentiment":
+        # a two-class file (positive/negative reviews): also the accuracy with the arg-max over those two
+        cols = [card.labels.index(lab) for lab in card.labels if lab in present]
+        sub = proba[:, cols]
+        names = [card.labels[c] for c in cols]
+        rep["two_class_accuracy"] = round(float(np.mean([names[i] in g for i, g in zip(sub.argmax(1), gold, strict=True)])), 4)
+    groups = label_map(f"{card.task}_coarse")
+    if groups:
+        rep["groups"] = {"name": f"{card.task} six-way", **group_view(card.labels, gold, proba, groups)}
+    rep["share"] = predicted_share(card.labels, gold, proba)
+    if card.min_confidence:
+        rep["abstention"] = abstention_view(card.labels, gold, proba, card.min_confidence)
+    return rep
 
 
 def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = None, config: str | Path | None = None,
-              data_root: str | Path = "../shared/data") -> tuple[dict[str, Any], str]:
+              data_root: str | Path = "../shared/data", label_map_name: str | None = None, column: str | None = None,
+              part: str | None = None) -> tuple[dict[str, Any], str]:
     """Evaluate TASK's model on labelled files, or with none on the valid split its training config builds.
 
     Returns the report and a one-line description of what was evaluated.
@@ -105,10 +153,17 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
         raise ValueError(f"{model_card.path}: the card is for task {model_card.task!r}, not {task!r}")
     if data:
         examples: list[Example] = []
+        values = dict(model_card.label_values)
+        if label_map_name:
+            if label_map_name not in model_card.label_maps:
+                raise ValueError(f"{model_card.path}: no label map {label_map_name!r}; the card has {sorted(model_card.label_maps)}")
+            values = model_card.label_maps[label_map_name]
+        context_of = str(model_card.features.get("context_of", "previous"))
         for spec in data:
             path, label = parse_data_spec(spec)
-            examples += read_labelled(path, model_card.label_values, label)
-        what = ", ".join(data)
+            examples += read_labelled(path, values, label, column=column, context_of=context_of, part=part,
+                                      data_root=Path(data_root))
+        what = ", ".join(data) + (f" (part {part})" if part else "")
     else:
         from curate.models.train import build_splits, load_train_config
 

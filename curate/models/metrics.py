@@ -106,4 +106,60 @@ def format_report(rep: dict[str, Any], title: str = "") -> str:
     lines.append(" " * w + "".join(f"{s:>7}" for s in short))
     for lab, row in zip(labels, rep["confusion"]["rows_gold_cols_pred"], strict=True):
         lines.append(f"{lab:<{w}}" + "".join(f"{v:>7}" for v in row))
-    return "\n".join(lines)
+    return "\n".join(lines + format_views(rep))
+
+
+def group_view(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray,
+               groups: dict[str, str]) -> dict[str, Any]:
+    """Accuracy after mapping gold and predicted labels onto coarser groups (CPED's 13 emotions → six), with
+    the majority baseline, and the predicted vs gold share of each group."""
+    top = [groups[labels[i]] for i in proba.argmax(axis=1)] if len(gold) else []
+    g = [groups[x[0]] for x in gold]
+    n = len(g)
+    freq = Counter(g)
+    majority, m_count = freq.most_common(1)[0] if freq else ("", 0)
+    pred = Counter(top)
+    return {"accuracy": round(sum(a == b for a, b in zip(top, g, strict=True)) / n, 4) if n else 0.0,
+            "baseline": {"majority_label": majority, "accuracy": round(m_count / n, 4) if n else 0.0},
+            "share": {k: {"gold": round(freq[k] / n, 4), "predicted": round(pred[k] / n, 4)}
+                      for k in dict.fromkeys(groups.values())} if n else {}}
+
+
+def abstention_view(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray,
+                    min_confidence: float) -> dict[str, Any]:
+    """What a `min_confidence` does: the share of labels emitted and the accuracy of those emitted."""
+    top = proba.argmax(axis=1)
+    conf = proba.max(axis=1)
+    emitted = conf >= min_confidence
+    correct = np.array([labels[t] in g for t, g in zip(top, gold, strict=True)], dtype=bool)
+    return {"min_confidence": min_confidence, "emitted": round(float(emitted.mean()) if len(gold) else 0.0, 4),
+            "accuracy_emitted": round(float(correct[emitted].mean()) if emitted.any() else 0.0, 4)}
+
+
+def predicted_share(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray) -> dict[str, dict[str, float]]:
+    """Each label's share among the gold labels and among the predictions."""
+    n = len(gold)
+    if not n:
+        return {}
+    pred = Counter(labels[i] for i in proba.argmax(axis=1))
+    freq = Counter(g[0] for g in gold)
+    return {lab: {"gold": round(freq[lab] / n, 4), "predicted": round(pred[lab] / n, 4)} for lab in labels}
+
+
+def format_views(rep: dict[str, Any]) -> list[str]:
+    """Lines for the optional views of a report (groups, shares, abstention)."""
+    lines = []
+    if "groups" in rep:
+        gv = rep["groups"]
+        lines.append(f"{gv['name']}: accuracy={gv['accuracy']:.4f}   majority baseline ({gv['baseline']['majority_label']}): "
+                     f"accuracy={gv['baseline']['accuracy']:.4f}")
+        lines.append("  " + "  ".join(f"{k} {v['gold']:.1%}/{v['predicted']:.1%}" for k, v in gv["share"].items())
+                     + "   (share gold/predicted)")
+    if "share" in rep:
+        lines.append("label share gold/predicted: " + "  ".join(
+            f"{k} {v['gold']:.1%}/{v['predicted']:.1%}" for k, v in rep["share"].items() if v["gold"] or v["predicted"]))
+    if "abstention" in rep:
+        a = rep["abstention"]
+        lines.append(f"min_confidence {a['min_confidence']:.2f}: labels emitted {a['emitted']:.1%}, "
+                     f"accuracy of those emitted {a['accuracy_emitted']:.4f}")
+    return lines

@@ -67,7 +67,8 @@ def build_splits(cfg: TrainConfig, data_root: Path) -> Splits:
     default the task's name: the five Big Five traits share one builder) and check its labels."""
     module = importlib.import_module(f"curate.models.tasks.{cfg.doc.get('builder', cfg.task)}")
     # the builder sees the `data:` mapping, plus the label spellings of the source when the config gives them
-    splits: Splits = module.build({**cfg.doc["data"], "label_values": cfg.doc.get("label_values") or {}}, data_root)
+    splits: Splits = module.build({**cfg.doc["data"], "label_values": cfg.doc.get("label_values") or {},
+                                   "label_maps": cfg.doc.get("label_maps") or {}}, data_root)
     labels = set(cfg.doc["labels"])
     for name, exs in (("train", splits.train), ("valid", splits.valid)):
         if not exs:
@@ -115,7 +116,8 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     feats = cfg.features
     params = {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "dim": 64, "minCount": 1, "loss": "softmax",
               **(doc.get("fasttext") or {})}
-    model_path = out / f"{task}.ftz"
+    stem = str(doc.get("file", task))  # several models of one task (emotion, emotion-spoken) need their own files
+    model_path = out / f"{stem}.ftz"
     with tempfile.TemporaryDirectory(prefix=f"curate-train-{task}-") as tmp:
         lines = Path(tmp) / "train.txt"
         _write_lines(lines, train, feats["mode"], int(feats["max_chars"]), int(feats.get("context", 0)))
@@ -127,7 +129,10 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
         name=doc["name"], task=task, version=str(doc["version"]), backend="fasttext", model=model_path.name,
         labels=list(doc["labels"]), positive=positive, multi_label=bool(doc.get("multi_label", False)),
         features=feats, threshold=doc.get("threshold"), label_values={str(k): str(v) for k, v in (doc.get("label_values") or {}).items()},
-        description=str(doc.get("description", "")).strip(), sha256=_sha256(model_path), path=out / f"{task}.yaml")
+        label_maps={str(k): {str(a): str(b) for a, b in v.items()} for k, v in (doc.get("label_maps") or {}).items()},
+        min_confidence=doc.get("min_confidence"), default_on=bool(doc.get("default_on", True)),
+        off_reason=str(doc.get("off_reason", "")).strip(),
+        description=str(doc.get("description", "")).strip(), sha256=_sha256(model_path), path=out / f"{stem}.yaml")
     clf = Classifier(card)
     if calib:
         j = card.labels.index(positive)

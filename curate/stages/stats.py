@@ -159,11 +159,22 @@ def _count_labels(frame: pl.DataFrame, columns: list[str], null_label: str) -> d
     return out
 
 
+def _mark_abstained(frame: pl.DataFrame) -> pl.DataFrame:
+    """A tag whose label is null but whose confidence is not was withheld (below min_confidence): counted as the
+    spec's abstain label, apart from rows that were never tagged."""
+    label = stats_spec().doc["abstain_label"]
+    marks = [pl.when(pl.col(c).is_null() & pl.col(f"{c}_confidence").is_not_null()).then(pl.lit(label))
+             .otherwise(pl.col(c)).alias(c)
+             for c in frame.columns if f"{c}_confidence" in frame.columns and frame.schema[c] == pl.String]
+    return frame.with_columns(marks) if marks else frame
+
+
 def _labels(df: pl.DataFrame, turns: pl.DataFrame, speakers: pl.DataFrame) -> dict[str, Any]:
     """Label counts of every label column of the spec (turns.X per turn, speakers.X per speaker)."""
     spec = stats_spec()
     names = [c for c, _ in spec.label_columns]
-    nested = {"turns": turns, "speakers": speakers}
+    nested = {"turns": _mark_abstained(turns), "speakers": speakers}
+    df = _mark_abstained(df)
     out: dict[str, Any] = {}
     for prefix, frame in nested.items():
         cols = [c for c in names if c.startswith(prefix + ".")]

@@ -1,11 +1,17 @@
 """Affect tags: emotion, sentiment and dialogue act per turn, support strategy per supporter turn, persona
 per speaker, and a record-level emotion and sentiment, from the job's tagging model cards.
 
-A stage over one batch of records; rejected rows keep nulls. Per-turn taggers read the previous turn as
-context when their card says so (`features.context`). A record's `emotion_scores` is the mean of its
-units' emotion probabilities: the turns of a dialogue, the sentences of a web document (the taggers are
-trained on utterances, so a long document is read as the sequence of utterance-sized units it is made of,
-not as one out-of-distribution text); `sentiment` likewise from the sentiment model.
+A stage over one batch of records; rejected rows keep nulls. A tagging task may have two models: the
+written one (its `card`: seekers', supporters' turns and web text) and a `spoken` one for turns whose role
+is `other` (TV-show and chat-script dialogue). Per-turn taggers read the previous turn, or the same
+speaker's other turns (`features.context_of: speaker`), as context when their card says so. Every tag
+carries its top probability (`*_confidence`); below the task's `min_confidence` (the job's, else the
+card's) the label is null and the scores stay.
+
+A record's `emotion_scores` is the mean of its units' emotion probabilities: the help-seeker's turns of a
+dialogue that has any (what a counselling dialogue's emotion is about), else all its turns; the sentences
+of a web document (the taggers are trained on utterances, so a long document is read as the sequence of
+utterance-sized units it is made of, not as one out-of-distribution text); `sentiment` likewise.
 `Taggers` is built once per Ray actor (models load once per worker).
 """
 
@@ -25,6 +31,8 @@ from curate.models.features import FeatureCache
 from curate.schema import arrow_schema, label_set
 
 SUPPORTER = "supporter"
+SEEKER = "seeker"
+SPOKEN_ROLE = "other"  # turns of dialogues without seeker/supporter roles: TV shows, chat scripts
 AFFECT_TASKS = ("emotion", "sentiment")  # the per-turn tags that also give the record-level columns
 # sentence ends for splitting web documents into utterance-sized units (Chinese and Latin punctuation, newlines)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?…])|\n+")
@@ -39,19 +47,24 @@ class Taggers:
         if unknown:
             raise ValueError(f"unknown tagging task(s) {sorted(unknown)}; known: {[*TURN_TASKS, *SPEAKER_TASKS]}")
         self.models: dict[str, Classifier] = {task: load_classifier(spec.card) for task, spec in specs.items()}
-        self.label_order: dict[str, list[int]] = {}
-        for task, model in self.models.items():
+        self.spoken: dict[str, Classifier] = {task: load_classifier(spec.spoken) for task, spec in specs.items()
+                                              if spec.spoken and task in TURN_TASKS}
+        self.min_confidence: dict[str, float] = {
+            task: float(spec.min_confidence if spec.min_confidence is not None else
+                        (self.models[task].card.min_confidence or 0.0)) for task, spec in specs.items()}
+        self.label_order: dict[int, list[int]] = {}
+        for task, model in [*self.models.items(), *self.spoken.items()]:
             order = label_set(_label_set_of(task))
             missing = set(order) - set(model.labels)
             if missing:
                 raise ValueError(f"{model.card.path}: the {task} model lacks label(s) {sorted(missing)}")
-            self.label_order[task] = [model.labels.index(lab) for lab in order]
+            self.label_order[id(model)] = [model.labels.index(lab) for lab in order]
 
     def proba(self, task: str, texts: list[str], contexts: list[tuple[str, ...]] | None,
-              cache: FeatureCache) -> np.ndarray:
-        """Probabilities in the schema's label-set order."""
-        model = self.models[task]
-        return model.predict_proba(texts, cache, contexts)[:, self.label_order[task]]
+              cache: FeatureCache | None, *, spoken: bool = False) -> np.ndarray:
+        """Probabilities in the schema's label-set order, from the task's written or spoken model."""
+        model = (self.spoken if spoken else self.models)[task]
+        return model.predict_proba(texts, cache, contexts)[:, self.label_order[id(model)]]
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return tag_batch(batch, self)
@@ -63,8 +76,17 @@ def _label_set_of(task: str) -> str:
     return task
 
 
-def _top(labels: tuple[str, ...], scores: np.ndarray) -> list[str | None]:
-    return [labels[i] for i in scores.argmax(axis=1)] if len(scores) else []
+def _top(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float = 0.0) -> list[str | None]:
+    """The arg-max label of each row, None where its probability is below `min_confidence`."""
+    if not len(scores):
+        return []
+    top = scores.argmax(axis=1)
+    conf = scores[np.arange(len(top)), top]
+    return [labels[i] if c >= min_confidence else None for i, c in zip(top.tolist(), conf.tolist(), strict=True)]
+
+
+def _confidence(scores: np.ndarray) -> pa.Array:
+    return pa.array(scores.max(axis=1) if len(scores) else np.zeros(0), type=pa.float32())
 
 
 def _list_of_floats(scores: np.ndarray) -> pa.Array:
@@ -89,6 +111,7 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     unit_scores: dict[str, np.ndarray] = {}
     if turns_col is not None:
         new_turns, speakers, unit_rows, unit_scores = _tag_turns(turns_col, kept, taggers)
+        unit_rows, unit_scores = _seeker_units(turns_col, kept, unit_rows, unit_scores)
         batch = _set(batch, "turns", new_turns)
         batch = _set(batch, "speakers", speakers)
     # web documents (and any kept record without turns): sentences are the units
@@ -109,7 +132,20 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
                 doc_scores = taggers.proba(task, sent_texts, None, cache)
                 unit_scores[task] = np.concatenate([unit_scores.get(task, np.zeros((0, doc_scores.shape[1]))), doc_scores])
         unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
-    return _record_affect(batch, unit_rows, unit_scores)
+    return _record_affect(batch, unit_rows, unit_scores, taggers.min_confidence)
+
+
+def _seeker_units(turns: pa.ListArray, kept: np.ndarray, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray]
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The turns a record's affect is the mean of: its seeker turns where it has any, else all its turns."""
+    flat = pc.list_flatten(turns)
+    parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
+    on = kept[parents] if len(parents) else np.zeros(0, dtype=bool)
+    seeker = pc.equal(flat.field("role"), SEEKER).fill_null(False).to_numpy(zero_copy_only=False)[on]
+    has_seeker = np.zeros(len(kept), dtype=bool)
+    has_seeker[unit_rows[seeker]] = True
+    use = seeker | ~has_seeker[unit_rows]
+    return unit_rows[use], {task: scores[use] for task, scores in unit_scores.items()}
 
 
 def _set(batch: pa.Table, name: str, values: pa.Array) -> pa.Table:
@@ -136,6 +172,8 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     fields = {f.name: flat.field(f.name) for f in turn_type}
     n_flat = len(flat)
     affect: dict[str, np.ndarray] = {}
+    spoken_turn = np.asarray([r == SPOKEN_ROLE for r in roles], dtype=bool)
+    speaker_ctx: list[tuple[str, ...]] | None = None
     for task in TURN_TASKS:
         if task not in taggers.models:
             continue
@@ -143,13 +181,24 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
         sel = np.arange(len(idx))
         if task == "strategy":  # supporter turns only
             sel = np.flatnonzero(np.asarray([r == SUPPORTER for r in roles], dtype=bool))
-        sub_texts = [texts[i] for i in sel]
-        scores = taggers.proba(task, sub_texts, [contexts[i] for i in sel],
-                               cache if len(sel) == len(idx) else FeatureCache(sub_texts))
+        spoken = spoken_turn[sel] if task in taggers.spoken else np.zeros(len(sel), dtype=bool)
+        scores = np.zeros((len(sel), len(labels)))
+        written = sel[~spoken]
+        if len(written):
+            sub_texts = [texts[i] for i in written]
+            scores[~spoken] = taggers.proba(task, sub_texts, [contexts[i] for i in written],
+                                            cache if len(written) == len(idx) else FeatureCache(sub_texts))
+        if spoken.any():
+            if speaker_ctx is None:
+                speaker_ctx = _speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)).to_pylist(), texts)
+            talk = sel[spoken]
+            scores[spoken] = taggers.proba(task, [texts[i] for i in talk], [speaker_ctx[i] for i in talk], None,
+                                           spoken=True)
         if task in AFFECT_TASKS:
             affect[task] = scores
         target = idx[sel]
-        fields[task] = _scatter(pa.array(_top(labels, scores), type=pa.string()), target, n_flat)
+        fields[task] = _scatter(pa.array(_top(labels, scores, taggers.min_confidence[task]), type=pa.string()), target, n_flat)
+        fields[f"{task}_confidence"] = _scatter(_confidence(scores), target, n_flat)
         score_field = f"{task}_scores"
         if score_field in fields:
             fields[score_field] = _scatter(_list_of_floats(scores), target, n_flat)
@@ -157,6 +206,21 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
     return new_turns, speakers, parents[idx], affect
+
+
+def _speaker_contexts(rows: np.ndarray, speakers: list[str | None], texts: list[str]) -> list[tuple[str, ...]]:
+    """Each turn's speaker context: the same speaker's other turns of the same record, joined as in training
+    (`cped.speaker_context`)."""
+    from curate.models.tasks.cped import speaker_context
+
+    groups: dict[tuple[int, str], list[int]] = {}
+    for i, (row, name) in enumerate(zip(rows.tolist(), speakers, strict=True)):
+        groups.setdefault((row, name or ""), []).append(i)
+    out: list[tuple[str, ...]] = [()] * len(texts)
+    for members in groups.values():
+        for i in members:
+            out[i] = (speaker_context(texts[j] for j in members if j != i),)
+    return out
 
 
 def _scatter(values: pa.Array, target: np.ndarray, n: int) -> pa.Array:
@@ -205,8 +269,10 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
     return pa.ListArray.from_arrays(pa.array(offsets), structs, type=pa.list_(speaker_type), mask=pa.array(counts == 0))
 
 
-def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray]) -> pa.Table:
-    """Record-level emotion / sentiment: the mean of the units' probabilities, then the top label."""
+def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray],
+                   min_confidence: Mapping[str, float]) -> pa.Table:
+    """Record-level emotion / sentiment: the mean of the units' probabilities, then the top label (null below
+    the task's min_confidence) and its probability."""
     n = batch.num_rows
     counts = np.bincount(unit_rows, minlength=n).astype(np.float64) if len(unit_rows) else np.zeros(n)
     rows = np.flatnonzero(counts > 0)
@@ -215,7 +281,9 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
         sums = np.zeros((n, len(labels)))
         np.add.at(sums, unit_rows, scores)
         mean = (sums[rows] / counts[rows, None]).astype(np.float32)
-        batch = _set(batch, task, _scatter(pa.array(_top(labels, mean), type=pa.string()), rows, n))
+        batch = _set(batch, task, _scatter(pa.array(_top(labels, mean, min_confidence.get(task, 0.0)), type=pa.string()),
+                                           rows, n))
+        batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only
             batch = _set(batch, "emotion_scores", _scatter(_list_of_floats(mean), rows, n))
     return batch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -38,7 +39,8 @@ def tagged(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, ray_loca
          "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}},
         {"name": "cped", "path": "cped.csv", "kind": "dialogue",
          "dialogue": {"style": "csv", "group_field": "Dialogue_ID", "speaker_field": "Speaker", "text_field": "Utterance"}},
-    ])
+    ], tags={"emotion": "emotion.yaml", "sentiment": "sentiment.yaml", "dialogue_act": "dialogue_act.yaml",
+             "strategy": "strategy.yaml", **{t: f"{t}.yaml" for t in SPEAKER_TASKS}})   # persona named: it is off by default
     result = run_job(job)
     assert set(result.manifest["models"]) >= {"emotion", "dialogue_act", "strategy", *SPEAKER_TASKS}
     return pl.read_parquet(result.out / "data")
@@ -51,6 +53,8 @@ def test_every_kept_turn_is_tagged_with_known_labels(tagged: pl.DataFrame) -> No
         assert turns[col].null_count() == 0
         assert set(turns[col].unique()) <= set(label_set(col))
     assert (turns["emotion_scores"].list.len() == len(label_set("emotion"))).all()
+    # every tag carries its top probability: the emotion_scores maximum
+    assert (turns["emotion_confidence"] - turns["emotion_scores"].list.max()).abs().max() < 1e-6
     # strategy on supporter turns only: every counselor turn, no client or TV-dialogue turn
     supporters = turns.filter(pl.col("role") == "supporter")
     assert supporters.height > 100 and supporters["strategy"].null_count() == 0
@@ -79,3 +83,51 @@ def test_the_known_dialogue_makes_sense(tagged: pl.DataFrame) -> None:
     assert [t["strategy"] is None for t in turns] == [True, False, True, False, True]
     speakers = {s["speaker"]: s for s in row["speakers"][0]}
     assert speakers["client"]["n_turns"] == 3 and speakers["counselor"]["role"] == "supporter"
+
+
+def test_seeker_turns_are_not_tagged_neutral_by_default(tagged: pl.DataFrame) -> None:
+    """The written model on help-seekers: SMILECHAT clients voice worry, sadness, thanks, rarely nothing."""
+    turns = tagged.filter(pl.col("source") == "smilechat").select("turns").explode("turns").unnest("turns")
+    seekers = turns.filter(pl.col("role") == "seeker")
+    assert seekers.height > 200
+    assert (seekers["emotion"] == "neutral").mean() < 0.3
+    records = tagged.filter(pl.col("source") == "smilechat")
+    assert (records["emotion"] == "neutral").mean() < 0.3
+
+
+def test_record_emotion_is_the_mean_of_its_seeker_turns(tagged: pl.DataFrame) -> None:
+    row = tagged.filter(pl.col("id") == "known-1")
+    turns = row["turns"][0].to_list()
+    seeker = np.array([t["emotion_scores"] for t in turns if t["role"] == "seeker"])
+    assert np.allclose(np.array(row["emotion_scores"][0].to_list()), seeker.mean(axis=0), atol=1e-5)
+    assert row["emotion"][0] == label_set("emotion")[int(seeker.mean(axis=0).argmax())]
+
+
+def test_tv_dialogue_turns_use_the_spoken_model_with_the_speaker_context(tagged: pl.DataFrame) -> None:
+    from curate.models.classifier import load_classifier
+    from curate.models.evaluate import default_card
+
+    rec = tagged.filter(pl.col("source") == "cped").row(0, named=True)
+    turns = rec["turns"]
+    assert {t["role"] for t in turns} == {"other"}
+    spoken = load_classifier(default_card("emotion").with_name("emotion-spoken.yaml"))
+    contexts = [("".join(u["text"] for j, u in enumerate(turns) if u["speaker"] == t["speaker"] and j != i),)
+                for i, t in enumerate(turns)]
+    expected = spoken.predict_proba([t["text"] for t in turns], contexts=contexts)
+    order = [spoken.labels.index(lab) for lab in label_set("emotion")]
+    assert np.allclose(np.array([t["emotion_scores"] for t in turns]), expected[:, order], atol=1e-5)
+
+
+def test_min_confidence_withholds_labels_and_keeps_scores(tmp_path: Path, ray_local) -> None:
+    from curate.pipeline import run_job
+
+    (tmp_path / "d.jsonl").write_text(json.dumps(KNOWN, ensure_ascii=False) + "\n", encoding="utf-8")
+    job = make_job(tmp_path, [{"name": "d", "path": "d.jsonl", "kind": "dialogue", "id_field": "id",
+                               "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}}],
+                   tags={"emotion": {"card": "emotion.yaml", "min_confidence": 0.999}}, scores=False)
+    df = pl.read_parquet(run_job(job).out / "data")
+    turns = df.select("turns").explode("turns").unnest("turns")
+    assert turns["emotion"].null_count() == turns.height            # every label withheld ...
+    assert turns["emotion_scores"].null_count() == 0                 # ... the scores and confidence kept
+    assert (turns["emotion_confidence"] < 0.999).all()
+    assert df["emotion"].null_count() == 1 and df["emotion_confidence"].null_count() == 0

@@ -59,8 +59,9 @@ class Dialogue:
     turns: list[Turn] = field(default_factory=list)
 
 
-def read_dialogues(path: Path) -> list[Dialogue]:
-    """Dialogues of a CPED csv in file order, turns in file order (CPED's rows are already in order)."""
+def read_dialogues(path: Path, columns: tuple[str, ...] = ("Emotion", "Sentiment", "DA", *PERSONA_FIELDS)) -> list[Dialogue]:
+    """Dialogues of a CPED csv in file order, turns in file order (CPED's rows are already in order); each
+    turn keeps the label `columns`."""
     dialogues: dict[str, Dialogue] = {}
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
@@ -68,20 +69,34 @@ def read_dialogues(path: Path) -> list[Dialogue]:
             if d is None:
                 d = dialogues[row["Dialogue_ID"]] = Dialogue(row["Dialogue_ID"], row["TV_ID"])
             text = (row["Utterance"] or "").strip()
-            labels = {k: (row[k] or "").strip() for k in ("Emotion", "Sentiment", "DA", *PERSONA_FIELDS)}
+            labels = {k: (row.get(k) or "").strip() for k in columns}
             d.turns.append(Turn(row["Speaker"], text, labels))
     return list(dialogues.values())
 
 
-def turn_examples(dialogues: Iterable[Dialogue], label_of: Callable[[Turn], str]) -> list[Example]:
-    """One example per non-empty turn, `context` = the texts of all previous turns of its dialogue."""
+def turn_examples(dialogues: Iterable[Dialogue], label_of: Callable[[Turn], str],
+                  context_of: str = "previous") -> list[Example]:
+    """One example per non-empty turn. `context_of="previous"`: `context` = the texts of all previous turns
+    of its dialogue; `"speaker"`: one context item, the same speaker's other turns of the dialogue (what the
+    tag stage gives a model whose card says `features.context_of: speaker`)."""
     out = []
     for d in dialogues:
         texts = [t.text for t in d.turns]
         for i, t in enumerate(d.turns):
-            if t.text:
-                out.append(Example((label_of(t),), t.text, tuple(x for x in texts[:i] if x)))
+            if not t.text:
+                continue
+            if context_of == "speaker":
+                context = (speaker_context([u.text for j, u in enumerate(d.turns) if u.speaker == t.speaker and j != i]),)
+            else:
+                context = tuple(x for x in texts[:i] if x)
+            out.append(Example((label_of(t),), t.text, context))
     return out
+
+
+def speaker_context(other_turns: Iterable[str]) -> str:
+    """The speaker context of a turn: the same speaker's other turns of the dialogue, joined (one source of
+    truth for training and the tag stage)."""
+    return "".join(x for x in other_turns if x)
 
 
 def speaker_examples(dialogues: Iterable[Dialogue], column: str) -> list[Example]:

@@ -1,0 +1,90 @@
+"""Model selection for the written emotion and sentiment taggers: `min_confidence` from out-of-fold predictions.
+
+The written taggers train on the `select` part of the hand-labelled seeker turns, so their own predictions
+on it are optimistic. This trains the shipped config 4 times, each time without one fold of the select
+dialogues (folds by a hash of the dialogue id), collects the held-out folds' probabilities and prints, per
+threshold, the share of labels emitted and their accuracy. The card's `min_confidence` is the smallest
+threshold whose emitted labels are right at least 70 % of the time. The `test` part is never read.
+
+    python experiments/affect.py confidence emotion
+    python experiments/affect.py confidence sentiment
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from curate.models.classifier import load_classifier
+from curate.models.tasks.cped import SENTIMENT_OF_EMOTION
+from curate.models.tasks.gold import read_gold_turns
+from curate.models.train import load_train_config, train_task
+from curate.schema import label_map
+
+FOLDS = 4
+TARGET = 0.70
+
+
+def fold_of(dialogue_id: str) -> int:
+    """The cross-validation fold of a dialogue."""
+    return int(hashlib.sha1(f"affect-cv:{dialogue_id}".encode()).hexdigest()[:8], 16) % FOLDS
+
+
+def out_of_fold(task: str, data_root: Path) -> tuple[list[str], list[str], np.ndarray]:
+    """Labels, gold labels and out-of-fold probabilities of the select part."""
+    cfg = load_train_config(task)
+    gold_file = cfg.doc["data"]["gold"]["file"]
+    turns = [t for t in read_gold_turns(gold_file, data_root) if t.part == "select"]
+    relabel = (lambda x: x) if task == "emotion" else SENTIMENT_OF_EMOTION.__getitem__
+    labels: list[str] = list(cfg.doc["labels"])
+    proba = np.zeros((len(turns), len(labels)))
+    with tempfile.TemporaryDirectory(prefix="curate-affect-cv-") as tmp:
+        for k in range(FOLDS):
+            held = [i for i, t in enumerate(turns) if fold_of(t.dialogue_id) == k]
+            exclude = Path(tmp) / f"gold-{k}.jsonl"
+            # the fold's gold file: every row but the held-out fold's select turns
+            rows = [line for line in (Path(cfg.path).parent.parent / "annotations" / gold_file).read_text(encoding="utf-8").splitlines()
+                    if line.strip()]
+            keep = [r for r in rows if not (yaml.safe_load(r)["part"] == "select" and fold_of(yaml.safe_load(r)["dialogue_id"]) == k)]
+            exclude.write_text("\n".join(keep) + "\n", encoding="utf-8")
+            doc = {**cfg.doc, "data": {**cfg.doc["data"], "gold": {**cfg.doc["data"]["gold"], "file": str(exclude)}}}
+            conf = Path(tmp) / f"{task}-{k}.yaml"
+            conf.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+            card = train_task(task, config=conf, data_root=data_root, out_dir=Path(tmp) / f"m{k}")
+            proba[held] = load_classifier(card).predict_proba([turns[i].text for i in held])
+    return labels, [relabel(t.label) for t in turns], proba
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["confidence"])
+    ap.add_argument("task", choices=["emotion", "sentiment"])
+    ap.add_argument("--data-root", default="../shared/data")
+    args = ap.parse_args(argv)
+    labels, gold, proba = out_of_fold(args.task, Path(args.data_root).resolve())
+    top = proba.argmax(axis=1)
+    conf = proba.max(axis=1)
+    right = np.array([labels[t] == g for t, g in zip(top, gold, strict=True)])
+    groups = label_map(f"{args.task}_coarse") or {lab: lab for lab in labels}
+    right6 = np.array([groups[labels[t]] == groups[g] for t, g in zip(top, gold, strict=True)])
+    print(f"out-of-fold accuracy on the select part: {right.mean():.3f}, coarse {right6.mean():.3f} (n={len(gold)})")
+    print(f"{'min_confidence':>15}{'emitted':>10}{'accuracy':>10}{'coarse':>10}")
+    chosen: dict[str, float | None] = {"label": None, "coarse": None}
+    for t in np.round(np.arange(0.0, 0.96, 0.05), 2):
+        m = conf >= t
+        acc, acc6 = (right[m].mean(), right6[m].mean()) if m.any() else (float("nan"), float("nan"))
+        print(f"{t:>15.2f}{m.mean():>10.1%}{acc:>10.3f}{acc6:>10.3f}")
+        for key, a in (("label", acc), ("coarse", acc6)):
+            if chosen[key] is None and m.any() and a >= TARGET:
+                chosen[key] = float(t)
+    print(f"smallest threshold with emitted accuracy >= {TARGET:.2f}: labels {chosen['label']}, coarse {chosen['coarse']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
