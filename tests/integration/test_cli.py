@@ -244,8 +244,10 @@ def test_list_rejects_an_unknown_thing():
 def test_list_models_shows_every_shipped_card():
     result = invoke("list", "models")
     assert result.exit_code == 0
-    for task in ("quality", "domain", "toxicity", "esc_relevance"):
-        assert re.search(rf"^{task}\s+\S+@\S+\s+fasttext\s+valid acc=0\.\d+", result.output, re.M), result.output
+    for task in ("quality", "domain", "toxicity", "esc_relevance", "emotion"):
+        assert re.search(rf"^on\s+{task}\s+\S+@\S+\s+fasttext\s+valid acc=0\.\d+", result.output, re.M), result.output
+    # a tagger that does not beat a constant is listed as off, with its reason
+    assert re.search(r"^OFF\s+gender\s.*\n\s+off by default: .*for always 'female'", result.output, re.M), result.output
 
 
 def test_rules_explain_gives_a_verdict():
