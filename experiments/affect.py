@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from curate.annotations import gold_file, read_gold_turns, read_rows
 from curate.models.classifier import load_classifier
 from curate.models.tasks.cped import SENTIMENT_OF_EMOTION
-from curate.models.tasks.gold import read_gold_turns
 from curate.models.train import load_train_config, train_task
 from curate.schema import label_map
 
@@ -38,8 +39,8 @@ def fold_of(dialogue_id: str) -> int:
 def out_of_fold(task: str, data_root: Path) -> tuple[list[str], list[str], np.ndarray]:
     """Labels, gold labels and out-of-fold probabilities of the select part."""
     cfg = load_train_config(task)
-    gold_file = cfg.doc["data"]["gold"]["file"]
-    turns = [t for t in read_gold_turns(gold_file, data_root) if t.part == "select"]
+    gold_name = cfg.doc["data"]["gold"]["file"]
+    turns = [t for t in read_gold_turns(gold_name, data_root) if t.part == "select"]
     relabel = (lambda x: x) if task == "emotion" else SENTIMENT_OF_EMOTION.__getitem__
     labels: list[str] = list(cfg.doc["labels"])
     proba = np.zeros((len(turns), len(labels)))
@@ -48,10 +49,8 @@ def out_of_fold(task: str, data_root: Path) -> tuple[list[str], list[str], np.nd
             held = [i for i, t in enumerate(turns) if fold_of(t.dialogue_id) == k]
             exclude = Path(tmp) / f"gold-{k}.jsonl"
             # the fold's gold file: every row but the held-out fold's select turns
-            rows = [line for line in (Path(cfg.path).parent.parent / "annotations" / gold_file).read_text(encoding="utf-8").splitlines()
-                    if line.strip()]
-            keep = [r for r in rows if not (yaml.safe_load(r)["part"] == "select" and fold_of(yaml.safe_load(r)["dialogue_id"]) == k)]
-            exclude.write_text("\n".join(keep) + "\n", encoding="utf-8")
+            keep = [r for r in read_rows(gold_file(gold_name)) if not (r["part"] == "select" and fold_of(r["dialogue_id"]) == k)]
+            exclude.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep), encoding="utf-8")
             doc = {**cfg.doc, "data": {**cfg.doc["data"], "gold": {**cfg.doc["data"]["gold"], "file": str(exclude)}}}
             conf = Path(tmp) / f"{task}-{k}.yaml"
             conf.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from curate.annotations import is_reference_file, read_gold_turns
 from curate.assets import resolve_asset
 from curate.models.card import ModelCard, read_card
 from curate.models.classifier import load_classifier
 from curate.models.examples import Example
 from curate.models.metrics import abstention_view, group_view, predicted_share, report
-from curate.models.tasks.gold import is_reference_file, read_gold_turns
 from curate.schema import label_map
 
 TEXT_FIELDS = ("text", "TEXT", "raw_content", "Utterance")
@@ -58,7 +58,9 @@ def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, 
             raise ValueError(f"{path}: a .tsv's labels need a mapping: --map NAME (one of the card's label_maps)")
         return read_tsv(path, label_values)
     if is_reference_file(path):
-        turns = read_gold_turns(path, data_root or Path("../shared/data"))
+        from curate.models.train import DEFAULT_DATA_ROOT
+
+        turns = read_gold_turns(path, data_root or Path(DEFAULT_DATA_ROOT))
         return [Example((label_values.get(t.label, t.label),), t.text) for t in turns if part is None or t.part == part]
     if path.suffix == ".csv" and column:
         from curate.models.tasks import cped
@@ -126,8 +128,9 @@ def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
     if card.multi_label:
         return rep
     present = {lab for g in gold for lab in g}
-    if len(present) < len(card.labels) and len(present) == 2 and card.task == "sentiment":
-        # a two-class file (positive/negative reviews): also the accuracy with the arg-max over those two
+    if len(present) == 2 < len(card.labels):
+        # a two-class file (positive/negative reviews) for a model with more labels: also the accuracy with
+        # the arg-max over those two
         cols = [card.labels.index(lab) for lab in card.labels if lab in present]
         sub = proba[:, cols]
         names = [card.labels[c] for c in cols]

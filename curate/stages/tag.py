@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -76,13 +77,13 @@ def _label_set_of(task: str) -> str:
     return task
 
 
-def _top(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float = 0.0) -> list[str | None]:
-    """The arg-max label of each row, None where its probability is below `min_confidence`."""
+def _top(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float = 0.0) -> pa.Array:
+    """The arg-max label of each row, null where its probability is below `min_confidence`."""
     if not len(scores):
-        return []
+        return pa.array([], type=pa.string())
     top = scores.argmax(axis=1)
-    conf = scores[np.arange(len(top)), top]
-    return [labels[i] if c >= min_confidence else None for i, c in zip(top.tolist(), conf.tolist(), strict=True)]
+    below = scores[np.arange(len(top)), top] < min_confidence
+    return pa.array(labels, type=pa.string()).take(pa.array(top, mask=below))
 
 
 def _confidence(scores: np.ndarray) -> pa.Array:
@@ -110,8 +111,8 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     unit_rows = np.zeros(0, dtype=np.int64)
     unit_scores: dict[str, np.ndarray] = {}
     if turns_col is not None:
-        new_turns, speakers, unit_rows, unit_scores = _tag_turns(turns_col, kept, taggers)
-        unit_rows, unit_scores = _seeker_units(turns_col, kept, unit_rows, unit_scores)
+        new_turns, speakers, unit_rows, unit_scores, seeker = _tag_turns(turns_col, kept, taggers)
+        unit_rows, unit_scores = _seeker_units(unit_rows, unit_scores, seeker, batch.num_rows)
         batch = _set(batch, "turns", new_turns)
         batch = _set(batch, "speakers", speakers)
     # web documents (and any kept record without turns): sentences are the units
@@ -135,14 +136,10 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     return _record_affect(batch, unit_rows, unit_scores, taggers.min_confidence)
 
 
-def _seeker_units(turns: pa.ListArray, kept: np.ndarray, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray]
+def _seeker_units(unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray], seeker: np.ndarray, n_rows: int
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The turns a record's affect is the mean of: its seeker turns where it has any, else all its turns."""
-    flat = pc.list_flatten(turns)
-    parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
-    on = kept[parents] if len(parents) else np.zeros(0, dtype=bool)
-    seeker = pc.equal(flat.field("role"), SEEKER).fill_null(False).to_numpy(zero_copy_only=False)[on]
-    has_seeker = np.zeros(len(kept), dtype=bool)
+    has_seeker = np.zeros(n_rows, dtype=bool)
     has_seeker[unit_rows[seeker]] = True
     use = seeker | ~has_seeker[unit_rows]
     return unit_rows[use], {task: scores[use] for task, scores in unit_scores.items()}
@@ -154,16 +151,21 @@ def _set(batch: pa.Table, name: str, values: pa.Array) -> pa.Table:
     return batch.append_column(name, values)
 
 
+def _is(values: pa.Array, name: str) -> np.ndarray:
+    return pc.equal(values, name).fill_null(False).to_numpy(zero_copy_only=False)
+
+
 def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
-               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray]]:
-    """New `turns` (tags filled on kept rows), `speakers`, and each tagged turn's row and affect scores."""
+               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """New `turns` (tags filled on kept rows), `speakers`, and each tagged turn's row, affect scores and
+    whether it is a seeker's."""
     turn_type = arrow_schema().field("turns").type.value_type
     flat = pc.list_flatten(turns)
     parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
     on = kept[parents] if len(parents) else np.zeros(0, dtype=bool)
     idx = np.flatnonzero(on)
     texts = [t or "" for t in flat.field("text").take(pa.array(idx)).to_pylist()]
-    roles = flat.field("role").take(pa.array(idx)).to_pylist()
+    roles = flat.field("role").take(pa.array(idx))
     prev_same = np.zeros(len(idx), dtype=bool)
     if len(idx) > 1:  # the previous turn is context only inside the same dialogue
         prev_same[1:] = (parents[idx[1:]] == parents[idx[:-1]]) & (idx[1:] == idx[:-1] + 1)
@@ -172,7 +174,7 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     fields = {f.name: flat.field(f.name) for f in turn_type}
     n_flat = len(flat)
     affect: dict[str, np.ndarray] = {}
-    spoken_turn = np.asarray([r == SPOKEN_ROLE for r in roles], dtype=bool)
+    spoken_turn = _is(roles, SPOKEN_ROLE)
     speaker_ctx: list[tuple[str, ...]] | None = None
     for task in TURN_TASKS:
         if task not in taggers.models:
@@ -180,7 +182,7 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
         labels = label_set(task)
         sel = np.arange(len(idx))
         if task == "strategy":  # supporter turns only
-            sel = np.flatnonzero(np.asarray([r == SUPPORTER for r in roles], dtype=bool))
+            sel = np.flatnonzero(_is(roles, SUPPORTER))
         spoken = spoken_turn[sel] if task in taggers.spoken else np.zeros(len(sel), dtype=bool)
         scores = np.zeros((len(sel), len(labels)))
         written = sel[~spoken]
@@ -190,14 +192,14 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
                                             cache if len(written) == len(idx) else FeatureCache(sub_texts))
         if spoken.any():
             if speaker_ctx is None:
-                speaker_ctx = _speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)).to_pylist(), texts)
+                speaker_ctx = _speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)), texts)
             talk = sel[spoken]
             scores[spoken] = taggers.proba(task, [texts[i] for i in talk], [speaker_ctx[i] for i in talk], None,
                                            spoken=True)
         if task in AFFECT_TASKS:
             affect[task] = scores
         target = idx[sel]
-        fields[task] = _scatter(pa.array(_top(labels, scores, taggers.min_confidence[task]), type=pa.string()), target, n_flat)
+        fields[task] = _scatter(_top(labels, scores, taggers.min_confidence[task]), target, n_flat)
         fields[f"{task}_confidence"] = _scatter(_confidence(scores), target, n_flat)
         score_field = f"{task}_scores"
         if score_field in fields:
@@ -205,22 +207,22 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     new_flat = pa.StructArray.from_arrays([fields[f.name].cast(f.type) for f in turn_type], fields=list(turn_type))
     new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
-    return new_turns, speakers, parents[idx], affect
+    return new_turns, speakers, parents[idx], affect, _is(roles, SEEKER)
 
 
-def _speaker_contexts(rows: np.ndarray, speakers: list[str | None], texts: list[str]) -> list[tuple[str, ...]]:
+def _speaker_contexts(rows: np.ndarray, speakers: pa.Array, texts: list[str]) -> list[tuple[str, ...]]:
     """Each turn's speaker context: the same speaker's other turns of the same record, joined as in training
-    (`cped.speaker_context`)."""
-    from curate.models.tasks.cped import speaker_context
-
-    groups: dict[tuple[int, str], list[int]] = {}
-    for i, (row, name) in enumerate(zip(rows.tolist(), speakers, strict=True)):
-        groups.setdefault((row, name or ""), []).append(i)
-    out: list[tuple[str, ...]] = [()] * len(texts)
-    for members in groups.values():
-        for i in members:
-            out[i] = (speaker_context(texts[j] for j in members if j != i),)
-    return out
+    (`cped.speaker_context`): the speaker's joined turns with the turn's own span cut out, in one Polars pass."""
+    frame = pl.DataFrame({"row": rows, "speaker": pl.Series(speakers.to_pylist(), dtype=pl.String).fill_null(""),
+                          "text": pl.Series(texts, dtype=pl.String)})
+    length = pl.col("text").str.len_chars()
+    group = ("row", "speaker")
+    others = frame.select(
+        full=pl.col("text").str.join("").over(group),
+        start=(length.cum_sum() - length).over(group),
+        end=length.cum_sum().over(group),
+    ).select(pl.concat_str(pl.col("full").str.slice(0, pl.col("start")), pl.col("full").str.slice(pl.col("end"))))
+    return [(x,) for x in others.to_series().to_list()]
 
 
 def _scatter(values: pa.Array, target: np.ndarray, n: int) -> pa.Array:
@@ -260,7 +262,7 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
             continue
         if f.name in taggers.models and joined:
             scores = taggers.proba(f.name, joined, None, cache)
-            cols[f.name] = pa.array(_top(label_set(_label_set_of(f.name)), scores), type=pa.string())
+            cols[f.name] = _top(label_set(_label_set_of(f.name)), scores)
         else:
             cols[f.name] = pa.nulls(len(g_row), type=f.type)
     structs = pa.StructArray.from_arrays([cols[f.name] for f in speaker_type], fields=list(speaker_type))
@@ -281,7 +283,7 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
         sums = np.zeros((n, len(labels)))
         np.add.at(sums, unit_rows, scores)
         mean = (sums[rows] / counts[rows, None]).astype(np.float32)
-        batch = _set(batch, task, _scatter(pa.array(_top(labels, mean, min_confidence.get(task, 0.0)), type=pa.string()),
+        batch = _set(batch, task, _scatter(_top(labels, mean, min_confidence.get(task, 0.0)),
                                            rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only

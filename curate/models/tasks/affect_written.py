@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from curate.annotations import read_gold_turns
 from curate.models.examples import Example, Splits, in_valid
 from curate.models.tasks import cped, emotion_weak
-from curate.models.tasks.gold import read_gold_turns
+from curate.schema import label_set
 
 SELECTION_FRACTION = 0.1
 
@@ -50,7 +51,7 @@ def read_tsv(path: Path, label_values: dict[str, str]) -> list[Example]:
 def build(cfg: dict[str, Any], data_root: Path) -> Splits:
     """Train and selection examples for `cfg['target']` (`emotion` or `sentiment`)."""
     target = cfg.get("target", "emotion")
-    relabel: Callable[[str], str] = (lambda lab: lab) if target == "emotion" else cped.SENTIMENT_OF_EMOTION.get
+    relabel: Callable[[str], str] = (lambda lab: lab) if target == "emotion" else cped.SENTIMENT_OF_EMOTION.__getitem__
     maps = cfg.get("label_maps") or {}
     train: list[Example] = []
     valid: list[Example] = []
@@ -76,7 +77,7 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
     gold_spec = cfg.get("gold")
     gold_dialogues: set[str] = set()
     if gold_spec:
-        turns = read_gold_turns(gold_spec["file"], data_root)
+        turns = read_gold_turns(gold_spec["file"], data_root, "client", label_set("emotion"))
         gold_dialogues = {t.dialogue_id for t in turns}
         select = [Example((t.label,), t.text) for t in turns if t.part == "select"]
         if int(gold_spec.get("repeat", 0)):

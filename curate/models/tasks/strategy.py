@@ -18,7 +18,6 @@ says how many of them the model sees). Everything is in file order and determini
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from functools import cache
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from curate.annotations import SMILECHAT, GoldTurn, load_smilechat, resolve
 from curate.assets import resolve_asset
 from curate.models.examples import Example, Splits
 from curate.models.metrics import report
@@ -35,7 +35,6 @@ from curate.models.metrics import report
 LABELS = ("Question", "Restatement or Paraphrasing", "Reflection of Feelings", "Self-disclosure",
           "Affirmation and Reassurance", "Providing Suggestions", "Information", "Others")
 QUESTION, RESTATE, SELF, SUGGEST, INFO, OTHERS = LABELS[0], LABELS[1], LABELS[3], LABELS[5], LABELS[6], LABELS[7]
-SMILECHAT = "smilechat/dialogues.jsonl"
 CUES_ASSET = "train/strategy-cues.yaml"
 HAND_ASSET = "annotations/strategy-hand-labels.jsonl"
 FEATURE_CHOICE = (
@@ -46,11 +45,6 @@ FEATURE_CHOICE = (
     "and share the batch's chars features; context 0 needs no previous turn at inference and trains in half the time."
 )
 _SENT = re.compile(r"[^。！？!?；;…\n]+[。！？!?；;…]*")
-
-
-def sha12(text: str) -> str:
-    """The reference hash of a turn: first 12 hex digits of the sha1 of its content (UTF-8)."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
 class Cues:
@@ -137,11 +131,6 @@ def weak_label(text: str, prev: str | None = None) -> str | None:
     return load_cues().label(text, prev)
 
 
-def _dialogues(path: Path) -> list[tuple[str, list[dict]]]:
-    with path.open(encoding="utf-8") as f:
-        return [(str(d["id"]), d["turns"]) for d in (json.loads(line) for line in f if line.strip())]
-
-
 def _prev_client(turns: list[dict], i: int) -> str | None:
     return next((str(turns[j].get("content") or "") for j in range(i - 1, -1, -1) if turns[j]["role"] == "client"), None)
 
@@ -150,28 +139,13 @@ def _context(turns: list[dict], i: int) -> tuple[str, ...]:
     return tuple(" ".join(str(t.get("content") or "").split()) for t in turns[:i])
 
 
-def _hand_rows(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _hand_examples(rows: list[dict], dialogues: dict[str, list[dict]], path: Path) -> list[tuple[dict, Example, str | None]]:
+def _hand_examples(dialogues: dict[str, list[dict]], path: Path) -> list[tuple[GoldTurn, Example, str | None]]:
+    """The checked hand labels (`curate.annotations.resolve`) with their context and the client turn before."""
     out = []
-    for n, row in enumerate(rows, 1):
-        did, turn = row.get("dialogue_id"), row.get("turn")
-        turns = dialogues.get(did)
-        if turns is None or not isinstance(turn, int) or not 0 <= turn < len(turns):
-            raise ValueError(f"{path}: line {n}: no turn {turn!r} in dialogue {did!r}")
-        t = turns[turn]
-        if t["role"] != "counselor":
-            raise ValueError(f"{path}: line {n}: {did} turn {turn} is a {t['role']} turn, not a counselor turn")
-        if sha12(t["content"]) != row.get("sha1"):
-            raise ValueError(f"{path}: line {n}: sha1 mismatch for {did} turn {turn} "
-                             f"(file {row.get('sha1')}, data {sha12(t['content'])}): the data changed or the reference is wrong")
-        if row.get("label") not in LABELS:
-            raise ValueError(f"{path}: line {n}: label {row.get('label')!r} is not one of {LABELS}")
-        text = " ".join(str(t["content"]).split())
-        out.append((row, Example((row["label"],), text, _context(turns, turn)), _prev_client(turns, turn)))
+    for g in resolve(path, dialogues, "counselor", LABELS):
+        turns = dialogues[g.dialogue_id]
+        text = " ".join(g.text.split())
+        out.append((g, Example((g.label,), text, _context(turns, g.turn)), _prev_client(turns, g.turn)))
     return out
 
 
@@ -184,7 +158,7 @@ def _paths(cfg: dict[str, Any], data_root: Path) -> tuple[Path, Path]:
 def hand_labels(data_root: Path | str, cfg: dict[str, Any] | None = None) -> list[Example]:
     """The hand-labelled turns as examples (text resolved from SMILECHAT and sha1-checked), in file order."""
     smile, hand = _paths(cfg or {}, Path(data_root))
-    return [ex for _, ex, _ in _hand_examples(_hand_rows(hand), dict(_dialogues(smile)), hand)]
+    return [ex for _, ex, _ in _hand_examples(load_smilechat(smile), hand)]
 
 
 def weak_agreement(data_root: Path | str, cfg: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -195,7 +169,7 @@ def weak_agreement(data_root: Path | str, cfg: dict[str, Any] | None = None) -> 
     hand-label distribution. Metrics from `curate.models.metrics.report`.
     """
     smile, hand = _paths(cfg or {}, Path(data_root))
-    items = _hand_examples(_hand_rows(hand), dict(_dialogues(smile)), hand)
+    items = _hand_examples(load_smilechat(smile), hand)
     preds = [weak_label(ex.text, prev) for _, ex, prev in items]
     gold = [ex.labels for _, ex, _ in items]
 
@@ -219,15 +193,15 @@ def weak_agreement(data_root: Path | str, cfg: dict[str, Any] | None = None) -> 
 def build(cfg: dict[str, Any], data_root: Path) -> Splits:
     """Weak-labelled SMILECHAT counselor turns (hand-labelled dialogues excluded) → train; hand labels → valid."""
     smile, hand = _paths(cfg, data_root)
-    dialogues = _dialogues(smile)
-    rows = _hand_rows(hand)
-    held = {r.get("dialogue_id") for r in rows}
-    valid = [ex for _, ex, _ in _hand_examples(rows, dict(dialogues), hand)]
+    dialogues = load_smilechat(smile)
+    hand_items = _hand_examples(dialogues, hand)
+    held = {g.dialogue_id for g, _, _ in hand_items}
+    valid = [ex for _, ex, _ in hand_items]
     cues_path = resolve_asset(cfg.get("cues", CUES_ASSET), "classifiers")
     cues = load_cues(cues_path)
     train: list[Example] = []
     skipped = Counter()
-    for did, turns in dialogues:
+    for did, turns in dialogues.items():
         if did in held:
             skipped["hand_labelled_dialogue_turns"] += sum(t["role"] == "counselor" for t in turns)
             continue

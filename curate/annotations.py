@@ -1,0 +1,114 @@
+"""Hand labels stored as references to SMILECHAT turns, and the checks that keep them honest.
+
+The gold files in `classifiers/annotations/` never hold text: each row names a SMILECHAT dialogue
+(`dialogue_id`), a 0-based `turn` index and `sha1`, the first 12 hex digits of the sha1 of that turn's
+content (UTF-8), plus its `label` (and, for sets with an untouched test part, its `part`). The text is read
+from the data root and checked against the sha1 here; the training builders, `curate eval` and the
+annotation tools in `annotate/` all resolve references through this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from curate.assets import resolve_asset
+
+SMILECHAT = "smilechat/dialogues.jsonl"
+
+
+@dataclass(frozen=True)
+class GoldTurn:
+    """One resolved gold row: where it is, its text, label and part (`select` or `test`)."""
+
+    dialogue_id: str
+    turn: int
+    text: str
+    label: str
+    part: str
+    role: str
+
+
+def sha12(text: str) -> str:
+    """The reference hash of a turn: first 12 hex digits of the sha1 of its content (UTF-8)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def load_smilechat(path: Path) -> dict[str, list[dict]]:
+    """SMILECHAT dialogue id → its turns, in file order, read in place."""
+    with path.open(encoding="utf-8") as f:
+        return {str(d["id"]): d["turns"] for d in (json.loads(line) for line in f if line.strip())}
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a gold file."""
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def gold_file(name: str | Path) -> Path:
+    """A gold file by path, or by name under `classifiers/annotations/`."""
+    path = Path(name)
+    return path if path.is_file() else resolve_asset(Path("annotations") / path.name, "classifiers")
+
+
+def problems(rows: list[dict], dialogues: dict[str, list[dict]], role: str | None, labels: Collection[str] | None,
+             part_of: Callable[[str], str] | None = None) -> list[str]:
+    """What is wrong with gold rows, as "line N: …": an unknown dialogue or turn, a turn of another role, a
+    sha1 that no longer matches the data, a label outside `labels`, a wrong part, a duplicate (`None` skips
+    the role or label check)."""
+    out, seen = [], set()
+    for n, row in enumerate(rows, 1):
+        did, turn = row.get("dialogue_id"), row.get("turn")
+        turns = dialogues.get(did)
+        if turns is None or not isinstance(turn, int) or not 0 <= turn < len(turns):
+            out.append(f"line {n}: no turn {turn!r} in dialogue {did!r}")
+            continue
+        t = turns[turn]
+        if role is not None and t["role"] != role:
+            out.append(f"line {n}: {did} turn {turn} is a {t['role']} turn, not a {role} turn")
+        if sha12(t["content"]) != row.get("sha1"):
+            out.append(f"line {n}: sha1 mismatch for {did} turn {turn} (file {row.get('sha1')}, data "
+                       f"{sha12(t['content'])}): the data changed or the reference is wrong")
+        if labels is not None and row.get("label") not in labels:
+            out.append(f"line {n}: label {row.get('label')!r} is not one of {sorted(labels)}")
+        if part_of is not None and row.get("part") != part_of(did):
+            out.append(f"line {n}: part {row.get('part')!r}, expected {part_of(did)!r}")
+        if (did, turn) in seen:
+            out.append(f"line {n}: duplicate {did} turn {turn}")
+        seen.add((did, turn))
+    return out
+
+
+def resolve(path: Path, dialogues: dict[str, list[dict]], role: str | None = None,
+            labels: Collection[str] | None = None) -> list[GoldTurn]:
+    """The rows of gold file `path` with their text; the first problem is an error naming the file and line."""
+    rows = read_rows(path)
+    found = problems(rows, dialogues, role, labels)
+    if found:
+        raise ValueError(f"{path}: {found[0]}" + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
+    turns = [dialogues[r["dialogue_id"]][r["turn"]] for r in rows]
+    return [GoldTurn(r["dialogue_id"], r["turn"], t["content"], r["label"], r.get("part", "test"), t["role"])
+            for r, t in zip(rows, turns, strict=True)]
+
+
+def is_reference_file(path: Path) -> bool:
+    """True when `path` is a JSONL of turn references (its first row has `dialogue_id`, `turn`, `sha1`)."""
+    if path.suffix != ".jsonl" or not path.is_file():
+        return False
+    with path.open(encoding="utf-8") as f:
+        first = next((line for line in f if line.strip()), "")
+    try:
+        row = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(row, dict) and {"dialogue_id", "turn", "sha1"} <= set(row)
+
+
+def read_gold_turns(name: str | Path, data_root: Path, role: str | None = None,
+                    labels: Collection[str] | None = None) -> list[GoldTurn]:
+    """Resolve a gold file (a path, or a name under `classifiers/annotations/`) against SMILECHAT."""
+    return resolve(gold_file(name), load_smilechat(data_root / SMILECHAT), role, labels)
