@@ -259,7 +259,7 @@ def test_rules_explain_gives_a_verdict():
 def test_eval_toxicity_on_cold_dev_prints_the_table(shared_data) -> None:
     result = invoke("eval", "toxicity", "--data", str(shared_data / "cold" / "dev.csv"))
     assert result.exit_code == 0, result.output
-    assert "accuracy=0.8904" in result.output and "majority baseline (safe)" in result.output
+    assert "accuracy=0.8865" in result.output and "majority baseline (safe)" in result.output
     assert "confusion (rows gold, columns predicted)" in result.output
 
 

@@ -20,7 +20,7 @@ from tests.conftest import make_job
 pytestmark = pytest.mark.ray
 
 N_DIALOGUES = 120
-WHERE = "quality > 0.6 and toxicity < 0.3 and esc_relevance > 0.5"
+WHERE = "quality > 0.9 and toxicity < 0.3 and esc_relevance > 0.5"  # quality does the selecting: the toxicity model no longer flags these counselling dialogues
 
 
 @pytest.fixture(scope="module")

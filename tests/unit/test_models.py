@@ -184,3 +184,25 @@ def test_classify_stage_keeps_rows_and_order_and_nulls_rejects(tiny_fasttext: Pa
     assert out["toxicity"].type == pa.float32()
     with pytest.raises(ValueError, match="unknown scoring task"):
         Scorers({"sarcasm": ModelSpec(str(tiny_fasttext / "card.yaml"))})
+
+
+def test_toxicity_counselling_turns_skip_held_out_dialogues_and_interleave(tmp_path: Path) -> None:
+    from curate.models.tasks.toxicity import counselling_turns, held_out, interleave
+
+    rows = [{"id": f"smilechat-{i}", "turns": [{"role": "client", "content": f"c{i}-{j}"} if j % 2 == 0
+                                               else {"role": "counselor", "content": f"s{i}-{j}"} for j in range(4)]}
+            for i in range(200)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    c = {"path": "d.jsonl", "counselor_turns": 50, "client_turns": 20}
+    turns = counselling_turns(c, tmp_path)
+    assert len(turns["counselor"]) == 50 and len(turns["client"]) == 20
+    assert all(t.startswith("s") for t in turns["counselor"]) and all(t.startswith("c") for t in turns["client"])
+    assert not any(held_out(f"smilechat-{t[1:].split('-')[0]}") for r in turns.values() for t in r)
+    assert counselling_turns({**c, "counselor_turns": 10}, tmp_path)["counselor"] == turns["counselor"][:10]
+    with pytest.raises(ValueError, match="only"):
+        counselling_turns({**c, "client_turns": 10_000}, tmp_path)
+    base = [Example(("offensive",), str(i)) for i in range(10)]
+    extra = [Example(("safe",), f"x{i}") for i in range(3)]
+    mixed = interleave(base, extra)
+    assert [ex for ex in mixed if ex.labels == ("offensive",)] == base and len(mixed) == 13
+    assert [i for i, ex in enumerate(mixed) if ex.labels == ("safe",)] == [2, 6, 10]
