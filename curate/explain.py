@@ -9,8 +9,8 @@ import pyarrow as pa
 
 import curate
 from curate.job import NormalizeSpec
+from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR
 from curate.schema import conform, record_schema
-from curate.stages.normalize import SPEAKER_SEPARATOR
 from curate.stages.phase_a import run_phase_a
 from curate.stages.rules import load_rule_sets
 
@@ -30,7 +30,7 @@ class Verdict:
 
 def _turns_from_lines(text: str) -> list[dict[str, str]]:
     turns = []
-    for line in text.split("\n"):  # the pipeline's own line separator
+    for line in text.split(TURN_SEPARATOR):  # the pipeline's own line separator
         if not line.strip():
             continue
         for sep in (SPEAKER_SEPARATOR, ":"):

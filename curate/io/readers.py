@@ -30,6 +30,7 @@ import zstandard
 
 import curate
 from curate.job import DialogueSpec, InputSpec, JobError
+from curate.render import XTUNER_KEYS
 from curate.schema import conform, record_schema
 
 MALFORMED = "malformed_input"
@@ -37,7 +38,6 @@ MALFORMED = "malformed_input"
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 _BOM = b"\xef\xbb\xbf"
 _JSON_WS = re.compile(r"[ \t\n\r]*")
-_XTUNER_KEYS = ("system", "input", "output")
 # A sentinel distinguishes "field absent" from "field is null" in error messages.
 _MISSING = object()
 # The turn fields a reader fills. Turns are built with this narrow struct and widened to the record's turn
@@ -579,10 +579,10 @@ class _FileReader:
             for i, item in enumerate(items, 1):
                 if not isinstance(item, dict):
                     return f"item {i} of {field!r} is not an object ({_type_name(item)})"
-                extra = {k: v for k, v in item.items() if k not in _XTUNER_KEYS}
+                extra = {k: v for k, v in item.items() if k not in XTUNER_KEYS}
                 # Item fields other than system/input/output ride on the item's first turn.
                 meta = _to_json(extra) if extra else None
-                for key in _XTUNER_KEYS:
+                for key in XTUNER_KEYS:
                     value = item.get(key)
                     if key == "system" and not value:
                         continue

@@ -1,5 +1,6 @@
 """Normalisation stage: Unicode NFKC (keeping Chinese full-width punctuation), invisible characters, whitespace,
-optional traditional-to-simplified conversion; renders dialogues as `speaker：utterance` lines.
+optional traditional-to-simplified conversion; renders dialogues as `speaker：utterance` lines
+(`curate.render`'s rendering, which the training-data builders use too).
 
 Vectorised over the batch with Arrow compute and Polars string expressions; only the optional OpenCC
 conversion calls into C++ once per text.
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 
 from curate.arrowutil import as_array, flat_children, replace_children
 from curate.job import NormalizeSpec
+from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR
 
 # Full-width punctuation that Chinese text uses as its own: NFKC would turn '，' into ',' and '：' into ':',
 # which changes the register of every sentence, so these are shielded from NFKC with private-use stand-ins.
@@ -27,8 +29,6 @@ _SHIELD = [chr(0xF0000 + i) for i in range(len(_CJK_PUNCT))]
 _INVISIBLE = (
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
-
-SPEAKER_SEPARATOR = "："
 
 
 def _nfkc_all(texts: pl.Series) -> pl.Series:
@@ -116,14 +116,16 @@ def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, p
 
 
 def _render_dialogues(turns: pa.Array, n_rows: int) -> pa.Array:
-    """`speaker：utterance` lines per dialogue, joined with newlines (vectorised over the flat turns)."""
+    """`speaker：utterance` lines per dialogue, joined with newlines (vectorised over the flat turns).
+
+    `curate.render.render_dialogue` is the same rendering for one dialogue, in Python, for the builders."""
     values, parents = flat_children(turns)
     speakers = pc.fill_null(values.field("speaker"), "")
     lines = pc.binary_join_element_wise(speakers, pc.fill_null(values.field("text"), ""), SPEAKER_SEPARATOR)
     offsets = np.zeros(n_rows + 1, dtype=np.int32)
     np.cumsum(np.bincount(parents, minlength=n_rows), out=offsets[1:])
     per_dialogue = pa.ListArray.from_arrays(pa.array(offsets), lines)
-    rendered = pc.binary_join(per_dialogue, "\n")
+    rendered = pc.binary_join(per_dialogue, TURN_SEPARATOR)
     return pc.if_else(as_array(turns).is_null(), pa.nulls(n_rows, pa.string()), rendered)
 
 

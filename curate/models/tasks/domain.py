@@ -8,8 +8,8 @@ never redistribute) are not read. Three kinds of examples:
 
 1. Real comments, weakly labelled: COLD (Weibo/Zhihu). A domain is given when the text hits enough
    distinct seed keywords / cues (scaled with length) and is close to the best domain; nothing → `general`.
-2. Real dialogue (CPED scenes, SMILECHAT, EmoLLM): `dialogue`, plus keyword domains (counselling talk
-   often scores `medicine`).
+2. Real dialogue (CPED scenes, SMILECHAT, EmoLLM), rendered as the pipeline renders dialogue records
+   (`speaker：utterance` lines): `dialogue`, plus keyword domains (counselling talk often scores `medicine`).
 3. Pseudo-documents per domain, the main source: an optional title line, then paragraphs of the domain's
    sentence templates (slots filled from hand-written pools), keyword bags, shared hand-written prose and
    real COLD sentences as filler; some mix two domains and carry both labels.
@@ -34,6 +34,7 @@ import yaml
 
 from curate.models.examples import Example, Splits, split_by_key
 from curate.models.tasks import training_asset
+from curate.render import render_dialogue, xtuner_turns
 
 FALLBACK = "general"
 _PUNCT = re.compile(r"^[\W_]+$")
@@ -82,28 +83,28 @@ def _csv_rows(path: Path) -> Iterator[dict]:
         yield from csv.DictReader(f)
 
 
+# Dialogues are rendered as the pipeline renders the records it scores (`curate.render.render_dialogue`),
+# speakers named as its readers name them: CPED's `Speaker` column (style csv), SMILECHAT's `role`
+# (client / counselor, style turns), EmoLLM's item keys (system / input / output, style xtuner).
+
 def _cped(path: Path) -> Iterator[tuple[str, str]]:
-    scenes: dict[str, list[str]] = {}
+    scenes: dict[str, list[tuple[str, str]]] = {}
     for row in _csv_rows(path):
-        scenes.setdefault(row["Dialogue_ID"], []).append(f"{row['Speaker']}：{row['Utterance']}")
-    for k, utts in scenes.items():
-        yield f"cped:{k}", "\n".join(utts)
+        scenes.setdefault(row["Dialogue_ID"], []).append((row["Speaker"], row["Utterance"]))
+    for k, turns in scenes.items():
+        yield f"cped:{k}", render_dialogue(turns)
 
 
 def _smilechat(path: Path) -> Iterator[tuple[str, str]]:
-    names = {"client": "来访者", "counselor": "咨询师"}
     with path.open(encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
-            yield d["id"], "\n".join(f"{names.get(t['role'], t['role'])}：{t['content']}" for t in d["turns"])
+            yield d["id"], render_dialogue((t["role"], t["content"]) for t in d["turns"])
 
 
 def _emollm(path: Path) -> Iterator[tuple[str, str]]:
     for i, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
-        turns = []
-        for t in item["conversation"]:
-            turns += [f"求助者：{t.get('input', '')}", f"心理咨询师：{t.get('output', '')}"]
-        yield f"emollm:{i}", "\n".join(turns)
+        yield f"emollm:{i}", render_dialogue(xtuner_turns(item["conversation"]))
 
 
 def _sentences(text: str) -> list[str]:

@@ -1,15 +1,17 @@
 """ESC relevance training data: emotional-support text (`esc`) versus everything else (`other`).
 
-The model scores whole pipeline records (a web document, or a dialogue rendered one turn per line,
-text only), so examples are built at that granularity and at shorter ones. Training uses only the
+The model scores whole pipeline records (a web document, or a dialogue rendered as `speaker：utterance`
+lines), so examples are built at that granularity and at shorter ones; dialogue examples are rendered with
+the pipeline's own renderer (`curate.render.render_dialogue`), speakers named as its readers name them
+(SMILECHAT's `role`, EmoLLM's xtuner keys, CPED's `Speaker`). Training uses only the
 shared datasets' SMILECHAT, EmoLLM, CPED and COLD files and pseudo-documents generated here; the web
 samples (README: evaluation and tests only) never reach train or valid:
 
 * SMILECHAT (client ↔ counselor dialogues) → `esc`: the whole dialogue, a window of 2–4 consecutive
-  turns, one turn, and a fragment of 1–2 sentences of one turn (short positives, so that length does
-  not give the label away).
-* EmoLLM (LLM-generated support dialogues) → `esc`: the whole dialogue and a window (system prompt
-  dropped: the pipeline renders turn text only).
+  turns, one turn (a one-line dialogue), and a fragment of 1–2 sentences of one turn's text, without
+  its speaker (short positives, so that length does not give the label away).
+* EmoLLM (LLM-generated support dialogues) → `esc`: the whole dialogue and a window (the system prompt
+  kept: the pipeline reads it as a `system` turn).
 * CPED (TV-show dialogue) → mostly `other`, a few `esc`. An utterance is *emotional* when its `Emotion`
   is one of `cped.emotional_emotions` (sadness, worried, fear) or its `DA` one of `cped.emotional_das`
   (comfort). CPED's emotion labels come from voice and face, so most emotional lines are not
@@ -18,8 +20,8 @@ samples (README: evaluation and tests only) never reach train or valid:
   only when at least `pos_ratio` of its utterances are emotional AND at least `cue_min` of those
   emotional utterances contain a disclosure / comfort cue word (`cped.cue_words`: 难过, 害怕, 别担心, …);
   it is `other` when at most `neg_ratio` are emotional, and dropped otherwise (emotional share without
-  cues, or in between). Single utterances of at least `single_min_chars` characters: `other` when
-  calm (neutral or positive emotion); lone emotional ones are never used.
+  cues, or in between). Single utterances of at least `single_min_chars` characters (one-line dialogues,
+  `Speaker：utterance`): `other` when calm (neutral or positive emotion); lone emotional ones are never used.
 * COLD (Weibo/Zhihu comments) → `other`: single comments, and "threads" of comments on one topic
   joined one per line, their target lengths drawn from the SMILECHAT dialogue and window lengths,
   so that long, multi-line text is not `esc` by default.
@@ -60,6 +62,7 @@ import yaml
 
 from curate.models.examples import Example, Splits, in_valid
 from curate.models.tasks import training_asset
+from curate.render import render_dialogue, render_turn, xtuner_turns
 
 POS, NEG = "esc", "other"
 EVAL = "eval"  # units of evaluation-only data: neither train nor valid
@@ -100,10 +103,10 @@ def _rng(seed: int, *key: object) -> random.Random:
     return random.Random(":".join(map(str, (seed, *key))))
 
 
-def _window(turns: Sequence[str], rng: random.Random, lo: int, hi: int) -> str:
+def _window(turns: Sequence[tuple[str, str]], rng: random.Random, lo: int, hi: int) -> str:
     k = min(len(turns), rng.randint(lo, hi))
     start = rng.randint(0, len(turns) - k)
-    return "\n".join(turns[start:start + k])
+    return render_dialogue(turns[start:start + k])
 
 
 def _fragment(text: str, rng: random.Random, min_chars: int) -> str:
@@ -121,9 +124,10 @@ def _split_of(key: str, cfg: dict) -> str:
     return "valid" if held else "train"
 
 
-def _support_units(name: str, dialogues: Iterator[tuple[str, list[str]]], scfg: dict, cfg: dict,
+def _support_units(name: str, dialogues: Iterator[tuple[str, list[tuple[str, str]]]], scfg: dict, cfg: dict,
                    lengths: list[int] | None = None) -> Iterator[Unit]:
-    """Positive units of a support-dialogue corpus: (id, turn texts) → dialogue/window/turn/fragment."""
+    """Positive units of a support-dialogue corpus: (id, (speaker, text) turns) → dialogue/window/turn/fragment.
+    Whitespace runs in a turn's text collapse to one space; empty turns are left out."""
     seed = int(cfg.get("seed", 1))
     kinds = set(scfg.get("units", ["dialogue", "window", "turn", "fragment"]))
     lo, hi = scfg.get("window_turns", [2, 4])
@@ -132,13 +136,13 @@ def _support_units(name: str, dialogues: Iterator[tuple[str, list[str]]], scfg: 
     for n, (did, turns) in enumerate(dialogues):
         if limit is not None and n >= int(limit):
             break
-        turns = [t for t in (" ".join(t.split()) for t in turns) if t]
+        turns = [(speaker, text) for speaker, text in ((s, " ".join(t.split())) for s, t in turns) if text]
         if not turns:
             continue
         split = _split_of(did, cfg)
         rng = _rng(seed, name, did)
         if "dialogue" in kinds:
-            text = "\n".join(turns)
+            text = render_dialogue(turns)
             if lengths is not None and split == "train":
                 lengths.append(len(text))
             yield Unit(split, f"{name}/dialogue", POS, text)
@@ -148,29 +152,28 @@ def _support_units(name: str, dialogues: Iterator[tuple[str, list[str]]], scfg: 
                 lengths.append(len(text))
             yield Unit(split, f"{name}/window", POS, text)
         if "turn" in kinds:
-            yield Unit(split, f"{name}/turn", POS, rng.choice(turns))
+            yield Unit(split, f"{name}/turn", POS, render_turn(*rng.choice(turns)))
         if "fragment" in kinds:
-            frag = _fragment(rng.choice(turns), rng, frag_min)
+            frag = _fragment(rng.choice(turns)[1], rng, frag_min)
             if frag:
                 yield Unit(split, f"{name}/fragment", POS, frag)
 
 
-def _smilechat(path: Path) -> Iterator[tuple[str, list[str]]]:
+def _smilechat(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """(id, turns) of SMILECHAT, each turn named by its `role` (client / counselor) as the pipeline names it."""
     with path.open(encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 d = json.loads(line)
-                yield str(d["id"]), [str(t.get("content") or "") for t in d["turns"]]
+                yield str(d["id"]), [(str(t.get("role")), str(t.get("content") or "")) for t in d["turns"]]
 
 
-def _emollm(path: Path) -> Iterator[tuple[str, list[str]]]:
+def _emollm(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """(key, turns) of EmoLLM as the pipeline reads its xtuner items: system (when set), input, output."""
     with path.open(encoding="utf-8") as f:
         data = json.load(f)
     for i, item in enumerate(data):
-        turns: list[str] = []
-        for t in item.get("conversation", []):
-            turns += [str(t.get("input") or ""), str(t.get("output") or "")]
-        yield f"emollm-{i}", turns
+        yield f"emollm-{i}", xtuner_turns(item.get("conversation", []))
 
 
 def _cped_units(path: Path, split: str, ccfg: dict, seed: int) -> Iterator[Unit]:
@@ -187,7 +190,7 @@ def _cped_units(path: Path, split: str, ccfg: dict, seed: int) -> Iterator[Unit]
     run_lo, run_hi = ccfg.get("run_dialogues", [2, 6])
     min_chars = int(ccfg.get("single_min_chars", 6))
     single_neg_fraction = float(ccfg.get("single_neg_fraction", 0.5))
-    dialogues: dict[str, list[tuple[str, bool, str]]] = defaultdict(list)
+    dialogues: dict[str, list[tuple[str, bool, str, str]]] = defaultdict(list)
     shows: dict[str, list[str]] = defaultdict(list)
     with path.open(encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
@@ -196,15 +199,18 @@ def _cped_units(path: Path, split: str, ccfg: dict, seed: int) -> Iterator[Unit]
                 shows[r["TV_ID"]].append(did)
             text = " ".join((r["Utterance"] or "").split())
             if text:
-                dialogues[did].append((text, r["Emotion"] in emo or r["DA"] in das, r["Emotion"]))
+                dialogues[did].append((text, r["Emotion"] in emo or r["DA"] in das, r["Emotion"], r["Speaker"]))
 
-    def label(rows: Sequence[tuple[str, bool, str]]) -> str | None:
-        share = sum(e for _, e, _ in rows) / len(rows)
+    def label(rows: Sequence[tuple[str, bool, str, str]]) -> str | None:
+        share = sum(e for _, e, _, _ in rows) / len(rows)
         if share <= neg_ratio:
             return NEG
-        if share >= pos_ratio and sum(e and any(c in t for c in cues) for t, e, _ in rows) >= cue_min:
+        if share >= pos_ratio and sum(e and any(c in t for c in cues) for t, e, _, _ in rows) >= cue_min:
             return POS
         return None
+
+    def render(rows: Sequence[tuple[str, bool, str, str]]) -> str:  # as the pipeline renders a CPED scene
+        return render_dialogue((speaker, text) for text, _, _, speaker in rows)
 
     for tv, dids in shows.items():
         rng = _rng(seed, "cped", split, tv)
@@ -213,24 +219,24 @@ def _cped_units(path: Path, split: str, ccfg: dict, seed: int) -> Iterator[Unit]
             if not rows:
                 continue
             if (lab := label(rows)) and len(rows) > 1:
-                yield Unit(split, "cped/dialogue", lab, "\n".join(t for t, _, _ in rows))
+                yield Unit(split, "cped/dialogue", lab, render(rows))
             i = 0
             while i < len(rows):  # non-overlapping windows of random size
                 k = rng.randint(lo, hi)
                 win = rows[i:i + k]
                 i += k
                 if len(win) >= 2 and (lab := label(win)):
-                    yield Unit(split, "cped/window", lab, "\n".join(t for t, _, _ in win))
-            for text, emotional, emotion in rows:
+                    yield Unit(split, "cped/window", lab, render(win))
+            for text, emotional, emotion, speaker in rows:
                 if len(text) >= min_chars and emotion in calm and not emotional and rng.random() < single_neg_fraction:
-                    yield Unit(split, "cped/utterance", NEG, text)
+                    yield Unit(split, "cped/utterance", NEG, render_turn(speaker, text))
         j = 0
         while j < len(dids):  # runs of consecutive dialogues: longer multi-line text of the same show
             k = rng.randint(run_lo, run_hi)
             rows = [r for d in dids[j:j + k] for r in dialogues[d]]
             j += k
             if len(rows) >= 2 and (lab := label(rows)):
-                yield Unit(split, "cped/run", lab, "\n".join(t for t, _, _ in rows))
+                yield Unit(split, "cped/run", lab, render(rows))
 
 
 def _cold_units(path: Path, split: str, ccfg: dict, seed: int, lengths: Sequence[int]) -> Iterator[Unit]:

@@ -12,7 +12,9 @@ Training examples, built at run time from the shared data (nothing is copied int
    curate's own rule signals (`curate/stages/signals.py`: Chinese-character ratio, line punctuation, short
    lines, duplicated lines, top n-gram share, 13-gram repetition, word-list hits in `rules/words/`) plus
    three local ones (prose share, junk characters, length). Score >= `high_min` -> `high`, <= `low_max`
-   -> `low` (mostly very short comments), in between -> not used.
+   -> `low` (mostly very short comments), in between -> not used. Dialogues are rendered as the pipeline
+   renders the records it scores (`curate.render.render_dialogue`: one `speaker：utterance` line per turn,
+   speakers named as the readers name them).
 2. **Generated prose, known `high`.** Encyclopedia / news style paragraphs (biographies, places,
    organisations, concepts, works, news) from templates written here with random slot fills, so the
    positives are not only first-person dialogue.
@@ -43,6 +45,7 @@ import polars as pl
 
 from curate.assets import asset_dir
 from curate.models.examples import Example, Splits, split_by_key
+from curate.render import render_dialogue, xtuner_turns
 from curate.stages.signals import SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
 
@@ -146,16 +149,17 @@ def _cc_docs(path: Path, words: WordLists | None, chunk_chars: int = 200) -> Ite
 
 
 def _smilechat(path: Path) -> Iterator[tuple[str, str]]:
+    """SMILECHAT dialogues rendered as the pipeline renders them (`role：content` lines)."""
     with path.open(encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
-            yield f"smilechat:{d['id']}", " ".join(t["content"].strip() for t in d["turns"])
+            yield f"smilechat:{d['id']}", render_dialogue((t["role"], t["content"].strip()) for t in d["turns"])
 
 
 def _emollm(path: Path) -> Iterator[tuple[str, str]]:
+    """EmoLLM dialogues rendered as the pipeline renders them (style xtuner: `system：`/`input：`/`output：`)."""
     for i, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
-        parts = [p for turn in item["conversation"] for p in (turn.get("input"), turn.get("output")) if p]
-        yield f"emollm:{i}", " ".join(p.strip() for p in parts)
+        yield f"emollm:{i}", render_dialogue((k, v.strip()) for k, v in xtuner_turns(item["conversation"]))
 
 
 def _cold(path: Path) -> Iterator[tuple[str, str]]:
@@ -165,12 +169,13 @@ def _cold(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def _cped(path: Path) -> Iterator[tuple[str, str]]:
-    dialogues: dict[str, list[str]] = {}
+    """CPED scenes rendered as the pipeline renders them (style csv: `Speaker：Utterance` lines)."""
+    dialogues: dict[str, list[tuple[str, str]]] = {}
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
-            dialogues.setdefault(row["Dialogue_ID"], []).append(row["Utterance"].strip())
-    for did, utts in dialogues.items():
-        yield f"cped:{did}", " ".join(utts)
+            dialogues.setdefault(row["Dialogue_ID"], []).append((row["Speaker"], row["Utterance"].strip()))
+    for did, turns in dialogues.items():
+        yield f"cped:{did}", render_dialogue(turns)
 
 
 def _sample(items: list[tuple[str, str]], n: int | None, rng: random.Random) -> list[tuple[str, str]]:

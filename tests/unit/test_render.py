@@ -1,0 +1,123 @@
+"""One rendering of a dialogue for training and for scoring: `curate.render` is what the pipeline's
+normalize stage renders, and the training-data builders' dialogue texts are the records' `text`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from curate.io.readers import read_file
+from curate.job import Job, parse_job
+from curate.models.tasks import domain, esc_relevance, quality
+from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR, render_dialogue, render_turn, xtuner_turns
+from curate.stages.normalize import normalize, normalize_texts
+from tests.unit.test_normalize import dialogue_row, normalize_rows, turn
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_render_dialogue_is_speaker_lines():
+    assert SPEAKER_SEPARATOR == "：" and TURN_SEPARATOR == "\n"
+    assert render_dialogue([("client", "我很难过"), ("counselor", "发生什么了？")]) == "client：我很难过\ncounselor：发生什么了？"
+    assert render_turn(None, "嗯") == "：嗯" and render_turn("A", None) == "A："
+    assert render_dialogue([]) == ""
+
+
+def test_render_dialogue_equals_the_normalize_stage_rendering():
+    dialogues = [
+        [("client", "你好"), ("counselor", "你好，请说"), ("client", "我睡不着")],
+        [(None, "无名"), ("A", None), ("B", "")],
+        [("于春晓", "怎么了")],
+        [],
+    ]
+    rows = [dialogue_row([turn(s, t) for s, t in d], id=f"d{i}") for i, d in enumerate(dialogues)]
+    assert [r["text"] for r in normalize_rows(rows)] == [render_dialogue(d) for d in dialogues]
+
+
+def test_xtuner_turns_are_the_readers_turns():
+    conversation = [{"system": "你是心理咨询师", "input": "我很焦虑", "output": "慢慢说"},
+                    {"system": "", "input": "睡不着", "output": "多久了？"}, {"input": "一个月", "output": "嗯"}]
+    assert xtuner_turns(conversation) == [("system", "你是心理咨询师"), ("input", "我很焦虑"), ("output", "慢慢说"),
+                                          ("input", "睡不着"), ("output", "多久了？"), ("input", "一个月"),
+                                          ("output", "嗯")]
+
+
+# ------------------------------------------------------------------------ real data, through the pipeline
+
+
+def _job(inp: dict, tmp_path: Path) -> Job:
+    return parse_job({"name": "render", "inputs": [inp], "output": str(tmp_path / "out")}, tmp_path)
+
+
+def _pipeline_records(job: Job) -> tuple[list[str], list[str]]:
+    """(ids, texts) of the job's one input file, read and normalised by the pipeline's own stage functions."""
+    spec = job.inputs[0]
+    (path,) = spec.files
+    ids: list[str] = []
+    texts: list[str] = []
+    for table in read_file(path, spec, rel_name=Path(path).name, max_record_bytes=job.max_record_bytes,
+                           chunk_rows=job.shard_rows):
+        table = normalize(table, job.normalize)
+        assert table.column("drop_reason").null_count == table.num_rows, "every dialogue is read"
+        ids += table.column("id").to_pylist()
+        texts += table.column("text").to_pylist()
+    return ids, texts
+
+
+def _normalised(job: Job, texts: list[str]) -> list[str]:
+    """The builders' texts after the pipeline's normalisation (the job's), which training leaves out."""
+    return normalize_texts(pl.Series(texts, dtype=pl.String), job.normalize)[0].to_list()
+
+
+def _first_difference(got: list[str], want: list[str]) -> str:
+    i = next((i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b), None)
+    return "" if i is None else f"record {i}: builder {got[i][:200]!r} != pipeline {want[i][:200]!r}"
+
+
+def test_smilechat_training_text_is_the_text_the_pipeline_scores(shared_data, tmp_path):
+    """A SMILECHAT record's `text` (the job's reader and normalize stage) is each builder's training text
+    of that dialogue, for every dialogue of the file."""
+    doc = yaml.safe_load((REPO / "jobs" / "shared-sample.yaml").read_text(encoding="utf-8"))
+    inp = next(dict(i) for i in doc["inputs"] if i["name"] == "smilechat")  # roles: client/counselor
+    path = shared_data / "smilechat" / "dialogues.jsonl"
+    inp["path"] = str(path)
+    job = _job(inp, tmp_path)
+    ids, texts = _pipeline_records(job)
+    assert len(ids) == 11051 and texts[0].startswith("client：高三后的迷茫")
+
+    quality_by_id = {key.removeprefix("smilechat:"): text for key, text in quality._smilechat(path)}
+    domain_by_id = dict(domain._smilechat(path))
+    assert [i for i, _ in esc_relevance._smilechat(path)] == ids  # one ESC `dialogue` unit per dialogue, in order
+    built = {
+        "quality": [quality_by_id[i] for i in ids],
+        "domain": [domain_by_id[i] for i in ids],
+        "esc_relevance": [u.text for u in esc_relevance._support_units(
+            "smilechat", esc_relevance._smilechat(path), {"units": ["dialogue"]}, {})],
+    }
+    for task, texts_built in built.items():
+        got = _normalised(job, texts_built)
+        assert got == texts, f"{task}: {_first_difference(got, texts)}"
+
+
+def test_emollm_training_text_is_the_text_the_pipeline_scores(shared_data, tmp_path):
+    """EmoLLM read as xtuner (system, input, output turns): the builders render what the pipeline scores.
+    The ESC builder also collapses the line breaks inside a turn, which its chars features never see."""
+    path = shared_data / "emollm" / "data.json"
+    job = _job({"name": "emollm", "path": str(path), "kind": "dialogue", "dialogue": {"style": "xtuner"}}, tmp_path)
+    _, texts = _pipeline_records(job)
+    assert len(texts) == 1596 and texts[0].startswith("system：现在你是一个心理专家")
+    for task, built in (("quality", quality._emollm(path)), ("domain", domain._emollm(path))):
+        got = _normalised(job, [t for _, t in built])
+        assert got == texts, f"{task}: {_first_difference(got, texts)}"
+    esc = _normalised(job, [u.text for u in esc_relevance._support_units(
+        "emollm", esc_relevance._emollm(path), {"units": ["dialogue"]}, {})])
+    assert ["".join(t.split()) for t in esc] == ["".join(t.split()) for t in texts]
+
+
+@pytest.mark.parametrize("task", [quality, domain])
+def test_cped_scenes_render_with_their_speakers(task, shared_data):
+    key, text = next(iter(task._cped(shared_data / "cped" / "train.csv")))
+    assert key == "cped:32_000" and text.split(TURN_SEPARATOR)[:2] == ["于春晓：怎么了", "于春晓：撞车了吗"]
