@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from curate.annotations import SMILECHAT
 from curate.models.classifier import Classifier, load_classifier
 from curate.models.evaluate import read_labelled
 from curate.models.tasks.toxicity import held_out, smilechat_dialogues
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 def load_sets(data_root: Path, counselling: dict) -> dict[str, list[str]]:
     """Evaluation texts: held-out SMILECHAT turns by role, EmoLLM turns by role."""
     sets: dict[str, list[str]] = {"smile_counselor": [], "smile_client": [], "emollm_supporter": [], "emollm_seeker": []}
-    for did, turns in smilechat_dialogues(data_root / counselling.get("path", "smilechat/dialogues.jsonl")):
+    for did, turns in smilechat_dialogues(data_root / counselling.get("path", SMILECHAT)):
         if held_out(did, counselling):
             for role, text in turns:
                 if text.strip() and role in ("counselor", "client"):

@@ -9,17 +9,16 @@ COLD dev, so the card's metrics are COLD's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import xxhash
 
+from curate.annotations import SMILECHAT, load_smilechat
 from curate.models.evaluate import read_labelled
 from curate.models.examples import Example, Splits, in_valid
 
-SMILECHAT = "smilechat/dialogues.jsonl"
 HOLDOUT_FRACTION = 0.3
 HOLDOUT_SALT = "toxicity-smilechat"
 ROLES = ("counselor", "client")
@@ -27,11 +26,8 @@ ROLES = ("counselor", "client")
 
 def smilechat_dialogues(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """(dialogue id, [(role, text), ...]) for each SMILECHAT dialogue, in file order."""
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                d = json.loads(line)
-                yield str(d["id"]), [(str(t.get("role")), str(t.get("content") or "")) for t in d["turns"]]
+    for did, turns in load_smilechat(path).items():
+        yield did, [(str(t.get("role")), str(t.get("content") or "")) for t in turns]
 
 
 def held_out(dialogue_id: str, counselling: dict[str, Any] | None = None) -> bool:
