@@ -4,10 +4,13 @@ The written taggers train on the `select` part of the hand-labelled seeker turns
 on it are optimistic. This trains the shipped config 4 times, each time without one fold of the select
 dialogues (folds by a hash of the dialogue id), collects the held-out folds' probabilities and prints, per
 threshold, the share of labels emitted and their accuracy. The card's `min_confidence` is the smallest
-threshold whose emitted labels are right at least 70 % of the time. The `test` part is never read.
+threshold whose emitted labels are right at least 70 % of the time. The `test` part is never read. The
+dialogue-act and strategy models never train on their valid split, so for them the shipped model is scored
+on it directly.
 
     python experiments/affect.py confidence emotion
-    python experiments/affect.py confidence sentiment
+    python experiments/affect.py confidence sentiment [--config VARIANT.yaml]
+    python experiments/affect.py confidence strategy
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import yaml
 
 from curate.annotations import gold_file, read_gold_turns, read_rows
 from curate.models.classifier import load_classifier
+from curate.models.evaluate import default_card
 from curate.models.tasks.cped import SENTIMENT_OF_EMOTION
-from curate.models.train import load_train_config, train_task
+from curate.models.train import build_splits, load_train_config, train_task
 from curate.schema import label_map
 
 FOLDS = 4
@@ -36,9 +40,9 @@ def fold_of(dialogue_id: str) -> int:
     return int(hashlib.sha1(f"affect-cv:{dialogue_id}".encode()).hexdigest()[:8], 16) % FOLDS
 
 
-def out_of_fold(task: str, data_root: Path) -> tuple[list[str], list[str], np.ndarray]:
+def out_of_fold(task: str, data_root: Path, config: Path | None = None) -> tuple[list[str], list[str], np.ndarray]:
     """Labels, gold labels and out-of-fold probabilities of the select part."""
-    cfg = load_train_config(task)
+    cfg = load_train_config(task, config)
     gold_name = cfg.doc["data"]["gold"]["file"]
     turns = [t for t in read_gold_turns(gold_name, data_root) if t.part == "select"]
     relabel = (lambda x: x) if task == "emotion" else SENTIMENT_OF_EMOTION.__getitem__
@@ -59,19 +63,32 @@ def out_of_fold(task: str, data_root: Path) -> tuple[list[str], list[str], np.nd
     return labels, [relabel(t.label) for t in turns], proba
 
 
+def on_valid(task: str, data_root: Path) -> tuple[list[str], list[str], np.ndarray]:
+    """Labels, gold labels and the shipped model's probabilities on the valid split its config builds
+    (the strategy hand labels; CPED valid for dialogue acts)."""
+    valid = build_splits(load_train_config(task), data_root).valid
+    clf = load_classifier(default_card(task))
+    return clf.labels, [ex.labels[0] for ex in valid], clf.predict_examples(valid)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["confidence"])
-    ap.add_argument("task", choices=["emotion", "sentiment"])
+    ap.add_argument("task", choices=["emotion", "sentiment", "dialogue_act", "strategy"])
     ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--config", type=Path, help="a training config other than the shipped one (a variant)")
     args = ap.parse_args(argv)
-    labels, gold, proba = out_of_fold(args.task, Path(args.data_root).resolve())
+    if args.task in ("emotion", "sentiment"):
+        labels, gold, proba = out_of_fold(args.task, Path(args.data_root).resolve(), args.config)
+    else:  # trained without their valid split: the shipped model on it is already out of sample
+        labels, gold, proba = on_valid(args.task, Path(args.data_root).resolve())
     top = proba.argmax(axis=1)
     conf = proba.max(axis=1)
     right = np.array([labels[t] == g for t, g in zip(top, gold, strict=True)])
     groups = label_map(f"{args.task}_coarse") or {lab: lab for lab in labels}
     right6 = np.array([groups[labels[t]] == groups[g] for t, g in zip(top, gold, strict=True)])
-    print(f"out-of-fold accuracy on the select part: {right.mean():.3f}, coarse {right6.mean():.3f} (n={len(gold)})")
+    where = "out of fold on the gold select part" if args.task in ("emotion", "sentiment") else "on the valid split"
+    print(f"accuracy {where}: {right.mean():.3f}, coarse {right6.mean():.3f} (n={len(gold)})")
     print(f"{'min_confidence':>15}{'emitted':>10}{'accuracy':>10}{'coarse':>10}")
     chosen: dict[str, float | None] = {"label": None, "coarse": None}
     for t in np.round(np.arange(0.0, 0.96, 0.05), 2):

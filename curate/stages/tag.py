@@ -50,9 +50,10 @@ class Taggers:
         self.models: dict[str, Classifier] = {task: load_classifier(spec.card) for task, spec in specs.items()}
         self.spoken: dict[str, Classifier] = {task: load_classifier(spec.spoken) for task, spec in specs.items()
                                               if spec.spoken and task in TURN_TASKS}
-        self.min_confidence: dict[str, float] = {
-            task: float(spec.min_confidence if spec.min_confidence is not None else
-                        (self.models[task].card.min_confidence or 0.0)) for task, spec in specs.items()}
+        # each model's own min_confidence, unless the job sets one for the task
+        self.min_confidence: dict[str, float] = {task: _floor(specs[task], model) for task, model in self.models.items()}
+        self.spoken_min_confidence: dict[str, float] = {task: _floor(specs[task], model)
+                                                        for task, model in self.spoken.items()}
         self.label_order: dict[int, list[int]] = {}
         for task, model in [*self.models.items(), *self.spoken.items()]:
             order = label_set(_label_set_of(task))
@@ -67,8 +68,16 @@ class Taggers:
         model = (self.spoken if spoken else self.models)[task]
         return model.predict_proba(texts, cache, contexts)[:, self.label_order[id(model)]]
 
+    def floor(self, task: str, spoken: np.ndarray) -> np.ndarray:
+        """The min_confidence of each unit: the spoken model's where `spoken`, else the written one's."""
+        return np.where(spoken, self.spoken_min_confidence.get(task, 0.0), self.min_confidence[task])
+
     def __call__(self, batch: pa.Table) -> pa.Table:
         return tag_batch(batch, self)
+
+
+def _floor(spec: ModelSpec, model: Classifier) -> float:
+    return float(spec.min_confidence if spec.min_confidence is not None else (model.card.min_confidence or 0.0))
 
 
 def _label_set_of(task: str) -> str:
@@ -77,8 +86,8 @@ def _label_set_of(task: str) -> str:
     return task
 
 
-def _top(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float = 0.0) -> pa.Array:
-    """The arg-max label of each row, null where its probability is below `min_confidence`."""
+def _top(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float | np.ndarray = 0.0) -> pa.Array:
+    """The arg-max label of each row, null where its probability is below `min_confidence` (one, or one per row)."""
     if not len(scores):
         return pa.array([], type=pa.string())
     top = scores.argmax(axis=1)
@@ -109,10 +118,13 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     kept = _kept_rows(batch)
     turns_col = batch["turns"].combine_chunks() if "turns" in batch.column_names else None
     unit_rows = np.zeros(0, dtype=np.int64)
+    unit_spoken = np.zeros(0, dtype=bool)
     unit_scores: dict[str, np.ndarray] = {}
     if turns_col is not None:
-        new_turns, speakers, unit_rows, unit_scores, seeker = _tag_turns(turns_col, kept, taggers)
-        unit_rows, unit_scores = _seeker_units(unit_rows, unit_scores, seeker, batch.num_rows)
+        new_turns, speakers, unit_rows, unit_scores, seeker, unit_spoken = _tag_turns(turns_col, kept, taggers)
+        use = _seeker_units(unit_rows, seeker, batch.num_rows)
+        unit_rows, unit_spoken = unit_rows[use], unit_spoken[use]
+        unit_scores = {task: scores[use] for task, scores in unit_scores.items()}
         batch = _set(batch, "turns", new_turns)
         batch = _set(batch, "speakers", speakers)
     # web documents (and any kept record without turns): sentences are the units
@@ -133,16 +145,15 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
                 doc_scores = taggers.proba(task, sent_texts, None, cache)
                 unit_scores[task] = np.concatenate([unit_scores.get(task, np.zeros((0, doc_scores.shape[1]))), doc_scores])
         unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
-    return _record_affect(batch, unit_rows, unit_scores, taggers.min_confidence)
+        unit_spoken = np.concatenate([unit_spoken, np.zeros(len(sent_rows), dtype=bool)])
+    return _record_affect(batch, unit_rows, unit_scores, unit_spoken, taggers)
 
 
-def _seeker_units(unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray], seeker: np.ndarray, n_rows: int
-                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The turns a record's affect is the mean of: its seeker turns where it has any, else all its turns."""
+def _seeker_units(unit_rows: np.ndarray, seeker: np.ndarray, n_rows: int) -> np.ndarray:
+    """Which turns a record's affect is the mean of: its seeker turns where it has any, else all its turns."""
     has_seeker = np.zeros(n_rows, dtype=bool)
     has_seeker[unit_rows[seeker]] = True
-    use = seeker | ~has_seeker[unit_rows]
-    return unit_rows[use], {task: scores[use] for task, scores in unit_scores.items()}
+    return seeker | ~has_seeker[unit_rows]
 
 
 def _set(batch: pa.Table, name: str, values: pa.Array) -> pa.Table:
@@ -156,9 +167,9 @@ def _is(values: pa.Array, name: str) -> np.ndarray:
 
 
 def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
-               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """New `turns` (tags filled on kept rows), `speakers`, and each tagged turn's row, affect scores and
-    whether it is a seeker's."""
+               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """New `turns` (tags filled on kept rows), `speakers`, and each tagged turn's row, affect scores, whether
+    it is a seeker's and whether the spoken models read it."""
     turn_type = arrow_schema().field("turns").type.value_type
     flat = pc.list_flatten(turns)
     parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
@@ -199,7 +210,7 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
         if task in AFFECT_TASKS:
             affect[task] = scores
         target = idx[sel]
-        fields[task] = _scatter(_top(labels, scores, taggers.min_confidence[task]), target, n_flat)
+        fields[task] = _scatter(_top(labels, scores, taggers.floor(task, spoken)), target, n_flat)
         fields[f"{task}_confidence"] = _scatter(_confidence(scores), target, n_flat)
         score_field = f"{task}_scores"
         if score_field in fields:
@@ -207,7 +218,7 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     new_flat = pa.StructArray.from_arrays([fields[f.name].cast(f.type) for f in turn_type], fields=list(turn_type))
     new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
-    return new_turns, speakers, parents[idx], affect, _is(roles, SEEKER)
+    return new_turns, speakers, parents[idx], affect, _is(roles, SEEKER), spoken_turn
 
 
 def _speaker_contexts(rows: np.ndarray, speakers: pa.Array, texts: list[str]) -> list[tuple[str, ...]]:
@@ -272,19 +283,21 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
 
 
 def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray],
-                   min_confidence: Mapping[str, float]) -> pa.Table:
+                   unit_spoken: np.ndarray, taggers: Taggers) -> pa.Table:
     """Record-level emotion / sentiment: the mean of the units' probabilities, then the top label (null below
-    the task's min_confidence) and its probability."""
+    the min_confidence of the model that read them: the spoken one's where every unit is spoken) and its
+    probability."""
     n = batch.num_rows
     counts = np.bincount(unit_rows, minlength=n).astype(np.float64) if len(unit_rows) else np.zeros(n)
     rows = np.flatnonzero(counts > 0)
+    spoken = np.bincount(unit_rows, weights=unit_spoken, minlength=n)[rows] == counts[rows] if len(rows) else \
+        np.zeros(0, dtype=bool)
     for task, scores in unit_scores.items():
         labels = label_set(task)
         sums = np.zeros((n, len(labels)))
         np.add.at(sums, unit_rows, scores)
         mean = (sums[rows] / counts[rows, None]).astype(np.float32)
-        batch = _set(batch, task, _scatter(_top(labels, mean, min_confidence.get(task, 0.0)),
-                                           rows, n))
+        batch = _set(batch, task, _scatter(_top(labels, mean, taggers.floor(task, spoken)), rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only
             batch = _set(batch, "emotion_scores", _scatter(_list_of_floats(mean), rows, n))
