@@ -2,11 +2,13 @@
 
 CPED train + valid (read in place from ``../shared/data/cped``), one record per dialogue, its utterances as
 `turns` (role `other`, as a TV dialogue; the strategy tagger runs on supporter turns only, so it is not in
-this bench). On one core (Polars/Arrow/BLAS at one thread), one run:
+this bench). The taggers are the default job's (`curate.job.default_tags` as a job parses them): role-`other`
+turns go to the spoken emotion and sentiment models, which read the same speaker's other turns; persona
+models run only with `--persona` (they are off by default). On one core (Polars/Arrow/BLAS at one thread):
 
-* bare: each shipped per-turn model (emotion, sentiment, dialogue act) predicts every turn, and each persona
-  model every (dialogue, speaker) text, with fastText's own ``predict(lines, k=-1)`` on lines featurised
-  beforehand exactly as the stage would (previous-turn context included where a card asks for it);
+* bare: each model the stage runs predicts every turn (each persona model every (dialogue, speaker) text),
+  with fastText's own ``predict(lines, k=-1)`` on lines featurised beforehand exactly as the stage would
+  (the previous turn or the speaker's other turns as context where a card asks for it);
 * featurisation: building those lines (characters or rjieba words, context prefixes), shown separately;
 * ours: ``curate.stages.tag.tag_batch`` on Arrow batches of ``--batch-size`` dialogues: featurises, predicts,
   builds the nested `turns` and `speakers` columns and the record-level emotion and sentiment.
@@ -15,7 +17,7 @@ Prints turns/s and the ratio ours/(bare + featurisation) and ours/bare.
 
 Usage::
 
-    python bench/tag.py [--batch-size 500] [--repeat 3]
+    python bench/tag.py [--batch-size 500] [--repeat 3] [--persona]
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from classify import best  # noqa: E402
 
-from curate.assets import asset_dir  # noqa: E402
-from curate.job import ModelSpec  # noqa: E402
+from curate.job import default_tags, parse_models  # noqa: E402
 from curate.models import SPEAKER_TASKS, TURN_TASKS  # noqa: E402
+from curate.models.classifier import Classifier  # noqa: E402
 from curate.models.fasttext_backend import load_fasttext  # noqa: E402
 from curate.models.features import featurize_with_context  # noqa: E402
+from curate.models.tasks.cped import speaker_context  # noqa: E402
 from curate.schema import arrow_schema  # noqa: E402
 from curate.stages.tag import Taggers, tag_batch  # noqa: E402
 from rules import SHARED  # noqa: E402
@@ -71,13 +74,21 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--persona", action="store_true", help="also the persona models (off in the default job)")
     args = ap.parse_args(argv)
 
     dialogues = cped_dialogues()
-    tasks = [t for t in (*TURN_TASKS, *SPEAKER_TASKS) if t != "strategy"]
-    taggers = Taggers({t: ModelSpec(str(asset_dir("classifiers") / f"{t}.yaml")) for t in tasks})
+    persona = {t: f"{t}.yaml" for t in SPEAKER_TASKS} if args.persona else {}
+    specs = parse_models({**{t: f"{t}.yaml" for t in TURN_TASKS if t != "strategy"}, **persona}, default_tags(), "tags")
+    taggers = Taggers(specs)
+    tasks = list(specs)
     texts = [t for d in dialogues for _, t in d]
-    contexts = [tuple([d[i - 1][1]] if i else []) for d in dialogues for i in range(len(d))]
+    previous = [tuple([d[i - 1][1]] if i else []) for d in dialogues for i in range(len(d))]
+    by_speaker = [(speaker_context(u for j, (s2, u) in enumerate(d) if s2 == s and j != i),)
+                  for d in dialogues for i, (s, _) in enumerate(d)]
+
+    def model(task: str) -> Classifier:  # the model the stage runs on role-other turns
+        return taggers.spoken.get(task) or taggers.models[task]
     speaker_texts = []
     for d in dialogues:
         by: dict[str, list[str]] = {}
@@ -88,8 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(dialogues):,} CPED dialogues, {n_turns:,} turns, {len(speaker_texts):,} speaker texts, {mb:.1f} MB")
 
     def lines_for(task: str) -> list[str]:
-        feats = taggers.models[task].card.features
+        feats = model(task).card.features
         per_turn = task in TURN_TASKS
+        contexts = by_speaker if feats.get("context_of") == "speaker" else previous
         return featurize_with_context(texts if per_turn else speaker_texts, contexts if per_turn else [()] * len(speaker_texts),
                                       feats.get("mode", "chars"), int(feats.get("max_chars", 2000)),
                                       int(feats.get("context", 0)) if per_turn else 0)
@@ -97,13 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     lines = {t: lines_for(t) for t in tasks}
     feat_s = sum(best(lambda t=t: lines_for(t), 1) for t in tasks)
     # fastText's own predict: the baseline the batch engine (curate.models.fasttext_backend) replaces
-    bare_models = {t: load_fasttext(taggers.models[t].card.model_path) for t in tasks}
+    bare_models = {t: load_fasttext(model(t).card.model_path) for t in tasks}
     bare = {t: best(lambda t=t: bare_models[t].predict(lines[t], k=-1), args.repeat) for t in tasks}
     batches = [records(dialogues[i:i + args.batch_size]) for i in range(0, len(dialogues), args.batch_size)]
     ours = best(lambda: [tag_batch(b, taggers) for b in batches], args.repeat)
 
-    rows = [(f"bare fasttext.predict, {t} ({taggers.models[t].card.features.get('mode')}, "
-             f"context {taggers.models[t].card.features.get('context', 0)})", s) for t, s in bare.items()]
+    rows = [(f"bare fasttext.predict, {model(t).card.name} ({model(t).card.features.get('mode')}, "
+             f"context {model(t).card.features.get('context_of', 'previous') if model(t).context else 0})", s)
+            for t, s in bare.items()]
     floor = sum(bare.values()) + feat_s
     rows += [("featurisation (every model's lines)", feat_s), ("bare predict + featurisation", floor),
              ("ours: tag stage (tag_batch)", ours)]

@@ -354,7 +354,7 @@ def _parse_dedup(d: Any) -> DedupSpec:
     return spec
 
 
-def _parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[str, ModelSpec]:
+def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[str, ModelSpec]:
     """`scores:` / `tags:` → task → ModelSpec. Absent: every task with its shipped card; false: none."""
     from curate.models.card import CardError, read_card
 
@@ -458,8 +458,8 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         rules=rules,
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
         dedup=dedup,
-        scores=_parse_models(doc.get("scores"), default_scores(), "scores"),
-        tags=_parse_models(doc.get("tags"), default_tags(), "tags"),
+        scores=parse_models(doc.get("scores"), default_scores(), "scores"),
+        tags=parse_models(doc.get("tags"), default_tags(), "tags"),
         shard_rows=_positive_int(doc.get("shard_rows", 5000), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),
         limit=_positive_int(doc["limit"], "limit") if doc.get("limit") is not None else None,
