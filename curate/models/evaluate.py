@@ -140,7 +140,7 @@ def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
         rep["groups"] = {"name": f"{card.task} six-way", **group_view(card.labels, gold, proba, groups)}
     rep["share"] = predicted_share(card.labels, gold, proba)
     if card.min_confidence:
-        rep["abstention"] = abstention_view(card.labels, gold, proba, card.min_confidence)
+        rep["abstention"] = abstention_view(card.labels, gold, proba, card.min_confidence, groups or None)
     return rep
 
 

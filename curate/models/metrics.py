@@ -126,14 +126,17 @@ def group_view(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.n
 
 
 def abstention_view(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray,
-                    min_confidence: float) -> dict[str, Any]:
-    """What a `min_confidence` does: the share of labels emitted and the accuracy of those emitted."""
+                    min_confidence: float, groups: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a `min_confidence` does: the share of labels emitted and the accuracy of those emitted (and, with
+    `groups`, their accuracy on the coarse groups)."""
     top = proba.argmax(axis=1)
-    conf = proba.max(axis=1)
-    emitted = conf >= min_confidence
-    correct = np.array([labels[t] in g for t, g in zip(top, gold, strict=True)], dtype=bool)
-    return {"min_confidence": min_confidence, "emitted": round(float(emitted.mean()) if len(gold) else 0.0, 4),
-            "accuracy_emitted": round(float(correct[emitted].mean()) if emitted.any() else 0.0, 4)}
+    emitted = proba.max(axis=1) >= min_confidence
+    out = {"min_confidence": min_confidence, "emitted": round(float(emitted.mean()) if len(gold) else 0.0, 4)}
+    for key, same in (("accuracy_emitted", lambda p, g: p in g),
+                      *((("groups_accuracy_emitted", lambda p, g: groups[p] == groups[g[0]]),) if groups else ())):
+        correct = np.array([same(labels[t], g) for t, g in zip(top, gold, strict=True)], dtype=bool)
+        out[key] = round(float(correct[emitted].mean()) if emitted.any() else 0.0, 4)
+    return out
 
 
 def predicted_share(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray) -> dict[str, dict[str, float]]:
@@ -160,6 +163,7 @@ def format_views(rep: dict[str, Any]) -> list[str]:
             f"{k} {v['gold']:.1%}/{v['predicted']:.1%}" for k, v in rep["share"].items() if v["gold"] or v["predicted"]))
     if "abstention" in rep:
         a = rep["abstention"]
+        groups = f", on the coarse groups {a['groups_accuracy_emitted']:.4f}" if "groups_accuracy_emitted" in a else ""
         lines.append(f"min_confidence {a['min_confidence']:.2f}: labels emitted {a['emitted']:.1%}, "
-                     f"accuracy of those emitted {a['accuracy_emitted']:.4f}")
+                     f"accuracy of those emitted {a['accuracy_emitted']:.4f}{groups}")
     return lines

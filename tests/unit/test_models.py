@@ -206,3 +206,44 @@ def test_toxicity_counselling_turns_skip_held_out_dialogues_and_interleave(tmp_p
     mixed = interleave(base, extra)
     assert [ex for ex in mixed if ex.labels == ("offensive",)] == base and len(mixed) == 13
     assert [i for i, ex in enumerate(mixed) if ex.labels == ("safe",)] == [2, 6, 10]
+
+
+def test_group_and_abstention_views_by_hand() -> None:
+    from curate.models.metrics import abstention_view, group_view
+
+    labels = ["worried", "fear", "grateful"]
+    groups = {"worried": "fear", "fear": "fear", "grateful": "happy"}
+    gold = [("fear",), ("worried",), ("grateful",), ("grateful",)]
+    proba = np.array([[0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.5, 0.1, 0.4]])
+    # predictions: worried, fear, grateful, worried -> exact 1/4, coarse 3/4
+    gv = group_view(labels, gold, proba, groups)
+    assert gv["accuracy"] == 0.75 and gv["baseline"] == {"majority_label": "fear", "accuracy": 0.5}
+    assert gv["share"]["fear"] == {"gold": 0.5, "predicted": 0.75}
+    av = abstention_view(labels, gold, proba, 0.55, groups)  # the last row (0.5) is withheld
+    assert av == {"min_confidence": 0.55, "emitted": 0.75, "accuracy_emitted": round(1 / 3, 4),
+                  "groups_accuracy_emitted": 1.0}
+
+
+def test_read_labelled_tsv_needs_a_map_and_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "posts.tsv"
+    path.write_text("label\ttext_a\n2\t今天终于放假了，好开心\n0\t明天上午开会\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="--map NAME"):
+        read_labelled(path)
+    got = read_labelled(path, {"0": "neutral", "2": "happy"})
+    assert [(ex.labels, ex.text) for ex in got] == [(("happy",), "今天终于放假了，好开心"), (("neutral",), "明天上午开会")]
+    path.write_text("label\ttext_a\n7\t一句话\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"posts.tsv:2: label '7'"):
+        read_labelled(path, {"0": "neutral"})
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("明天就要考试了，我特别焦虑，怎么办？", "worried"),
+    ("谢谢你的建议，我会试试的。", "grateful"),
+    ("谢谢你，但是我还是很焦虑。", "worried"),           # a continuing problem outweighs the thanks
+    ("我也不知道自己想要什么，很迷茫。", "negative-other"),
+    ("是的，我们在一起三年了。", None),                   # no cue: not used for training
+])
+def test_emotion_weak_labeller_follows_the_guide(text: str, label: str | None) -> None:
+    from curate.models.tasks.emotion_weak import load_cues
+
+    assert load_cues("emotion-cues.yaml").label(text) == label
