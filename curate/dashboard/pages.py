@@ -102,7 +102,7 @@ def histogram_grid(doc: dict[str, Any], groups: tuple[str, ...], *, kept_only: b
 def _label_order(column: str) -> tuple[str, ...]:
     """The label set of a label column (turns.X, speakers.X or a record field), else ()."""
     schema = record_schema()
-    struct, _, name = column.rpartition(".")
+    struct, _, name = column.split("[")[0].rpartition(".")  # turns.X[ROLE] has turns.X's labels
     fields = {"turns": schema.structs["turn"], "speakers": schema.structs["speaker"]}.get(struct, schema.fields)
     spec = next((f for f in fields if f.name == name), None)
     return schema.label_sets[spec.labels] if spec is not None and spec.labels else ()
@@ -133,9 +133,14 @@ def label_figure(column: str, pair: dict[str, Any]) -> str:
 
 
 def label_grid(doc: dict[str, Any], group: str) -> str:
-    """Label charts of one group of the spec (record, turn, persona)."""
-    figs = [label_figure(c, doc["labels"][c]) for c, g in stats_spec().label_columns if g == group]
-    return '<div class="grid wide">' + "".join(figs) + "</div>"
+    """Label charts of one group of the spec (record, turn, persona); a column that no row carries a value of
+    (a tagger the job did not run) is named in one line instead of an empty chart."""
+    null = stats_spec().null_label
+    columns = [c for c, g in stats_spec().label_columns if g == group]
+    empty = [c for c in columns if not any(k != null for k in doc["labels"][c]["all"])]
+    figs = [label_figure(c, doc["labels"][c]) for c in columns if c not in empty]
+    note = f'<p class="meta">no values in this run: {esc(", ".join(empty))}</p>' if empty else ""
+    return '<div class="grid wide">' + "".join(figs) + "</div>" + note
 
 
 def _tags(row: dict[str, Any], keys: tuple[str, ...], cls: str = "tag") -> str:

@@ -74,7 +74,8 @@ def stats_spec() -> StatsSpec:
                       for i, lab in enumerate(label_set(h["labels"]))]
         else:
             hists.append(HistSpec(h["column"], h["column"], edges, h["bins"], h["group"]))
-    labels = tuple((c["column"], c["group"]) for c in doc["label_columns"])
+    # a column restricted to one role is named `turns.X[ROLE]`, as list-score histograms are `column[label]`
+    labels = tuple((c["column"] + (f"[{c['role']}]" if c.get("role") else ""), c["group"]) for c in doc["label_columns"])
     return StatsSpec(doc["name"], doc["version"], tuple(hists), labels, doc["samples"], doc["null_label"], doc)
 
 
@@ -177,9 +178,12 @@ def _labels(df: pl.DataFrame, turns: pl.DataFrame, speakers: pl.DataFrame) -> di
     df = _mark_abstained(df)
     out: dict[str, Any] = {}
     for prefix, frame in nested.items():
-        cols = [c for c in names if c.startswith(prefix + ".")]
+        cols = [c for c in names if c.startswith(prefix + ".") and "[" not in c]
         counts = _count_labels(frame, [c.split(".", 1)[1] for c in cols], spec.null_label)
         out.update({c: counts[c.split(".", 1)[1]] for c in cols})
+        for c in (c for c in names if c.startswith(prefix + ".") and "[" in c):
+            field, role = c.split(".", 1)[1].rstrip("]").split("[")
+            out[c] = _count_labels(frame.filter(pl.col("role") == role), [field], spec.null_label)[field]
     top = [c for c in names if "." not in c]
     lists = [c for c in top if isinstance(df.schema[c], pl.List)]
     out.update(_count_labels(df, [c for c in top if c not in lists], spec.null_label))

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from curate.schema import label_set, record_schema
+from curate.schema import arrow_schema, label_set, record_schema
 from curate.stages.stats import TURN_CHARS, histogram_block, shard_stats, stats_spec
 from curate.stats_merge import empty_stats, merge_stats
 from tests.unit.stats_data import make_table
@@ -122,3 +122,29 @@ def test_merge_refuses_stats_of_another_version():
 def test_an_empty_merge_is_all_zeros():
     m = merge_stats([])
     assert m["records_in"] == 0 and all(sum(p["all"]["counts"]) == 0 for p in m["histograms"].values())
+
+
+def test_role_restricted_and_abstained_label_counts():
+    t = make_table(90, 6)
+    turns = [x for row in t.column("turns").to_pylist() for x in (row or [])]
+    # withhold every other seeker turn's emotion, as a min_confidence would: label null, confidence kept
+    for i, x in enumerate(turns):
+        x["emotion_confidence"] = 0.9 if i % 2 else 0.1
+        x["emotion"] = x.get("emotion") if i % 2 else None
+    s = shard_stats(_with_turns(t, turns))
+    seeker = [x for x in turns if x["role"] == "seeker"]
+    got = s["labels"]["turns.emotion[seeker]"]["all"]
+    assert sum(got.values()) == len(seeker) > 0
+    assert got["(abstained)"] == sum(1 for x in seeker if x["emotion"] is None and x["emotion_confidence"] is not None)
+    assert sum(s["labels"]["turns.emotion"]["all"].values()) == len(turns)
+
+
+def _with_turns(t: pa.Table, turns: list[dict]) -> pa.Table:
+    """`t` with its dialogues' turns replaced by `turns`, in order."""
+    rows, k = [], 0
+    for row in t.column("turns").to_pylist():
+        n = len(row or [])
+        rows.append(turns[k:k + n] if row is not None else None)
+        k += n
+    col = pa.array(rows, type=arrow_schema().field("turns").type)
+    return t.set_column(t.column_names.index("turns"), "turns", col)
