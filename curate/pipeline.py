@@ -519,14 +519,17 @@ def _phase_b(job: Job, checkpoints: list[str], work: Path) -> dict[str, Any]:
 
 
 def _models_report(job: Job) -> dict[str, Any]:
-    """The models that scored and tagged this run: task → name, version, backend, file hash, card, threshold."""
+    """The models that scored and tagged this run: task → name, version, backend, file hash, card, threshold,
+    min_confidence; a tagging task's spoken model (role-other turns) as `TASK-spoken`."""
     from curate.models.card import read_card
 
     out: dict[str, Any] = {}
     for task, spec in sorted({**job.scores, **job.tags}.items()):
-        card = read_card(spec.card)
-        out[task] = {"name": card.name, "version": card.version, "backend": card.backend, "sha256": card.sha256,
-                     "card": spec.card, "threshold": spec.threshold if spec.threshold is not None else card.threshold}
+        for key, path in ((task, spec.card), *(((f"{task}-spoken", spec.spoken),) if spec.spoken else ())):
+            card = read_card(path)
+            out[key] = {"name": card.name, "version": card.version, "backend": card.backend, "sha256": card.sha256,
+                        "card": path, "threshold": spec.threshold if spec.threshold is not None else card.threshold,
+                        "min_confidence": spec.min_confidence if spec.min_confidence is not None else card.min_confidence}
     return out
 
 

@@ -63,7 +63,8 @@ class PhaseC:
         self.scorers = Scorers(scores) if scores else None
         self.taggers = Taggers(tags) if tags else None
         if self.scorers and self.taggers:  # one `models` column per row names every model that touched it
-            self.scorers.add_versions(self.taggers.models)
+            self.scorers.add_versions({**self.taggers.models,
+                                       **{f"{t}-spoken": m for t, m in self.taggers.spoken.items()}})
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return phase_c_batch(batch, *self.args, scorers=self.scorers, taggers=self.taggers)

@@ -51,8 +51,12 @@ def tagged(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, ray_loca
     ], tags={"emotion": "emotion.yaml", "sentiment": "sentiment.yaml", "dialogue_act": "dialogue_act.yaml",
              "strategy": "strategy.yaml", **{t: f"{t}.yaml" for t in SPEAKER_TASKS}})   # persona named: it is off by default
     result = run_job(job)
-    assert set(result.manifest["models"]) >= {"emotion", "dialogue_act", "strategy", *SPEAKER_TASKS}
-    return pl.read_parquet(result.out / "data")
+    # the spoken models that read the TV turns are recorded beside the written ones, in the manifest and per row
+    assert set(result.manifest["models"]) >= {"emotion", "emotion-spoken", "sentiment-spoken", "dialogue_act", "strategy",
+                                              *SPEAKER_TASKS}
+    df = pl.read_parquet(result.out / "data")
+    assert set(json.loads(df["models"][0])) >= {"emotion", "emotion-spoken"}
+    return df
 
 
 def test_every_kept_turn_is_tagged_with_known_labels(tagged: pl.DataFrame) -> None:
