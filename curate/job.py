@@ -140,9 +140,11 @@ class DedupSpec:
         """(bands, rows) for LSH."""
         if self.bands and self.rows:
             return self.bands, self.rows
-        from datasketch.lsh import _optimal_param
+        from datasketch import MinHashLSH
 
-        return _optimal_param(self.threshold, self.num_perm, 1.0 - self.fn_weight, self.fn_weight)
+        # datasketch's public index chooses (b, r) by its weighted false-positive/negative optimum
+        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm, weights=(1.0 - self.fn_weight, self.fn_weight))
+        return lsh.b, lsh.r
 
 
 @dataclass

@@ -112,7 +112,3 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
     atomic_write_bytes(path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
     return path
 
-
-def read_manifest(out: Path) -> dict[str, Any]:
-    """Read OUT/manifest.json."""
-    return json.loads((out / MANIFEST).read_text(encoding="utf-8"))

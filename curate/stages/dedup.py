@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -32,18 +32,19 @@ from curate.arrowutil import as_array
 from curate.stages.minhash import MinHashParams, band_keys, signatures, sorted_shingle_sets
 from curate.stages.ngrams import to_codepoints
 
+if TYPE_CHECKING:
+    from curate.job import DedupSpec
+
 EXACT, NEAR = "exact_duplicate", "near_duplicate"
 BANDS, CHARS = "_bands", "_text_chars"
 
 
-@dataclass(frozen=True)
-class DedupParams:
-    """Dedup settings (from the job's `dedup:` block)."""
-
-    exact: bool = True
-    near: bool = True
-    threshold: float = 0.8
-    minhash: MinHashParams = MinHashParams()
+def minhash_params(spec: DedupSpec) -> MinHashParams | None:
+    """The MinHash settings of a job's `dedup:` block; None when near-duplicate removal is off."""
+    if not spec.near:
+        return None
+    bands, rows = spec.bands_rows()
+    return MinHashParams(num_perm=spec.num_perm, ngram=spec.ngram, bands=bands, rows=rows, seed=spec.seed)
 
 
 def compact_text(texts: pa.Array | pa.ChunkedArray) -> pa.Array:

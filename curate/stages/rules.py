@@ -184,7 +184,7 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
 
     values: dict[str, np.ndarray] = {}
     computed: dict[str, np.ndarray] = {}
-    fired_by_rule: list[tuple[Rule, np.ndarray]] = []
+    fired_by_rule: list[tuple[Rule, np.ndarray, np.ndarray]] = []
     for rs in rule_sets:
         mask = live & np.isin(kind, rs.applies_to)
         rows = np.flatnonzero(mask)
@@ -215,45 +215,7 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
         arr = pa.array(vals, mask=~computed[col]).cast(schema.field(col).type)
         table = table.set_column(table.schema.get_field_index(col), col, arr)
 
-    frame = pl.DataFrame(
-        {f"f{i}": fired for i, (_, fired, _) in enumerate(fired_by_rule)}
-        | {f"v{i}": seen for i, (_, _, seen) in enumerate(fired_by_rule)}
-    ) if fired_by_rule else pl.DataFrame({"_": np.zeros(n)})
-    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _, _) in enumerate(fired_by_rule)]
-    def shown(i: int, rule: Rule) -> pl.Expr:
-        col = pl.col(f"v{i}")
-        kind = schema.field(rule.signal).type
-        if pa.types.is_boolean(kind):
-            return (col != 0).cast(pl.String)
-        if pa.types.is_integer(kind):
-            return col.cast(pl.Int64).cast(pl.String)
-        return col.round(6).cast(pl.String)
-
-    details = [
-        pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}", shown(i, r)))
-        for i, (r, _, _) in enumerate(fired_by_rule)
-    ]
-    if ids:
-        out = frame.select(
-            flags=pl.concat_list(ids).list.drop_nulls(),
-            reason=pl.coalesce(ids),
-            detail=pl.coalesce(details),
-        )
-    else:
-        # no rules: empty flags, no reason (built in Arrow: Python lists of n rows cost ~0.1 s per 5,000)
-        empty = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
-        out = pl.from_arrow(pa.table({"flags": empty, "reason": pa.nulls(n, pa.string()),
-                                      "detail": pa.nulls(n, pa.string())}))
-    old_reason = as_array(table.column("drop_reason"))
-    old_detail = as_array(table.column("drop_detail"))
-    live_arr = pa.array(live)
-    reason = pc.if_else(live_arr, out["reason"].to_arrow().cast(pa.string()), old_reason)
-    detail = pc.if_else(live_arr, out["detail"].to_arrow().cast(pa.string()), old_detail)
-    flags = out["flags"].to_arrow().cast(pa.list_(pa.string()))
-    flags = pc.if_else(live_arr, flags, pa.nulls(n, pa.list_(pa.string())))
-    for col, arr in (("rule_flags", flags), ("drop_reason", reason), ("drop_detail", detail)):
-        table = table.set_column(table.schema.get_field_index(col), col, arr)
-    return table
+    return _write_verdicts(table, fired_by_rule, live, prior_flags=None)
 
 
 def global_rule_kinds(rule_sets: Sequence[RuleSet]) -> tuple[str, ...]:
@@ -273,29 +235,62 @@ def apply_global_rules(table: pa.Table, rule_sets: Sequence[RuleSet], values: di
     for col, vals in values.items():
         arr = pa.array(vals, mask=~computed).cast(schema.field(col).type)
         table = table.set_column(table.schema.get_field_index(col), col, arr)
-    fired: list[tuple[Rule, np.ndarray]] = []
+    fired: list[tuple[Rule, np.ndarray, np.ndarray]] = []
     for rs in rule_sets:
         mask = live & np.isin(kind, rs.applies_to)
         for rule in rs.active_global:
-            fired.append((rule, mask & rule.fires(values[rule.signal])))
+            fired.append((rule, mask & rule.fires(values[rule.signal]), values[rule.signal]))
     if not fired:
         return table
-    frame = pl.DataFrame({"old": pl.from_arrow(as_array(table.column("rule_flags")))}
-                         | {f"f{i}": f for i, (_, f) in enumerate(fired)}
-                         | {f"v{i}": values[r.signal] for i, (r, _) in enumerate(fired)})
-    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _) in enumerate(fired)]
-    details = [pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}",
-                                                      pl.col(f"v{i}").round(6).cast(pl.String)))
-               for i, (r, _) in enumerate(fired)]
-    out = frame.select(
-        flags=pl.concat_list([pl.col("old").fill_null(pl.lit([], pl.List(pl.String))), pl.concat_list(ids).list.drop_nulls()]),
-        reason=pl.coalesce(ids),
-        detail=pl.coalesce(details),
-    )
+    return _write_verdicts(table, fired, live, prior_flags=as_array(table.column("rule_flags")))
+
+
+def _write_verdicts(table: pa.Table, fired: list[tuple[Rule, np.ndarray, np.ndarray]], live: np.ndarray,
+                    prior_flags: pa.Array | None) -> pa.Table:
+    """The one verdict writer of both rule passes. For live rows: the fired rules' ids in `rule_flags`
+    (after `prior_flags`, the first pass's), the first fired one as `drop_reason` and its
+    `signal=value op threshold` as `drop_detail`. Rows not live keep their three columns.
+
+    `fired`: (rule, fired mask, the value the rule judged) per rule, in rule order.
+    """
+    n = table.num_rows
+    schema = arrow_schema()
+    frame = pl.DataFrame(
+        {f"f{i}": f for i, (_, f, _) in enumerate(fired)} | {f"v{i}": v for i, (_, _, v) in enumerate(fired)}
+    ) if fired else pl.DataFrame({"_": np.zeros(n)})
+    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _, _) in enumerate(fired)]
+
+    def shown(i: int, rule: Rule) -> pl.Expr:
+        col = pl.col(f"v{i}")
+        kind = schema.field(rule.signal).type
+        if pa.types.is_boolean(kind):
+            return (col != 0).cast(pl.String)
+        if pa.types.is_integer(kind):
+            return col.cast(pl.Int64).cast(pl.String)
+        return col.round(6).cast(pl.String)
+
+    details = [
+        pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}", shown(i, r)))
+        for i, (r, _, _) in enumerate(fired)
+    ]
+    if ids:
+        new = pl.concat_list(ids).list.drop_nulls()
+        if prior_flags is not None:
+            frame = frame.with_columns(old=pl.from_arrow(prior_flags))
+            new = pl.concat_list([pl.col("old").fill_null(pl.lit([], pl.List(pl.String))), new])
+        out = frame.select(flags=new, reason=pl.coalesce(ids), detail=pl.coalesce(details))
+    else:
+        # no rules: empty flags, no reason (built in Arrow: Python lists of n rows cost ~0.1 s per 5,000)
+        empty = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
+        out = pl.from_arrow(pa.table({"flags": empty, "reason": pa.nulls(n, pa.string()),
+                                      "detail": pa.nulls(n, pa.string())}))
     live_arr = pa.array(live)
-    reason = pc.if_else(live_arr, out["reason"].to_arrow().cast(pa.string()), as_array(table.column("drop_reason")))
-    detail = pc.if_else(live_arr, out["detail"].to_arrow().cast(pa.string()), as_array(table.column("drop_detail")))
-    flags = pc.if_else(live_arr, out["flags"].to_arrow().cast(pa.list_(pa.string())), as_array(table.column("rule_flags")))
-    for col, arr in (("rule_flags", flags), ("drop_reason", reason), ("drop_detail", detail)):
-        table = table.set_column(table.schema.get_field_index(col), col, arr)
+    columns = {
+        "rule_flags": out["flags"].to_arrow().cast(pa.list_(pa.string())),
+        "drop_reason": out["reason"].to_arrow().cast(pa.string()),
+        "drop_detail": out["detail"].to_arrow().cast(pa.string()),
+    }
+    for col, arr in columns.items():
+        table = table.set_column(table.schema.get_field_index(col), col,
+                                 pc.if_else(live_arr, arr, as_array(table.column(col))))
     return table

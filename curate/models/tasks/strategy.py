@@ -24,13 +24,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from curate.annotations import SMILECHAT, GoldTurn, load_smilechat, resolve
 from curate.assets import resolve_asset
 from curate.models.examples import Example, Splits
-from curate.models.metrics import report
 
 LABELS = ("Question", "Restatement or Paraphrasing", "Reflection of Feelings", "Self-disclosure",
           "Affirmation and Reassurance", "Providing Suggestions", "Information", "Others")
@@ -159,35 +157,6 @@ def hand_labels(data_root: Path | str, cfg: dict[str, Any] | None = None) -> lis
     """The hand-labelled turns as examples (text resolved from SMILECHAT and sha1-checked), in file order."""
     smile, hand = _paths(cfg or {}, Path(data_root))
     return [ex for _, ex, _ in _hand_examples(load_smilechat(smile), hand)]
-
-
-def weak_agreement(data_root: Path | str, cfg: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Agreement of `weak_label` with the hand labels.
-
-    `all`: every hand-labelled turn, a turn where no cue fires counted as the prediction Others;
-    `covered`: only the turns where some cue fired; plus `coverage` (share of turns with a cue) and the
-    hand-label distribution. Metrics from `curate.models.metrics.report`.
-    """
-    smile, hand = _paths(cfg or {}, Path(data_root))
-    items = _hand_examples(load_smilechat(smile), hand)
-    preds = [weak_label(ex.text, prev) for _, ex, prev in items]
-    gold = [ex.labels for _, ex, _ in items]
-
-    def onehot(labs: list[str]) -> np.ndarray:
-        m = np.zeros((len(labs), len(LABELS)))
-        for i, lab in enumerate(labs):
-            m[i, LABELS.index(lab)] = 1.0
-        return m
-
-    covered = [i for i, p in enumerate(preds) if p is not None]
-    return {
-        "n": len(items),
-        "coverage": round(len(covered) / len(items), 4) if items else 0.0,
-        "no_cue_as_others": "all: turns where no cue fires are counted as predicted Others",
-        "all": report(LABELS, gold, onehot([p or OTHERS for p in preds])),
-        "covered": report(LABELS, [gold[i] for i in covered], onehot([preds[i] for i in covered])),
-        "hand_distribution": dict(Counter(g[0] for g in gold).most_common()),
-    }
 
 
 def build(cfg: dict[str, Any], data_root: Path) -> Splits:
