@@ -34,6 +34,7 @@ import yaml
 
 from curate.models.examples import Example, Splits, split_by_key
 from curate.models.tasks import training_asset
+from curate.models.tasks.templates import TemplateWriter
 from curate.render import render_dialogue, xtuner_turns
 
 FALLBACK = "general"
@@ -114,41 +115,18 @@ def _sentences(text: str) -> list[str]:
 # ---------------------------------------------------------------- pseudo-documents
 
 class PseudoWriter:
-    """Writes pseudo-documents for a domain from its templates, titles, keywords and filler sentences.
-
-    Slots in a template: `{kw}` a keyword of the domain, `{<pool>}` an item of a pool in the seeds file,
-    `{filler}` a filler sentence, `{year}`/`{month}`/`{day}`/`{isbn}`/`{phone}`, anything else a number.
-    """
+    """Writes pseudo-documents for a domain from its templates, titles, keywords and filler sentences
+    (slots: `curate.models.tasks.templates`; `{filler}` one of this writer's filler sentences)."""
 
     def __init__(self, seeds: dict, filler: list[str], rng: random.Random, keyword_share: float = 0.2) -> None:
         self.domains = seeds["domains"]
-        self.pools = seeds.get("pools", {})
+        self.templates = TemplateWriter(self.domains, seeds.get("pools", {}))
         self.filler, self.rng = filler, rng
         self.keyword_share = keyword_share
 
-    def _slot(self, name: str, domain: str) -> str:
-        r = self.rng
-        if name == "kw":
-            return str(r.choice(self.domains[domain]["keywords"]))
-        if name in self.pools:
-            return self.fill(str(r.choice(self.pools[name])), domain)
-        if name == "filler":
-            return r.choice(self.filler).strip()
-        if name == "year":
-            return str(r.randint(1950, 2023))
-        if name == "month":
-            return str(r.randint(1, 12))
-        if name == "day":
-            return str(r.randint(1, 28))
-        if name == "isbn":
-            return f"978-7-{r.randint(100, 999)}-{r.randint(10000, 99999)}-{r.randint(0, 9)}"
-        if name == "phone":
-            return f"1{r.randint(30, 99)}{r.randint(10000000, 99999999)}"
-        return str(r.choice([r.randint(1, 20), r.randint(10, 999), round(r.uniform(0.1, 99.9), 2)]))
-
     def fill(self, template: str, domain: str) -> str:
-        """`template` with its slots filled (pool items may hold slots themselves)."""
-        return re.sub(r"\{(\w+)\}", lambda m: self._slot(m.group(1), domain), template)
+        """`template` with its slots filled."""
+        return self.templates.fill(template, domain, self.rng, lambda: self.rng.choice(self.filler).strip())
 
     def sentence(self, domain: str) -> str:
         """A filled template, or a bag of the domain's keywords."""

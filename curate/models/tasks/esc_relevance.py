@@ -62,6 +62,7 @@ import yaml
 
 from curate.models.examples import Example, Splits, in_valid
 from curate.models.tasks import training_asset
+from curate.models.tasks.templates import TemplateWriter
 from curate.render import render_dialogue, render_turn, xtuner_turns
 
 POS, NEG = "esc", "other"
@@ -77,7 +78,6 @@ FEATURE_CHOICE = (
 )
 
 _SENT_END = re.compile(r"(?<=[。！？!?；;…~～])")
-_SLOT = re.compile(r"\{(\w+)\}")
 
 # Disclosure / comfort cues for CPED positives (see the module docstring): feelings named in the first
 # person or addressed in comfort. Written here; matched as substrings of emotional utterances.
@@ -340,28 +340,17 @@ class _Prose:
     def __init__(self, seeds: dict, exclude: Sequence[str] = (), bag: float = 0.15, expository: float = 0.3) -> None:
         self.domains = {d: s for d, s in (seeds.get("domains") or {}).items()
                         if d not in exclude and s.get("templates") and s.get("keywords")}
-        self.pools = seeds.get("pools") or {}
+        self.templates = TemplateWriter(self.domains, seeds.get("pools") or {})
         self.generic = [str(x) for x in seeds.get("prose") or []]
         self.bag, self.expository = bag, expository
 
-    def _slot(self, name: str, domain: str, rng: random.Random, filler: Sequence[str], depth: int) -> str:
-        if name == "kw":
-            return str(rng.choice(self.domains[domain]["keywords"]))
-        if name in self.pools and depth < 3:
-            return self.fill(str(rng.choice(self.pools[name])), domain, rng, filler, depth + 1)
-        if name == "filler":
-            return rng.choice(self.generic) if self.generic and rng.random() < 0.3 else rng.choice(filler)
-        if name in ("year", "month", "day", "n"):
-            lo, hi = {"year": (1950, 2023), "month": (1, 12), "day": (1, 28), "n": (1, 9)}[name]
-            return str(rng.randint(lo, hi))
-        if name == "isbn":
-            return f"978-7-{rng.randint(100, 999)}-{rng.randint(10000, 99999)}-{rng.randint(0, 9)}"
-        if name == "phone":
-            return f"1{rng.randint(30, 99)}{rng.randint(10000000, 99999999)}"
-        return str(rng.choice([rng.randint(1, 20), rng.randint(10, 999), round(rng.uniform(0.1, 99.9), 2)]))
+    def fill(self, template: str, domain: str, rng: random.Random, filler: Sequence[str]) -> str:
+        """`template` filled; `{filler}` a generic `prose` line of the seed file (30 %) or one of `filler`."""
 
-    def fill(self, template: str, domain: str, rng: random.Random, filler: Sequence[str], depth: int = 0) -> str:
-        return _SLOT.sub(lambda m: self._slot(m.group(1), domain, rng, filler, depth), template)
+        def one() -> str:
+            return rng.choice(self.generic) if self.generic and rng.random() < 0.3 else rng.choice(filler)
+
+        return self.templates.fill(template, domain, rng, one)
 
     def title(self, domain: str, rng: random.Random, filler: Sequence[str]) -> str:
         titles = self.domains[domain].get("titles") or []
