@@ -228,7 +228,7 @@ def inspect(path: str, rows: int) -> None:
     PATH is a Parquet file, a folder of them, or a run's output folder (its data/ shards;
     use OUT/rejects for the rejects).
     """
-    from curate.inspect import inspect_text
+    from curate.shard_summary import inspect_text
 
     try:
         click.echo(inspect_text(path, rows))

@@ -1,4 +1,7 @@
-"""`curate inspect`: schema, counts, a few rows and a per-column summary of shards, read lazily with Polars."""
+"""What `curate inspect` prints: schema, counts, a few rows and a per-column summary of shards, read lazily with Polars.
+
+(Not named `inspect`: that would shadow the standard-library module.)
+"""
 
 from __future__ import annotations
 
