@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from curate.job import DEFAULT_SHARD_ROWS, DedupSpec
 from curate.models import TASKS
 
 EXIT_CONFIG = 2  # bad job, rule file or input configuration, or an unusable output folder: found up front
@@ -107,12 +108,12 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
 @main.command()
 @click.argument("in_path", metavar="IN")
 @click.argument("out", metavar="OUT")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True,
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=DedupSpec.threshold, show_default=True,
               help="Jaccard similarity of character n-gram sets above which two texts are near duplicates.")
-@click.option("--ngram", type=click.IntRange(min=1), default=5, show_default=True, help="Character n-gram size.")
-@click.option("--num-perm", type=click.IntRange(min=8), default=128, show_default=True, help="MinHash signature size.")
+@click.option("--ngram", type=click.IntRange(min=1), default=DedupSpec.ngram, show_default=True, help="Character n-gram size.")
+@click.option("--num-perm", type=click.IntRange(min=8), default=DedupSpec.num_perm, show_default=True, help="MinHash signature size.")
 @click.option("--exact-only", is_flag=True, help="Only remove exact duplicates (same normalised text).")
-@click.option("--shard-rows", type=click.IntRange(min=1), default=5000, show_default=True,
+@click.option("--shard-rows", type=click.IntRange(min=1), default=DEFAULT_SHARD_ROWS, show_default=True,
               help="Records per output shard.")
 @click.option("--overwrite", is_flag=True, help="Use an output folder that holds something other than a curate run.")
 @click.option("--address", envvar="RAY_ADDRESS", metavar="ADDR", help="Ray cluster to join (also RAY_ADDRESS).")
@@ -122,13 +123,15 @@ def dedup(in_path: str, out: str, threshold: float, ngram: int, num_perm: int, e
     """Remove exact and near duplicates from record shards (IN: a run's OUT or a folder of shards).
 
     Duplicates stay in the output with drop_reason exact_duplicate / near_duplicate and dup_of naming the
-    survivor (the longest text of each cluster, then the smallest hash, then the smallest id).
+    survivor. A cluster is split into stars so that every duplicate is itself similar to the text it is
+    removed for; a star's centre is its most linked text, then the longest (without whitespace), then the
+    smallest hash; among the records with the centre's text the smallest id survives, then file and line.
 
     \b
     Example:
       curate dedup out/crawl out/crawl-dedup --threshold 0.85
     """
-    from curate.job import DedupSpec, JobError
+    from curate.job import JobError
     from curate.pipeline import run_dedup
 
     spec = DedupSpec(near=not exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm)

@@ -122,6 +122,9 @@ class NormalizeSpec:
     to_simplified: bool = False
 
 
+DEFAULT_SHARD_ROWS = 5000  # records per output shard
+
+
 @dataclass
 class DedupSpec:
     """Duplicate removal across the whole run (see curate/stages/dedup.py)."""
@@ -193,7 +196,7 @@ class Job:
     dedup: DedupSpec = field(default_factory=DedupSpec)
     scores: dict[str, ModelSpec] = field(default_factory=default_scores)
     tags: dict[str, ModelSpec] = field(default_factory=default_tags)
-    shard_rows: int = 5000
+    shard_rows: int = DEFAULT_SHARD_ROWS
     max_record_bytes: int = 8_000_000
     limit: int | None = None
     ray_address: str | None = None
@@ -462,7 +465,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         dedup=dedup,
         scores=parse_models(doc.get("scores"), default_scores(), "scores"),
         tags=parse_models(doc.get("tags"), default_tags(), "tags"),
-        shard_rows=_positive_int(doc.get("shard_rows", 5000), "shard_rows"),
+        shard_rows=_positive_int(doc.get("shard_rows", DEFAULT_SHARD_ROWS), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),
         limit=_positive_int(doc["limit"], "limit") if doc.get("limit") is not None else None,
         ray_address=ray_cfg.get("address"),

@@ -21,7 +21,7 @@ from typing import Any
 from curate.io.manifest import MANIFEST, build_manifest, write_manifest
 from curate.io.readers import check_input
 from curate.io.writer import DATA, REJECTS, STATS, rows_on_disk
-from curate.job import DedupSpec, Job, JobError, RunError
+from curate.job import DEFAULT_SHARD_ROWS, DedupSpec, Job, JobError, RunError
 from curate.stages.rules import global_rule_kinds, load_rule_sets
 
 log = logging.getLogger("curate")
@@ -533,7 +533,7 @@ def _models_report(job: Job) -> dict[str, Any]:
     return out
 
 
-def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = False, shard_rows: int = 5000,
+def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = False, shard_rows: int = DEFAULT_SHARD_ROWS,
               keep_work: bool = False, address: str | None = None, num_cpus: int | None = None) -> RunResult:
     """Dedup alone: record-schema shards in IN (a run's data/ or any folder of them) → deduplicated shards in OUT.
 
