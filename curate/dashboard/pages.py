@@ -25,7 +25,7 @@ from curate.dashboard.svg import (
     spread_svg,
 )
 from curate.schema import label_set, record_schema
-from curate.stages.stats import SPEAKER_FIELDS, HistSpec, stats_spec
+from curate.stats.shard import SPEAKER_FIELDS, HistSpec, stats_spec
 
 MAX_LABELS = 25  # bars per label chart; the rest are summed into one line
 BAD_SCORE = 0.3  # outlier score from which a shard's row is highlighted

@@ -21,7 +21,7 @@ from ray.data import Datasink
 from ray.data.datasource.datasink import WriteResult
 
 from curate.schema import PIECE, conform
-from curate.stages.stats import shard_stats
+from curate.stats.shard import shard_stats
 
 DATA, REJECTS, STATS = "data", "rejects", "stats"
 PIECES_DONE = "done"  # under the checkpoint folder: one marker per finished read task

@@ -16,8 +16,8 @@ from curate.dashboard import render_dashboard
 from curate.job import load_job, parse_job
 from curate.pipeline import run_job
 from curate.schema import conform
-from curate.stages.stats import shard_stats
-from curate.stats_merge import merge_stats, read_shard_stats
+from curate.stats.merge import merge_stats, read_shard_stats
+from curate.stats.shard import shard_stats
 from tests.integration.browser import browser_page, screenshot
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Per-shard stats (curate.stages.stats) and their exact merge (curate.stats_merge): pure, no Ray."""
+"""Per-shard stats (curate.stats.shard) and their exact merge (curate.stats.merge): pure, no Ray."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from curate.schema import arrow_schema, label_set, record_schema
-from curate.stages.stats import TURN_CHARS, histogram_block, shard_stats, stats_spec
-from curate.stats_merge import empty_stats, merge_stats
+from curate.stats.merge import empty_stats, merge_stats
+from curate.stats.shard import TURN_CHARS, histogram_block, shard_stats, stats_spec
 from tests.unit.stats_data import make_table
 
 

@@ -15,7 +15,7 @@ from curate.dashboard import render_dashboard
 from curate.dashboard.outliers import rank_shards
 from curate.dashboard.pages import sample_card
 from curate.dashboard.serve import HOST, dashboard_server
-from curate.stages.stats import shard_stats
+from curate.stats.shard import shard_stats
 from tests.unit.stats_data import make_table
 
 

@@ -1,7 +1,7 @@
 """Per-shard statistics: vectorised aggregations over a shard's rows, kept and rejected (the writer stores them).
 
 What is counted, the histogram bins, the label columns and the sample bands are defined once, in
-`schemas/stats.json` (read by `stats_spec()`); `curate.stats_merge` merges shard stats exactly and the
+`schemas/stats.json` (read by `stats_spec()`); `curate.stats.merge` merges shard stats exactly and the
 dashboard draws them.
 """
 
@@ -277,7 +277,7 @@ def shard_stats(table: pa.Table) -> dict[str, Any]:
 
     Counts per source file, reason, kind and duplicate type; fixed-bin histograms of every numeric signal and
     score (all rows and kept rows); label counts of every categorical column, turn tag and persona field;
-    a few sample rows per quality band. JSON-safe; merged exactly by `curate.stats_merge.merge_stats`.
+    a few sample rows per quality band. JSON-safe; merged exactly by `curate.stats.merge.merge_stats`.
     """
     df = pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)

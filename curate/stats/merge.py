@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from curate.stages.stats import stats_spec
+from curate.stats.shard import stats_spec
 
 STATS_DIR = "stats"
 _WRITER_KEYS = ("shard", "data", "rejects")  # per-shard bookkeeping the writer adds; not merged
