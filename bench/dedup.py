@@ -39,7 +39,7 @@ contender in its own process after its imports, 2 CPUs for everyone:
   ``num_cpus=2``. Ray start-up is timed apart; the job runs twice (first = cold Ray workers, second =
   warm) and both are printed; the first run is the one compared;
 * (ours, no Ray: the same stage functions as run_job — curate's reader, ``run_phase_a``,
-  ``write_checkpoint``, phase B's pure functions in ``curate.stages.dedup``, ``phase_c_batch``,
+  ``write_checkpoint``, dedup_global's pure functions in ``curate.stages.dedup``, ``phase_c_batch``,
   ``write_shard`` — called in one process pinned to one CPU. Not a shipped path: it shows what the
   work costs without Ray, for the proposal in bench/README.md);
 * datatrove: its local four-stage MinHash pipeline (``JsonlReader`` → ``MinhashDedupSignature`` →
@@ -420,9 +420,9 @@ def _removed_from(keep_ids: set[str], all_ids: set[str]) -> set[str]:
 
 def e2e_ours(work: Path) -> dict[str, Any]:
     import polars as pl
+    from curate.pipeline import init_ray, run_job
 
     from curate.job import parse_job
-    from curate.pipeline import init_ray, run_job
 
     t0 = time.perf_counter()
     info = init_ray(num_cpus=2)
@@ -452,7 +452,7 @@ def e2e_ours(work: Path) -> dict[str, Any]:
 
 def phase_b_without_ray(checkpoints: list[str], spec: Any, work: Path, *, banded: bool,
                         name: str = "dedup-noray.parquet") -> tuple[Path, dict[str, Any]]:
-    """curate's phase B (``curate.pipeline.dedup_global``) with its one Ray step done in this process.
+    """curate's dedup_global (``curate.pipeline.dedup_global``) with its one Ray step done in this process.
 
     That step groups the (band key, node) rows of every live record by key. ``banded=False`` does it
     with curate's own ``band_rows`` + ``bucket_edges`` on all rows at once; ``banded=True`` one LSH
@@ -512,17 +512,17 @@ def phase_b_without_ray(checkpoints: list[str], spec: Any, work: Path, *, banded
 
 
 def e2e_ours_inprocess(work: Path) -> dict[str, Any]:
-    """Not a shipped path: the same stage functions as run_job (read, phase A, checkpoints, phase B without
-    Ray as above, phase C, shard writer) called in one process, to show what Ray costs here."""
+    """Not a shipped path: the same stage functions as run_job (read, per_record, checkpoints, dedup_global without
+    Ray as above, finish, shard writer) called in one process, to show what Ray costs here."""
     import polars as pl
     import pyarrow.parquet as pq
+    from curate.stages.finish import phase_c_batch
+    from curate.stages.per_record import run_phase_a
 
     from curate.io.readers import read_file
     from curate.io.writer import DATA, REJECTS, STATS, write_checkpoint, write_shard
     from curate.job import parse_job
     from curate.stages.minhash import MinHashParams
-    from curate.stages.phase_a import run_phase_a
-    from curate.stages.phase_c import phase_c_batch
 
     out = work / "ours-inprocess"
     shutil.rmtree(out, ignore_errors=True)
@@ -550,7 +550,7 @@ def e2e_ours_inprocess(work: Path) -> dict[str, Any]:
     t_c = time.perf_counter()
     r = pl.read_parquet(sorted((out / REJECTS).glob("*.parquet")), columns=["id", "drop_reason"])
     removed = set(r.filter(pl.col("drop_reason").is_in(["exact_duplicate", "near_duplicate"]))["id"].to_list())
-    return {"seconds": t_c - t0, "timings": {"phase_a": t_a - t0, "phase_b": t_b - t_a, "phase_c": t_c - t_b},
+    return {"seconds": t_c - t0, "timings": {"per_record": t_a - t0, "dedup_global": t_b - t_a, "finish": t_c - t_b},
             "removed": len(removed), "duplicates": rep["duplicates"],
             "config": "same stage functions as run_job, one process, no Ray (not a shipped path)",
             **planted_recall(work, removed)}

@@ -40,8 +40,8 @@ on a job the bench writes (``corpus/job.yaml``): the four inputs, ``rules: [defa
 default dedup, no ``scores``/``tags`` sections (= every shipped model: 4 scores, 11 taggers),
 ``ray.num_cpus: --cpus``; a private ``RAY_TMPDIR`` so the run starts its own local Ray and never joins
 another one on the machine (``RAY_ADDRESS`` is unset). Timings: wall clock of the whole process;
-phase A/B/C from ``OUT/manifest.json`` ``timings``; CLI start-up = from launch to the start of
-``run_job`` (manifest mtime − manifest ``seconds``); Ray start-up (inside phase A) = from the Ray session
+per_record/B/C from ``OUT/manifest.json`` ``timings``; CLI start-up = from launch to the start of
+``run_job`` (manifest mtime − manifest ``seconds``); Ray start-up (inside per_record) = from the Ray session
 folder's timestamp to the driver's first Ray log line; dashboards = manifest mtime → ``dashboard/
 index.html`` mtime (written last); exit = the rest (summary, Ray shutdown).
 
@@ -650,8 +650,8 @@ def run_ours(work: Path, corpus: Path, cpus: int, interval: float, timeout: floa
     tm = m.get("timings", {})
     bounds = [("start-up (CLI, imports, job check)", r["start"], t_run)]
     t = t_run
-    for key, label in (("phase_a", "phase A (read, normalise, rules, hashes)"), ("phase_b", "phase B (global dedup, line stats)"),
-                       ("phase_c", "phase C (scores, tags, shards, stats)")):
+    for key, label in (("per_record", "per_record (read, normalise, rules, hashes)"), ("dedup_global", "dedup_global (global dedup, line stats)"),
+                       ("finish", "finish (scores, tags, shards, stats)")):
         bounds.append((label, t, t + tm.get(key, 0.0)))
         t += tm.get(key, 0.0)
     bounds += [("dashboards", t_manifest, t_dash), ("exit (summary, Ray shutdown)", t_dash, r["end"])]
@@ -835,7 +835,7 @@ def report(res: dict[str, Any]) -> str:
                      f"{rules:,} / {dups:,}"])
         for st in r.get("stages", []):
             rows.append([f"  {st['name']}", *rate(st["seconds"], st["peak"]["cpu"]), mem(st["peak"]), "", "", ""])
-            if st["name"].startswith("phase A") and r.get("ray_startup") is not None:
+            if st["name"].startswith("per_record") and r.get("ray_startup") is not None:
                 rows.append(["    of which Ray start-up", *rate(r["ray_startup"]), "", "", "", ""])
     out.append(f"End to end on {mb:.1f} MB, {cpus} CPUs (MB/s/core = MB / s / {cpus})")
     out.append(_fmt_table(header, rows))

@@ -63,7 +63,7 @@ def cped_dialogues() -> list[list[tuple[str, str]]]:
 
 
 def records(dialogues: list[list[tuple[str, str]]]) -> pa.Table:
-    """Dialogue records with the schema's `turns` type (tags empty), as phase C receives them."""
+    """Dialogue records with the schema's `turns` type (tags empty), as finish receives them."""
     turn_type = arrow_schema().field("turns").type
     turns = [[{"speaker": s, "role": "other", "role_raw": s, "text": t} for s, t in d] for d in dialogues]
     return pa.table({"text": ["\n".join(t for _, t in d) for d in dialogues],

@@ -85,8 +85,8 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
             click.echo(yaml.safe_dump(json.loads(json.dumps(job.to_dict())), allow_unicode=True, sort_keys=False))
             click.echo(f"config hash: {job.config_hash()}")
             return
-        from curate.pipeline import run_job
         from curate.report import summary_text
+        from curate.run import run_job
 
         click.echo(f"curate: job {job.name!r}: {sum(len(s.files) for s in job.inputs)} input file(s) -> {job.output}",
                    err=True)
@@ -132,7 +132,7 @@ def dedup(in_path: str, out: str, threshold: float, ngram: int, num_perm: int, e
       curate dedup out/crawl out/crawl-dedup --threshold 0.85
     """
     from curate.job import JobError
-    from curate.pipeline import run_dedup
+    from curate.run import run_dedup
 
     spec = DedupSpec(near=not exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm)
     try:

@@ -10,8 +10,9 @@ import pyarrow as pa
 import curate
 from curate.job import NormalizeSpec
 from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR
+from curate.run import per_record
 from curate.schema import conform, record_schema
-from curate.stages.phase_a import run_phase_a
+from curate.stages.base import Settings
 from curate.stages.rules import load_rule_sets
 
 
@@ -46,7 +47,7 @@ def _turns_from_lines(text: str) -> list[dict[str, str]]:
 
 def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.yaml", "dialogue.yaml"),
             norm: NormalizeSpec | None = None, roles: dict[str, str] | None = None) -> tuple[dict, list[Verdict]]:
-    """Run phase A on one record; return the processed row and each rule's verdict.
+    """Run per_record on one record; return the processed row and each rule's verdict.
 
     For kind `dialogue` the text is read as `speaker：utterance` lines; roles come from the default role map.
     """
@@ -61,7 +62,7 @@ def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.
         row["text"] = text
     table = conform(pa.Table.from_pylist([row], schema=pa.schema(
         [record_schema().arrow.field(k) for k in row])))
-    out = run_phase_a(table, list(rule_files), norm or NormalizeSpec()).to_pylist()[0]
+    out = per_record(table, Settings(rule_files=tuple(rule_files), normalize=norm or NormalizeSpec())).to_pylist()[0]
     verdicts = []
     for rs in load_rule_sets(list(rule_files)):
         if kind not in rs.applies_to:

@@ -29,7 +29,7 @@ def ray_local():
     """One local Ray for the whole session (NeMo Curator's conftest does the same); shut down at the end."""
     import ray
 
-    from curate.pipeline import init_ray
+    from curate.engine.session import init_ray
 
     info = init_ray(num_cpus=2)
     yield info

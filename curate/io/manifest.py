@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,6 @@ import curate
 from curate.io.writer import atomic_write_bytes
 from curate.job import Job
 from curate.schema import record_schema
-from curate.stages.rules import load_rule_sets
-from curate.stages.signals import signal_versions
 
 MANIFEST = "manifest.json"
 _DEPENDENCIES = ("ray", "polars", "pyarrow", "numpy", "jieba", "rjieba", "fasttext-numpy2", "datasketch",
@@ -69,24 +68,55 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
     return rows
 
 
-def build_manifest(job: Job, shards: list[dict[str, Any]], *, started: str, finished: str, seconds: float,
-                   ray_info: dict[str, Any], limit: int | None, read: dict[str, int] | None = None,
-                   on_disk: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    """The manifest document."""
-    inputs = per_input_counts(job, shards, read, on_disk)
+@dataclass
+class RunReport:
+    """What a run tells its manifest beyond the job and the shards: times, engine, steps, models, rules."""
+
+    started: str
+    finished: str
+    seconds: float
+    ray: dict[str, Any]
+    limit: int | None
+    read: dict[str, int] | None = None  # records the readers produced per input file
+    on_disk: dict[str, dict[str, int]] | None = None  # rows found in the written files per input file
+    dedup: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    resumed: dict[str, Any] | None = None
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    signals: dict[str, int] = field(default_factory=dict)
+    models: dict[str, Any] = field(default_factory=dict)
+
+
+def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Duplicates removed per input file and per source, from the per-file counts."""
+    by_file: dict[str, dict[str, int]] = {}
+    by_source: dict[str, dict[str, int]] = {}
+    for f in inputs:
+        counts = {r: f["rejected_by_reason"].get(r, 0) for r in ("exact_duplicate", "near_duplicate")}
+        by_file[f["file"]] = counts
+        acc = by_source.setdefault(f["input"], {"exact_duplicate": 0, "near_duplicate": 0})
+        for r, n in counts.items():
+            acc[r] += n
+    return {"removed_by_file": by_file, "removed_by_source": by_source}
+
+
+def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) -> dict[str, Any]:
+    """The whole manifest document of a run."""
+    inputs = per_input_counts(job, shards, report.read, report.on_disk)
     reasons: dict[str, int] = {}
     for f in inputs:
         for r, n in f["rejected_by_reason"].items():
             reasons[r] = reasons.get(r, 0) + n
     shards = sorted(shards, key=lambda s: s["shard"])
-    return {
+    manifest = {
         "curate_version": curate.__version__,
         "schema": {"name": record_schema().name, "version": record_schema().version},
         "job": {"name": job.name, "file": job.source_path, "config_hash": job.config_hash(), "config": job.to_dict()},
-        "limit": limit,
-        "started_at": started,
-        "finished_at": finished,
-        "seconds": round(seconds, 3),
+        "limit": report.limit,
+        "started_at": report.started,
+        "finished_at": report.finished,
+        "seconds": round(report.seconds, 3),
         "totals": {
             "records_in": sum(f["records_in"] for f in inputs),
             "kept": sum(f["kept"] for f in inputs),
@@ -96,14 +126,18 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], *, started: str, fini
         },
         "inputs": inputs,
         "shards": [{k: s.get(k) for k in ("shard", "records_in", "kept", "rejected", "data", "rejects")} for s in shards],
-        "rules": [{"file": rs.path, "name": rs.name, "applies_to": list(rs.applies_to),
-                   "rules": [r.id for r in rs.active], "words": len(rs.words.words) if rs.words else 0}
-                  for rs in load_rule_sets(job.rules)],
-        "signals": signal_versions(),
-        "models": {},
+        "rules": report.rules,
+        "signals": report.signals,
+        "models": report.models,
         "dependencies": dependency_versions(),
-        "ray": ray_info,
+        "ray": report.ray,
+        "dedup": {"params": asdict(job.dedup), **report.dedup, **_duplicates_by(inputs)},
     }
+    if report.lines:
+        manifest["crossdoc_lines"] = report.lines
+    manifest["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
+    manifest["resumed"] = report.resumed
+    return manifest
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:

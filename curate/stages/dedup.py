@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numba
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.arrowutil import as_array
+from curate.stages.base import Settings, Stage
 from curate.stages.minhash import MinHashParams, band_keys, signatures, sorted_shingle_sets
 from curate.stages.ngrams import to_codepoints
 
@@ -133,7 +135,7 @@ class ShingleSets:
             batch = to_codepoints(compact_text(texts.slice(lo, chunk).fill_null("").to_arrow()))
             return sorted_shingle_sets(batch.codepoints, batch.offsets.astype(np.int64), ngram)
 
-        # the compiled pass releases the GIL: chunks on threads use the CPUs the driver has (phase B runs there)
+        # the compiled pass releases the GIL: chunks on threads use the CPUs the driver has (dedup_global runs there)
         threads = os.cpu_count() or 1
         chunk = max(1, min(self.CHUNK, -(-len(texts) // threads)))
         with ThreadPoolExecutor(threads) as pool:
@@ -329,3 +331,23 @@ def apply_dedup(table: pa.Table, decisions: pl.DataFrame) -> pa.Table:
     for col in ("dup_cluster", "dup_of", "drop_reason", "drop_detail"):
         table = table.set_column(table.schema.get_field_index(col), col, out[col].to_arrow().cast(pa.string()))
     return table
+
+
+def _signatures(table: pa.Table, settings: Settings) -> pa.Table:
+    for name, col in signature_columns(table, settings.minhash).items():
+        table = table.append_column(name, col)
+    return table
+
+
+@lru_cache(maxsize=4)
+def _decisions(path: str) -> pl.DataFrame:
+    # read once per worker process; the dedup step writes the file once and never changes it
+    return pl.read_parquet(path)
+
+
+DEDUP_SIGNATURES = Stage("dedup_signatures", reads=("text", "drop_reason"), adds=(CHARS, BANDS),
+                         apply=_signatures, on_failed=True)
+APPLY_DEDUP = Stage("apply_dedup", reads=("source_file", "source_line"),
+                    adds=("dup_cluster", "dup_of", "drop_reason", "drop_detail"),
+                    apply=lambda table, s: apply_dedup(table, _decisions(s.decisions)),
+                    active=lambda s: s.decisions is not None)

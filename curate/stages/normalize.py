@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from curate.arrowutil import as_array, flat_children, replace_children
 from curate.job import NormalizeSpec
 from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR
+from curate.stages.base import Settings, Stage
 
 # Full-width punctuation that Chinese text uses as its own: NFKC would turn '，' into ',' and '：' into ':',
 # which changes the register of every sentence, so these are shielded from NFKC with private-use stand-ins.
@@ -173,3 +174,10 @@ def normalize(table: pa.Table, spec: NormalizeSpec) -> pa.Table:
     table = table.set_column(table.schema.get_field_index("turns"), "turns", turns)
     idx = table.schema.get_field_index("norm_flags")
     return table.set_column(idx, "norm_flags", flags.to_arrow().cast(pa.list_(pa.string())))
+
+
+def _normalize(table: pa.Table, settings: Settings) -> pa.Table:
+    return normalize(table, settings.normalize)
+
+
+NORMALIZE = Stage("normalize", reads=("text", "turns"), adds=("text", "turns", "norm_flags"), apply=_normalize)

@@ -24,6 +24,8 @@ import yaml
 from curate.arrowutil import as_array
 from curate.assets import resolve_asset
 from curate.schema import arrow_schema
+from curate.stages.base import Settings, Stage
+from curate.stages.crossdoc import LINE_HASHES, SIGNAL, dup_paragraph_frac
 from curate.stages.signals import GLOBAL_SIGNALS, REGISTRY, SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
 
@@ -70,12 +72,12 @@ class RuleSet:
 
     @property
     def active(self) -> tuple[Rule, ...]:
-        """Enabled rules on per-batch signals, in file order (phase A)."""
+        """Enabled rules on per-batch signals, in file order (per_record)."""
         return tuple(r for r in self.rules if r.enabled and r.signal not in GLOBAL_SIGNALS)
 
     @property
     def active_global(self) -> tuple[Rule, ...]:
-        """Enabled rules on whole-run signals, in file order (phase C)."""
+        """Enabled rules on whole-run signals, in file order (finish)."""
         return tuple(r for r in self.rules if r.enabled and r.signal in GLOBAL_SIGNALS)
 
 
@@ -225,7 +227,7 @@ def global_rule_kinds(rule_sets: Sequence[RuleSet]) -> tuple[str, ...]:
 
 def apply_global_rules(table: pa.Table, rule_sets: Sequence[RuleSet], values: dict[str, np.ndarray],
                        computed: np.ndarray) -> pa.Table:
-    """Phase C: fill whole-run signal columns and evaluate their rules on rows still live.
+    """finish: fill whole-run signal columns and evaluate their rules on rows still live.
 
     Fired rule ids are appended to `rule_flags`; the first one becomes `drop_reason` of a live row.
     """
@@ -294,3 +296,34 @@ def _write_verdicts(table: pa.Table, fired: list[tuple[Rule, np.ndarray, np.ndar
         table = table.set_column(table.schema.get_field_index(col), col,
                                  pc.if_else(live_arr, arr, as_array(table.column(col))))
     return table
+
+
+def _rules(table: pa.Table, settings: Settings) -> pa.Table:
+    return apply_rules(table, load_rule_sets(settings.rule_files))
+
+
+@cache
+def _dup_lines(path: str) -> pl.Series:
+    # read once per worker process; the whole-run step writes the file once and never changes it
+    return pl.read_parquet(path)["line"]
+
+
+def _whole_run_rules(table: pa.Table, settings: Settings) -> pa.Table:
+    if LINE_HASHES not in table.column_names:
+        return table
+    frac, computed = dup_paragraph_frac(table, _dup_lines(settings.dup_lines))
+    return apply_global_rules(table, load_rule_sets(settings.rule_files), {SIGNAL: frac}, computed)
+
+
+RULES = Stage("rules", reads=("text", "turns", "kind"), adds=("sig_*", "rule_flags", "drop_reason", "drop_detail"),
+              apply=_rules)
+WHOLE_RUN_RULES = Stage("whole_run_rules", reads=(LINE_HASHES, "kind"),
+                        adds=(SIGNAL, "rule_flags", "drop_reason", "drop_detail"), apply=_whole_run_rules,
+                        active=lambda s: s.dup_lines is not None)
+
+
+def describe_rule_sets(names: Sequence[str]) -> list[dict[str, Any]]:
+    """Each rule set of a run as the manifest lists it: file, name, kinds, active rule ids, word-list size."""
+    return [{"file": rs.path, "name": rs.name, "applies_to": list(rs.applies_to),
+             "rules": [r.id for r in rs.active], "words": len(rs.words.words) if rs.words else 0}
+            for rs in load_rule_sets(names)]

@@ -23,7 +23,7 @@ from curate.stages.rules import load_rule_set
 from curate.stages.signals import REGISTRY
 
 HEAVY = ("ray", "pyarrow", "fasttext", "polars", "torch", "transformers")
-# Phase B (near-duplicate LSH through Ray's hash shuffle) costs ~30 s even for a handful of records on a
+# dedup_global (near-duplicate LSH through Ray's hash shuffle) costs ~30 s even for a handful of records on a
 # 2-core machine; these CLI runs check the command line and byte-reproducibility, so they leave dedup off
 # (dedup is covered by test_run_shared and test_dedup_determinism).
 NO_DEDUP = {"exact": False, "near": False}

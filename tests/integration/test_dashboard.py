@@ -14,7 +14,7 @@ import yaml
 
 from curate.dashboard import render_dashboard
 from curate.job import load_job, parse_job
-from curate.pipeline import run_job
+from curate.run import run_job
 from curate.schema import conform
 from curate.stats.merge import merge_stats, read_shard_stats
 from curate.stats.shard import shard_stats

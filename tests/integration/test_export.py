@@ -26,7 +26,7 @@ WHERE = "quality > 0.9 and toxicity < 0.3 and esc_relevance > 0.5"  # quality do
 @pytest.fixture(scope="module")
 def run_out(tmp_path_factory, shared_data, ray_local) -> Path:
     """A real run: the first N SMILECHAT dialogues and the CommonCrawl sample, scored, strategy-tagged."""
-    from curate.pipeline import run_job
+    from curate.run import run_job
 
     tmp = tmp_path_factory.mktemp("export-run")
     with (shared_data / "smilechat" / "dialogues.jsonl").open(encoding="utf-8") as f:

@@ -22,7 +22,7 @@ import pytest
 
 import curate
 from curate.job import Job, load_job
-from curate.pipeline import RunResult, run_job
+from curate.run import RunResult, run_job
 from curate.schema import arrow_schema, label_set, record_schema
 from curate.stages.rules import load_rule_sets
 

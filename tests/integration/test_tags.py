@@ -36,7 +36,7 @@ def _min_confidence(task: str, spoken: bool = False) -> float:
 
 @pytest.fixture(scope="module")
 def tagged(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, ray_local) -> pl.DataFrame:
-    from curate.pipeline import run_job
+    from curate.run import run_job
 
     tmp = tmp_path_factory.mktemp("tags")
     lines = (shared_data / "smilechat" / "dialogues.jsonl").read_text(encoding="utf-8").splitlines()[:120]
@@ -139,7 +139,7 @@ def test_tv_dialogue_turns_use_the_spoken_model_with_the_speaker_context(tagged:
 
 
 def test_min_confidence_withholds_labels_and_keeps_scores(tmp_path: Path, ray_local) -> None:
-    from curate.pipeline import run_job
+    from curate.run import run_job
 
     (tmp_path / "d.jsonl").write_text(json.dumps(KNOWN, ensure_ascii=False) + "\n", encoding="utf-8")
     job = make_job(tmp_path, [{"name": "d", "path": "d.jsonl", "kind": "dialogue", "id_field": "id",

@@ -215,7 +215,7 @@ def test_no_candidates_means_no_edges_and_no_clusters() -> None:
 
 
 def test_band_passes_cover_every_band_once() -> None:
-    from curate.pipeline import BAND_PASS_ROWS, band_passes
+    from curate.stages.dedup_global import BAND_PASS_ROWS, band_passes
 
     assert band_passes(12, 1_000) == [(0, 12)]
     assert band_passes(12, BAND_PASS_ROWS // 4) == [(0, 4), (4, 8), (8, 12)]

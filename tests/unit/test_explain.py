@@ -1,4 +1,4 @@
-"""`curate rules explain`: the function agrees with phase A on the same record, and the CLI prints its verdicts."""
+"""`curate rules explain`: the function agrees with per_record on the same record, and the CLI prints its verdicts."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from curate.cli import main
 from curate.explain import explain, format_explanation
 from curate.job import DialogueSpec, NormalizeSpec
+from curate.run import per_record
 from curate.schema import conform, record_schema
-from curate.stages.phase_a import run_phase_a
+from curate.stages.base import Settings
 from curate.stages.rules import load_rule_set
 
 RULE_FILES = ["default.yaml", "dialogue.yaml"]
@@ -84,14 +85,14 @@ def render(turns: list[tuple[str, str]]) -> str:
     return "\n".join(f"{speaker}：{utterance}" for speaker, utterance in turns)
 
 
-def phase_a_rows(rows: list[dict]) -> list[dict]:
-    """Phase A on all rows in one batch (explain runs each alone: the outcome must not depend on the batch)."""
+def per_record_rows(rows: list[dict]) -> list[dict]:
+    """per_record on all rows in one batch (explain runs each alone: the outcome must not depend on the batch)."""
     base = {"source": "test", "source_file": "test", "source_line": 1,
             "schema_version": record_schema().version, "pipeline_version": "test"}
     rows = [{"id": f"r{i}", **base, **row} for i, row in enumerate(rows)]
     keys = [f.name for f in record_schema().arrow if any(f.name in r for r in rows)]
     table = conform(pa.Table.from_pylist(rows, schema=pa.schema([record_schema().arrow.field(k) for k in keys])))
-    return run_phase_a(table, RULE_FILES, NormalizeSpec()).to_pylist()
+    return per_record(table, Settings(rule_files=tuple(RULE_FILES), normalize=NormalizeSpec())).to_pylist()
 
 
 def assert_same_outcome(explained: dict, direct: dict) -> None:
@@ -112,17 +113,17 @@ def explained_dialogues(dialogues) -> list[dict]:
     return [explain(render(turns), kind="dialogue")[0] for turns in dialogues]
 
 
-def test_explain_agrees_with_phase_a_on_web_texts(web_texts, explained_web):
+def test_explain_agrees_with_per_record_on_web_texts(web_texts, explained_web):
     assert len(web_texts) >= 20
-    direct = phase_a_rows([{"kind": "web", "text": text} for text in web_texts])
+    direct = per_record_rows([{"kind": "web", "text": text} for text in web_texts])
     for explained, row in zip(explained_web, direct, strict=True):
         assert_same_outcome(explained, row)
 
 
-def test_explain_agrees_with_phase_a_on_dialogues(dialogues, explained_dialogues):
+def test_explain_agrees_with_per_record_on_dialogues(dialogues, explained_dialogues):
     assert len(dialogues) >= 12
     spec = DialogueSpec()
-    direct = phase_a_rows([
+    direct = per_record_rows([
         {"kind": "dialogue", "turns": [{"speaker": s, "role": spec.role_of(s), "role_raw": s, "text": u} for s, u in turns]}
         for turns in dialogues
     ])

@@ -16,9 +16,10 @@ import pyarrow as pa
 import pytest
 
 from curate.job import DialogueSpec, NormalizeSpec
+from curate.run import per_record
 from curate.schema import conform, record_schema
+from curate.stages.base import Settings
 from curate.stages.normalize import normalize_texts
-from curate.stages.phase_a import run_phase_a
 from curate.stages.rules import load_rule_set
 from curate.stages.signals import GLOBAL_SIGNALS, REGISTRY, SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
@@ -267,7 +268,7 @@ def dialogue_reference(turns: list[dict]) -> dict[str, float]:
 def dialogue_out(shared_data) -> list[dict]:
     rows = _dialogue_rows(shared_data)
     table = conform(pa.Table.from_pylist(rows, schema=pa.schema([record_schema().arrow.field(k) for k in rows[0]])))
-    return run_phase_a(table, ["dialogue.yaml"], NormalizeSpec()).to_pylist()
+    return per_record(table, Settings(rule_files=("dialogue.yaml",), normalize=NormalizeSpec())).to_pylist()
 
 
 DIALOGUE_SIGNALS = sorted(c for c, s in REGISTRY.items() if s.needs_turns)

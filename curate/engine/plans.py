@@ -1,0 +1,138 @@
+"""The Ray Data plans a run executes, and the keyed regrouping its global steps ask for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import ray
+
+from curate.engine.sinks import ShardSink
+from curate.engine.sources import CurateInputs, ParquetShards
+from curate.schema import PIECE
+from curate.stages.base import Phase, PhaseRunner, Settings
+
+# Below this many rows, grouping rows by key (LSH buckets, lines) uses one block: Ray's repartition(1)
+# combines blocks without a shuffle, while its key-based hash shuffle starts aggregator actors that cost
+# seconds even for a handful of rows. Above it, the hash shuffle spreads the groups over the cluster.
+SINGLE_BLOCK_GROUP_ROWS = 4_000_000
+
+
+def read_source(source: Any, num_cpus: float | None = None) -> Any:
+    """A Ray dataset over one of curate's datasources, one block per read task.
+
+    Without `override_num_blocks` Ray splits each task's output into more blocks, and a split read cannot
+    fuse with the map and the write after it. `num_cpus`: the read tasks' CPU share, the same as the map
+    they should fuse with (Ray fuses only those).
+    """
+    return ray.data.read_datasource(source, override_num_blocks=max(1, source.num_tasks()), num_cpus=num_cpus)
+
+
+def write_fused(ds: Any, sink: Any) -> None:
+    """Run a dataset that fuses into one operator (read → map → write) into `sink`.
+
+    Ray Data's per-operator resource reservation has nothing to balance with one operator, yet holds an
+    execution to one task at a time until its autoscaling coordinator answers; off for this dataset alone,
+    a task runs per CPU from the start (bench/README.md). Multi-operator executions keep it.
+    """
+    ds.context.op_resource_reservation_enabled = False
+    ds.write_datasink(sink)
+
+
+def collect(ds: Any, schema: pa.Schema) -> pa.Table:
+    """All rows of a small Ray dataset as one Arrow table with `schema` (Ray's empty blocks carry no columns)."""
+    tables = [t for t in ray.get(ds.materialize().to_arrow_refs()) if t.num_columns]
+    return pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
+
+
+def group_by_key(ds: Any, key: str, n_rows: int) -> Any:
+    """Blocks in which every row of a key sits together: one block when small, a Ray hash shuffle when large."""
+    if n_rows <= SINGLE_BLOCK_GROUP_ROWS:
+        return ds.repartition(1)
+    return ds.repartition(max(2, min(256, n_rows // 2_000_000 + 1)), keys=[key])
+
+
+def _phase_task(batch: pa.Table, phase: Phase, settings: Settings) -> pa.Table:
+    """A phase of model-free stages over one block; the read task's `_piece` column passes through untouched."""
+    piece = batch.column(PIECE) if PIECE in batch.column_names else None
+    if piece is not None:
+        batch = batch.drop_columns([PIECE])
+    out = PhaseRunner(phase, settings)(batch)
+    return out.append_column(PIECE, piece) if piece is not None else out
+
+
+def _phase_and_write(ds: Any, phase: Phase, settings: Settings, sink: ShardSink) -> None:
+    """The phase over each block, then the sink: read, map and write fuse into one Ray task per block."""
+    ds = ds.map_batches(_phase_task, fn_kwargs={"phase": phase, "settings": settings}, batch_format="pyarrow",
+                        batch_size=None)
+    write_fused(ds, sink)
+
+
+class _PhaseAndWrite:
+    """A phase with models as a Ray actor: the models load once; each call reads checkpoint shards (a batch of
+    `path` rows), runs the phase on each and writes its final shard with the run's sink; it returns the
+    shards' summaries (JSON, one `summary` row per shard)."""
+
+    def __init__(self, phase: Phase, settings: Settings, sink: ShardSink, columns: list[str]) -> None:
+        self.runner, self.sink, self.columns = PhaseRunner(phase, settings), sink, columns
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        summaries = []
+        for path in batch.column("path").to_pylist():
+            summaries += self.sink.write([self.runner(pq.read_table(path, columns=self.columns))], None)
+        return pa.table({"summary": pa.array([json.dumps(s, ensure_ascii=False) for s in summaries], pa.string())})
+
+
+class RayEngine:
+    """Runs a run's phases on the Ray that `curate.engine.session.init_ray` joined or started."""
+
+    def __init__(self, cpus: float) -> None:
+        self.cpus = cpus
+
+    def records(self, source: CurateInputs, phase: Phase, settings: Settings, sink: ShardSink,
+                limit: int | None = None) -> None:
+        """Read → the phase's stages → checkpoint write, fused into one Ray task per read task."""
+        ds = read_source(source)
+        if limit:
+            ds = ds.limit(limit)
+        _phase_and_write(ds, phase, settings, sink)
+
+    def records_from_shards(self, paths: list[str], phase: Phase, settings: Settings, sink: ShardSink) -> None:
+        """Record shards (`curate dedup`'s input) → the phase's stages → checkpoints, one fused task per shard."""
+        ds = read_source(ParquetShards(paths))
+        _phase_and_write(ds, phase, settings, sink)
+
+    def shards(self, paths: list[str], columns: list[str] | None, phase: Phase, settings: Settings, sink: ShardSink) -> None:
+        """Checkpoint shards → the phase's stages → final shards, one shard per unit of work.
+
+        With models: an actor pool (one actor per CPU, NeMo Curator's stage-with-setup pattern), each actor
+        reading a checkpoint, running the phase and writing the shard itself, so only paths and summaries
+        travel through Ray. Without: plain tasks, read → phase → write fused into one task per checkpoint.
+        """
+        if phase.needs_models(settings):
+            sink.on_write_start()
+            actors = max(1, min(int(self.cpus), len(paths)))
+            ds = ray.data.from_items([{"path": c} for c in paths], override_num_blocks=len(paths))
+            ds = ds.map_batches(_PhaseAndWrite, fn_constructor_kwargs={
+                "phase": phase, "settings": settings, "sink": sink, "columns": columns},
+                compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1, batch_format="pyarrow", batch_size=1)
+            sink.summaries.extend(json.loads(row["summary"]) for row in ds.take_all())
+        else:
+            _phase_and_write(read_source(ParquetShards(paths, columns)), phase, settings, sink)
+
+    def shuffles(self, n_rows: int) -> bool:
+        """True when grouping `n_rows` rows by key takes a hash shuffle rather than one block."""
+        return n_rows > SINGLE_BLOCK_GROUP_ROWS
+
+    def group_and_collect(self, paths: list[str], columns: list[str], rows: Any, rows_kwargs: dict[str, Any],
+                          key: str, n_rows: int, groups: Any, groups_kwargs: dict[str, Any],
+                          schema: pa.Schema) -> pa.Table:
+        """`rows` over each checkpoint's `columns`; every `key` whole in one block; `groups` over each block;
+        the results as one table with `schema`."""
+        ds = read_source(ParquetShards(paths, columns))
+        ds = ds.map_batches(rows, fn_kwargs=rows_kwargs, batch_format="pyarrow", batch_size=None)
+        ds = group_by_key(ds, key, n_rows)
+        ds = ds.map_batches(groups, fn_kwargs=groups_kwargs, batch_format="pyarrow", batch_size=None)
+        return collect(ds, schema)
