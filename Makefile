@@ -25,7 +25,7 @@ browser:
 	  echo "the dashboard tests need Debian's chromium: apt-get install -y chromium fonts-wqy-microhei" >&2; exit 1; }
 
 test: $(BIN)/curate browser
-	$(BIN)/ruff check curate tests bench experiments annotate
+	$(BIN)/ruff check curate tests bench evals experiments annotate demo
 	$(BIN)/pytest -q
 
 bench: $(BIN)/curate

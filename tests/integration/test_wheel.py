@@ -30,6 +30,19 @@ def test_wheel_carries_every_asset_folder(wheel: Path) -> None:
         assert f"curate/_assets/{asset}" in names, asset
 
 
+def test_wheel_ships_the_demo_data_but_not_its_generator(wheel: Path) -> None:
+    prefix = "curate/_assets/demo/"
+    shipped = {n.removeprefix(prefix) for n in zipfile.ZipFile(wheel).namelist() if n.startswith(prefix)}
+    demo = REPO / "demo"
+    # every generated file of the checkout's demo/ (all but the generator and its banks), and nothing else
+    data = {p.relative_to(demo).as_posix() for p in demo.rglob("*")
+            if p.is_file() and p.relative_to(demo).parts[0] not in ("make_demo.py", "banks")
+            and "__pycache__" not in p.parts}
+    assert {"web.jsonl", "dialogues.jsonl", "chat_messages.jsonl", "sitcom.csv", "notes/diary.txt"} <= data
+    assert shipped == data
+    assert "make_demo.py" not in shipped and not any(n.startswith("banks/") for n in shipped)
+
+
 @pytest.mark.ray
 def test_installed_wheel_runs_the_demo_from_another_folder(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"

@@ -19,6 +19,7 @@ from curate.assets import asset_dir
 from curate.models.card import read_card
 from curate.models.fasttext_backend import FastTextClassifier, FastTextTokens, fnv1a, ft_label, load_fasttext
 from curate.models.fasttext_file import read_fasttext
+from curate.models.fasttext_train import train_fasttext
 from curate.models.features import (
     FeatureCache,
     featurize,
@@ -72,8 +73,6 @@ def test_shipped_model_matches_fasttext(card_path: Path, shared_data: Path) -> N
 def test_tiny_dense_model_and_fallback(tmp_path: Path) -> None:
     """An unquantised `.bin` with word trigrams reads natively; a model with character n-grams falls back
     to fastText and still answers the same."""
-    import fasttext
-
     rng = np.random.default_rng(0)
     bad, good = ["滚", "蠢", "垃圾"], ["谢谢", "你好", "开心"]
     rows = [f"__label__{'b' if i % 2 else 'g'} {' '.join(''.join(rng.choice(bad if i % 2 else good, 3)))}\n"
@@ -81,8 +80,8 @@ def test_tiny_dense_model_and_fallback(tmp_path: Path) -> None:
     (tmp_path / "t.txt").write_text("".join(rows), encoding="utf-8")
     lines = [" ".join("你这个蠢货滚"), " ".join("谢谢你"), "", "__label__b", "未 知 字"]
     for name, kw in (("dense", {"wordNgrams": 3}), ("subword", {"minn": 1, "maxn": 2})):
-        model = fasttext.train_supervised(str(tmp_path / "t.txt"), epoch=5, thread=1, seed=1, verbose=0, **kw)
-        model.save_model(str(tmp_path / f"{name}.bin"))
+        # curate train's trainer: two trainings in this process would read each other's leftover memory
+        train_fasttext(tmp_path / "t.txt", tmp_path / f"{name}.bin", seed=1, params={"epoch": 5, **kw}, quantize=None)
         clf = FastTextClassifier(tmp_path / f"{name}.bin", ["g", "b"])
         assert clf.native == (name == "dense")
         np.testing.assert_allclose(clf.predict_proba(lines), _reference(tmp_path / f"{name}.bin", lines, clf), atol=2e-5)

@@ -25,7 +25,7 @@ NOTES: dict[str, dict[str, object]] = {
         "feature_choice": (
             "characters, word n-grams 2, no context: CPED's emotion labels come from voice and face as much as "
             "words, and text alone is weak on unseen shows. Valid accuracy / macro-F1 (unquantised, epoch 5, "
-            "lr 0.3, dim 64, minCount 2; bench/cped_experiments.py): chars context 0 0.274/0.128, context 1 "
+            "lr 0.3, dim 64, minCount 2; experiments/cped.py): chars context 0 0.274/0.128, context 1 "
             "0.279/0.118, context 2 0.269/0.113; words context 0/1/2 0.254/0.120, 0.252/0.120, 0.257/0.121. "
             "Majority baseline (neutral) 0.269/0.033. Rare-class oversampling alpha 0.15/0.25/0.5: 0.255/0.134, "
             "0.247/0.131, 0.220/0.130 (not used: accuracy falls below the baseline for <1 pt macro-F1)"),
@@ -34,7 +34,7 @@ NOTES: dict[str, dict[str, object]] = {
         "recipe": "CPED utterances labelled with Sentiment (3 classes); context = previous turns.",
         "feature_choice": (
             "characters, word n-grams 3, the previous turn as context. Valid accuracy / macro-F1 (unquantised, "
-            "epoch 5, lr 0.3, dim 32, minCount 2; bench/cped_experiments.py): chars context 0 0.536/0.408, "
+            "epoch 5, lr 0.3, dim 32, minCount 2; experiments/cped.py): chars context 0 0.536/0.408, "
             "context 1 0.552/0.416, context 2 0.551/0.408; words context 0/1/2 0.532/0.393, 0.547/0.401, "
             "0.556/0.408. Majority baseline (negative, 58% of valid vs 50% of train) 0.579/0.244. "
             "Oversampling alpha 0.5: 0.536/0.417 (not used)"),
@@ -49,7 +49,7 @@ NOTES: dict[str, dict[str, object]] = {
         "recipe": "CPED utterances labelled with DA (19 classes); context = previous turns.",
         "feature_choice": (
             "characters, word n-grams 3, no context, rare classes oversampled. Valid accuracy / macro-F1 "
-            "(unquantised, epoch 10, lr 0.3, minCount 2; bench/cped_experiments.py), no oversampling: chars "
+            "(unquantised, epoch 10, lr 0.3, minCount 2; experiments/cped.py), no oversampling: chars "
             "context 0 0.546/0.329, context 1 0.537/0.262, context 2 0.524/0.222; words context 0/1/2 "
             "0.541/0.304, 0.532/0.282, 0.516/0.222. Majority baseline (statement-non-opinion) 0.414/0.031. "
             "Oversampling (class factor min(max_factor, (n_max/n)^alpha)), chars context 0 dim 32: alpha 0.3 "

@@ -36,7 +36,7 @@ samples (README: evaluation and tests only) never reach train or valid:
   prose: the web eval-only slice below is the check that this transfers.
 * ChineseWebText samples (`web:`) → `other`, split `eval`: whole CommonCrawl pages, some of their
   paragraphs, and the 20 quality-example texts. Never in train or valid (its README allows evaluation
-  and tests only), so the card's valid metrics do not include it; `bench/esc_experiments.py` reports
+  and tests only), so the card's valid metrics do not include it; `experiments/esc_relevance.py` reports
   its errors as a separate "web (eval only)" breakdown.
 
 Held-out split: SMILECHAT, EmoLLM and pseudo-documents by dialogue id / document key (`in_valid`, the
@@ -70,7 +70,7 @@ EVAL = "eval"  # units of evaluation-only data: neither train nor valid
 
 FEATURE_CHOICE = (
     "chars. On the earlier version of this builder (with People's Daily prose, since removed; "
-    "bench/esc_experiments.py, dim 32, wordNgrams 2, epoch 10) chars and rjieba words tied overall "
+    "experiments/esc_relevance.py, dim 32, wordNgrams 2, epoch 10) chars and rjieba words tied overall "
     "(accuracy 0.971 vs 0.970, macro-F1 0.970 vs 0.969), but chars made fewer errors on held-out web "
     "paragraphs (9.3% vs 12.3%) and COLD comments (1.8% vs 2.2%), featurise ~2.5x faster (6.9 vs 2.8 "
     "Mchar/s on one core), need no segmenter dictionary, and share the batch's chars features with the "
@@ -480,7 +480,7 @@ def splits_from_units(units: Sequence[Unit], cfg: dict) -> Splits:
         "seed": int(cfg.get("seed", 1)),
         "web_eval_only": (
             "the ChineseWebText samples (counts_per_source eval:web/*) are evaluation-only: not in train, "
-            "not in valid, so metrics.valid excludes them; bench/esc_experiments.py --model CARD reports "
+            "not in valid, so metrics.valid excludes them; experiments/esc_relevance.py --model CARD reports "
             "their errors separately"),
         **({"pseudo_seeds_sha256": hashlib.sha256(_seeds_path(cfg["pseudo"]).read_bytes()).hexdigest()}
            if cfg.get("pseudo") else {}),

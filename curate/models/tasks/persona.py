@@ -36,6 +36,6 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
                   "unknown kept as a label (the unnamed 其他 speakers)",
         "speakers": "36 named speakers in train, 16 in valid, disjoint",
         "feature_choice": "rjieba words, word bigrams: valid accuracy / macro-F1, chars vs words (unquantised, "
-                          "epoch 5, lr 0.3, minCount 2; bench/cped_experiments.py): " + CHARS_VS_WORDS[column],
+                          "epoch 5, lr 0.3, minCount 2; experiments/cped.py): " + CHARS_VS_WORDS[column],
     }
     return cped.build_splits(cfg, data_root, lambda ds: cped.speaker_examples(ds, column), notes)

@@ -2,32 +2,33 @@
 
 Reads `classifiers/train/esc_relevance.yaml`, builds train/valid with
 `curate.models.tasks.esc_relevance.build_units` (data read in place from `--data-root`, nothing copied),
-featurises with `curate.models.features.featurize` in each `--modes` mode, trains
-`fasttext.train_supervised` with the config's `fasttext:` settings (thread=1, the config seed), and
-prints per mode: featurise and train time, accuracy, macro-F1, P/R/F1 of `esc`, the majority-class
-baseline, and per source/kind the error rate and count of errors. The web samples are evaluation-only
-(split `eval`, never trained on, not part of the valid metrics): their errors are printed as a separate
-"web (eval only)" table. With `--model CARD` nothing is trained: the card's model (e.g. one written by
-`curate train esc_relevance` or `train_task(..., out_dir=...)`) is scored with its calibration and threshold.
+featurises with `curate.models.features.featurize` in each `--modes` mode, trains fastText with the
+config's `fasttext:` settings through `curate train`'s child-process trainer (thread=1, the config seed,
+unquantised), and prints per mode: featurise and train time (train includes the child process's start),
+accuracy, macro-F1, P/R/F1 of `esc`, the majority-class baseline, and per source/kind the error rate and
+count of errors. The web samples are evaluation-only (split `eval`, never trained on, not part of the valid
+metrics): their errors are printed as a separate "web (eval only)" table. With `--model CARD` nothing is
+trained: the card's model (e.g. one written by `curate train esc_relevance` or `train_task(...,
+out_dir=...)`) is scored with its calibration and threshold.
 
 Usage::
 
-    .venv/bin/python bench/esc_experiments.py [--modes chars words] [--set fasttext.dim=64 ...]
-    .venv/bin/python bench/esc_experiments.py --model /tmp/esc-helper/esc_relevance.yaml
+    .venv/bin/python experiments/esc_relevance.py [--modes chars words] [--set fasttext.dim=64 ...]
+    .venv/bin/python experiments/esc_relevance.py --model /tmp/esc-helper/esc_relevance.yaml
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import fasttext
 import yaml
 
+from curate.models.fasttext_backend import load_fasttext
+from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
 from curate.models.tasks.esc_relevance import EVAL, NEG, POS, Unit, build_units
 
@@ -73,17 +74,16 @@ def run(cfg: dict, units: list[Unit], mode: str) -> None:
     xva = featurize([u.text for u in valid], mode, max_chars)
     t_feat = time.perf_counter() - t0
     nchars = sum(len(u.text[:max_chars]) for u in train + valid)
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        for u, x in zip(train, xtr, strict=True):
-            f.write(f"__label__{u.label} {x}\n")
-        path = f.name
-    try:
+    with tempfile.TemporaryDirectory(prefix="esc-exp-") as tmp:
+        path = Path(tmp) / "train.txt"
+        with path.open("w", encoding="utf-8") as f:
+            for u, x in zip(train, xtr, strict=True):
+                f.write(f"__label__{u.label} {x}\n")
         t0 = time.perf_counter()
-        model = fasttext.train_supervised(path, thread=1, seed=int(cfg.get("seed", 1)), verbose=0,
-                                          **cfg["fasttext"])
+        train_fasttext(path, Path(tmp) / "m.bin", seed=int(cfg.get("seed", 1)), params=dict(cfg["fasttext"]),
+                       quantize=None)
         t_train = time.perf_counter() - t0
-    finally:
-        os.unlink(path)
+        model = load_fasttext(Path(tmp) / "m.bin")
     t0 = time.perf_counter()
     labels, _ = model.predict(xva, k=1)
     t_pred = time.perf_counter() - t0

@@ -1,48 +1,44 @@
 """CPED tagger experiments: feature mode × context turns × fastText settings × oversampling, on valid.
 
-Reads a task's config (`classifiers/train/TASK.yaml`), builds its examples with the task's builder (CPED
+Reads the training config of a model trained on CPED (`classifiers/train/NAME.yaml`: emotion-spoken,
+sentiment-spoken, dialogue_act, the persona traits), builds its examples with the config's builder (CPED
 read in place from `--data-root`, nothing copied), then for every combination of `--modes`, `--contexts`
-and the `--grid` values trains `fasttext.train_supervised` (thread 1, the config seed; unquantised, for
-speed: `curate train` quantises) and prints valid accuracy, macro-F1 and the majority baseline
-(`curate.models.metrics.report`, the card's metrics), with featurise and train seconds.
+and the `--grid` values trains a fastText model through `curate train`'s child-process trainer
+(`curate.models.fasttext_train.train_fasttext`: thread 1, the config seed; unquantised, for speed, unless
+`--quantize`) and prints valid accuracy, macro-F1 and the majority baseline (`curate.models.metrics.report`,
+the card's metrics), with featurise and train seconds (train includes the child process's start).
 
-`--derive-sentiment` (task emotion) also scores the emotion model as a sentiment tagger: emotion
+`--derive-sentiment` (emotion-spoken) also scores the emotion model as a sentiment tagger: emotion
 probabilities summed per sentiment group (`cped.SENTIMENT_OF_EMOTION`), against the valid Sentiment labels.
 
 Usage::
 
-    .venv/bin/python bench/cped_experiments.py emotion --modes chars words --contexts 0 1 2
-    .venv/bin/python bench/cped_experiments.py emotion --grid fasttext.lr=0.1,0.2 data.oversample.alpha=0,0.5
-    .venv/bin/python bench/cped_experiments.py emotion --derive-sentiment
+    .venv/bin/python experiments/cped.py emotion-spoken --modes chars words --contexts 0 1 2
+    .venv/bin/python experiments/cped.py emotion-spoken --grid fasttext.lr=0.1,0.2 data.oversample.alpha=0,0.5
+    .venv/bin/python experiments/cped.py emotion-spoken --derive-sentiment
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import ctypes
 import importlib
 import itertools
 import tempfile
 import time
 from pathlib import Path
 
-import fasttext
 import numpy as np
 import yaml
 
-from curate.models.examples import Example
+from curate.models.examples import Example, Splits
 from curate.models.fasttext_backend import FastTextClassifier, ft_label, load_fasttext
+from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize_with_context
 from curate.models.metrics import report
 from curate.models.tasks import cped
 
 ROOT = Path(__file__).resolve().parents[1]
-# fasttext-numpy2 0.10.4 reads uninitialised heap memory in train_supervised: the first model of a fresh
-# process is right (its buffers are fresh, zeroed pages), later ones in the same process differ or fail
-# with "Encountered NaN". glibc's M_PERTURB (-6) with byte 0xff makes malloc hand out zero-filled memory,
-# so a sweep in one process gives what one fresh process per run gives (checked on the runs below).
-ctypes.CDLL("libc.so.6").mallopt(-6, 0xFF)
 DEFAULT_FT = {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "dim": 64, "minCount": 1, "loss": "softmax"}
 
 
@@ -64,7 +60,7 @@ def _clean(cfg: dict) -> dict:
     return cfg
 
 
-def _build(cfg: dict, data_root: Path):
+def _build(cfg: dict, data_root: Path) -> Splits:
     module = importlib.import_module(f"curate.models.tasks.{cfg.get('builder', cfg['task'])}")
     return module.build({**cfg["data"], "label_values": {}}, data_root)
 
@@ -85,7 +81,7 @@ def _predict(path: Path, labels: list[str], lines: list[str]) -> np.ndarray:
     return out
 
 
-def train_eval(cfg: dict, splits, mode: str, context: int, cache: dict) -> tuple[dict, np.ndarray, float, float]:
+def train_eval(cfg: dict, splits: Splits, mode: str, context: int, cache: dict) -> tuple[dict, np.ndarray, float, float]:
     """Train one model; its valid report, valid probabilities, featurise and train seconds."""
     max_chars = int(cfg.get("features", {}).get("max_chars", 2000))
     t0 = time.perf_counter()
@@ -101,11 +97,9 @@ def train_eval(cfg: dict, splits, mode: str, context: int, cache: dict) -> tuple
             for ex, line in zip(splits.train, xtr, strict=True):
                 f.write(" ".join(ft_label(lab) for lab in ex.labels) + " " + line + "\n")
         t1 = time.perf_counter()
-        model = fasttext.train_supervised(input=str(path), thread=1, seed=int(cfg.get("seed", 1)), verbose=0, **params)
-        if cfg.get("_quantize"):
-            model.quantize(input=str(path), thread=1, verbose=0, **cfg["quantize"])
+        train_fasttext(path, Path(tmp) / "m.bin", seed=int(cfg.get("seed", 1)), params=params,
+                       quantize=cfg["quantize"] if cfg.get("_quantize") else None)
         t_train = time.perf_counter() - t1
-        model.save_model(str(Path(tmp) / "m.bin"))
         proba = _predict(Path(tmp) / "m.bin", cfg["labels"], xva)
     rep = report(cfg["labels"], [e.labels for e in splits.valid], proba)
     return rep, proba, t_feat, t_train
@@ -122,7 +116,7 @@ def derived_sentiment(labels: list[str], proba: np.ndarray, valid_sentiment: lis
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("task")
+    ap.add_argument("task", help="a training config's name: classifiers/train/TASK.yaml (e.g. emotion-spoken)")
     ap.add_argument("--config", help="default classifiers/train/TASK.yaml")
     ap.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--modes", nargs="+", help="default: the config's features.mode")

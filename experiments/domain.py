@@ -1,7 +1,7 @@
 """Domain classifier experiments: build the weak-label data, train fastText (one-vs-all), score on CWT2's test file.
 
-    .venv/bin/python bench/domain_experiments.py                       # config as is, chars and words
-    .venv/bin/python bench/domain_experiments.py --set pseudo.per_label=500 --set stopword_view.share=0
+    .venv/bin/python experiments/domain.py                       # config as is, chars and words
+    .venv/bin/python experiments/domain.py --set pseudo.per_label=500 --set stopword_view.share=0
 
 Metrics on `web/cwt2-domain-test.txt` (never trained on): top-1 accuracy (top label in gold),
 per-label precision/recall/F1 at threshold 0.5, macro-F1. The test line's tokens are joined by single
@@ -16,11 +16,13 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any  # fastText's model class has no type hints
 
-import fasttext
 import yaml
 
 from curate.models.examples import Example
+from curate.models.fasttext_backend import load_fasttext
+from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
 from curate.models.tasks import domain
 
@@ -37,16 +39,20 @@ def read_test(path: Path) -> list[Example]:
     return out
 
 
-def train(examples: list[Example], mode: str, max_chars: int, params: dict, seed: int) -> fasttext.FastText._FastText:
-    """fastText one-vs-all model on featurised examples."""
+def train(examples: list[Example], mode: str, max_chars: int, params: dict, seed: int) -> Any:
+    """fastText one-vs-all model on featurised examples, trained by `curate train`'s child-process trainer
+    (unquantised) and loaded here."""
     feats = featurize([e.text for e in examples], mode, max_chars)
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        for ex, ft in zip(examples, feats, strict=True):
-            f.write(" ".join(f"__label__{x}" for x in ex.labels) + " " + ft + "\n")
-    return fasttext.train_supervised(f.name, thread=1, seed=seed, verbose=0, **params)
+    with tempfile.TemporaryDirectory(prefix="domain-exp-") as tmp:
+        path = Path(tmp) / "train.txt"
+        with path.open("w", encoding="utf-8") as f:
+            for ex, ft in zip(examples, feats, strict=True):
+                f.write(" ".join(f"__label__{x}" for x in ex.labels) + " " + ft + "\n")
+        train_fasttext(path, Path(tmp) / "m.bin", seed=seed, params=params, quantize=None)
+        return load_fasttext(Path(tmp) / "m.bin")
 
 
-def evaluate(model: fasttext.FastText._FastText, examples: list[Example], mode: str, max_chars: int,
+def evaluate(model: Any, examples: list[Example], mode: str, max_chars: int,
              labels: list[str], threshold: float = 0.5) -> dict:
     """Top-1 accuracy, per-label P/R/F1 at `threshold`, macro-F1."""
     feats = featurize([e.text for e in examples], mode, max_chars)

@@ -1,4 +1,4 @@
-"""Near-duplicate precision/recall of curate's real dedup on the benchmark from ``bench/neardup_gen.py``.
+"""Near-duplicate precision/recall of curate's real dedup on the benchmark from ``evals/neardup_gen.py``.
 
 For each setting it runs the whole pipeline (``curate.pipeline.run_job``: Ray, per_record, global dedup,
 finish) on ``docs.jsonl`` as a ``web`` input with ``id_field: id`` and ``rules: []`` (no rule filtering:
@@ -27,10 +27,10 @@ other members of its cluster: connected components are not cliques).
 
 Usage::
 
-    python bench/neardup_gen.py --out out/neardup
-    python bench/neardup_eval.py --data out/neardup                       # curate's defaults
-    python bench/neardup_eval.py --data out/neardup --num-perm 128 256 --fn-weight 0.8 0.95
-    python bench/neardup_eval.py --data out/neardup --bands-rows 16x8 --num-perm 128
+    python evals/neardup_gen.py --out out/neardup
+    python evals/neardup_eval.py --data out/neardup                       # curate's defaults
+    python evals/neardup_eval.py --data out/neardup --num-perm 128 256 --fn-weight 0.8 0.95
+    python evals/neardup_eval.py --data out/neardup --bands-rows 16x8 --num-perm 128
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ Outputs in ``--out`` (default ``out/neardup``, git-ignored):
 
 Usage::
 
-    python bench/neardup_gen.py [--out out/neardup] [--sources 2000] [--seed 0]
+    python evals/neardup_gen.py [--out out/neardup] [--sources 2000] [--seed 0]
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """Reproducible experiments for the quality model (classifiers/train/quality.yaml, curate/models/tasks/quality.py).
 
-Builds the task's splits, trains fastText (unquantised) on `chars` and `words` features, and reports
-valid-split accuracy / F1 (positive = high), accuracy on ChineseWebText's 10 clean + 10 dirty examples
-(the check) with per-example P(high), accuracy on the recipe-labelled CommonCrawl slice (pages, prose
-bodies, chrome), and the top / bottom pages of the CommonCrawl sample by P(high). The `web/` files are
-evaluation only (no licence to redistribute): they are read here, never by the builder.
+Builds the task's splits, trains fastText (unquantised, through `curate train`'s child-process trainer)
+on `chars` and `words` features, and reports valid-split accuracy / F1 (positive = high), accuracy on
+ChineseWebText's 10 clean + 10 dirty examples (the check) with per-example P(high), accuracy on the
+recipe-labelled CommonCrawl slice (pages, prose bodies, chrome), and the top / bottom pages of the
+CommonCrawl sample by P(high). The `web/` files are evaluation only (no licence to redistribute): they are
+read here, never by the builder.
 
 Mode `chars_nl` is an experiment outside the pipeline's featurizer: chars with each newline kept as a
 `↵` token (`curate.models.features` strips all whitespace), to measure what line structure is worth.
 
-    .venv/bin/python bench/quality_experiments.py [--modes chars words chars_nl] [--data-root ../shared/data]
+    .venv/bin/python experiments/quality.py [--modes chars words chars_nl] [--data-root ../shared/data]
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 import yaml
 
 from curate.models.examples import Example
+from curate.models.fasttext_backend import load_fasttext
+from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
 from curate.models.tasks import quality
 
@@ -36,17 +39,16 @@ def _featurize(texts: list[str], mode: str, max_chars: int) -> list[str]:
 
 
 def _train(train: list[Example], mode: str, cfg: dict):  # noqa: ANN202 (fasttext has no types)
-    import fasttext
-
+    """An unquantised model trained by `curate train`'s child-process trainer, loaded here."""
     feats = _featurize([ex.text for ex in train], mode, cfg["features"].get("max_chars", 2000))
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        for ex, line in zip(train, feats, strict=True):
-            f.write(" ".join(f"__label__{lab}" for lab in ex.labels) + " " + line + "\n")
-        path = f.name
-    ft = dict(cfg["fasttext"])
-    model = fasttext.train_supervised(path, thread=1, seed=int(cfg.get("seed", 1)), verbose=0, **ft)
-    Path(path).unlink()
-    return model
+    with tempfile.TemporaryDirectory(prefix="quality-exp-") as tmp:
+        path = Path(tmp) / "train.txt"
+        with path.open("w", encoding="utf-8") as f:
+            for ex, line in zip(train, feats, strict=True):
+                f.write(" ".join(f"__label__{lab}" for lab in ex.labels) + " " + line + "\n")
+        train_fasttext(path, Path(tmp) / "m.bin", seed=int(cfg.get("seed", 1)), params=dict(cfg["fasttext"]),
+                       quantize=None)
+        return load_fasttext(Path(tmp) / "m.bin")
 
 
 def _p_high(model, texts: list[str], mode: str, max_chars: int) -> list[float]:  # noqa: ANN001
@@ -106,7 +108,7 @@ def main() -> None:
         print(json.dumps(report, ensure_ascii=False))
         ccp = _p_high(model, [d["raw_content"] for d in cc], mode, max_chars)
         order = sorted(range(len(cc)), key=lambda i: -ccp[i])
-        for tag, idx in (("top", order[: args.show]), ("bottom", order[-args.show:])):
+        for tag, idx in (("top", order[: args.show]), ("bottom", order[len(order) - args.show:])):
             print(f"-- CommonCrawl {tag} ({mode})")
             for i in idx:
                 head = " ".join(cc[i]["raw_content"].split())[:40]

@@ -21,7 +21,7 @@ matches) and counts DISTINCT words per document.
 
 Usage::
 
-    python bench/eval_wordlist.py [--top 10] [--threshold 0.5]
+    python evals/wordlist.py [--top 10] [--threshold 0.5]
 """
 
 from __future__ import annotations
