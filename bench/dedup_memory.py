@@ -5,10 +5,10 @@
    place, never copied into the repo), ``--dup-frac`` (10%) of them copies of an earlier document: a fifth
    exact, the rest with 1–2 characters substituted. Written as two JSONL files in a temporary folder.
 2. per_record without Ray, two processes: curate's reader (``read_file``, 5,000-row chunks) →
-   ``run_phase_a`` (normalise, exact hash, MinHash signature and band keys; ``rules: []``) →
-   ``write_checkpoint``: the same checkpoints the pipeline writes to ``OUT/_work/a``.
-3. dedup_global, measured, in a fresh process: ``curate.pipeline.init_ray(num_cpus=2)``, then
-   ``curate.pipeline.dedup_global(checkpoints, DedupSpec(), work)`` (threshold 0.8, 128 perms, 12 × 10
+   the per_record phase (normalise, exact hash, MinHash signature and band keys; ``rules: []``) →
+   ``write_checkpoint``: the same checkpoints a run writes to ``OUT/_work/per_record``.
+3. dedup_global, measured, in a fresh process: ``curate.engine.session.init_ray(num_cpus=2)``, then
+   ``curate.stages.dedup_global.dedup_global(checkpoints, DedupSpec(), work, RayEngine)`` (threshold 0.8, 128 perms, 12 × 10
    bands), while a background thread samples every ``--interval`` seconds:
 
    * the driver's RSS and USS (and its ``getrusage`` high-water mark),
@@ -26,8 +26,8 @@
 
 It prints the peaks, the breakdown at the peak, and MB per million documents beyond the input, against
 the target (< 1 GB per million documents). With ``--proposal`` it also measures, each in a fresh
-process, dedup_global without Ray (``phase_b_without_ray`` in bench/dedup.py: all band rows at once, and one
-band at a time) and checks that their decisions equal ``dedup_global``'s.
+process, dedup_global without Ray (the same function on ``curate.engine.local.LocalEngine``: all band rows
+in one block) and checks that its decisions equal the Ray run's.
 
 Usage::
 
@@ -114,23 +114,20 @@ def generate(work: Path, n_docs: int, dup_frac: float, seed: int) -> dict[str, A
 
 
 def _phase_a_file(path: str, out: str) -> list[str]:
-    from curate.stages.per_record import run_phase_a
-
     from curate.io.readers import read_file
     from curate.io.writer import write_checkpoint
-    from curate.job import DedupSpec, NormalizeSpec, parse_job
-    from curate.stages.minhash import MinHashParams
+    from curate.job import parse_job
+    from curate.run import PER_RECORD, settings_of
+    from curate.stages.base import PhaseRunner
 
     job = parse_job({"name": "mem", "output": out, "rules": [],
                      "inputs": [{"name": "mem", "path": path, "kind": "web", "id_field": "id"}]}, Path(out))
-    spec, dd = job.inputs[0], DedupSpec()
-    bands, rows = dd.bands_rows()
-    mh = MinHashParams(num_perm=dd.num_perm, ngram=dd.ngram, bands=bands, rows=rows, seed=dd.seed)
+    spec, per_record = job.inputs[0], PhaseRunner(PER_RECORD, settings_of(job))
     names = []
     for k, t in enumerate(read_file(path, spec, rel_name=os.path.basename(path), max_record_bytes=job.max_record_bytes,
                                     chunk_rows=job.shard_rows)):
         name = f"{Path(path).stem}-{k:05d}"
-        write_checkpoint(Path(out), name, run_phase_a(t, [], NormalizeSpec(), mh))
+        write_checkpoint(Path(out), name, per_record.apply(t))
         names.append(str(Path(out) / f"{name}.parquet"))
     return names
 
@@ -216,12 +213,13 @@ def _finish(sampler: Sampler, interval: float, before: float) -> tuple[list[dict
 def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str, Any]:
     import resource
 
-    from curate.pipeline import dedup_global, init_ray
-
+    from curate.engine.plans import RayEngine
+    from curate.engine.session import init_ray
     from curate.job import DedupSpec
+    from curate.stages.dedup_global import dedup_global
 
     checkpoints = sorted(str(p) for p in (work / "a").glob("*.parquet"))
-    init_ray(num_cpus=2)
+    engine = RayEngine(init_ray(num_cpus=2)["cpus"])
     import polars  # noqa: F401 - what dedup_global imports, so the baseline has it
     import scipy.sparse.csgraph  # noqa: F401
 
@@ -230,7 +228,7 @@ def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str
         # Data's actors up); here per_record ran without Ray, so warm them on two checkpoints first.
         warm_dir = work / "warm"
         warm_dir.mkdir(exist_ok=True)
-        dedup_global(checkpoints[:2], DedupSpec(), warm_dir)
+        dedup_global(checkpoints[:2], DedupSpec(), warm_dir, engine)
 
     sampler = Sampler(interval)
     sampler.start()
@@ -238,7 +236,7 @@ def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str
     sampler.mark("start")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     t0 = time.perf_counter()
-    _, report = dedup_global(checkpoints, DedupSpec(), work)
+    _, report = dedup_global(checkpoints, DedupSpec(), work, engine)
     seconds = time.perf_counter() - t0
     base, during = _finish(sampler, interval, before=1.0)
     baseline = {k: statistics.median(x[k] for x in base) for k in ("driver_rss", "driver_uss", "ray_uss", "store", "total")}
@@ -250,15 +248,14 @@ def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str
             "driver_maxrss_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
-def measure_without_ray(work: Path, interval: float, banded: bool) -> dict[str, Any]:
-    """dedup_global in this process, no Ray (bench/dedup.py's phase_b_without_ray): a prototype of the fix."""
+def measure_without_ray(work: Path, interval: float) -> dict[str, Any]:
+    """dedup_global in this process, no Ray (`curate.engine.local.LocalEngine`): a prototype of the fix."""
     import polars  # noqa: F401
     import scipy.sparse.csgraph  # noqa: F401
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from dedup import phase_b_without_ray
-
+    from curate.engine.local import LocalEngine
     from curate.job import DedupSpec
+    from curate.stages.dedup_global import dedup_global
 
     checkpoints = sorted(str(p) for p in (work / "a").glob("*.parquet"))
     sampler = Sampler(interval)
@@ -266,8 +263,9 @@ def measure_without_ray(work: Path, interval: float, banded: bool) -> dict[str, 
     time.sleep(1.0)
     sampler.mark("start")
     t0 = time.perf_counter()
-    _, report = phase_b_without_ray(checkpoints, DedupSpec(), work, banded=banded,
-                                    name=f"dedup-noray-{'banded' if banded else 'all'}.parquet")
+    noray = work / "noray"
+    noray.mkdir(exist_ok=True)
+    _, report = dedup_global(checkpoints, DedupSpec(), noray, LocalEngine())
     seconds = time.perf_counter() - t0
     base, during = _finish(sampler, interval, before=0.8)
     return {"seconds": seconds, "report": report,
@@ -387,18 +385,17 @@ def main() -> None:
             ref = pl.read_parquet(work / "dedup.parquet").select(keys).sort(keys)
             res["without_ray"] = {}
             lines.append("")
-            for banded in (False, True):
-                mode = "banded" if banded else "all"
+            for mode in ("all",):
                 out2 = work / f"noray-{mode}.json"
                 p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "_noray", str(work),
-                                    str(args.interval), str(out2), mode], capture_output=True, text=True)
-                label = ("one band at a time" if banded else "all band rows at once (curate's band_rows + bucket_edges)")
+                                    str(args.interval), str(out2)], capture_output=True, text=True)
+                label = "all band rows in one block (curate.engine.local.LocalEngine)"
                 if p.returncode != 0 or not out2.exists():
                     lines.append(f"dedup_global without Ray, {label}: failed ({p.returncode}): {p.stderr[-1500:]}")
                     continue
                 r2 = json.loads(out2.read_text())
                 res["without_ray"][mode] = r2
-                same = ref.equals(pl.read_parquet(work / f"dedup-noray-{mode}.parquet").select(keys).sort(keys))
+                same = ref.equals(pl.read_parquet(work / "noray" / "dedup.parquet").select(keys).sort(keys))
                 inc2 = r2["peak"] - r2["baseline"]
                 lines.append(f"dedup_global without Ray (prototype, bench only), {label}: {r2['seconds']:.1f} s, "
                              f"peak − baseline {inc2 / MB:,.0f} MB, beyond the input "
@@ -420,6 +417,6 @@ if __name__ == "__main__":
         if sys.argv[1] == "_phase_b":
             _out.write_text(json.dumps(measure_phase_b(_work, _interval, warm=sys.argv[5:6] == ["warm"])))
         else:
-            _out.write_text(json.dumps(measure_without_ray(_work, _interval, sys.argv[5] == "banded")))
+            _out.write_text(json.dumps(measure_without_ray(_work, _interval)))
     else:
         main()

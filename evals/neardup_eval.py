@@ -1,6 +1,6 @@
 """Near-duplicate precision/recall of curate's real dedup on the benchmark from ``evals/neardup_gen.py``.
 
-For each setting it runs the whole pipeline (``curate.pipeline.run_job``: Ray, per_record, global dedup,
+For each setting it runs the whole pipeline (``curate.run.run_job``: Ray, per_record, global dedup,
 finish) on ``docs.jsonl`` as a ``web`` input with ``id_field: id`` and ``rules: []`` (no rule filtering:
 every record reaches dedup), with the given ``dedup:`` block; the job is also written beside the
 run folder (``DATA/run.job.yaml`` by default), so ``curate run DATA/run.job.yaml`` reproduces it. It
@@ -118,9 +118,9 @@ class RunOutput:
 
 def run_curate(data: Path, run_dir: Path, setting: Setting, num_cpus: int | None) -> RunOutput:
     """Run the pipeline on docs.jsonl with this dedup block; read back its shards and per_record checkpoints."""
-    from curate.pipeline import WORK, run_job
-
+    from curate.io.output_folder import WORK
     from curate.job import parse_job
+    from curate.run import run_job
 
     doc: dict[str, Any] = {
         "name": "neardup",
