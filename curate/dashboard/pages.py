@@ -30,6 +30,7 @@ from curate.schema import label_set, record_schema
 from curate.stats.shard import SPEAKER_FIELDS, HistSpec, stats_spec
 
 MAX_LABELS = 25  # bars per label chart; the rest are summed into one line
+MAX_INPUT_ROWS = 20  # input files listed open on the index; more are folded
 BAD_SCORE = 0.3  # outlier score from which a shard's row is highlighted
 PERSONA_FIELDS = SPEAKER_FIELDS[1:]  # speaker fields after the name, in schema order
 
@@ -311,13 +312,20 @@ def outlier_table(ranked: list[Outlier], docs: dict[str, dict[str, Any]]) -> str
 
 
 def inputs_table(manifest: dict[str, Any]) -> str:
-    """The manifest's per-input counts, with the reconciliation check."""
+    """The manifest's per-input counts, with the reconciliation check; folded under a one-line summary when
+    there are more than MAX_INPUT_ROWS files (a run over many small files), files that do not reconcile first."""
+    files = sorted(manifest.get("inputs", []), key=lambda f: bool(f.get("reconciled")))
     rows = "".join(f'<tr><td>{esc(f["input"])}</td><td class="path">{esc(f["file"])}</td><td class="num">{f["records_in"]}</td>'
                    f'<td class="num">{f["kept"]}</td><td class="num">{f["rejected"]}</td>'
-                   f'<td>{"yes" if f.get("reconciled") else "NO"}</td></tr>' for f in manifest.get("inputs", []))
-    return scroll_x('<table class="inputs"><tr><th>input</th><th>file</th><th class="num">in</th>'
-                    '<th class="num">kept</th><th class="num">rejected</th><th>reconciled</th></tr>'
-                    f'{rows}</table>')
+                   f'<td>{"yes" if f.get("reconciled") else "NO"}</td></tr>' for f in files)
+    table = scroll_x('<table class="inputs"><tr><th>input</th><th>file</th><th class="num">in</th>'
+                     '<th class="num">kept</th><th class="num">rejected</th><th>reconciled</th></tr>'
+                     f'{rows}</table>')
+    if len(files) <= MAX_INPUT_ROWS:
+        return table
+    bad = sum(1 for f in files if not f.get("reconciled"))
+    summary = f"{len(files)} input files, {'all reconciled' if not bad else f'{bad} NOT reconciled'}"
+    return f"<details{' open' if bad else ''}><summary>{esc(summary)}</summary>{table}</details>"
 
 
 def index_page(run: dict[str, Any], docs: list[dict[str, Any]], ranked: list[Outlier],
