@@ -9,6 +9,7 @@ conversion calls into C++ once per text.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -96,20 +97,17 @@ def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, p
     # Invisible characters go before NFKC: removing one can bring a base and a combining mark (or two
     # Hangul jamo) together, which NFKC composes, so the other order leaves text that is not NFKC and that
     # a second pass would change. NFKC never produces an invisible character, so none come back after it.
-    nxt = current.str.replace_all(_INVISIBLE, "")
-    steps.append(("invisible_removed", nxt != current))
-    current = nxt
-    if spec.nfkc:
-        nxt = _nfkc(current)
-        steps.append(("nfkc", nxt != current))
-        current = nxt
-    nxt = _whitespace(current)
-    steps.append(("whitespace_collapsed", nxt != current))
-    current = nxt
-    if spec.to_simplified:
-        nxt = to_simplified(current)
-        steps.append(("traditional_converted", nxt != current))
-        current = nxt
+    chain: list[tuple[str, Callable[[pl.Series], pl.Series], bool]] = [
+        ("invisible_removed", lambda t: t.str.replace_all(_INVISIBLE, ""), True),
+        ("nfkc", _nfkc, spec.nfkc),
+        ("whitespace_collapsed", _whitespace, True),
+        ("traditional_converted", to_simplified, spec.to_simplified),
+    ]
+    for name, step, on in chain:
+        if on:
+            nxt = step(current)
+            steps.append((name, nxt != current))
+            current = nxt
     flags = pl.DataFrame({name: changed for name, changed in steps}).select(
         pl.concat_list([pl.when(pl.col(name)).then(pl.lit(name)) for name, _ in steps]).list.drop_nulls()
     )
