@@ -42,7 +42,7 @@ def _nfkc_all(texts: pl.Series) -> pl.Series:
     return pl.select(pl.when(clash).then(normalised).otherwise(restored)).to_series().alias(texts.name)
 
 
-def _nfkc(texts: pl.Series) -> pl.Series:
+def nfkc(texts: pl.Series) -> pl.Series:
     """Shielded NFKC, computed only for the texts it changes.
 
     Most texts are already in NFKC once their Chinese punctuation is shielded (9 in 10 on web text), and
@@ -99,7 +99,7 @@ def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, p
     # a second pass would change. NFKC never produces an invisible character, so none come back after it.
     chain: list[tuple[str, Callable[[pl.Series], pl.Series], bool]] = [
         ("invisible_removed", lambda t: t.str.replace_all(_INVISIBLE, ""), True),
-        ("nfkc", _nfkc, spec.nfkc),
+        ("nfkc", nfkc, spec.nfkc),
         ("whitespace_collapsed", _whitespace, True),
         ("traditional_converted", to_simplified, spec.to_simplified),
     ]
