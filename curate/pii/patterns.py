@@ -1,0 +1,172 @@
+"""The detectors' regular expressions, built from the settings (rules/pii/pii.yaml).
+
+Each detector is a *core* (what the PII and its cue look like) with optional guards around it (lookarounds:
+not inside a longer number, not inside a word). Texts reach a detector's Python pattern through two gates
+run by Polars over the whole column (Rust regex: linear time, no per-text Python):
+
+1. its family's gate: the ASCII family (numbers, e-mail, URLs, IPs, QQ, WeChat, plates) needs an ASCII or
+   full-width letter or digit; the Chinese family (names, addresses) one of a few literal words (titles,
+   name cues, `小王`-style pairs, 号 and building words). Together they pass about one text in ten.
+2. its own core, over the texts its family's gate passed.
+
+The cores use only syntax that both engines read the same way (classes of literal characters, `(?:…)`,
+`(?P<…>…)`, counted repeats), so one source serves both. A union of all cores in one Rust regex would be a
+single pass, but its automaton is too large for the lazy DFA and runs 25 times slower than the gates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from curate.pii.config import PiiRules, load_pii_rules
+
+DIGIT = "[0-9０-９]"
+SEP = "[ \\-－　]"  # what people type between digit groups: space, hyphen, full-width hyphen or space
+CJK = (0x4E00, 0x9FA5)  # the basic block; rarer ideographs do not occur in place and given names here
+CN_NUM = "[0-9０-９]+|[一二三四五六七八九十百零〇两]+"
+
+
+def _alt(words: tuple[str, ...] | list[str]) -> str:
+    """An alternation of literal words, longest first (so `微信号` wins over `微信`)."""
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
+def _class(chars: str | set[str]) -> str:
+    """A character class of literal characters."""
+    return "[" + "".join(re.escape(c) for c in sorted(set(chars))) + "]"
+
+
+def cjk_except(stops: str) -> str:
+    """A class of the basic CJK block without `stops`, written as ranges (both engines read it)."""
+    excluded = sorted({ord(c) for c in stops if CJK[0] <= ord(c) <= CJK[1]})
+    ranges, lo = [], CJK[0]
+    for cp in [*excluded, CJK[1] + 1]:
+        if cp > lo:
+            ranges.append((lo, cp - 1))
+        lo = cp + 1
+    return "[" + "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]"
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One detector: its core, the guards around it, and the PII type(s) it can yield."""
+
+    name: str
+    core: str
+    before: str = ""  # a lookbehind, Python only
+    after: str = ""  # a lookahead, Python only
+
+    def python(self) -> str:
+        return f"{self.before}(?P<{self.name}>{self.core}){self.after}"
+
+    def rust(self) -> str:
+        return re.sub(r"\(\?P<\w+>", "(?:", self.core)
+
+
+def _detectors(r: PiiRules, types: frozenset[str]) -> list[Detector]:
+    """The detectors for the enabled types, in priority order (at one position the first that matches wins)."""
+    gap = f"(?:[ 　:：]*(?:{_alt(r.cue_fillers)})){{0,2}}[ 　:：]*"
+    out: list[Detector] = []
+    if "email" in types:
+        out.append(Detector("email", "[A-Za-z0-9._%+\\-]+[@＠][A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,}"))
+    if "url" in types:
+        chars = "[A-Za-z0-9\\-._~:/?#@!$&*+,;=%]"
+        tlds = "com|cn|net|org|me|io|cc|tv|top|xyz|info|co"
+        out.append(Detector(
+            "url", f"(?:https?://|www\\.){chars}+|[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.(?:{tlds})/{chars}*",
+            before="(?<![A-Za-z0-9@.\\-])"))
+    if "ip" in types:
+        octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+        out.append(Detector("ipv4", f"(?:{octet}\\.){{3}}{octet}", before="(?<![0-9.])", after="(?![0-9]|\\.[0-9])"))
+        out.append(Detector("ipv6", "[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}", before="(?<![0-9A-Za-z:])",
+                            after="(?![0-9A-Za-z:])"))
+    value = "[A-Za-z0-9_\\-]{5,20}"  # a QQ number, a WeChat id or a phone number after a cue; told apart later
+    if "qq" in types:
+        out.append(Detector("qq", f"(?:{_alt(r.qq_cues)}){gap}(?P<v_qq>{value})", before="(?<![A-Za-z])",
+                            after="(?![A-Za-z0-9_\\-])"))
+    if "wechat" in types:
+        out.append(Detector("wechat", f"(?:{_alt(r.wechat_cues)}){gap}(?P<v_wechat>{value})",
+                            before="(?<![A-Za-z])", after="(?![A-Za-z0-9_\\-])"))
+    if types & {"qq", "wechat"}:
+        out.append(Detector("contact", f"(?:{_alt(r.contact_cues)}){gap}(?P<v_contact>{value})",
+                            after="(?![A-Za-z0-9_\\-])"))
+    if types & {"phone", "landline", "id_card", "bank_card"}:
+        out.append(Detector(
+            "number", f"[+＋]?(?:[(（]{DIGIT}{{2,4}}[)）]{SEP}?)?{DIGIT}(?:{SEP}?{DIGIT}){{6,47}}(?:{SEP}?[Xx])?",
+            before="(?<![0-9０-９.．])", after="(?![0-9０-９A-Za-z]|[.．][0-9０-９])"))
+    if "plate" in types:
+        letter = "[A-HJ-NP-Za-hj-np-z]"
+        out.append(Detector("plate", f"{_class(r.plate_provinces)}{letter}[ ·•・\\-]?[A-HJ-NP-Za-hj-np-z0-9]{{5,6}}",
+                            after="(?![A-Za-z0-9])"))
+    if "name" in types:
+        single = _class({s for s in r.surnames if len(s) == 1})
+        compound = _alt([s for s in r.surnames if len(s) == 2])
+        surname = f"(?:{compound}|{single})"
+        given = cjk_except(r.given_stop_chars)
+        out.append(Detector("name_intro", f"(?:{_alt(r.intro_cues)})[ 　]?(?P<v_name_intro>{surname}{given}{{1,2}})"))
+        out.append(Detector("name_title", f"(?P<v_name_title>{surname}{given}{{0,2}})(?:{_alt(r.titles)})"))
+        out.append(Detector("name_nick", f"{_class(r.nickname_prefixes)}{_class(r.nickname_surnames)}"))
+    if "address" in types:
+        place = cjk_except(r.address_stop_chars)
+        num = f"(?:{CN_NUM})"
+        units = _alt([*r.building_units, *r.room_units])
+        admin = f"(?:{place}{{1,8}}?(?:{_alt(r.admin_suffixes)})){{0,4}}"
+        road = (f"{place}{{1,8}}?(?:{_alt(r.road_suffixes)})(?:{num}(?:弄|巷))?{num}号"
+                f"(?:{place}{{0,8}}?(?:{_alt(r.compound_suffixes)}))?(?:{SEP}?{num}(?:{units})){{0,4}}")
+        compound_addr = (f"{place}{{1,8}}?(?:{_alt(r.compound_suffixes)}){num}(?:{_alt(r.building_units)})"
+                         f"(?:{SEP}?{num}(?:{units})){{0,3}}")
+        out.append(Detector("address", f"{admin}(?:{road}|{compound_addr})"))
+    return out
+
+
+ASCII_GATE = "[0-9A-Za-z０-９Ａ-Ｚａ-ｚ＠@]"
+CHINESE_FAMILY = frozenset({"name_intro", "name_title", "name_nick", "address"})
+
+
+def _chinese_gate(r: PiiRules, names: set[str]) -> str:
+    """Literal words one of which every text the Chinese family can match contains."""
+    words: list[str] = []
+    if "name_intro" in names:
+        words += r.intro_cues
+    if "name_title" in names:
+        words += r.titles
+    if "name_nick" in names:
+        words += [p + s for p in r.nickname_prefixes for s in r.nickname_surnames]
+    if "address" in names:
+        words += ["号", *r.building_units]
+    return _alt(words)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Detectors behind one gate: each with its core (Rust) and full pattern (Python), in priority order."""
+
+    gate: str
+    detectors: tuple[tuple[Detector, str, re.Pattern[str]], ...]
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """The compiled detectors of the enabled types, by family."""
+
+    families: tuple[Family, ...]
+
+    @property
+    def detectors(self) -> tuple[Detector, ...]:
+        return tuple(d for f in self.families for d, _, _ in f.detectors)
+
+
+@cache
+def compile_patterns(config: str, types: frozenset[str]) -> Patterns:
+    """Build (once per process) the gates and patterns for the enabled `types` of settings file `config`."""
+    rules = load_pii_rules(config)
+    detectors = _detectors(rules, types)
+    families = []
+    for chinese in (False, True):
+        members = [d for d in detectors if (d.name in CHINESE_FAMILY) == chinese]
+        if members:
+            gate = _chinese_gate(rules, {d.name for d in members}) if chinese else ASCII_GATE
+            families.append(Family(gate, tuple((d, d.rust(), re.compile(d.python())) for d in members)))
+    return Patterns(tuple(families))
