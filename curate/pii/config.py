@@ -60,6 +60,7 @@ class PiiRules:
     given_stop_chars: str
     weak_surnames: str
     not_names: tuple[str, ...]
+    common_words: tuple[str, int]  # (dictionary, min_freq)
     speakers: bool
     speaker_given_names: bool
     role_words: frozenset[str]
@@ -78,7 +79,7 @@ _SECTION_KEYS = {
     "plate": {"provinces"},
     "address": {"admin_suffixes", "road_suffixes", "compound_suffixes", "building_units", "room_units", "stop_chars"},
     "name": {"surnames", "intro_cues", "titles", "nickname_prefixes", "nickname_surnames", "given_stop_chars",
-             "weak_surnames", "not_names", "speakers", "speaker_given_names", "role_words"},
+             "weak_surnames", "not_names", "common_words", "speakers", "speaker_given_names", "role_words"},
 }
 
 
@@ -124,6 +125,20 @@ class _Reader:
         if not isinstance(value, bool):
             raise self.fail(f"{where}.{key}", f"expected true or false, got {value!r}")
         return value
+
+    def common_words(self, value: Any) -> tuple[str, int]:
+        where = "name.common_words"
+        if value is None:
+            return ("none", 0)
+        if not isinstance(value, dict) or set(value) - {"dictionary", "min_freq"}:
+            raise self.fail(where, "expected {dictionary: jieba | none, min_freq: N}")
+        dictionary = value.get("dictionary", "jieba")
+        if dictionary not in ("jieba", "none"):
+            raise self.fail(f"{where}.dictionary", f"{dictionary!r} is not jieba or none")
+        min_freq = value.get("min_freq", 20)
+        if not isinstance(min_freq, int) or isinstance(min_freq, bool) or min_freq < 1:
+            raise self.fail(f"{where}.min_freq", f"expected a positive integer, got {min_freq!r}")
+        return (dictionary, min_freq)
 
     def regex(self, value: str, where: str) -> re.Pattern[str]:
         try:
@@ -198,6 +213,7 @@ def parse_pii_rules(doc: Any, path: Path) -> PiiRules:
         given_stop_chars=r.string(name, "given_stop_chars", "name"),
         weak_surnames=r.string(name, "weak_surnames", "name"),
         not_names=r.strings(name, "not_names", "name"),
+        common_words=r.common_words(name.get("common_words")),
         speakers=r.flag(name, "speakers", "name"),
         speaker_given_names=r.flag(name, "speaker_given_names", "name"),
         role_words=frozenset(r.strings(name, "role_words", "name")),

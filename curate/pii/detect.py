@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from curate.pii.config import PiiRules
-from curate.pii.patterns import Patterns
+from curate.pii.patterns import Patterns, name_before_title
 from curate.pii.validators import (
     ascii_digits,
     classify_digits,
@@ -26,6 +26,7 @@ from curate.pii.validators import (
     url_personal,
     why_not_digits,
 )
+from curate.pii.words import CommonWords, common_words
 
 JOIN = "\n"  # between texts in the joined string: no detector crosses a line break
 
@@ -63,24 +64,58 @@ class Checker:
         self.qq_number = re.compile(rules.qq_number)
 
     @cached_property
-    def _not_names(self) -> re.Pattern[str]:
-        # a lookahead finds overlapping occurrences (班主任 and 主任)
-        words = sorted(set(self.rules.not_names), key=len, reverse=True)
-        return re.compile("(?=(" + "|".join(re.escape(w) for w in words) + "))")
+    def _not_names_by_char(self) -> dict[str, list[tuple[str, int]]]:
+        """Each listed non-name word under each of its characters, with that character's offset in it."""
+        index: dict[str, list[tuple[str, int]]] = {}
+        for word in sorted(set(self.rules.not_names), key=len, reverse=True):
+            for k, c in enumerate(word):
+                index.setdefault(c, []).append((word, k))
+        return index
 
     def _covered(self, text: str, a: int, b: int) -> str | None:
-        """The not-a-name word overlapping text[a:b], if any (`高中` in `高中老师`)."""
-        lo = max(0, a - 3)
-        for m in self._not_names.finditer(text, lo, min(len(text), b + 3)):
-            s, e = m.start(), m.start() + len(m.group(1))
-            if s < b and e > a:
-                return m.group(1)
+        """The listed non-name word overlapping text[a:b], if any (`高中` in `高中老师`, `班主任` over `班`)."""
+        index = self._not_names_by_char
+        for i in range(a, b):
+            for word, k in index.get(text[i], ()):
+                if i - k >= 0 and text.startswith(word, i - k):
+                    return word
         return None
 
     def _surname(self, name: str) -> str | None:
-        if len(name) > 2 and name[:2] in self.compounds:
+        if len(name) >= 2 and name[:2] in self.compounds:
             return name[:2]
         return name[0] if name and name[0] in self.singles else None
+
+    @cached_property
+    def _words(self) -> CommonWords:
+        return common_words(*self.rules.common_words)
+
+    def _left_word(self, text: str, a: int, b: int) -> str | None:
+        """A common word that starts before text[a:b] and ends inside it (`邻居` over `居阿姨`)."""
+        words = self._words.words
+        for k in (1, 2, 3):
+            for j in range(1, min(b - a, 4 - k) + 1):
+                if a - k >= 0 and text[a - k: a + j] in words:
+                    return text[a - k: a + j]
+        return None
+
+    def _word_reason(self, text: str, a: int, b: int, *, whole: bool, right: bool) -> str | None:
+        """Why text[a:b] is not a name: it overlaps a listed non-name, a common word reaches into it from the
+        left, it is itself a common word (`whole`), or a common word extends it to the right (`right`:
+        `小王子`)."""
+        word = self._covered(text, a, b) or self._left_word(text, a, b)
+        if word:
+            return f"part of the word {word!r}"
+        not_names = self._words.not_names
+        if whole:  # a word from the surname on: `经常` in `经常有同学`, `符合` in `符合老师的期待`
+            for j in range(b, a + 1, -1):
+                if text[a:j] in not_names:
+                    return f"the word {text[a:j]!r}"
+        if right:
+            for k in (1, 2):
+                if b + k <= len(text) and text[a: b + k] in not_names:
+                    return f"part of the word {text[a: b + k]!r}"
+        return None
 
     # ------------------------------------------------------------------------------------------ per detector
 
@@ -126,6 +161,8 @@ class Checker:
         v = ascii_digits(text[a:b])
         cue = text[m.start(): a].strip(" 　:：")
         if v.isdigit():
+            if detector == "qq" and self.qq_number.fullmatch(v):
+                return self._one(a, b, "qq", v, detector, f"QQ number after cue {cue!r}")
             if _MOBILE.fullmatch(v):
                 if v in self.rules.allow:
                     return self._no(a, b, "phone", detector, "on the allow list")
@@ -189,6 +226,9 @@ class Checker:
         return self._one(a, b, "plate", plate[:2] + tail, "plate", "province, letter, 5-6 characters")
 
     def _name_intro(self, text: str, a: int, b: int, m: re.Match[str]) -> list:
+        surname = self._surname(text[a:b]) or ""
+        if text[a + len(surname): b + 2].startswith(self.titles):  # `她的名字是李医生`: the name is 李
+            b = a + len(surname)
         name = text[a:b]
         word = self._covered(text, a, b)
         if word:
@@ -196,57 +236,74 @@ class Checker:
         cue = text[m.start(): a].strip(" 　")
         return self._one(a, b, "name", name, "name_intro", f"surname {self._surname(name)} after {cue!r}")
 
+    @cached_property
+    def _name_before_title(self) -> re.Pattern[str]:
+        return name_before_title(self.rules)
+
     def _name_title(self, text: str, a: int, b: int, m: re.Match[str]) -> list:
-        """Surname (and given name) before a title: the longest suffix of the candidate that is a plausible
-        name (`主任王老师` → 王, `张伟老师` → 张伟, `高中老师` → none)."""
-        title = text[b: m.end()]
-        for s in range(a, b):
-            cand = text[s:b]
-            surname = self._surname(cand)
+        """A title (`老师`) and, before it, a surname and given name: the longest plausible name ending at the
+        title (`主任王老师` → 王, `张伟老师` → 张伟, `高中老师`, `邻居阿姨` → none)."""
+        title = text[a:b]
+        lo = max(0, a - 4, text.rfind(JOIN, 0, a) + 1)
+        before = self._name_before_title.search(text, lo, a)
+        if before is None:
+            return []  # no surname before the title: nothing to report
+        why = "starts with a surname that is more often a word"
+        for s in range(before.start(), a):
+            surname = self._surname(text[s:a])
             if surname is None or surname in self.weak:
                 continue
-            if self._covered(text, s, b):
+            reason = self._word_reason(text, s, a, whole=True, right=False)
+            if reason:
+                why = reason
                 continue
-            return self._one(s, b, "name", cand, "name_title", f"surname {surname} before {title!r}")
-        word = self._covered(text, a, b)
-        why = f"part of the word {word!r}" if word else "starts with a surname that is more often a word"
-        return self._no(a, b, "name", "name_title", why)
+            return self._one(s, a, "name", text[s:a], "name_title", f"surname {surname} before {title!r}")
+        return self._no(before.start(), a, "name", "name_title", why)
 
     def _name_nick(self, text: str, a: int, b: int, m: re.Match[str]) -> list:
-        word = self._covered(text, a, b)
-        if word:
-            return self._no(a, b, "name", "name_nick", f"part of the word {word!r}")
+        reason = self._word_reason(text, a, b, whole=False, right=True)
+        if reason:
+            return self._no(a, b, "name", "name_nick", reason)
         return self._one(a, b, "name", text[a:b], "name_nick", f"{text[a]} + common surname {text[a + 1]}")
 
     def _address(self, text: str, a: int, b: int, m: re.Match[str]) -> list:
         return self._one(a, b, "address", text[a:b], "address", "place, road or compound, and a number")
 
 
-def _picked(col: pl.Series, idx: np.ndarray, pattern: str) -> np.ndarray:
-    """The indices among `idx` whose text matches `pattern` (Polars, Rust regex)."""
-    if len(idx) == 0:
-        return idx
-    hit = col.gather(idx).str.contains(pattern).fill_null(False).to_numpy()
-    return idx[hit]
+def _matching(col: pl.Series, pattern: str) -> np.ndarray:
+    """Positions of the texts in `col` that match `pattern` (Polars, Rust regex)."""
+    return np.flatnonzero(col.str.contains(pattern).fill_null(False).to_numpy())
 
 
 def scan(texts: Sequence[str | None] | pl.Series, patterns: Patterns, checker: Checker, *,
-         rejected: bool = False) -> list[Finding]:
+         rejected: bool = False, groups: tuple[pl.Series, np.ndarray] | None = None) -> list[Finding]:
     """Every finding in `texts` (with `rejected`, the turned-down candidates too), in detector order.
 
     Per family, its gate picks texts over the whole column; per detector, its core picks among those, and its
-    Python pattern runs once over the picked texts joined by newlines.
+    Python pattern runs once over the picked texts joined by newlines. `groups` = (group texts, group of each
+    text): the gates run over the group texts instead (a dialogue's rendered text holds all its turns: ten
+    times fewer, longer strings, where per-string overhead dominates), and every text of a group that passes
+    goes on; a null group text passes.
     """
     col = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
-    everything = np.arange(len(col))
     out: list[Finding] = []
     for family in patterns.families:
-        gated = _picked(col, everything, family.gate)
+        if groups is None:
+            gated = _matching(col, family.gate)
+        else:
+            group_texts, group_of = groups
+            passed = group_texts.str.contains(family.gate).fill_null(True).to_numpy()
+            gated = np.flatnonzero(passed[group_of])
+        sub = col.gather(gated)
+        if family.union is not None:
+            keep = _matching(sub, family.union)
+            gated, sub = gated[keep], sub.gather(keep)
         for _detector, core, pattern in family.detectors:
-            picked = _picked(col, gated, core)
-            if len(picked) == 0:
+            among = _matching(sub, core)
+            if len(among) == 0:
                 continue
-            chosen = col.gather(picked).fill_null("").to_list()
+            picked = gated[among]
+            chosen = sub.gather(among).to_list()
             joined = JOIN.join(chosen)
             starts = np.zeros(len(chosen), dtype=np.int64)
             np.cumsum([len(t) + len(JOIN) for t in chosen[:-1]], out=starts[1:])

@@ -4,7 +4,7 @@ values different numbers (`<PHONE_1>`, `<PHONE_2>`); a dialogue's named speakers
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -14,12 +14,14 @@ from curate.pii.detect import Finding
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
-    """Findings sorted by text and offset, with overlaps removed: the earlier start wins, then a speaker name,
-    then the longer span."""
+    """Findings sorted by text and offset, overlaps merged: the earlier start wins (then a speaker name, then
+    the longer span) and grows to cover what it overlaps, so nothing found is left half visible."""
     ordered = sorted(findings, key=lambda f: (f.unit, f.start, f.detector != "speaker", f.start - f.end))
     out: list[Finding] = []
     for f in ordered:
         if out and out[-1].unit == f.unit and f.start < out[-1].end:
+            if f.end > out[-1].end:
+                out[-1] = replace(out[-1], end=f.end)
             continue
         out.append(f)
     return out

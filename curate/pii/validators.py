@@ -55,6 +55,11 @@ def id18_ok(s: str) -> bool:
     return id_check_char(s[:17]) == s[17]
 
 
+def _id_shaped(s: str) -> bool:
+    """18 characters with a province code and a real birth date, whatever the check character."""
+    return s[:17].isdigit() and s[:2] in ID_PROVINCES and _date_ok(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+
+
 def id15_ok(s: str) -> bool:
     """A 15-digit first-generation ID (before 1999: no check digit, two-digit birth year 19YY)."""
     return len(s) == 15 and s.isdigit() and s[:2] in ID_PROVINCES and _date_ok(1900 + int(s[6:8]), int(s[8:10]),
@@ -95,6 +100,8 @@ def classify_digits(digits: str, allow: frozenset[str]) -> tuple[str, str] | Non
         return "phone", "mobile shape 1[3-9]X XXXX XXXX"
     if len(digits) == 18 and id18_ok(digits):
         return "id_card", "MOD 11-2 check digit and birth date ok"
+    if len(digits) == 18 and _id_shaped(digits):
+        return None  # an ID number with a wrong check character (a typo, or made up): not a card either
     if 16 <= len(digits) <= 19 and digits.isdigit() and digits[0] in "3456789" and luhn_ok(digits):
         return "bank_card", "Luhn ok"
     if len(digits) in (11, 12) and _LANDLINE.fullmatch(digits):

@@ -15,6 +15,7 @@ and the texts that change.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -55,34 +56,55 @@ def _relabel(values: pl.Series, rows: np.ndarray, placeholders: pl.DataFrame) ->
     return joined.select(pl.coalesce("to", "label")).to_series()
 
 
-def detect_batch(table: pa.Table, spec: PiiSpec, extra_roles: Collection[str] = ()) -> tuple[Plan, dict]:
-    """Findings of a batch, planned: the counts, the placeholders, and the texts they were found in.
+@dataclass
+class Detected:
+    """A batch's texts as the stage scanned them, what it found there, and the plan for replacing it."""
 
-    Returns the plan and the pieces the redaction needs (texts, their rows, the flat turns)."""
+    units: pl.Series  # the texts scanned: `text` of text_rows, then every turn's text in flat order
+    unit_rows: np.ndarray  # the record of each text
+    text_rows: np.ndarray  # records whose `text` was scanned (web records, rejected rows)
+    rendered: np.ndarray  # records whose `text` is their turns rendered (live dialogues)
+    turns: pa.Array
+    parents: np.ndarray  # the record of each flat turn
+    findings: list[Finding]  # kept, sorted by text and offset, not overlapping
+    plan: Plan
+
+
+def detect_batch(table: pa.Table, spec: PiiSpec, extra_roles: Collection[str] = ()) -> Detected:
+    """Find the PII of a batch and plan its placeholders (nothing is changed yet).
+
+    `text` is scanned where it is not a rendering of the turns (web records, and rejected rows, which keep the
+    raw input line); turns always. Findings are the detectors' (`curate.pii.detect`) and every mention of a
+    value the record is known to hold (its speaker names, its cue-found names, QQ numbers, WeChat ids)."""
     rules = load_pii_rules(spec.config)
     types = frozenset(spec.enabled_types())
-    n = table.num_rows
     turns = as_array(table.column("turns"))
     has_turns = turns.is_valid().to_numpy(zero_copy_only=False)
     live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False)
     values, parents = flat_children(turns)
-    # `text` is scanned where it is not a rendering of the turns: web records, and rejected rows (the raw line)
     text_rows = np.flatnonzero(~(has_turns & live))
     texts = pl.from_arrow(as_array(table.column("text")).take(pa.array(text_rows, pa.int64()))).cast(pl.String)
     turn_texts = pl.from_arrow(values.field("text")).cast(pl.String) if len(values) else pl.Series([], dtype=pl.String)
     units = pl.concat([texts.alias("t"), turn_texts.alias("t")])
     unit_rows = np.concatenate([text_rows, parents]).astype(np.int64)
 
-    findings: list[Finding] = scan(units, compile_patterns(spec.config, types), _checker(spec.config, types))
+    # Gate once per record on `text`: a live dialogue's is its turns rendered (by normalisation), a web
+    # record's is its one text. A rejected dialogue's is the raw input line, which need not contain its turns'
+    # text as such (JSON escapes): null, so that its turns are all looked at.
+    record_text = pl.from_arrow(as_array(table.column("text"))).cast(pl.String)
+    raw_line = has_turns & ~live
+    if raw_line.any():
+        record_text = record_text.scatter(np.flatnonzero(raw_line), None)
+    findings: list[Finding] = scan(units, compile_patterns(spec.config, types), _checker(spec.config, types),
+                                   groups=(record_text, unit_rows))
     speakers = pl.DataFrame(schema={"row": pl.Int64, "speaker": pl.String})
     if "name" in types and rules.speakers and len(values):
         turn_speakers = pl.from_arrow(values.field("speaker")).cast(pl.String)
         speakers = speaker_table(parents, turn_speakers, role_words(rules, extra_roles))
     findings += mentions(units, unit_rows, aliases(speakers, findings, units, unit_rows, rules))
     kept = resolve_overlaps(findings)
-    result = plan(kept, unit_rows, speakers, n, pii_types(), rules)
-    return result, {"units": units, "text_rows": text_rows, "render": has_turns & live, "turns": turns,
-                    "values": values, "parents": parents}
+    return Detected(units, unit_rows, text_rows, has_turns & live, turns, parents, kept,
+                    plan(kept, unit_rows, speakers, table.num_rows, pii_types(), rules))
 
 
 def pii_stage(table: pa.Table, spec: PiiSpec, extra_roles: Collection[str] = ()) -> pa.Table:
@@ -90,40 +112,58 @@ def pii_stage(table: pa.Table, spec: PiiSpec, extra_roles: Collection[str] = ())
     PII replaced. `extra_roles`: speaker labels that are roles in this job (its `roles:` keys)."""
     if spec.mode == "off" or table.num_rows == 0:
         return table
-    result, parts = detect_batch(table, spec, extra_roles)
-    table = _set(table, "pii_counts", _counts_column(result.counts))
-    if spec.mode == "flag" or (not result.replacements and result.speaker_placeholders.height == 0):
+    found = detect_batch(table, spec, extra_roles)
+    table = _set(table, "pii_counts", _counts_column(found.plan.counts))
+    if spec.mode == "flag" or (not found.plan.replacements and found.plan.speaker_placeholders.height == 0):
         return table
-    return _redact(table, result, parts)
+    return _redact(table, found)
 
 
-def _redact(table: pa.Table, result: Plan, parts: dict) -> pa.Table:
-    units: pl.Series = parts["units"]
-    changed = sorted(result.replacements)
-    if changed:
-        new = [apply(t or "", result.replacements[u]) for u, t in zip(changed, units.gather(changed).to_list(),
-                                                                      strict=True)]
-        units = units.scatter(changed, pl.Series(new, dtype=pl.String))
-    text_rows = parts["text_rows"]
-    n_text = len(text_rows)
-    text = pl.from_arrow(as_array(table.column("text"))).cast(pl.String)
-    if n_text:
-        text = text.scatter(text_rows, units.slice(0, n_text))
-    text = text.to_arrow().cast(pa.string())
-    if len(parts["values"]):
-        turns, parents, values = parts["turns"], parts["parents"], parts["values"]
-        new_fields = {"text": units.slice(n_text).to_arrow().cast(pa.string())}
-        for name in ("speaker", "role_raw"):
-            col = pl.from_arrow(values.field(name)).cast(pl.String)
-            new_fields[name] = _relabel(col, parents, result.speaker_placeholders).to_arrow().cast(pa.string())
-        turns = replace_children(turns, new_fields)
+def _patch(values: pa.Array, positions: np.ndarray, new: list[str]) -> pa.Array:
+    """`values` with the strings at `positions` (sorted) replaced, in one Arrow pass."""
+    if len(positions) == 0:
+        return values
+    mask = np.zeros(len(values), dtype=bool)
+    mask[positions] = True
+    return pc.replace_with_mask(values.cast(pa.string()), pa.array(mask), pa.array(new, pa.string()))
+
+
+def _redact(table: pa.Table, found: Detected) -> pa.Table:
+    """Write the plan: changed texts, relabelled speakers, and the dialogues whose turns changed rendered
+    again (only those: most of a batch has nothing to redact). Untouched strings are not copied through Python."""
+    result = found.plan
+    changed = np.array(sorted(result.replacements), dtype=np.int64)
+    new = [apply(t or "", result.replacements[u])
+           for u, t in zip(changed.tolist(), found.units.gather(changed).to_list(), strict=True)]
+    n_text = len(found.text_rows)
+    in_text = changed < n_text
+    text = _patch(as_array(table.column("text")), found.text_rows[changed[in_text]],
+                  [t for t, keep in zip(new, in_text, strict=True) if keep])
+    speakers_to = result.speaker_placeholders
+    turns_changed = changed[~in_text] - n_text
+    if len(turns_changed) or speakers_to.height:
+        values = found.turns.flatten()
+        new_fields = {"text": _patch(values.field("text"), turns_changed,
+                                     [t for t, keep in zip(new, in_text, strict=True) if not keep])}
+        if speakers_to.height:
+            speaker = values.field("speaker")
+            new_fields["speaker"] = _relabel(pl.from_arrow(speaker).cast(pl.String), found.parents,
+                                             speakers_to).to_arrow().cast(pa.string())
+            role_raw = values.field("role_raw")
+            # the readers set role_raw to the speaker label: relabel it the same way without a second join
+            same = pc.all(pc.equal(speaker, role_raw)).as_py() and speaker.null_count == role_raw.null_count
+            new_fields["role_raw"] = new_fields["speaker"] if same else _relabel(
+                pl.from_arrow(role_raw).cast(pl.String), found.parents, speakers_to).to_arrow().cast(pa.string())
+        turns = replace_children(found.turns, new_fields)
         table = _set(table, "turns", turns)
-        # a dialogue's text is its turns rendered (as normalisation rendered it): render the redacted turns
-        text = pc.if_else(pa.array(parts["render"]), _render_dialogues(turns, table.num_rows), text)
+        # a dialogue's text is its turns rendered, as normalisation rendered it: render the changed ones again
+        rows = np.union1d(found.parents[turns_changed], speakers_to["row"].to_numpy()).astype(np.int64)
+        rows = rows[found.rendered[rows]]
+        rendered = _render_dialogues(turns.take(pa.array(rows, pa.int64())), len(rows)) if len(rows) else []
+        text = _patch(text, rows, rendered.to_pylist() if len(rows) else [])
         speakers_col = as_array(table.column("speakers"))
-        if speakers_col.null_count < len(speakers_col) and result.speaker_placeholders.height:
+        if speakers_col.null_count < len(speakers_col) and speakers_to.height:
             s_values, s_parents = flat_children(speakers_col)
-            relabelled = _relabel(pl.from_arrow(s_values.field("speaker")).cast(pl.String), s_parents,
-                                  result.speaker_placeholders)
+            relabelled = _relabel(pl.from_arrow(s_values.field("speaker")).cast(pl.String), s_parents, speakers_to)
             table = _set(table, "speakers", replace_children(speakers_col, {"speaker": relabelled.to_arrow()}))
     return _set(table, "text", text.cast(pa.string()))
