@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 from curate.assets import resolve_asset
+from curate.pii.config import load_pii_rules
+from curate.pii.spec import PiiSpec, PiiSpecError, parse_pii
 
 
 class JobError(ValueError):
@@ -193,6 +195,7 @@ class Job:
     output: str
     rules: list[str]
     normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
+    pii: PiiSpec = field(default_factory=PiiSpec)
     dedup: DedupSpec = field(default_factory=DedupSpec)
     scores: dict[str, ModelSpec] = field(default_factory=default_scores)
     tags: dict[str, ModelSpec] = field(default_factory=default_tags)
@@ -220,12 +223,15 @@ class Job:
             if words.is_dir():
                 for w in sorted(words.glob("*.txt")):
                     h.update(w.name.encode() + w.read_bytes())
+        if self.pii.mode != "off":  # the PII settings and the surname list change what is redacted
+            for path in load_pii_rules(self.pii.config).files:
+                h.update(Path(path).read_bytes())
         for task, spec in sorted({**self.scores, **self.tags}.items()):  # a retrained model changes the output
             h.update(task.encode() + resolve_asset(spec.card, "classifiers").read_bytes())
         return h.hexdigest()[:16]
 
 
-_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "dedup", "scores", "tags", "shard_rows",
+_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "pii", "dedup", "scores", "tags", "shard_rows",
              "max_record_bytes", "limit", "ray"}
 _DEDUP_KEYS = {"exact", "near", "threshold", "ngram", "num_perm", "bands", "rows", "fn_weight", "seed"}
 _INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
@@ -454,6 +460,10 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
     if ray_cfg.get("address") is not None and not isinstance(ray_cfg["address"], str):
         raise JobError(f"ray.address: expected a string like ray://host:10001 or auto, got {ray_cfg['address']!r}")
     dedup = _parse_dedup(doc.get("dedup"))
+    try:
+        pii = parse_pii(doc.get("pii"))
+    except PiiSpecError as e:
+        raise JobError(str(e)) from None
     name = str(doc.get("name") or (Path(source_path).stem if source_path else "job"))
     job = Job(
         name=name,
@@ -462,6 +472,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         output=str(Path(_local_path(str(doc.get("output") or f"out/{name}"), "output")).expanduser().resolve()),
         rules=rules,
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
+        pii=pii,
         dedup=dedup,
         scores=parse_models(doc.get("scores"), default_scores(), "scores"),
         tags=parse_models(doc.get("tags"), default_tags(), "tags"),

@@ -33,6 +33,7 @@ class PiiRules:
     """The parsed settings file: what each detector looks for and how findings are replaced."""
 
     path: str
+    files: tuple[str, ...]  # this file and the files it names (the surname list): what a run's hash covers
     types: tuple[str, ...]
     placeholder: str
     labels: dict[str, str]
@@ -186,6 +187,7 @@ def parse_pii_rules(doc: Any, path: Path) -> PiiRules:
         r.regex(str(value), key)
     return PiiRules(
         path=str(path),
+        files=(str(path), str(surname_path)),
         types=types,
         placeholder=placeholder,
         labels={k: str(v) for k, v in labels.items()},

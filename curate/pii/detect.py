@@ -99,7 +99,7 @@ class Checker:
                     return text[a - k: a + j]
         return None
 
-    def _word_reason(self, text: str, a: int, b: int, *, whole: bool, right: bool) -> str | None:
+    def _word_reason(self, text: str, a: int, b: int, *, whole: bool, right: bool, surname: str = "") -> str | None:
         """Why text[a:b] is not a name: it overlaps a listed non-name, a common word reaches into it from the
         left, it is itself a common word (`whole`), or a common word extends it to the right (`right`:
         `小王子`)."""
@@ -107,8 +107,8 @@ class Checker:
         if word:
             return f"part of the word {word!r}"
         not_names = self._words.not_names
-        if whole:  # a word from the surname on: `经常` in `经常有同学`, `符合` in `符合老师的期待`
-            for j in range(b, a + 1, -1):
+        if whole:  # a word from the surname on: `经常` in `经常有同学`, `符合` in `符合老师的期待` (not `欧阳` itself)
+            for j in range(b, a + max(1, len(surname)), -1):
                 if text[a:j] in not_names:
                     return f"the word {text[a:j]!r}"
         if right:
@@ -253,7 +253,7 @@ class Checker:
             surname = self._surname(text[s:a])
             if surname is None or surname in self.weak:
                 continue
-            reason = self._word_reason(text, s, a, whole=True, right=False)
+            reason = self._word_reason(text, s, a, whole=True, right=False, surname=surname)
             if reason:
                 why = reason
                 continue
