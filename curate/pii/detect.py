@@ -107,9 +107,11 @@ class Checker:
         if word:
             return f"part of the word {word!r}"
         not_names = self._words.not_names
-        if whole:  # a word from the surname on: `经常` in `经常有同学`, `符合` in `符合老师的期待` (not `欧阳` itself)
+        if whole:  # a word from the surname on: `经常` in `经常有同学`, `符合` in `符合老师的期待` (not `欧阳` itself;
+            # a place name only when it is the whole candidate: `黄海玲` is a name, `黄海` in it a sea)
+            places = self._words.places
             for j in range(b, a + max(1, len(surname)), -1):
-                if text[a:j] in not_names:
+                if text[a:j] in not_names and (j == b or text[a:j] not in places):
                     return f"the word {text[a:j]!r}"
         if right:
             for k in (1, 2):
@@ -195,6 +197,8 @@ class Checker:
         i = 0
         while i < len(groups):
             for j in range(len(groups), i, -1):
+                if j < len(groups) and groups[j][2] == "X" and groups[j][0] == groups[j - 1][1]:
+                    continue  # 17 digits and an X: an ID number (right or wrong), never a card without its X
                 digits = "".join(g[2] for g in groups[i:j])
                 if digits in self.rules.allow or digits[-11:] in self.rules.allow and digits.startswith("86"):
                     allowed.append((groups[i][0], groups[j - 1][1]))

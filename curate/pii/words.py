@@ -14,13 +14,15 @@ import polars as pl
 
 @dataclass(frozen=True)
 class CommonWords:
-    """`words`: every common word; `not_names`: those the dictionary does not tag as a person name (nr…)."""
+    """`words`: every common word; `not_names`: those the dictionary does not tag as a person name (nr…);
+    `places`: those it tags as a place name (ns…)."""
 
     words: frozenset[str]
     not_names: frozenset[str]
+    places: frozenset[str]
 
 
-EMPTY = CommonWords(frozenset(), frozenset())
+EMPTY = CommonWords(frozenset(), frozenset(), frozenset())
 
 
 @cache
@@ -35,4 +37,5 @@ def common_words(dictionary: str, min_freq: int) -> CommonWords:
                         schema_overrides={"word": pl.String, "freq": pl.Int64, "pos": pl.String}, quote_char=None)
     table = table.filter(pl.col("word").str.len_chars().is_between(2, 4) & (pl.col("freq") >= min_freq))
     not_names = table.filter(~pl.col("pos").str.starts_with("nr"))["word"]
-    return CommonWords(frozenset(table["word"].to_list()), frozenset(not_names.to_list()))
+    places = table.filter(pl.col("pos").str.starts_with("ns"))["word"]
+    return CommonWords(frozenset(table["word"].to_list()), frozenset(not_names.to_list()), frozenset(places.to_list()))
