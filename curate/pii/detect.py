@@ -280,24 +280,16 @@ def _matching(col: pl.Series, pattern: str) -> np.ndarray:
 
 
 def scan(texts: Sequence[str | None] | pl.Series, patterns: Patterns, checker: Checker, *,
-         rejected: bool = False, groups: tuple[pl.Series, np.ndarray] | None = None) -> list[Finding]:
+         rejected: bool = False) -> list[Finding]:
     """Every finding in `texts` (with `rejected`, the turned-down candidates too), in detector order.
 
     Per family, its gate picks texts over the whole column; per detector, its core picks among those, and its
-    Python pattern runs once over the picked texts joined by newlines. `groups` = (group texts, group of each
-    text): the gates run over the group texts instead (a dialogue's rendered text holds all its turns: ten
-    times fewer, longer strings, where per-string overhead dominates), and every text of a group that passes
-    goes on; a null group text passes.
+    Python pattern runs once over the picked texts joined by newlines.
     """
     col = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
     out: list[Finding] = []
     for family in patterns.families:
-        if groups is None:
-            gated = _matching(col, family.gate)
-        else:
-            group_texts, group_of = groups
-            passed = group_texts.str.contains(family.gate).fill_null(True).to_numpy()
-            gated = np.flatnonzero(passed[group_of])
+        gated = _matching(col, family.gate)
         sub = col.gather(gated)
         if family.union is not None:
             keep = _matching(sub, family.union)

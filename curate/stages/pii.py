@@ -88,15 +88,7 @@ def detect_batch(table: pa.Table, spec: PiiSpec, extra_roles: Collection[str] = 
     units = pl.concat([texts.alias("t"), turn_texts.alias("t")])
     unit_rows = np.concatenate([text_rows, parents]).astype(np.int64)
 
-    # Gate once per record on `text`: a live dialogue's is its turns rendered (by normalisation), a web
-    # record's is its one text. A rejected dialogue's is the raw input line, which need not contain its turns'
-    # text as such (JSON escapes): null, so that its turns are all looked at.
-    record_text = pl.from_arrow(as_array(table.column("text"))).cast(pl.String)
-    raw_line = has_turns & ~live
-    if raw_line.any():
-        record_text = record_text.scatter(np.flatnonzero(raw_line), None)
-    findings: list[Finding] = scan(units, compile_patterns(spec.config, types), _checker(spec.config, types),
-                                   groups=(record_text, unit_rows))
+    findings: list[Finding] = scan(units, compile_patterns(spec.config, types), _checker(spec.config, types))
     speakers = pl.DataFrame(schema={"row": pl.Int64, "speaker": pl.String})
     if "name" in types and rules.speakers and len(values):
         turn_speakers = pl.from_arrow(values.field("speaker")).cast(pl.String)
