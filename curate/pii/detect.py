@@ -237,6 +237,8 @@ class Checker:
         word = self._covered(text, a, b)
         if word:
             return self._no(a, b, "name", "name_intro", f"part of the word {word!r}")
+        if surname in self.weak and name in self._words.not_names:  # `名字是公婆`: a word, not a name
+            return self._no(a, b, "name", "name_intro", f"the word {name!r}")
         cue = text[m.start(): a].strip(" 　")
         return self._one(a, b, "name", name, "name_intro", f"surname {self._surname(name)} after {cue!r}")
 
