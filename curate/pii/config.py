@@ -66,10 +66,6 @@ class PiiRules:
     speaker_given_names: bool
     role_words: frozenset[str]
 
-    def placeholder_for(self, pii_type: str, n: int) -> str:
-        """The replacement text of the n-th distinct value of `pii_type`'s label in a record."""
-        return self.placeholder.replace("{TYPE}", self.labels[pii_type]).replace("{n}", str(n))
-
 
 _TOP_KEYS = {"version", "types", "placeholder", "labels", "allow", "qq", "wechat", "contact_cues", "cue_fillers", "url",
              "plate", "address", "name"}

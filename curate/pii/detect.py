@@ -1,6 +1,7 @@
-"""Find PII in a column of texts: one Rust-regex pass picks the texts that may hold some, one Python pass over
-those texts joined finds the candidates, and checks (check digits, Luhn, cue words, surname lists) run on the
-few candidates only.
+"""Find PII in a column of texts: Polars (Rust regex) passes over the column pick the texts that may hold some
+(`curate.pii.patterns`: gates, then each detector's core), one Python pass per detector over the texts it
+picked, joined, finds the candidates, and checks (check digits, Luhn, cue words, surnames, common words) run
+on those few candidates only.
 
 A finding is a span of one text with its type and a *key*: the canonical value (digits only for numbers,
 lower case for e-mail, the name itself), so that the same value typed two ways gets the same placeholder.
@@ -11,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import polars as pl
 
-from curate.pii.config import PiiRules
+from curate.pii.config import PiiRules, load_pii_rules
 from curate.pii.patterns import Patterns, name_before_title
 from curate.pii.validators import (
     ascii_digits,
@@ -31,7 +32,6 @@ from curate.pii.words import CommonWords, common_words
 JOIN = "\n"  # between texts in the joined string: no detector crosses a line break
 
 _GROUP = re.compile(r"[0-9０-９]+|[Xx]")
-_QQ_SHAPE = re.compile(r"[1-9][0-9]{4,10}")
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _URL_TRAILING = ".,;:!?'\"*"
 
@@ -274,6 +274,12 @@ class Checker:
 
     def _address(self, text: str, a: int, b: int, m: re.Match[str]) -> list:
         return self._one(a, b, "address", text[a:b], "address", "place, road or compound, and a number")
+
+
+@cache
+def checker_for(config: str, types: frozenset[str]) -> Checker:
+    """The checker for settings file `config` and the enabled `types` (one per process)."""
+    return Checker(load_pii_rules(config), types)
 
 
 def _matching(col: pl.Series, pattern: str) -> np.ndarray:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 import curate
-from curate.pii.detect import scan
+from curate.pii.detect import checker_for, scan
 from curate.pii.patterns import compile_patterns
 from curate.pii.spec import PiiSpec
 from curate.schema import conform, record_schema
-from curate.stages.pii import _checker, detect_batch
+from curate.stages.pii import detect_batch
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def explain_pii(text: str, kind: str = "web", spec: PiiSpec | None = None,
             for f in found.findings]
     types = frozenset(spec.enabled_types())
     patterns = compile_patterns(spec.config, types)
-    for f in scan(found.units, patterns, _checker(spec.config, types), rejected=True):
+    for f in scan(found.units, patterns, checker_for(spec.config, types), rejected=True):
         superseded = any(k.unit == f.unit and k.start < f.end and f.start < k.end for k in found.findings)
         if not f.kept and not superseded:
             out.append(PiiExplanation(f.type, turn_of(f.unit), f.start, f.end, (units[f.unit] or "")[f.start:f.end],

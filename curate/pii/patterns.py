@@ -1,14 +1,15 @@
 """The detectors' regular expressions, built from the settings (rules/pii/pii.yaml).
 
 Each detector is a *core* (what the PII and its cue look like) with optional guards around it (lookarounds:
-not inside a longer number, not inside a word). Texts reach a detector's Python pattern through two gates
-run by Polars over the whole column (Rust regex: linear time, no per-text Python):
+not inside a longer number, not inside a word). Texts reach a detector's Python pattern through passes that
+Polars runs over the column (Rust regex: linear time, no per-text Python):
 
-1. its family's gate: the ASCII family (numbers, e-mail, URLs, IPs, QQ, WeChat, plates) needs four ASCII or
-   full-width letters, digits or separators in a row, then one of its cores (their union); the Chinese family (names, addresses)
-   one of a few literal words (titles, name cues, `小王`-style pairs, 号 and building words). Together
-   they pass about one text in ten.
-2. its own core, over the texts its family's gate passed.
+1. its family's gate. The ASCII family (numbers, e-mail, URLs, IPs, QQ, WeChat, plates) needs four ASCII or
+   full-width letters, digits or separators in a row, then one of its cores (their union). The Chinese
+   family (names, addresses) needs one of a few literal words: titles, name cues, `小王`-style pairs, 号 and
+   building words. On counselling text about one turn in ten passes.
+2. its own core (or, where the core's automaton is large, a cheaper superset: the address's digit before
+   号), over the texts its family's gate passed.
 
 The cores use only syntax that both engines read the same way (classes of literal characters, `(?:…)`,
 `(?P<…>…)`, counted repeats), so one source serves both. A union of all cores in one Rust regex would be a
@@ -110,7 +111,7 @@ def _detectors(r: PiiRules, types: frozenset[str]) -> list[Detector]:
         surname = f"(?:{compound}|{single})"
         given = cjk_except(r.given_stop_chars)
         out.append(Detector("name_intro", f"(?:{_alt(r.intro_cues)})[ 　]?(?P<v_name_intro>{surname}{given}{{1,2}})"))
-        # found by its title and looked back from there (`NAME_BEFORE_TITLE`): a surname class in front of a
+        # found by its title and looked back from there (`name_before_title`): a surname class in front of a
         # pattern is slow in both engines, a literal title is fast
         out.append(Detector("name_title", f"(?:{_alt(r.titles)})"))
         out.append(Detector("name_nick", f"{_class(r.nickname_prefixes)}{_class(r.nickname_surnames)}"))

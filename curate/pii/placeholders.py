@@ -3,6 +3,7 @@ values different numbers (`<PHONE_1>`, `<PHONE_2>`); a dialogue's named speakers
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -53,16 +54,13 @@ def plan(findings: Sequence[Finding], unit_rows: np.ndarray, speakers: pl.DataFr
                      schema={"row": pl.Int64, "type": pl.String, "key": pl.String, "unit": pl.Int64,
                              "start": pl.Int64, "end": pl.Int64}),
     ]).with_row_index("order").join(label_of, on="type", how="left", maintain_order="left")
-    before, _, rest = rules.placeholder.partition("{TYPE}")
-    middle, _, after = rest.partition("{n}")
-    if "{n}" in before:  # '{n}' before '{TYPE}': rare, but the template allows it
-        raise ValueError(f"{rules.path}: placeholder: put {{TYPE}} before {{n}}, got {rules.placeholder!r}")
+    # the template's pieces in order: {TYPE} is the label, {n} the number, the rest literal text
+    pieces = [pl.col("label") if t == "{TYPE}" else pl.col("n").cast(pl.String) if t == "{n}" else pl.lit(t)
+              for t in re.split(r"(\{TYPE\}|\{n\})", rules.placeholder) if t]
     numbered = (entries.group_by("row", "label", "key").agg(pl.col("order").min())
                 .sort("row", "order")
                 .with_columns(n=pl.col("order").cum_count().over("row", "label"))
-                .select("row", "label", "key",
-                        to=pl.concat_str(pl.lit(before), "label", pl.lit(middle), pl.col("n").cast(pl.String),
-                                         pl.lit(after))))
+                .select("row", "label", "key", to=pl.concat_str(pieces)))
     entries = entries.join(numbered, on=["row", "label", "key"], how="left", maintain_order="left")
 
     counts = np.zeros((n_rows, len(types)), dtype=np.int32)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import polars as pl
@@ -25,18 +24,13 @@ import pyarrow.compute as pc
 
 from curate.arrowutil import as_array, flat_children, replace_children
 from curate.pii.config import load_pii_rules, pii_types
-from curate.pii.detect import Checker, Finding, scan
+from curate.pii.detect import Finding, checker_for, scan
 from curate.pii.mentions import aliases, mentions, role_words, speaker_table
 from curate.pii.patterns import compile_patterns
 from curate.pii.placeholders import Plan, apply, plan, resolve_overlaps
 from curate.pii.spec import PiiSpec
 from curate.schema import arrow_schema
 from curate.stages.normalize import _render_dialogues
-
-
-@cache
-def _checker(config: str, types: frozenset[str]) -> Checker:
-    return Checker(load_pii_rules(config), types)
 
 
 def _set(table: pa.Table, name: str, col: pa.Array) -> pa.Table:
@@ -88,7 +82,7 @@ def detect_batch(table: pa.Table, spec: PiiSpec, extra_roles: Collection[str] = 
     units = pl.concat([texts.alias("t"), turn_texts.alias("t")])
     unit_rows = np.concatenate([text_rows, parents]).astype(np.int64)
 
-    findings: list[Finding] = scan(units, compile_patterns(spec.config, types), _checker(spec.config, types))
+    findings: list[Finding] = scan(units, compile_patterns(spec.config, types), checker_for(spec.config, types))
     speakers = pl.DataFrame(schema={"row": pl.Int64, "speaker": pl.String})
     if "name" in types and rules.speakers and len(values):
         turn_speakers = pl.from_arrow(values.field("speaker")).cast(pl.String)

@@ -278,10 +278,10 @@ def _settings_copy(tmp_path: Path, edit) -> Path:
 
 
 def test_the_placeholder_spelling_is_configurable(tmp_path):
-    path = _settings_copy(tmp_path, lambda s: s.replace('placeholder: "<{TYPE}_{n}>"', 'placeholder: "[{TYPE}#{n}]"')
+    path = _settings_copy(tmp_path, lambda s: s.replace('placeholder: "<{TYPE}_{n}>"', 'placeholder: "[{n}:{TYPE}]"')
                           .replace("phone: PHONE", "phone: 手机"))
     rows = redact([web("电话13912345678，13812345678")], config=str(path))
-    assert rows[0]["text"] == "电话[手机#1]，[手机#2]"
+    assert rows[0]["text"] == "电话[1:手机]，[2:手机]"
 
 
 def test_settings_errors_name_the_file_and_key(tmp_path):
