@@ -3,8 +3,9 @@
 Reads SMILECHAT and CPED dialogues with curate's own readers (in place from ``../shared/data``), in batches of
 ``--batch`` records, and times per batch, best of ``--repeat``:
 
-- phase A as the run does it: ``curate.stages.phase_a.run_phase_a`` with the shipped rule sets and MinHash
-  (dedup's default parameters), and without MinHash;
+- the per_record phase (phase A) as the run does it: ``curate.run.per_record`` (conform, normalise, rules,
+  exact hash, MinHash signatures with dedup's default parameters, line hashes) with the shipped rule sets,
+  and the same without MinHash;
 - the pii stage (``curate.stages.pii.pii_stage``, shipped settings, every type on) in ``redact`` and
   ``flag`` mode, on the batch after normalisation (where it runs: after normalise, before the rules).
 
@@ -33,18 +34,19 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from curate.io.readers import read_file  # noqa: E402
-from curate.job import STYLE_DEFAULTS, DialogueSpec, InputSpec, NormalizeSpec  # noqa: E402
+from curate.job import STYLE_DEFAULTS, DedupSpec, DialogueSpec, InputSpec, NormalizeSpec  # noqa: E402
 from curate.pii.config import load_pii_rules  # noqa: E402
 from curate.pii.spec import PiiSpec  # noqa: E402
 from curate.pii.words import common_words  # noqa: E402
-from curate.stages.minhash import MinHashParams  # noqa: E402
+from curate.run import per_record  # noqa: E402
+from curate.stages.base import Settings  # noqa: E402
+from curate.stages.dedup import minhash_params  # noqa: E402
 from curate.stages.normalize import normalize  # noqa: E402
-from curate.stages.phase_a import run_phase_a  # noqa: E402
 from curate.stages.pii import pii_stage  # noqa: E402
 
 pa.set_cpu_count(1)
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-RULES = ["default.yaml", "dialogue.yaml"]
+RULES = ("default.yaml", "dialogue.yaml")
 SOURCES = {"smilechat": ("smilechat/dialogues.jsonl", "turns"), "cped": ("cped/train.csv", "csv")}
 
 
@@ -86,11 +88,12 @@ def main() -> None:
     args = ap.parse_args()
     rules = load_pii_rules()
     common_words(*rules.common_words)
-    minhash = MinHashParams()
     norm = NormalizeSpec()
+    with_minhash = Settings(rule_files=RULES, normalize=norm, dedup=DedupSpec(), minhash=minhash_params(DedupSpec()))
+    without = Settings(rule_files=RULES, normalize=norm, dedup=DedupSpec(near=False), minhash=None)
     steps: dict[str, Callable[[pa.Table, pa.Table], object]] = {
-        "phase A (with MinHash)": lambda raw, _: run_phase_a(raw, RULES, norm, minhash),
-        "phase A (no MinHash)": lambda raw, _: run_phase_a(raw, RULES, norm, None),
+        "phase A (with MinHash)": lambda raw, _: per_record(raw, with_minhash),
+        "phase A (no MinHash)": lambda raw, _: per_record(raw, without),
         "pii redact": lambda _, normed: pii_stage(normed, PiiSpec(mode="redact")),
         "pii flag": lambda _, normed: pii_stage(normed, PiiSpec(mode="flag")),
     }
