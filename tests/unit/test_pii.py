@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+import yaml
 
 from curate.job import JobError, NormalizeSpec, parse_job
 from curate.pii.config import PiiConfigError, load_pii_rules, parse_pii_rules, pii_types
@@ -287,10 +288,10 @@ def test_the_placeholder_spelling_is_configurable(tmp_path):
 def test_settings_errors_name_the_file_and_key(tmp_path):
     path = _settings_copy(tmp_path, lambda s: s.replace("placeholder:", "placeholdr:"))
     with pytest.raises(PiiConfigError, match=r"my-pii.yaml: top level: unknown key\(s\) \['placeholdr'\]"):
-        parse_pii_rules(__import__("yaml").safe_load(path.read_text(encoding="utf-8")), path)
+        parse_pii_rules(yaml.safe_load(path.read_text(encoding="utf-8")), path)
     path = _settings_copy(tmp_path, lambda s: s.replace("types: [phone,", "types: [phon,"))
     with pytest.raises(PiiConfigError, match="types: 'phon' is not a PII type"):
-        parse_pii_rules(__import__("yaml").safe_load(path.read_text(encoding="utf-8")), path)
+        parse_pii_rules(yaml.safe_load(path.read_text(encoding="utf-8")), path)
 
 
 def test_the_jobs_pii_mapping(tmp_path):
