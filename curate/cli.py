@@ -162,7 +162,8 @@ def rules() -> None:
 def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[str, ...], simplify: bool) -> None:
     """Show every signal, each rule's threshold and verdict, and the outcome for TEXT.
 
-    Uses the pipeline's own stages (normalise, signals, rules), so the verdict is the one `curate run` gives.
+    Uses the run's own stages (normalise, pii, signals, rules), so the verdict is the one `curate run` gives
+    with the shipped jobs' settings; the PII found (and the candidates turned down, with why) come first.
 
     \b
     Examples:
@@ -170,7 +171,7 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
       curate rules explain --file page.txt
       printf '来访者：我好难过\\n咨询师：发生什么了？' | curate rules explain --kind dialogue -f -
     """
-    from curate.explain import explain, format_explanation
+    from curate.explain import explain_text
     from curate.job import NormalizeSpec
     from curate.stages.rules import RuleError
 
@@ -179,10 +180,9 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
     if text is None:
         raise click.UsageError("give TEXT or --file")
     try:
-        row, verdicts = explain(text, kind, rule_files, NormalizeSpec(to_simplified=simplify))
+        click.echo(explain_text(text, kind, rule_files, NormalizeSpec(to_simplified=simplify)))
     except (RuleError, FileNotFoundError) as e:
         raise _fail(e) from None
-    click.echo(format_explanation(row, verdicts))
 
 
 @main.command()

@@ -1,6 +1,6 @@
 """The run: the stages in the order they run, and how a job goes through them.
 
-    per_record     read → conform → normalize → rules → exact_hash → dedup_signatures → hash_lines → checkpoint
+    per_record     read → conform → normalize → pii → rules → exact_hash → dedup_signatures → hash_lines → checkpoint
     dedup_global   cluster_duplicates, duplicated_lines (whole run, one file each under OUT/_work)
     finish         checkpoint → apply_dedup → whole_run_rules → scores → tags → conform → shards, rejects, stats
 
@@ -33,10 +33,11 @@ from curate.stages.dedup_global import CLUSTER_DUPLICATES, DUPLICATED_LINES
 from curate.stages.hashing import EXACT_HASH
 from curate.stages.models import SCORES, TAGS, models_report
 from curate.stages.normalize import NORMALIZE
+from curate.stages.pii import PII
 from curate.stages.rules import RULES, WHOLE_RUN_RULES, describe_rule_sets, load_rule_sets
 from curate.stages.signals import signal_versions
 
-PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, RULES, EXACT_HASH, DEDUP_SIGNATURES, HASH_LINES))
+PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, PII, RULES, EXACT_HASH, DEDUP_SIGNATURES, HASH_LINES))
 DEDUP_GLOBAL: tuple[GlobalStep, ...] = (CLUSTER_DUPLICATES, DUPLICATED_LINES)
 FINISH = Phase("finish", (APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, CONFORM))
 
@@ -64,7 +65,8 @@ def per_record(table: pa.Table, settings: Settings) -> pa.Table:
 
 def settings_of(job: Job) -> Settings:
     """The stages' settings for a job (before the global steps have written their files)."""
-    return Settings(rule_files=tuple(job.rules), normalize=job.normalize, dedup=job.dedup,
+    roles = tuple(sorted({r for spec in job.inputs if spec.dialogue for r in spec.dialogue.roles}))
+    return Settings(rule_files=tuple(job.rules), normalize=job.normalize, pii=job.pii, roles=roles, dedup=job.dedup,
                     minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags)
 
 

@@ -328,6 +328,24 @@ def inputs_table(manifest: dict[str, Any]) -> str:
     return f"<details{' open' if bad else ''}><summary>{esc(summary)}</summary>{table}</details>"
 
 
+def pii_table(manifest: dict[str, Any]) -> str:
+    """PII found per input (source) and type, from the manifest; the mode says whether it was redacted."""
+    by_source: dict[str, dict[str, int]] = {}
+    for f in manifest.get("inputs", []):
+        acc = by_source.setdefault(f["input"], {})
+        for kind, n in (f.get("pii_found") or {}).items():
+            acc[kind] = acc.get(kind, 0) + n
+    kinds = [k for k in label_set("pii_type") if any(k in c for c in by_source.values())]
+    if not kinds:
+        return "<p>none found</p>"
+    mode = ((manifest.get("job") or {}).get("config") or {}).get("pii", {}).get("mode", "redact")
+    head = "".join(f'<th class="num">{esc(k)}</th>' for k in kinds)
+    rows = "".join(f'<tr><td>{esc(src)}</td>' + "".join(f'<td class="num">{c.get(k, 0):,}</td>' for k in kinds) + "</tr>"
+                   for src, c in sorted(by_source.items()))
+    note = "replaced by typed placeholders" if mode == "redact" else "counted only (pii mode: flag)"
+    return f'<p class="meta">{esc(note)}</p>' + scroll_x(f'<table class="pii"><tr><th>input</th>{head}</tr>{rows}</table>')
+
+
 def index_page(run: dict[str, Any], docs: list[dict[str, Any]], ranked: list[Outlier],
                manifest: dict[str, Any] | None) -> str:
     """The run overview: funnel, score distributions across shards, shards ranked by outlier score."""
@@ -340,6 +358,7 @@ def index_page(run: dict[str, Any], docs: list[dict[str, Any]], ranked: list[Out
     body = (head + kpis(run)
             + "<h2>Funnel: input to kept, by reason</h2>" + funnel_figure(run)
             + ("<h2>Inputs</h2>" + inputs_table(manifest) if manifest else "")
+            + ("<h2>PII found, by input and type</h2>" + pii_table(manifest) if manifest else "")
             + "<h2>Score distributions (kept records, whole run)</h2>" + histogram_grid(run, ("score",), kept_only=True)
             + "<h2>Score distributions across shards</h2>" + spread_section(run, docs)
             + "<h2>Shards, most unusual first</h2>" + outlier_table(ranked, {d["shard"]: d for d in docs})

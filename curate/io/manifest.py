@@ -42,7 +42,7 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
         for path in spec.files:
             acc = {"file": path, "input": spec.name, "kind": spec.kind, "format": spec.format_of(path),
                    "bytes": Path(path).stat().st_size, "records_in": 0, "kept": 0, "rejected": 0,
-                   "rejected_by_reason": {}, "license": spec.license}
+                   "rejected_by_reason": {}, "pii_found": {}, "license": spec.license}
             for s in shards:
                 f = s["files"].get(path)
                 if not f:
@@ -51,6 +51,8 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
                     acc[key] += f[key]
                 for reason, n in f["rejected_by_reason"].items():
                     acc["rejected_by_reason"][reason] = acc["rejected_by_reason"].get(reason, 0) + n
+                for kind, n in f.get("pii", {}).items():
+                    acc["pii_found"][kind] = acc["pii_found"].get(kind, 0) + n
             acc["rejected_by_reason"] = dict(sorted(acc["rejected_by_reason"].items()))
             acc["malformed"] = acc["rejected_by_reason"].get("malformed_input", 0)
             if read is not None:
@@ -88,6 +90,14 @@ class RunReport:
     models: dict[str, Any] = field(default_factory=dict)
 
 
+def _sum_counts(dicts: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in dicts:
+        for k, n in d.items():
+            out[k] = out.get(k, 0) + n
+    return dict(sorted(out.items()))
+
+
 def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
     """Duplicates removed per input file and per source, from the per-file counts."""
     by_file: dict[str, dict[str, int]] = {}
@@ -123,6 +133,7 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) ->
             "rejected": sum(f["rejected"] for f in inputs),
             "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
             "input_bytes": sum(f["bytes"] for f in inputs),
+            "pii_found": _sum_counts(f["pii_found"] for f in inputs),
         },
         "inputs": inputs,
         "shards": [{k: s.get(k) for k in ("shard", "records_in", "kept", "rejected", "data", "rejects")} for s in shards],

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from curate.faults import contain, inject, mark_failed
 from curate.job import DedupSpec, ModelSpec, NormalizeSpec
+from curate.pii.spec import PiiSpec
 from curate.schema import conform
 from curate.stages.minhash import MinHashParams
 
@@ -29,6 +30,8 @@ class Settings:
 
     rule_files: tuple[str, ...] = ()
     normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
+    pii: PiiSpec = field(default_factory=lambda: PiiSpec(mode="off"))
+    roles: tuple[str, ...] = ()  # raw role labels the job maps (`roles:` keys): not names to redact
     dedup: DedupSpec = field(default_factory=DedupSpec)
     minhash: MinHashParams | None = None
     scores: dict[str, ModelSpec] = field(default_factory=dict)

@@ -114,7 +114,7 @@ def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, p
     return current.alias(texts.name), flags.to_series()
 
 
-def _render_dialogues(turns: pa.Array, n_rows: int) -> pa.Array:
+def render_dialogues(turns: pa.Array, n_rows: int) -> pa.Array:
     """`speaker：utterance` lines per dialogue, joined with newlines (vectorised over the flat turns).
 
     `curate.render.render_dialogue` is the same rendering for one dialogue, in Python, for the builders."""
@@ -151,7 +151,7 @@ def normalize(table: pa.Table, spec: NormalizeSpec) -> pa.Table:
         turn_text = pl.from_arrow(values.field("text")).cast(pl.String)
         norm_turn_text, turn_flags = normalize_texts(turn_text, spec)
         turns = replace_children(turns, {"text": norm_turn_text.to_arrow()})
-        rendered = pl.from_arrow(_render_dialogues(turns, n)).cast(pl.String)
+        rendered = pl.from_arrow(render_dialogues(turns, n)).cast(pl.String)
         per_dialogue = (
             pl.DataFrame({"row": parents, "dlg_flags": turn_flags})
             .explode("dlg_flags")

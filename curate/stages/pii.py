@@ -30,7 +30,8 @@ from curate.pii.patterns import compile_patterns
 from curate.pii.placeholders import Plan, apply, plan, resolve_overlaps
 from curate.pii.spec import PiiSpec
 from curate.schema import arrow_schema
-from curate.stages.normalize import _render_dialogues
+from curate.stages.base import Settings, Stage
+from curate.stages.normalize import render_dialogues
 
 
 def _set(table: pa.Table, name: str, col: pa.Array) -> pa.Table:
@@ -145,7 +146,7 @@ def _redact(table: pa.Table, found: Detected) -> pa.Table:
         # a dialogue's text is its turns rendered, as normalisation rendered it: render the changed ones again
         rows = np.union1d(found.parents[turns_changed], speakers_to["row"].to_numpy()).astype(np.int64)
         rows = rows[found.rendered[rows]]
-        rendered = _render_dialogues(turns.take(pa.array(rows, pa.int64())), len(rows)) if len(rows) else []
+        rendered = render_dialogues(turns.take(pa.array(rows, pa.int64())), len(rows)) if len(rows) else []
         text = _patch(text, rows, rendered.to_pylist() if len(rows) else [])
         speakers_col = as_array(table.column("speakers"))
         if speakers_col.null_count < len(speakers_col) and speakers_to.height:
@@ -153,3 +154,11 @@ def _redact(table: pa.Table, found: Detected) -> pa.Table:
             relabelled = _relabel(pl.from_arrow(s_values.field("speaker")).cast(pl.String), s_parents, speakers_to)
             table = _set(table, "speakers", replace_children(speakers_col, {"speaker": relabelled.to_arrow()}))
     return _set(table, "text", text.cast(pa.string()))
+
+
+def _pii(table: pa.Table, settings: Settings) -> pa.Table:
+    return pii_stage(table, settings.pii, settings.roles)
+
+
+PII = Stage("pii", reads=("text", "turns", "speakers"), adds=("text", "turns", "speakers", "pii_counts"), apply=_pii,
+            active=lambda s: s.pii.mode != "off")

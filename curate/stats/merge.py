@@ -67,6 +67,8 @@ def merge_stats(docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
             for k in ("records_in", "kept", "rejected", "kept_text_bytes"):
                 acc[k] += f[k]
             _add_counts(acc["rejected_by_reason"], f["rejected_by_reason"])
+            if f.get("pii"):
+                _add_counts(acc.setdefault("pii", {}), f["pii"])
         _add_counts(out["rejected_by_reason"], d["rejected_by_reason"])
         _add_counts(out["duplicates"], d["duplicates"])
         for kind, c in d["kinds"].items():

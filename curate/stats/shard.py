@@ -269,6 +269,13 @@ def _files(df: pl.DataFrame) -> dict[str, dict[str, Any]]:
         else:
             f["rejected"] += row["n"]
             f["rejected_by_reason"][row["drop_reason"]] = row["n"]
+    if "pii_counts" in df.columns and df["pii_counts"].null_count() < df.height:
+        # PII found per type (kept and rejected records alike), only the types that occur
+        pii = df.select("source_file", pl.col("pii_counts").struct.unnest()).group_by("source_file").sum()
+        for row in pii.iter_rows(named=True):
+            counts = {k: int(v) for k, v in row.items() if k != "source_file" and v}
+            if counts:
+                files[row["source_file"]]["pii"] = counts
     return files
 
 
