@@ -26,8 +26,8 @@ from pathlib import Path
 
 from turns import TurnTask, stats
 
-from curate.assets import asset_dir
 from curate.annotations import EMOLLM, SMILECHAT, gold_file, load_dialogues, problems, read_rows, sha12
+from curate.assets import asset_dir
 from curate.schema import label_set
 
 SEED = "curate-risk-hand-labels-v1"
