@@ -6,7 +6,7 @@
     python experiments/risk.py self                             # self-agreement on the 60 relabelled turns
 
 `select` prints, per P(high) threshold, the recall and precision of `high` for the model alone and for the
-model OR an unnegated first-person high cue (the hybrid the tag stage runs), on the select part: the shipped
+model OR an unnegated first-person high cue (the hybrid the tag stage runs, where a high cue the lexicon demoted vetoes the model's high), on the select part: the shipped
 model directly when its config does not train on select, else out of fold (4 folds by dialogue, each model
 trained without its fold, whose dialogues stay out of the weak data too). The card's `decision.high` is the
 largest threshold at which the hybrid reaches its best recall on select (recall first, then precision; that
@@ -114,9 +114,10 @@ def population_weights(turns: list[GoldTurn], data_root: Path) -> np.ndarray:
     return np.array([population[c] / sampled[c] for c in (cell(t.dialogue_id, t.text) for t in turns)])
 
 
-def cue_levels(texts: list[str], cues: str) -> np.ndarray:
-    """The lexicon's level index per text."""
-    return np.array([LEVEL[h.level] for h in load_cues(cues).read_batch(texts)], dtype=np.int64)
+def cue_levels(texts: list[str], cues: str) -> tuple[np.ndarray, np.ndarray]:
+    """The lexicon's level index per text, and whether it demoted a high cue (negation, third person, ...)."""
+    hits = load_cues(cues).read_batch(texts)
+    return np.array([LEVEL[h.level] for h in hits], dtype=np.int64), np.array([h.demoted for h in hits], dtype=bool)
 
 
 def cmd_select(data_root: Path, config: Path | None) -> None:
@@ -124,7 +125,7 @@ def cmd_select(data_root: Path, config: Path | None) -> None:
     turns = [t for t in gold_turns(data_root) if t.part == "select"]
     gold = np.array([LEVEL[t.label] for t in turns])
     cfg = load_train_config("risk", config)
-    cue = cue_levels([t.text for t in turns], cfg.doc["data"].get("cues", "risk-cues.yaml"))
+    cue, demoted = cue_levels([t.text for t in turns], cfg.doc["data"].get("cues", "risk-cues.yaml"))
     proba = out_of_fold(turns, data_root, config)
     print(f"select: {len(turns)} turns, high {int((gold == 2).sum())}, concern {int((gold == 1).sum())}")
     p, r, _, _ = prf(gold, cue, 2)
@@ -135,7 +136,8 @@ def cmd_select(data_root: Path, config: Path | None) -> None:
     recall = {}
     for t in THRESHOLDS:
         model = np.where(proba[:, 2] >= t, 2, 0)
-        hybrid = np.where((proba[:, 2] >= t) | (cue == 2), 2, 0)
+        # the hybrid the tag stage runs: the model's high unless the lexicon demoted a high cue (cue_veto), or a high cue
+        hybrid = np.where(((proba[:, 2] >= t) & ~demoted) | (cue == 2), 2, 0)
         mp, mr, _, _ = prf(gold, model, 2)
         hp, recall[t], _, _ = prf(gold, hybrid, 2)
         print(f"{t:>12}{mp:>9.3f}{mr:>9.3f}{hp:>10.3f}{recall[t]:>10.3f}")
@@ -181,9 +183,9 @@ def cmd_report(data_root: Path) -> None:
         texts = [t.text for t in turns]
         gold = np.array([LEVEL[t.label] for t in turns])
         proba = model_proba(model, texts)
-        cue = cue_levels(texts, model.card.decision.get("cues", "risk-cues.yaml"))
+        cue, demoted = cue_levels(texts, model.card.decision.get("cues", "risk-cues.yaml"))
         preds = {"majority (none)": np.zeros_like(gold), "weak labeller (lexicon)": cue,
-                 "tagger (arg-max)": proba.argmax(1), "shipped decision": levels(proba, cue, d)}
+                 "tagger (arg-max)": proba.argmax(1), "shipped decision": levels(proba, cue, d, demoted)}
         note = ("untouched until the decision was fixed" if part == "test" else
                 "the decision was chosen on it" + (" and the shipped tagger trains on it: a fit, not a measure; "
                                                    "out-of-fold figures: `select`" if trained_on_select else ""))
@@ -230,7 +232,7 @@ def cmd_share(data_root: Path, sample: int | None, seed: int) -> None:
     model = load_classifier(default_card("risk"))
     d = Decision.of(model.card.decision)
     shipped = Counter(dialogue_levels(dialogues, model, d).values())
-    lexicon = Counter(dialogue_levels(dialogues, model, Decision(2.0, 2.0, d.cues, True, True)).values())
+    lexicon = Counter(dialogue_levels(dialogues, model, Decision(2.0, 2.0, d.cues, True, True, True)).values())
     n = len(dialogues)
     print(f"SMILECHAT dialogues: {n}" + (f" (seeded sample, seed {seed})" if sample else " (the whole file)"))
     print(f"{'risk':<10}{'shipped decision':>20}{'lexicon alone':>20}")

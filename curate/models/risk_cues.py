@@ -35,6 +35,7 @@ class CueHit:
     level: str
     span: tuple[int, int] | None = None
     cue: str = ""  # the matched cue text, for notes and debugging (never stored with data)
+    demoted: bool = False  # a high cue was read but negated, in the third person, past or general, and none stood
 
 
 def _alternation(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -61,6 +62,7 @@ class RiskCues:
         self.first = re.compile(doc["first_person"])
         self.past = re.compile(doc["past"])
         self.current = re.compile(doc["current"])
+        self.recurrence = re.compile(doc["recurrence"])
         self.general = re.compile(doc["general"])
         # one RE2 pattern that any turn with a cue matches: the batch pre-filter
         self.any_cue = "|".join(f"(?:{p})" for p in [*doc["idioms"], *doc["high"], *doc["concern"]])
@@ -82,11 +84,12 @@ class RiskCues:
         first = [m.end() for m in self.first.finditer(before)]
         return bool(third) and (not first or third[-1] > first[-1]) and len(before) - third[-1] <= self.third_gap
 
-    def _clause_level(self, clause: str, prior: str, after: str) -> tuple[int, str]:
-        """The level of one clause (0, 1, 2) and the cue that set it; `prior` / `after`: the turn's text before
-        and after the clause (past and current markers are looked for across clauses)."""
+    def _clause_level(self, clause: str, prior: str, after: str) -> tuple[int, str, bool]:
+        """The level of one clause (0, 1, 2), the cue that set it and whether a high cue was demoted;
+        `prior` / `after`: the turn's text before and after the clause (past and recurrence markers are looked
+        for across clauses)."""
         text = self.ignore.sub(lambda m: "\0" * len(m.group()), clause)
-        best, cue = 0, ""
+        best, cue, demoted_any = 0, "", False
         for m in self.idioms.finditer(text):
             best, cue = 1, m.group()
         text = self.idioms.sub(lambda m: "\0" * len(m.group()), text)
@@ -95,27 +98,29 @@ class RiskCues:
             demoted = (self._negated(before) or self._third_person(before) or self.general.search(before)
                        or (self.past.search((prior + clause[:m.start()])[-self.window:])
                            and not self.current.search(clause)
-                           and not self.current.search(after[:self.current_after])))
+                           and not self.recurrence.search(after[:self.current_after])))
             if not demoted:
-                return 2, m.group()
+                return 2, m.group(), False
+            demoted_any = True
             if best < 1:
                 best, cue = 1, m.group()
         if best < 1:
             for m in self.concern.finditer(text):
                 before = text[max(0, m.start() - self.window):m.start()]
                 if not (self._negated(before) or self._third_person(before)):
-                    return 1, m.group()
-        return best, cue
+                    return 1, m.group(), demoted_any
+        return best, cue, demoted_any
 
     def read(self, text: str | None) -> CueHit:
         """The turn's level and the span of the clause that decided it (the first of the highest)."""
         text = text or ""
-        best, span, cue, start = 0, None, "", 0
+        best, span, cue, start, demoted = 0, None, "", 0, False
         for end_m in [*self.clause_end.finditer(text), None]:
             end = end_m.start() if end_m else len(text)
             clause = text[start:end]
             if clause.strip():
-                level, hit = self._clause_level(clause, text[:start], text[end:])
+                level, hit, was_demoted = self._clause_level(clause, text[:start], text[end:])
+                demoted |= was_demoted
                 if level > best:
                     lead = len(clause) - len(clause.lstrip())
                     best, span, cue = level, (start + lead, start + len(clause.rstrip())), hit
@@ -124,7 +129,7 @@ class RiskCues:
             if end_m is None:
                 break
             start = end_m.end()
-        return CueHit((NONE, CONCERN, HIGH)[best], span, cue)
+        return CueHit((NONE, CONCERN, HIGH)[best], span, cue, demoted and best < 2)
 
     def read_batch(self, texts: pa.Array | Sequence[str | None]) -> list[CueHit]:
         """`read` for every text; turns no cue can match are skipped in one vectorised pass."""

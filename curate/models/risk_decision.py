@@ -7,7 +7,10 @@ The risk card's `decision` mapping says how (the thresholds are chosen on the go
 * `concern`: otherwise `concern` when P(concern) + P(high) is at least this;
 * `cues`: the cue file (`classifiers/train/risk-cues.yaml`); with `cue_high: true` an unnegated first-person
   high cue makes the turn `high` whatever the model says (the lexicon's recall on explicit statements is
-  what `high` needs most), with `cue_concern: true` a concern cue makes it at least `concern`.
+  what `high` needs most), with `cue_concern: true` a concern cue makes it at least `concern`, and with
+  `cue_veto: true` a high cue the lexicon demoted (negated, someone else's, past, a general question) keeps
+  the model from calling the turn `high`: the model reads character n-grams and cannot tell 我不会自杀 or
+  我朋友想自杀 from 我想自杀, which the guide keeps apart.
 
 A turn's evidence is the deciding cue's clause when the lexicon fired at the turn's level, else the clause
 the model scores highest for that level (turns are cut into clauses as the lexicon cuts them, and only the
@@ -39,18 +42,23 @@ class Decision:
     cues: RiskCues | None
     cue_high: bool
     cue_concern: bool
+    cue_veto: bool = False
 
     @classmethod
     def of(cls, decision: dict[str, Any]) -> Decision:
         """From a card's `decision` mapping (missing thresholds: arg-max-like 0.5)."""
         cues = load_cues(decision["cues"]) if decision.get("cues") else None
         return cls(float(decision.get("high", 0.5)), float(decision.get("concern", 0.5)), cues,
-                   bool(decision.get("cue_high", cues is not None)), bool(decision.get("cue_concern", False)))
+                   bool(decision.get("cue_high", cues is not None)), bool(decision.get("cue_concern", False)),
+                   bool(decision.get("cue_veto", False)))
 
 
-def levels(proba: np.ndarray, cue_levels: np.ndarray, d: Decision) -> np.ndarray:
-    """Level index (0 none, 1 concern, 2 high) per row of `proba` (columns in `LEVELS` order)."""
+def levels(proba: np.ndarray, cue_levels: np.ndarray, d: Decision, demoted: np.ndarray | None = None) -> np.ndarray:
+    """Level index (0 none, 1 concern, 2 high) per row of `proba` (columns in `LEVELS` order); `demoted`: the
+    rows where the lexicon demoted a high cue (for `cue_veto`)."""
     high = proba[:, 2] >= d.high
+    if d.cue_veto and demoted is not None:
+        high &= ~demoted
     concern = proba[:, 1] + proba[:, 2] >= d.concern
     if d.cue_high:
         high |= cue_levels == 2
@@ -76,7 +84,7 @@ def assess(texts: Sequence[str | None], model: Classifier, d: Decision, proba: n
     p = model.predict_proba(texts)[:, order] if proba is None else proba
     hits = d.cues.read_batch(texts) if d.cues is not None else [CueHit(LEVELS[0])] * len(texts)
     cue = np.array([LEVEL[h.level] for h in hits], dtype=np.int64)
-    lev = levels(p, cue, d)
+    lev = levels(p, cue, d, np.array([h.demoted for h in hits], dtype=bool))
     # the model's mass for the level: P(none), P(concern) + P(high), P(high); low where the lexicon alone set it
     mass = np.stack([p[:, 0], p[:, 1] + p[:, 2], p[:, 2]], axis=1)
     conf = mass[np.arange(len(p)), lev] if len(p) else np.zeros(0)
