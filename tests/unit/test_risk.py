@@ -107,3 +107,81 @@ def test_risk_drop_rejects_high_records_only(repo) -> None:
     assert [r["drop_reason"] for r in out] == [RISK_HIGH, None, "cwt_too_short", None]
     assert "seeker turn 4" in out[0]["drop_detail"]
     assert out[2]["risk"] is None
+
+
+def test_export_where_selects_by_risk(tmp_path) -> None:
+    import polars as pl
+
+    from curate.export import export_run
+    from curate.export.select import where_expr
+    from curate.export.spec import ExportSpec
+
+    def dialogue(i: int, risk: str | None) -> dict:
+        return {"id": f"d{i}", "source": "s", "kind": "dialogue", "text": "x", "risk": risk,
+                "turns": [{"role": "seeker", "role_raw": "client", "text": f"求助{i}"},
+                          {"role": "supporter", "role_raw": "counselor", "text": "我在。"}]}
+
+    rows = [dialogue(0, "high"), dialogue(1, "concern"), dialogue(2, "none"), dialogue(3, None)]
+    schema = {"id": pl.String, "source": pl.String, "kind": pl.String, "text": pl.String, "risk": pl.String,
+              "turns": pl.List(pl.Struct({"role": pl.String, "role_raw": pl.String, "text": pl.String}))}
+    df = pl.DataFrame(rows, schema=schema)
+    assert df.filter(where_expr("risk = 'high'", df.schema))["id"].to_list() == ["d0"]
+    assert df.filter(where_expr("risk != 'high'", df.schema))["id"].to_list() == ["d1", "d2"]  # null does not pass
+    assert df.filter(where_expr("coalesce(risk, 'none') != 'high'", df.schema))["id"].to_list() == ["d1", "d2", "d3"]
+    df.write_parquet(tmp_path / "shard.parquet")
+    high = export_run(ExportSpec(tmp_path / "shard.parquet", tmp_path / "high", where="risk = 'high'"))
+    rest = export_run(ExportSpec(tmp_path / "shard.parquet", tmp_path / "rest", where="risk != 'high'"))
+    assert high.summary["selection"]["matched"] == 1 and high.summary["counts"]["rows"] == 1
+    assert rest.summary["selection"]["matched"] == 2 and rest.summary["counts"]["rows"] == 2
+    assert "求助0" in (tmp_path / "high" / "high.jsonl").read_text(encoding="utf-8")
+
+
+def test_gold_references_resolve_and_hold_no_text(repo, shared_data) -> None:
+    import importlib.util
+    import json
+    import sys
+
+    from curate.annotations import EMOLLM, SEEKER_ROLES, SMILECHAT, load_dialogues, problems, read_rows
+    from curate.schema import label_set
+
+    sys.path.insert(0, str(repo / "annotate"))
+    spec = importlib.util.spec_from_file_location("risk_sample", repo / "annotate" / "risk_sample.py")
+    sampler = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sampler)
+    dialogues = load_dialogues(shared_data, (SMILECHAT, EMOLLM))
+    for name in ("risk-hand-labels.jsonl", "risk-hand-labels-second.jsonl"):
+        path = repo / "classifiers" / "annotations" / name
+        rows = read_rows(path)
+        assert problems(rows, dialogues, SEEKER_ROLES, label_set("risk"), sampler.part_of) == []
+        assert sampler.span_problems(rows, dialogues) == []
+        # references only: no field carries a turn's text or a piece of it
+        for r in rows:
+            text = dialogues[r["dialogue_id"]][r["turn"]]["content"]
+            assert set(r) <= {"dialogue_id", "turn", "sha1", "label", "part", "stratum", "span", "note"}
+            assert not any(isinstance(v, str) and len(v) >= 4 and v in text for k, v in r.items() if k != "label"), r
+        assert json.dumps(rows, ensure_ascii=False).count("smilechat-") + json.dumps(rows).count("emollm-") == len(rows)
+    first = read_rows(repo / "classifiers" / "annotations" / "risk-hand-labels.jsonl")
+    assert len(first) >= 400 and {r["stratum"] for r in first} == {"random", "candidate"}
+    assert sum(r["label"] == "high" for r in first if r["part"] == "test") >= 30
+    keys = {(r["dialogue_id"], r["turn"]) for r in first}
+    assert all((r["dialogue_id"], r["turn"]) in keys for r in read_rows(repo / "classifiers" / "annotations" /
+                                                                         "risk-hand-labels-second.jsonl"))
+
+
+def test_job_risk_option(tmp_path) -> None:
+    from curate.job import JobError, parse_job
+
+    (tmp_path / "d.jsonl").write_text('{"id": "1", "turns": [{"role": "client", "content": "你好"}]}\n', encoding="utf-8")
+    base = {"inputs": [{"path": "d.jsonl", "kind": "dialogue"}], "output": str(tmp_path / "out")}
+    job = parse_job(base, tmp_path)
+    assert (job.risk.tag, job.risk.drop) == (True, False) and not job.tags["risk"].drop   # the default
+    job = parse_job({**base, "risk": {"drop": True}, "tags": False}, tmp_path)
+    assert list(job.tags) == ["risk"] and job.tags["risk"].drop                          # its own switch
+    assert "risk" not in parse_job({**base, "risk": False}, tmp_path).tags
+    assert "risk" not in parse_job({**base, "risk": {"tag": False}}, tmp_path).tags
+    for bad, message in (({"drop": "yes"}, "risk.drop"), ({"tag": False, "drop": True}, "risk.drop"),
+                         ({"level": "high"}, "unknown key"), ({"card": "emotion.yaml"}, "not 'risk'")):
+        with pytest.raises(JobError, match=message):
+            parse_job({**base, "risk": bad}, tmp_path)
+    with pytest.raises(JobError, match="tags"):
+        parse_job({**base, "tags": {"risk": "risk.yaml"}}, tmp_path)   # risk is configured under risk:, not tags:
