@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -240,13 +241,17 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     return new_turns, speakers, parents[idx], affect, _is(roles, SEEKER), spoken_turn, risk
 
 
+@dataclass
 class RiskTurns:
     """The seeker turns' risk: flat position, record row, index in the record's turns, level index (0 none,
     1 concern, 2 high), confidence and evidence span."""
 
-    def __init__(self, flat: np.ndarray, rows: np.ndarray, turn: np.ndarray, level: np.ndarray,
-                 confidence: np.ndarray, spans: list[tuple[int, int] | None]) -> None:
-        self.flat, self.rows, self.turn, self.level, self.confidence, self.spans = flat, rows, turn, level, confidence, spans
+    flat: np.ndarray
+    rows: np.ndarray
+    turn: np.ndarray
+    level: np.ndarray
+    confidence: np.ndarray
+    spans: list[tuple[int, int] | None]
 
 
 def _risk_turns(texts: list[str], flat: np.ndarray, parents: np.ndarray, turns: pa.ListArray, taggers: Taggers) -> RiskTurns:
@@ -255,7 +260,8 @@ def _risk_turns(texts: list[str], flat: np.ndarray, parents: np.ndarray, turns: 
     proba = taggers.proba(RISK, texts, None, None) if texts else np.zeros((0, len(RISK_LEVELS)))
     res = assess(texts, taggers.models[RISK], taggers.risk, proba)
     rows = parents[flat]
-    starts = turns.offsets.to_numpy()[:-1][rows] if len(flat) else np.zeros(0, dtype=np.int64)
+    offsets = turns.offsets.to_numpy()
+    starts = offsets[rows] - offsets[0] if len(flat) else np.zeros(0, dtype=np.int64)  # flat positions start at 0
     return RiskTurns(flat, rows, flat - starts, res.level, res.confidence, res.spans)
 
 
