@@ -156,12 +156,24 @@ class DedupSpec:
 class ModelSpec:
     """A model the job runs for one task: its card, for binary tasks an optional threshold override, for tags
     an optional `min_confidence` override and a `spoken` card for turns whose role is `other` (TV-show and
-    chat-script dialogue; seekers', supporters' turns and web text keep `card`)."""
+    chat-script dialogue; seekers', supporters' turns and web text keep `card`); for risk, whether a `high`
+    record is rejected (`drop`, reason `risk_high`)."""
 
     card: str
     threshold: float | None = None
     min_confidence: float | None = None
     spoken: str | None = None
+    drop: bool = False
+
+
+@dataclass
+class RiskSpec:
+    """The job's `risk:` option: tag help-seekers' turns with a crisis-risk level (`tag`), and reject the
+    records whose level is `high` (`drop`: reason `risk_high`) or keep them flagged (the default)."""
+
+    tag: bool = True
+    drop: bool = False
+    card: str = "risk.yaml"
 
 
 def default_scores() -> dict[str, ModelSpec]:
@@ -199,6 +211,7 @@ class Job:
     dedup: DedupSpec = field(default_factory=DedupSpec)
     scores: dict[str, ModelSpec] = field(default_factory=default_scores)
     tags: dict[str, ModelSpec] = field(default_factory=default_tags)
+    risk: RiskSpec = field(default_factory=RiskSpec)
     shard_rows: int = DEFAULT_SHARD_ROWS
     max_record_bytes: int = 8_000_000
     limit: int | None = None
@@ -228,10 +241,17 @@ class Job:
                 h.update(Path(path).read_bytes())
         for task, spec in sorted({**self.scores, **self.tags}.items()):  # a retrained model changes the output
             h.update(task.encode() + resolve_asset(spec.card, "classifiers").read_bytes())
+        if "risk" in self.tags:  # so does an edited cue lexicon, which the risk decision reads at run time
+            from curate.models.card import read_card
+            from curate.models.tasks import training_asset
+
+            cues = read_card(resolve_asset(self.tags["risk"].card, "classifiers")).decision.get("cues")
+            if cues:
+                h.update(training_asset(str(cues)).read_bytes())
         return h.hexdigest()[:16]
 
 
-_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "pii", "dedup", "scores", "tags", "shard_rows",
+_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "pii", "dedup", "scores", "tags", "risk", "shard_rows",
              "max_record_bytes", "limit", "ray"}
 _DEDUP_KEYS = {"exact", "near", "threshold", "ngram", "num_perm", "bands", "rows", "fn_weight", "seed"}
 _INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
@@ -417,6 +437,41 @@ def _default_on(card: str) -> bool:
         return True  # a missing card is reported by the parse that follows
 
 
+def parse_risk(d: Any) -> RiskSpec:
+    """`risk:` → RiskSpec. Absent: tag, keep (`{tag: true, drop: false}`); false: off; `{tag, drop, card}`."""
+    if d is None:
+        return RiskSpec()
+    if d is False:
+        return RiskSpec(tag=False)
+    d = _check_keys(d, {"tag", "drop", "card"}, "risk")
+    spec = RiskSpec()
+    for key in ("tag", "drop"):
+        if key in d:
+            if not isinstance(d[key], bool):
+                raise JobError(f"risk.{key}: expected true or false, got {d[key]!r}")
+            setattr(spec, key, d[key])
+    if spec.drop and not spec.tag:
+        raise JobError("risk.drop: true needs risk.tag: true (a record's risk is only known when it is tagged)")
+    if "card" in d:
+        spec.card = str(d["card"])
+    return spec
+
+
+def _with_risk(tags: dict[str, ModelSpec], risk: RiskSpec) -> dict[str, ModelSpec]:
+    """The job's taggers plus the risk tagger when `risk.tag` (its own switch: `tags: false` leaves it on)."""
+    from curate.models.card import CardError, read_card
+
+    if not risk.tag:
+        return tags
+    try:
+        card = read_card(resolve_asset(risk.card, "classifiers"))
+    except (FileNotFoundError, CardError) as e:
+        raise JobError(f"risk.card: {e}") from None
+    if card.task != "risk":
+        raise JobError(f"risk.card: {card.path} is a card for task {card.task!r}, not 'risk'")
+    return {**tags, "risk": ModelSpec(str(card.path), drop=risk.drop)}
+
+
 def _rule_file(r: Any, where: str) -> str:
     """A job's rule file as Ray workers will load it again: a shipped rule set by its name (every node's
     install has it), a file found from the working folder by its absolute path, since on a cluster a
@@ -464,6 +519,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         pii = parse_pii(doc.get("pii"))
     except PiiSpecError as e:
         raise JobError(str(e)) from None
+    risk = parse_risk(doc.get("risk"))
     name = str(doc.get("name") or (Path(source_path).stem if source_path else "job"))
     job = Job(
         name=name,
@@ -475,7 +531,8 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         pii=pii,
         dedup=dedup,
         scores=parse_models(doc.get("scores"), default_scores(), "scores"),
-        tags=parse_models(doc.get("tags"), default_tags(), "tags"),
+        tags=_with_risk(parse_models(doc.get("tags"), default_tags(), "tags"), risk),
+        risk=risk,
         shard_rows=_positive_int(doc.get("shard_rows", DEFAULT_SHARD_ROWS), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),
         limit=_positive_int(doc["limit"], "limit") if doc.get("limit") is not None else None,

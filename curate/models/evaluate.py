@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.annotations import is_reference_file, read_gold_turns
+from curate.annotations import EMOLLM, SMILECHAT, is_reference_file, read_gold_turns
 from curate.assets import resolve_asset
 from curate.models.card import ModelCard, read_card
 from curate.models.classifier import load_classifier
@@ -60,7 +60,8 @@ def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, 
     if is_reference_file(path):
         from curate.models.train import DEFAULT_DATA_ROOT
 
-        turns = read_gold_turns(path, data_root or Path(DEFAULT_DATA_ROOT))
+        # gold references may name SMILECHAT or EmoLLM dialogues (the risk labels do)
+        turns = read_gold_turns(path, data_root or Path(DEFAULT_DATA_ROOT), sources=(SMILECHAT, EMOLLM))
         return [Example((label_values.get(t.label, t.label),), t.text) for t in turns if part is None or t.part == part]
     if path.suffix == ".csv" and column:
         from curate.models.tasks import cped

@@ -153,3 +153,23 @@ def test_min_confidence_withholds_labels_and_keeps_scores(tmp_path: Path, ray_lo
     assert turns["emotion_scores"].null_count() == 0                 # ... the scores and confidence kept
     assert df["emotion_confidence"].null_count() == 0
     assert df["emotion"].is_null()[0] == (df["emotion_confidence"][0] < 0.999)
+
+
+def test_seeker_turns_and_records_carry_crisis_risk(tagged: pl.DataFrame) -> None:
+    # risk is on by default: every kept seeker turn has a level, no other turn has one; a record's risk is the highest
+    turns = tagged.select("id", "turns").explode("turns").unnest("turns")
+    seeker = turns.filter(pl.col("role") == "seeker")
+    assert seeker.height > 100 and seeker["risk"].null_count() == 0
+    assert set(seeker["risk"].unique()) <= set(label_set("risk"))
+    assert turns.filter(pl.col("role") != "seeker")["risk"].null_count() == turns.filter(pl.col("role") != "seeker").height
+    order = {lab: i for i, lab in enumerate(label_set("risk"))}
+    worst = seeker.group_by("id").agg(pl.col("risk").replace_strict(order).max().alias("w"))
+    got = dict(zip(tagged["id"], tagged["risk"], strict=True))
+    for rid, w in worst.iter_rows():
+        assert got[rid] == label_set("risk")[w]
+    assert tagged.filter(pl.col("source") == "cped")["risk"].null_count() == tagged.filter(pl.col("source") == "cped").height
+    flagged = tagged.filter(pl.col("risk") != "none")
+    for row in flagged.select("turns", "risk", "risk_evidence").iter_rows(named=True):
+        ev = row["risk_evidence"]
+        turn = row["turns"][ev["turn"]]
+        assert turn["role"] == "seeker" and turn["risk"] == row["risk"] and turn["risk_span"] == [ev["start"], ev["end"]]
