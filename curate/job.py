@@ -31,6 +31,12 @@ KINDS = ("web", "dialogue")
 DIALOGUE_STYLES = ("turns", "sharegpt", "messages", "xtuner", "csv")
 TEXT_MODES = ("file", "blank_line")
 ROLES = ("seeker", "supporter", "other")
+# Character encodings of text inputs (JSONL, text, CSV; Parquet is UTF-8 by definition). `auto` decides per
+# file: a byte-order mark, else UTF-8 or GB18030 by the file's first MB (curate/io/encoding.py).
+ENCODINGS = ("auto", "utf-8", "gb18030", "utf-16")
+DEFAULT_ENCODING = "auto"
+# Other spellings a job may use: GBK and GB2312 are subsets of GB18030, so a GB18030 reader reads them.
+_ENCODING_ALIASES = {"utf8": "utf-8", "gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030", "utf16": "utf-16"}
 
 # Raw role spellings of the sources we know (see DESIGN's role table); a job's `roles:` adds or overrides.
 DEFAULT_ROLE_MAP: dict[str, str] = {
@@ -104,6 +110,7 @@ class InputSpec:
     id_field: str | None = None
     url_field: str | None = None
     text_mode: str = "file"
+    encoding: str = DEFAULT_ENCODING
     dialogue: DialogueSpec | None = None
     license: str | None = None
     files: list[str] = field(default_factory=list)  # resolved, sorted
@@ -255,7 +262,7 @@ _JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "pii", "dedup", "
              "max_record_bytes", "limit", "ray"}
 _DEDUP_KEYS = {"exact", "near", "threshold", "ngram", "num_perm", "bands", "rows", "fn_weight", "seed"}
 _INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
-               "dialogue", "license"}
+               "encoding", "dialogue", "license"}
 _DIALOGUE_KEYS = {"style", "turns_field", "speaker_field", "text_field", "group_field", "order_field", "roles"}
 
 
@@ -302,6 +309,12 @@ def _resolve_files(pattern: str, base: Path, where: str) -> list[str]:
     return [os.path.realpath(f) for f in files]
 
 
+def _encoding(value: Any, where: str) -> str:
+    """A job's `encoding:` as one of ENCODINGS (any case; gbk, gb2312 and cp936 read as gb18030)."""
+    name = str(value).strip().lower().replace("_", "-")
+    return _choice(_ENCODING_ALIASES.get(name, name), ENCODINGS, where)
+
+
 def _parse_dialogue(d: Any, where: str) -> DialogueSpec:
     d = _check_keys(d or {}, _DIALOGUE_KEYS, where)
     style = _choice(d.get("style", "turns"), DIALOGUE_STYLES, f"{where}.style")
@@ -337,6 +350,7 @@ def _parse_input(d: Any, index: int, base: Path) -> InputSpec:
         id_field=d.get("id_field"),
         url_field=d.get("url_field"),
         text_mode=_choice(d.get("text_mode", "file"), TEXT_MODES, f"{where}.text_mode"),
+        encoding=_encoding(d.get("encoding", DEFAULT_ENCODING), f"{where}.encoding"),
         license=d.get("license"),
     )
     if kind == "dialogue":

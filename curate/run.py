@@ -117,15 +117,15 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     limit = limit or job.limit
     out = Path(job.output)
     files = [(path, spec) for spec in job.inputs for path in spec.files]
-    for path, spec in files:  # configuration errors surface before any work starts
-        check_input(path, spec)
+    # configuration errors surface before any work starts; each text file's encoding is told once, here
+    encodings = {path: check_input(path, spec) for path, spec in files}
     load_rule_sets(job.rules)
     key = units.plan_key(job, limit)
     plan = prepare_output(out, overwrite, key if resume and not limit else None)
     total = sum(os.path.getsize(p) for p, _ in files)
     check_free_space(out, total)
     try:
-        return _run(job, out, files, limit, total, key, plan, keep_work)
+        return _run(job, out, files, limit, total, key, plan, keep_work, encodings)
     except Exception as e:
         err = storage_error(e)
         if err is None:
@@ -134,7 +134,7 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
 
 
 def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, total: int,
-         key: dict[str, Any], plan: dict[str, Any] | None, keep_work: bool) -> RunResult:
+         key: dict[str, Any], plan: dict[str, Any] | None, keep_work: bool, encodings: dict[str, Any]) -> RunResult:
     import pyarrow.parquet as pq
 
     from curate import resume as units
@@ -165,7 +165,8 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     settings = settings_of(job)
 
     # per_record: streaming, one fused Ray task per read task, checkpoints under OUT/_work/per_record
-    inputs = [InputFile(p, s, _rel_name(p, s), job.max_record_bytes, job.shard_rows) for p, s in files]
+    inputs = [InputFile(p, s, _rel_name(p, s), job.max_record_bytes, job.shard_rows, encoding=encodings[p])
+              for p, s in files]
     done_before = units.pieces_done(work / CHECKPOINTS) if resumed else {}
     source = CurateInputs(inputs, plan["piece_bytes"], skip=frozenset(done_before))
     checkpoint_sink = ShardSink(str((work / CHECKPOINTS).resolve()), file_index, job.shard_rows, checkpoint=True)
@@ -206,7 +207,7 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     timings["finish"] = time.perf_counter() - t0 - timings["per_record"] - timings["dedup_global"]
     report = RunReport(started=started.isoformat(timespec="seconds"),
                        finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=time.perf_counter() - t0,
-                       ray=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, summaries),
+                       ray=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, summaries), encodings=encodings,
                        dedup=state["dedup"], lines=state["lines"], timings=timings, resumed=resumed,
                        rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings))
     manifest = build_manifest(job, summaries, report)

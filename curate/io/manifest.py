@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import curate
+from curate.io.encoding import Encoding
 from curate.io.writer import atomic_write_bytes
 from curate.job import Job
 from curate.schema import record_schema
@@ -31,11 +32,13 @@ def dependency_versions() -> dict[str, str | None]:
 
 
 def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int] | None = None,
-                     on_disk: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
+                     on_disk: dict[str, dict[str, int]] | None = None,
+                     encodings: dict[str, Encoding | None] | None = None) -> list[dict[str, Any]]:
     """Per input file: records_in, kept, rejected by reason, malformed; every file of the job is listed.
 
     `read` (records the readers produced per file) and `on_disk` (rows found in the written files) make
     `reconciled` an independent check: records read == rows kept on disk + rows rejected on disk.
+    `encodings` (`check_input`'s) adds each text file's `encoding` and how it was decided (`encoding_by`).
     """
     rows = []
     for spec in job.inputs:
@@ -43,6 +46,9 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
             acc = {"file": path, "input": spec.name, "kind": spec.kind, "format": spec.format_of(path),
                    "bytes": Path(path).stat().st_size, "records_in": 0, "kept": 0, "rejected": 0,
                    "rejected_by_reason": {}, "pii_found": {}, "license": spec.license}
+            encoding = (encodings or {}).get(path)
+            if encoding is not None:
+                acc["encoding"], acc["encoding_by"] = encoding.name, encoding.by
             for s in shards:
                 f = s["files"].get(path)
                 if not f:
@@ -81,6 +87,7 @@ class RunReport:
     limit: int | None
     read: dict[str, int] | None = None  # records the readers produced per input file
     on_disk: dict[str, dict[str, int]] | None = None  # rows found in the written files per input file
+    encodings: dict[str, Encoding | None] | None = None  # each input file's character encoding (check_input)
     dedup: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -113,7 +120,7 @@ def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) -> dict[str, Any]:
     """The whole manifest document of a run."""
-    inputs = per_input_counts(job, shards, report.read, report.on_disk)
+    inputs = per_input_counts(job, shards, report.read, report.on_disk, report.encodings)
     reasons: dict[str, int] = {}
     for f in inputs:
         for r, n in f["rejected_by_reason"].items():
