@@ -8,6 +8,7 @@ import csv
 import gzip
 import importlib.util
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -379,6 +380,21 @@ def test_truncated_gzip_keeps_rows_read_and_marks_the_break(tmp_path):
     path.write_bytes(gzip.compress(data)[:-200])
     recs = rows(path, web_spec(path))
     assert all(r["drop_reason"] is None for r in recs[:-1]) and len(recs) > 1000
+    assert recs[-1]["drop_reason"] == MALFORMED
+    assert "cannot read the rest of the file" in recs[-1]["drop_detail"]
+
+
+def test_a_corrupt_deflate_block_keeps_rows_read_and_marks_the_break(tmp_path):
+    # gzip raises zlib.error, not an OSError, for a bad block: it used to escape and fail the whole read task
+    data = "".join(json.dumps({"text": f"文档{i}"}, ensure_ascii=False) + "\n" for i in range(2000)).encode()
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+    blocks = deflate.compress(data) + deflate.flush(zlib.Z_FULL_FLUSH)  # complete blocks, none of them final
+    path = tmp_path / "bad.jsonl.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + blocks + b"\x06")  # then block type 3: invalid
+    check_input(str(path), web_spec(path))
+    recs = rows(path, web_spec(path))
+    # what came before the bad block is kept (less what the decompressor held when it failed)
+    assert len(recs) > 1000 and [r["text"] for r in recs[:-1]] == [f"文档{i}" for i in range(len(recs) - 1)]
     assert recs[-1]["drop_reason"] == MALFORMED
     assert "cannot read the rest of the file" in recs[-1]["drop_detail"]
 
