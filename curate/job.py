@@ -562,7 +562,9 @@ def _override_inputs(inputs: list[dict[str, Any]], given: list[str]) -> list[dic
                for d in inputs}
     for item in given:
         name, sep, path = item.partition("=")
-        if not sep:
+        # PATH alone (a path may hold "=" itself: then it is a path when no input has the name before it)
+        bare = not sep or (name not in by_name and bool(glob.glob(str(Path(item).expanduser()))))
+        if bare:
             if len(inputs) != 1:
                 raise JobError(f"--input {item}: the job has {len(inputs)} inputs, so name one: NAME=PATH "
                                f"with NAME in {sorted(by_name)}")
