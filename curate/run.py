@@ -1,8 +1,9 @@
 """The run: the stages in the order they run, and how a job goes through them.
 
     per_record     read → conform → normalize → pii → rules → exact_hash → dedup_signatures → hash_lines → checkpoint
-    dedup_global   cluster_duplicates, duplicated_lines (whole run, one file each under OUT/_work)
-    finish         checkpoint → apply_dedup → whole_run_rules → scores → tags → conform → shards, rejects, stats
+    dedup_global   duplicate_ids, cluster_duplicates, duplicated_lines (whole run, one file each under OUT/_work)
+    finish         checkpoint → apply_duplicate_ids → apply_dedup → whole_run_rules → scores → tags → conform
+                   → shards, rejects, stats
 
 Adding a stage is one entry in a list below plus its module (`curate.stages.base.Stage`). The engine
 (`curate.engine`: Ray) runs the lists; every unit of work is checkpointed, so an interrupted run resumes.
@@ -29,7 +30,8 @@ from curate.job import DEFAULT_SHARD_ROWS, DedupSpec, Job, JobError
 from curate.stages.base import CONFORM, GlobalStep, Phase, PhaseRunner, Settings, StepResult
 from curate.stages.crossdoc import HASH_LINES
 from curate.stages.dedup import APPLY_DEDUP, DEDUP_SIGNATURES, minhash_params
-from curate.stages.dedup_global import CLUSTER_DUPLICATES, DUPLICATED_LINES
+from curate.stages.dedup_global import CLUSTER_DUPLICATES, DUPLICATE_IDS, DUPLICATED_LINES
+from curate.stages.dup_ids import APPLY_DUPLICATE_IDS, warn_duplicate_ids
 from curate.stages.hashing import EXACT_HASH
 from curate.stages.models import SCORES, TAGS, models_report
 from curate.stages.normalize import NORMALIZE
@@ -38,8 +40,8 @@ from curate.stages.rules import RULES, WHOLE_RUN_RULES, describe_rule_sets, load
 from curate.stages.signals import signal_versions
 
 PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, PII, RULES, EXACT_HASH, DEDUP_SIGNATURES, HASH_LINES))
-DEDUP_GLOBAL: tuple[GlobalStep, ...] = (CLUSTER_DUPLICATES, DUPLICATED_LINES)
-FINISH = Phase("finish", (APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, CONFORM))
+DEDUP_GLOBAL: tuple[GlobalStep, ...] = (DUPLICATE_IDS, CLUSTER_DUPLICATES, DUPLICATED_LINES)
+FINISH = Phase("finish", (APPLY_DUPLICATE_IDS, APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, CONFORM))
 
 # `curate dedup`: the same machinery with the dedup stages only
 DEDUP_RECORDS = Phase("per_record", (CONFORM, EXACT_HASH, DEDUP_SIGNATURES))
@@ -67,21 +69,29 @@ def settings_of(job: Job) -> Settings:
     """The stages' settings for a job (before the global steps have written their files)."""
     roles = tuple(sorted({r for spec in job.inputs if spec.dialogue for r in spec.dialogue.roles}))
     return Settings(rule_files=tuple(job.rules), normalize=job.normalize, pii=job.pii, roles=roles, dedup=job.dedup,
-                    minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags)
+                    minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags,
+                    id_inputs=tuple(s.name for s in job.inputs if s.id_field),
+                    files=tuple(p for s in job.inputs for p in s.files))
 
 
 def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work: Path, settings: Settings,
                      engine: Any) -> dict[str, Any]:
-    """The whole-run steps in order; their files' paths and reports, as the state `curate.resume` records."""
+    """The whole-run steps in order; their files' paths and reports, as the state `curate.resume` records. A step
+    sees the files of the steps before it (`Settings.<output>`)."""
     state: dict[str, Any] = {"decisions": None, "dup_lines": None, "dedup": {"enabled": settings.dedup.exact or settings.dedup.near},
-                             "lines": None}
+                             "lines": None, "dup_ids": None, "duplicate_ids": None}
     for step in steps:
         if not (checkpoints and step.active(settings)):
             continue
         result: StepResult = step.run(checkpoints, work, settings, engine)
         state[step.output] = result.path
-        state["dedup" if step.output == "decisions" else "lines"] = result.report
+        state[_REPORTS[step.output]] = result.report
+        settings = replace(settings, **{step.output: result.path})
     return state
+
+
+# where each global step's report goes in the state (and the manifest)
+_REPORTS = {"decisions": "dedup", "dup_lines": "lines", "dup_ids": "duplicate_ids"}
 
 
 def _files(folder: Path) -> list[str]:
@@ -190,7 +200,8 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     elif resumed is not None:
         resumed["dedup_global"] = "done before"
     inject("after_dedup_global")
-    settings = replace(settings, decisions=state["decisions"], dup_lines=state["dup_lines"])
+    settings = replace(settings, decisions=state["decisions"], dup_lines=state["dup_lines"],
+                       dup_ids=state.get("dup_ids"))
     timings["dedup_global"] = time.perf_counter() - t0 - timings["per_record"]
 
     # finish: one unit per checkpoint shard, the final shards, rejects and stats
@@ -208,10 +219,13 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     report = RunReport(started=started.isoformat(timespec="seconds"),
                        finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=time.perf_counter() - t0,
                        ray=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, summaries), encodings=encodings,
-                       dedup=state["dedup"], lines=state["lines"], timings=timings, resumed=resumed,
+                       dedup=state["dedup"], lines=state["lines"], duplicate_ids=state.get("duplicate_ids"),
+                       timings=timings, resumed=resumed,
                        rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings))
     manifest = build_manifest(job, summaries, report)
     write_manifest(out, manifest)
+    if report.duplicate_ids:
+        warn_duplicate_ids(report.duplicate_ids["inputs"])
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return RunResult(out, manifest)

@@ -70,7 +70,7 @@ def funnel_steps(doc: dict[str, Any]) -> list[FunnelStep]:
     pipeline = set(label_set("pipeline_drop_reason"))
     stages = [("parsed", ["malformed_input"]),
               ("passed the rules", sorted((r for r in reasons if r not in pipeline), key=lambda r: (-reasons[r], r))),
-              ("unique", ["exact_duplicate", "near_duplicate"]),
+              ("unique", ["duplicate_id", "exact_duplicate", "near_duplicate"]),
               ("kept", ["risk_high", "processing_error"])]
     left = doc["records_in"]
     steps = [FunnelStep("records in", left, "total")]

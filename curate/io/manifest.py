@@ -90,6 +90,7 @@ class RunReport:
     encodings: dict[str, Encoding | None] | None = None  # each input file's character encoding (check_input)
     dedup: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, Any] | None = None
+    duplicate_ids: dict[str, Any] | None = None  # per input that maps an id_field: its repeated ids
     timings: dict[str, float] = field(default_factory=dict)
     resumed: dict[str, Any] | None = None
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -153,6 +154,8 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) ->
     }
     if report.lines:
         manifest["crossdoc_lines"] = report.lines
+    if report.duplicate_ids:
+        manifest["duplicate_ids"] = report.duplicate_ids
     manifest["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
     manifest["resumed"] = report.resumed
     return manifest

@@ -36,8 +36,11 @@ class Settings:
     minhash: MinHashParams | None = None
     scores: dict[str, ModelSpec] = field(default_factory=dict)
     tags: dict[str, ModelSpec] = field(default_factory=dict)
+    id_inputs: tuple[str, ...] = ()  # the inputs that map an id_field (their ids may repeat)
+    files: tuple[str, ...] = ()  # every input file, in the job's order (which occurrence of an id is first)
     decisions: str | None = None  # the dedup step's per-record decisions (a Parquet file under OUT/_work)
     dup_lines: str | None = None  # the whole-run line step's duplicated lines
+    dup_ids: str | None = None  # the duplicate-id step's later copies of an input's ids
 
 
 def _always(settings: Settings) -> bool:
