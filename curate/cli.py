@@ -90,7 +90,10 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
 
         click.echo(f"curate: job {job.name!r}: {sum(len(s.files) for s in job.inputs)} input file(s) -> {job.output}",
                    err=True)
-        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work, resume=not fresh)
+        from curate.progress import Progress
+
+        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work, resume=not fresh,
+                         progress=Progress(sys.stderr))  # a live line per phase on a terminal, else a line each
     except (JobError, RuleError, FileNotFoundError, yaml.YAMLError) as e:
         raise _fail(e) from None
     except RunError as e:

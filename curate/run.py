@@ -25,8 +25,9 @@ import pyarrow as pa
 from curate.io.manifest import RunReport, build_manifest, write_manifest
 from curate.io.output_folder import WORK, check_free_space, prepare_output, storage_error
 from curate.io.readers import check_input
-from curate.io.writer import rows_on_disk
+from curate.io.writer import STATS, rows_on_disk
 from curate.job import DEFAULT_SHARD_ROWS, DedupSpec, Job, JobError
+from curate.progress import Progress
 from curate.stages.base import CONFORM, GlobalStep, Phase, PhaseRunner, Settings, StepResult
 from curate.stages.crossdoc import HASH_LINES
 from curate.stages.dedup import APPLY_DEDUP, DEDUP_SIGNATURES, minhash_params
@@ -116,11 +117,11 @@ def piece_bytes(total_bytes: int, cpus: float) -> int:
 
 
 def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep_work: bool = False,
-            resume: bool = True) -> RunResult:
+            resume: bool = True, progress: Progress | None = None) -> RunResult:
     """Run a validated job end to end and return its manifest.
 
     An unfinished run of the same job in OUT is resumed (`curate.resume`) unless `resume` is false; runs
-    with a `limit` always start over.
+    with a `limit` always start over. `progress`: where each phase's progress shows (default: nowhere).
     """
     from curate import resume as units
 
@@ -135,7 +136,7 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     total = sum(os.path.getsize(p) for p, _ in files)
     check_free_space(out, total)
     try:
-        return _run(job, out, files, limit, total, key, plan, keep_work, encodings)
+        return _run(job, out, files, limit, total, key, plan, keep_work, encodings, progress or Progress(None))
     except Exception as e:
         err = storage_error(e)
         if err is None:
@@ -144,7 +145,8 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
 
 
 def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, total: int,
-         key: dict[str, Any], plan: dict[str, Any] | None, keep_work: bool, encodings: dict[str, Any]) -> RunResult:
+         key: dict[str, Any], plan: dict[str, Any] | None, keep_work: bool, encodings: dict[str, Any],
+         progress: Progress) -> RunResult:
     import pyarrow.parquet as pq
 
     from curate import resume as units
@@ -153,13 +155,16 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     from curate.engine.sinks import ShardSink
     from curate.engine.sources import CurateInputs, InputFile
     from curate.faults import DRIVER_PID_ENV, inject
+    from curate.run_progress import CheckpointProgress, ShardProgress
     from curate.stages import dedup
 
     work = out.resolve() / WORK  # absolute: Ray workers read the global steps' files by these paths
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     os.environ.setdefault(DRIVER_PID_ENV, str(os.getpid()))  # for injected driver kills (tests)
-    ray_info = init_ray(job.ray_address, job.num_cpus)
+    address = job.ray_address or os.environ.get("RAY_ADDRESS")
+    with progress.note(f"joining the Ray cluster at {address}" if address else "starting a local Ray"):
+        ray_info = init_ray(job.ray_address, job.num_cpus)
     engine = RayEngine(ray_info["cpus"])
     log.info("ray: %s", ray_info)
     if plan is None:
@@ -180,10 +185,18 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     done_before = units.pieces_done(work / CHECKPOINTS) if resumed else {}
     source = CurateInputs(inputs, plan["piece_bytes"], skip=frozenset(done_before))
     checkpoint_sink = ShardSink(str((work / CHECKPOINTS).resolve()), file_index, job.shard_rows, checkpoint=True)
-    if source.num_tasks():
-        engine.records(source, PER_RECORD, settings, checkpoint_sink, limit)
+    # input bytes are known up front (file sizes); with a limit, how much of them is read is not
+    todo_bytes = None if limit else {i: source.pieces[i].size() for i in range(len(source.pieces)) if i not in done_before}
+    read_bytes = None if todo_bytes is None else sum(todo_bytes.values())
+    before = frozenset(c["shard"] for done in done_before.values() for c in done)
+    with progress.phase("per_record (read, rules, hashes)", total_records=limit, total_bytes=read_bytes,
+                        sample=CheckpointProgress(work / CHECKPOINTS, todo_bytes, before)) as shown:
+        if source.num_tasks():
+            engine.records(source, PER_RECORD, settings, checkpoint_sink, limit)
+        shown.done(sum(c["rows"] for c in checkpoint_sink.summaries), read_bytes)
+    checkpoint_summaries = [c for done in done_before.values() for c in done] + checkpoint_sink.summaries
     read: dict[str, int] = {}
-    for c in [s for done in done_before.values() for s in done] + checkpoint_sink.summaries:
+    for c in checkpoint_summaries:
         read[c["source_file"]] = read.get(c["source_file"], 0) + c["rows"]
     timings = {"per_record": time.perf_counter() - t0}
     checkpoints = _files(work / CHECKPOINTS)
@@ -193,10 +206,17 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     inject("after_per_record")
 
     # dedup_global: the whole run at once
+    records = sum(read.values())
+    # dedup_global and finish count their records' share of the input, as the run's summary counts MB/s
+    per_record_bytes = None if limit or not records else total / records
     state = units.load_global(work) if resumed else None
     if state is None:
-        state = run_global_steps(DEDUP_GLOBAL, checkpoints, work, settings, engine)
-        units.save_global(work, state)
+        run_bytes = None if per_record_bytes is None else total
+        with progress.phase("dedup_global (duplicates)", total_records=records, total_bytes=run_bytes,
+                            incremental=False) as shown:
+            state = run_global_steps(DEDUP_GLOBAL, checkpoints, work, settings, engine)
+            units.save_global(work, state)
+            shown.done(records, run_bytes)
     elif resumed is not None:
         resumed["dedup_global"] = "done before"
     inject("after_dedup_global")
@@ -208,10 +228,17 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     sink = ShardSink(str(out.resolve()), file_index, job.shard_rows)
     shards_before = units.shards_done(out, [Path(c).stem for c in checkpoints]) if resumed else {}
     todo = [c for c in checkpoints if Path(c).stem not in shards_before]
-    if todo:
-        # every column but the dedup work columns (band keys, text length), which dedup_global has used up
-        columns = [c for c in pq.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
-        engine.shards(todo, columns, FINISH, settings, sink)
+    checkpoint_rows = {c["shard"]: c["rows"] for c in checkpoint_summaries}
+    todo_rows = {Path(c).stem: checkpoint_rows.get(Path(c).stem, 0) for c in todo}
+    todo_records = sum(todo_rows.values())
+    finish_bytes = None if per_record_bytes is None else round(todo_records * per_record_bytes)
+    with progress.phase("finish (scores, tags, shards)", total_records=todo_records, total_bytes=finish_bytes,
+                        sample=ShardProgress(out / STATS, todo_rows, per_record_bytes)) as shown:
+        if todo:
+            # every column but the dedup work columns (band keys, text length), which dedup_global has used up
+            columns = [c for c in pq.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
+            engine.shards(todo, columns, FINISH, settings, sink)
+        shown.done(sum(s["records_in"] for s in sink.summaries), finish_bytes)
     if resumed is not None:
         resumed["finish"] = {"shards": len(checkpoints), "done_before": len(shards_before), "written_now": len(todo)}
     summaries = sink.summaries + list(shards_before.values())
