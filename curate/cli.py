@@ -246,11 +246,12 @@ def inspect(path: str, rows: int) -> None:
 @click.argument("task", type=click.Choice(list(TASKS)))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False),
               help="Training config (default: classifiers/train/TASK.yaml).")
-@click.option("--data-root", default="../shared/data", show_default=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder of the shared datasets the config's `data:` paths are relative to.")
+@click.option("--data-root", type=click.Path(exists=True, file_okay=False),
+              help="Folder of the shared datasets the config's `data:` paths are relative to "
+                   "(default: $CURATE_DATA, else ../shared/data beside the checkout).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Where to write TASK.ftz and its card TASK.yaml (default: the checkout's classifiers/).")
-def train(task: str, config: str | None, data_root: str, out_dir: str | None) -> None:
+def train(task: str, config: str | None, data_root: str | None, out_dir: str | None) -> None:
     """Train TASK's fastText model from its config; write the quantised model and its card.
 
     \b
@@ -278,13 +279,14 @@ def train(task: str, config: str | None, data_root: str, out_dir: str | None) ->
 @click.option("--model", "card", type=click.Path(exists=True, dir_okay=False),
               help="Model card to evaluate (default: classifiers/TASK.yaml).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Training config, for the default valid split.")
-@click.option("--data-root", default="../shared/data", show_default=True, help="Folder of the shared datasets.")
+@click.option("--data-root", help="Folder of the shared datasets (default: $CURATE_DATA, else ../shared/data "
+                                   "beside the checkout).")
 @click.option("--map", "label_map_name", metavar="NAME",
               help="Map the file's label spellings with the card's label_maps[NAME] (ewect, chnsenticorp).")
 @click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA).")
 @click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn references.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str,
+def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str | None,
           label_map_name: str | None, column: str | None, part: str | None, as_json: bool) -> None:
     """Accuracy, macro-F1, per-label F1 and the confusion matrix of TASK's model on labelled data, with the
     majority baseline; for emotion also the six-way accuracy, and what the card's min_confidence emits.

@@ -1,7 +1,8 @@
 """Acceptance: `jobs/shared-sample.yaml` (SMILECHAT + CPED + CommonCrawl) end to end on a real local Ray.
 
 The job runs once per module; each test then checks one promise of the output against truth computed
-independently from the raw files in ../shared/data (read in place, never copied).
+independently from the raw files of the full datasets (../shared/data beside the checkout, or $CURATE_DATA;
+read in place, never copied). Marked `data`: skipped where they are missing (tests/data-sources.md).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from curate.job import Job, load_job
 from curate.run import RunResult, run_job
 from curate.schema import arrow_schema, label_set, record_schema
 from curate.stages.rules import load_rule_sets
+from tests.conftest import shared_sample_inputs
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.data]
 
 SMILECHAT_DIALOGUES = 11051
 CWT_PAGES = 100
@@ -58,7 +60,7 @@ class SharedRun:
 @pytest.fixture(scope="module")
 def shared_run(ray_local, repo, shared_data, tmp_path_factory) -> SharedRun:
     out = tmp_path_factory.mktemp("shared-sample") / "out"
-    job = load_job(repo / "jobs" / "shared-sample.yaml", output=str(out))
+    job = load_job(repo / "jobs" / "shared-sample.yaml", inputs=shared_sample_inputs(shared_data), output=str(out))
     assert [s.name for s in job.inputs] == ["smilechat", "cped", "commoncrawl"]
     return SharedRun(job, run_job(job), out)
 

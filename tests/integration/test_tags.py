@@ -1,4 +1,5 @@
-"""Affect tags end to end: a real `curate run` over SMILECHAT and CPED fills the turn, speaker and record tags."""
+"""Affect tags end to end: a real `curate run` over SMILECHAT and CPED (the committed fixtures) fills the
+turn, speaker and record tags."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from curate.models import SPEAKER_TASKS
 from curate.schema import label_set
-from tests.conftest import make_job
+from tests.conftest import CPED_FIXTURE, SMILECHAT_FIXTURE, make_job
 
 KNOWN = {
     "id": "known-1",
@@ -35,14 +36,14 @@ def _min_confidence(task: str, spoken: bool = False) -> float:
 
 
 @pytest.fixture(scope="module")
-def tagged(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, ray_local) -> pl.DataFrame:
+def tagged(tmp_path_factory: pytest.TempPathFactory, ray_local) -> pl.DataFrame:
+    """KNOWN and the 100 SMILECHAT dialogues of the fixture; the 30 CPED valid dialogues of the fixture."""
     from curate.run import run_job
 
     tmp = tmp_path_factory.mktemp("tags")
-    lines = (shared_data / "smilechat" / "dialogues.jsonl").read_text(encoding="utf-8").splitlines()[:120]
+    lines = SMILECHAT_FIXTURE.read_text(encoding="utf-8").splitlines()
     (tmp / "smile.jsonl").write_text("\n".join([json.dumps(KNOWN, ensure_ascii=False), *lines]) + "\n", encoding="utf-8")
-    rows = (shared_data / "cped" / "valid.csv").read_text(encoding="utf-8").splitlines()[:400]
-    (tmp / "cped.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp / "cped.csv").write_bytes(CPED_FIXTURE.read_bytes())
     job = make_job(tmp, [
         {"name": "smilechat", "path": "smile.jsonl", "kind": "dialogue", "id_field": "id",
          "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}},
