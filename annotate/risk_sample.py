@@ -27,7 +27,7 @@ from pathlib import Path
 from turns import TurnTask, stats
 
 from curate.annotations import EMOLLM, SMILECHAT, gold_file, load_dialogues, problems, read_rows, sha12
-from curate.assets import asset_dir
+from curate.assets import asset_dir, data_root
 from curate.schema import label_set
 
 SEED = "curate-risk-hand-labels-v1"
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     """The command line."""
     ap = argparse.ArgumentParser(description=(__doc__ or "") + USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["show", "second", "record", "check", "stats"])
-    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--count", type=int, default=40)
     ap.add_argument("--second", action="store_true", help="record: the blind relabelling's indices and gold file")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curate.annotations import SMILECHAT, gold_file, load_smilechat, problems, read_rows, sha12
+from curate.assets import data_root
 from curate.schema import label_set
 
 USAGE = """
@@ -121,7 +122,7 @@ def main(task: TurnTask, doc: str, tool: str, argv: list[str] | None = None) -> 
     ap = argparse.ArgumentParser(description=doc + USAGE.format(tool=tool),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["show", "record", "check", "stats"])
-    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--dialogues", type=int, default=task.dialogues)
     ap.add_argument("--per-dialogue", type=int, default=task.per_dialogue)
     ap.add_argument("--start", type=int, default=0)

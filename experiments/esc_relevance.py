@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from curate.assets import data_root
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
@@ -133,7 +134,7 @@ def score_card(card: Path, units: list[Unit]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", type=Path, default=ROOT / "classifiers/train/esc_relevance.yaml")
-    ap.add_argument("--data-root", type=Path, default=ROOT.parent / "shared/data")
+    ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--modes", nargs="+", default=["chars", "words"])
     ap.add_argument("--set", action="append", default=[], help="override a config key, e.g. fasttext.dim=64")
     ap.add_argument("--model", type=Path, help="score this trained model's card instead of training")

@@ -42,6 +42,7 @@ from curate.annotations import (
     load_smilechat,
     read_rows,
 )
+from curate.assets import data_root
 from curate.models.classifier import Classifier, load_classifier
 from curate.models.evaluate import default_card
 from curate.models.metrics import _prf
@@ -257,7 +258,7 @@ def cmd_self() -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["select", "report", "share", "self"])
-    ap.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--config", type=Path, help="select: a training config other than the shipped one")
     ap.add_argument("--sample", type=int, help="share: a seeded sample of this many dialogues instead of all")
     ap.add_argument("--seed", type=int, default=1)
