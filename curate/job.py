@@ -250,7 +250,7 @@ class Job:
             h.update(task.encode() + resolve_asset(spec.card, "classifiers").read_bytes())
         if "risk" in self.tags:  # so does an edited cue lexicon, which the risk decision reads at run time
             from curate.models.card import read_card
-            from curate.models.tasks import training_asset
+            from curate.models.training_data import training_asset
 
             cues = read_card(resolve_asset(self.tags["risk"].card, "classifiers")).decision.get("cues")
             if cues:

@@ -28,8 +28,8 @@ from curate.annotations import gold_file, read_gold_turns, read_rows
 from curate.assets import data_root
 from curate.models.classifier import load_classifier
 from curate.models.evaluate import default_card
-from curate.models.tasks.cped import SENTIMENT_OF_EMOTION
 from curate.models.train import build_splits, load_train_config, train_task
+from curate.models.training_data.cped import SENTIMENT_OF_EMOTION
 from curate.schema import label_map
 
 FOLDS = 4

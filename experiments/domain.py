@@ -25,7 +25,7 @@ from curate.models.examples import Example
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
-from curate.models.tasks import domain
+from curate.models.training_data import domain
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Reproducible experiments for the quality model (classifiers/train/quality.yaml, curate/models/tasks/quality.py).
+"""Reproducible experiments for the quality model (classifiers/train/quality.yaml, curate/models/training_data/quality.py).
 
 Builds the task's splits, trains fastText (unquantised, through `curate train`'s child-process trainer)
 on `chars` and `words` features, and reports valid-split accuracy / F1 (positive = high), accuracy on
@@ -28,7 +28,7 @@ from curate.models.examples import Example
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
-from curate.models.tasks import quality
+from curate.models.training_data import quality
 
 ROOT = Path(__file__).resolve().parents[1]
 

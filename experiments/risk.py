@@ -48,8 +48,8 @@ from curate.models.evaluate import default_card
 from curate.models.metrics import _prf
 from curate.models.risk_cues import LEVEL, load_cues
 from curate.models.risk_decision import LEVELS, Decision, assess, levels
-from curate.models.tasks.risk import GOLD, gold_turns, seeker_texts
 from curate.models.train import load_train_config, train_task
+from curate.models.training_data.risk import GOLD, gold_turns, seeker_texts
 
 FOLDS = 4
 TARGET_RECALL = 0.9

@@ -52,7 +52,7 @@ def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, 
     if not path.is_file():
         raise FileNotFoundError(f"{path}: labelled file not found")
     if path.suffix == ".tsv":
-        from curate.models.tasks.affect_written import read_tsv
+        from curate.models.training_data.affect_written import read_tsv
 
         if not label_values:
             raise ValueError(f"{path}: a .tsv's labels need a mapping: --map NAME (one of the card's label_maps)")
@@ -64,7 +64,7 @@ def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, 
         turns = read_gold_turns(path, data_root or default_data_root(), sources=(SMILECHAT, EMOLLM))
         return [Example((label_values.get(t.label, t.label),), t.text) for t in turns if part is None or t.part == part]
     if path.suffix == ".csv" and column:
-        from curate.models.tasks import cped
+        from curate.models.training_data import cped
 
         with path.open(encoding="utf-8", newline="") as f:
             header = next(csv.reader(f), [])

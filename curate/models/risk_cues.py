@@ -148,7 +148,7 @@ def _load(path: str) -> RiskCues:
 
 def load_cues(name: str | Path = "risk-cues.yaml") -> RiskCues:
     """The cue file by path, or by name beside the training configs (`classifiers/train/`), compiled once."""
-    from curate.models.tasks import training_asset
+    from curate.models.training_data import training_asset
 
     path = Path(name)
     return _load(str(path if path.is_file() else training_asset(str(name))))

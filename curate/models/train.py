@@ -64,9 +64,9 @@ def load_train_config(task: str, config: str | Path | None = None) -> TrainConfi
 
 
 def build_splits(cfg: TrainConfig, data_root: Path) -> Splits:
-    """Run the task's data builder (`curate.models.tasks.BUILDER.build`, BUILDER = the config's `builder`,
+    """Run the task's data builder (`curate.models.training_data.BUILDER.build`, BUILDER = the config's `builder`,
     default the task's name: the five Big Five traits share one builder) and check its labels."""
-    module = importlib.import_module(f"curate.models.tasks.{cfg.doc.get('builder', cfg.task)}")
+    module = importlib.import_module(f"curate.models.training_data.{cfg.doc.get('builder', cfg.task)}")
     # the builder sees the `data:` mapping, plus the label spellings of the source when the config gives them
     splits: Splits = module.build({**cfg.doc["data"], "label_values": cfg.doc.get("label_values") or {},
                                    "label_maps": cfg.doc.get("label_maps") or {}}, data_root)

@@ -13,7 +13,7 @@ import yaml
 
 from curate.io.readers import read_file
 from curate.job import Job, parse_job
-from curate.models.tasks import domain, esc_relevance, quality
+from curate.models.training_data import domain, esc_relevance, quality
 from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR, render_dialogue, render_turn, xtuner_turns
 from curate.stages.normalize import normalize, normalize_texts
 from tests.unit.test_normalize import dialogue_row, normalize_rows, turn

@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curate.models.tasks.cped import speaker_context
+from curate.models.training_data.cped import speaker_context
 from curate.stages.tag import _speaker_contexts, _top
 
 

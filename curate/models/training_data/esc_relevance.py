@@ -61,8 +61,8 @@ from pathlib import Path
 import yaml
 
 from curate.models.examples import Example, Splits, in_valid
-from curate.models.tasks import training_asset
-from curate.models.tasks.templates import TemplateWriter
+from curate.models.training_data import training_asset
+from curate.models.training_data.templates import TemplateWriter
 from curate.render import render_dialogue, render_turn, xtuner_turns
 
 POS, NEG = "esc", "other"

@@ -23,7 +23,7 @@ from typing import Any
 from curate.annotations import EMOLLM, SEEKER_ROLES, SMILECHAT, GoldTurn, load_dialogues, read_gold_turns
 from curate.models.examples import Example, Splits
 from curate.models.risk_cues import CONCERN, HIGH, NONE, load_cues
-from curate.models.tasks import training_asset
+from curate.models.training_data import training_asset
 from curate.schema import label_set
 
 GOLD = "risk-hand-labels.jsonl"

@@ -33,8 +33,8 @@ from pathlib import Path
 import yaml
 
 from curate.models.examples import Example, Splits, split_by_key
-from curate.models.tasks import training_asset
-from curate.models.tasks.templates import TemplateWriter
+from curate.models.training_data import training_asset
+from curate.models.training_data.templates import TemplateWriter
 from curate.render import render_dialogue, xtuner_turns
 
 FALLBACK = "general"
@@ -116,7 +116,7 @@ def _sentences(text: str) -> list[str]:
 
 class PseudoWriter:
     """Writes pseudo-documents for a domain from its templates, titles, keywords and filler sentences
-    (slots: `curate.models.tasks.templates`; `{filler}` one of this writer's filler sentences)."""
+    (slots: `curate.models.training_data.templates`; `{filler}` one of this writer's filler sentences)."""
 
     def __init__(self, seeds: dict, filler: list[str], rng: random.Random, keyword_share: float = 0.2) -> None:
         self.domains = seeds["domains"]
