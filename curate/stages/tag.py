@@ -98,7 +98,7 @@ def _label_set_of(task: str) -> str:
     return task
 
 
-def _top(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float | np.ndarray = 0.0) -> pa.Array:
+def top_labels(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float | np.ndarray = 0.0) -> pa.Array:
     """The arg-max label of each row, null where its probability is below `min_confidence` (one, or one per row)."""
     if not len(scores):
         return pa.array([], type=pa.string())
@@ -218,14 +218,14 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
                                             cache if len(written) == len(idx) else FeatureCache(sub_texts))
         if spoken.any():
             if speaker_ctx is None:
-                speaker_ctx = _speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)), texts)
+                speaker_ctx = speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)), texts)
             talk = sel[spoken]
             scores[spoken] = taggers.proba(task, [texts[i] for i in talk], [speaker_ctx[i] for i in talk], None,
                                            spoken=True)
         if task in AFFECT_TASKS:
             affect[task] = scores
         target = idx[sel]
-        fields[task] = _scatter(_top(labels, scores, taggers.floor(task, spoken)), target, n_flat)
+        fields[task] = _scatter(top_labels(labels, scores, taggers.floor(task, spoken)), target, n_flat)
         fields[f"{task}_confidence"] = _scatter(_confidence(scores), target, n_flat)
         score_field = f"{task}_scores"
         if score_field in fields:
@@ -305,7 +305,7 @@ def _record_risk(batch: pa.Table, risk: RiskTurns, drop: bool) -> pa.Table:
     return batch
 
 
-def _speaker_contexts(rows: np.ndarray, speakers: pa.Array, texts: list[str]) -> list[tuple[str, ...]]:
+def speaker_contexts(rows: np.ndarray, speakers: pa.Array, texts: list[str]) -> list[tuple[str, ...]]:
     """Each turn's speaker context: the same speaker's other turns of the same record, joined as in training
     (`cped.speaker_context`): the speaker's joined turns with the turn's own span cut out, in one Polars pass."""
     frame = pl.DataFrame({"row": rows, "speaker": pl.Series(speakers.to_pylist(), dtype=pl.String).fill_null(""),
@@ -357,7 +357,7 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
             continue
         if f.name in taggers.models and joined:
             scores = taggers.proba(f.name, joined, None, cache)
-            cols[f.name] = _top(label_set(_label_set_of(f.name)), scores)
+            cols[f.name] = top_labels(label_set(_label_set_of(f.name)), scores)
         else:
             cols[f.name] = pa.nulls(len(g_row), type=f.type)
     structs = pa.StructArray.from_arrays([cols[f.name] for f in speaker_type], fields=list(speaker_type))
@@ -381,7 +381,7 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
         sums = np.zeros((n, len(labels)))
         np.add.at(sums, unit_rows, scores)
         mean = (sums[rows] / counts[rows, None]).astype(np.float32)
-        batch = _set(batch, task, _scatter(_top(labels, mean, taggers.floor(task, spoken)), rows, n))
+        batch = _set(batch, task, _scatter(top_labels(labels, mean, taggers.floor(task, spoken)), rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only
             batch = _set(batch, "emotion_scores", _scatter(_list_of_floats(mean), rows, n))
