@@ -14,6 +14,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No test asserts wall-clock time: Hypothesis' per-example deadline would, and fails on a loaded machine.
+settings.register_profile("curate", deadline=None)
+settings.load_profile("curate")
 
 from curate.assets import DATA_ENV, data_root
 
