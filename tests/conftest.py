@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from curate.assets import DATA_ENV, data_root
+
 # No test asserts wall-clock time: Hypothesis' per-example deadline would, and fails on a loaded machine.
 settings.register_profile("curate", deadline=None)
 settings.load_profile("curate")
-
-from curate.assets import DATA_ENV, data_root
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"      # the datasets folder's layout: FIXTURES / "cped" / "valid.csv", ...
