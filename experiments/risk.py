@@ -45,7 +45,7 @@ from curate.annotations import (
 from curate.assets import data_root
 from curate.models.classifier import Classifier, load_classifier
 from curate.models.evaluate import default_card
-from curate.models.metrics import _prf
+from curate.models.metrics import precision_recall_f1
 from curate.models.risk_cues import LEVEL, load_cues
 from curate.models.risk_decision import LEVELS, Decision, assess, levels
 from curate.models.train import load_train_config, train_task
@@ -98,7 +98,7 @@ def prf(gold: np.ndarray, pred: np.ndarray, level: int, weight: np.ndarray | Non
     """Precision, recall, F1 and support of one level (exact level); `weight`: per-turn population weights."""
     w = np.ones(len(gold)) if weight is None else weight
     tp = float(w[(pred == level) & (gold == level)].sum())
-    p, r, f = _prf(tp, float(w[(pred == level) & (gold != level)].sum()), float(w[(pred != level) & (gold == level)].sum()))
+    p, r, f = precision_recall_f1(tp, float(w[(pred == level) & (gold != level)].sum()), float(w[(pred != level) & (gold == level)].sum()))
     return p, r, f, int((gold == level).sum())
 
 

@@ -97,14 +97,14 @@ def test_smilechat_training_text_is_the_text_the_pipeline_scores(dataset_root, t
     assert len(ids) == len(raw) >= 100 and texts[0].startswith("client：高三后的迷茫")
     assert ids == [r["id"] for r in raw]
 
-    quality_by_id = {key.removeprefix("smilechat:"): text for key, text in quality._smilechat(path)}
-    domain_by_id = dict(domain._smilechat(path))
-    assert [i for i, _ in esc_relevance._smilechat(path)] == ids  # one ESC `dialogue` unit per dialogue, in order
+    quality_by_id = {key.removeprefix("smilechat:"): text for key, text in quality.smilechat_texts(path)}
+    domain_by_id = dict(domain.smilechat_texts(path))
+    assert [i for i, _ in esc_relevance.smilechat_texts(path)] == ids  # one ESC `dialogue` unit per dialogue, in order
     built = {
         "quality": [quality_by_id[i] for i in ids],
         "domain": [domain_by_id[i] for i in ids],
-        "esc_relevance": [u.text for u in esc_relevance._support_units(
-            "smilechat", esc_relevance._smilechat(path), {"units": ["dialogue"]}, {})],
+        "esc_relevance": [u.text for u in esc_relevance.support_units(
+            "smilechat", esc_relevance.smilechat_texts(path), {"units": ["dialogue"]}, {})],
     }
     for task, texts_built in built.items():
         got = _normalised(job, texts_built)
@@ -119,11 +119,11 @@ def test_emollm_training_text_is_the_text_the_pipeline_scores(dataset_root, tmp_
     _, texts = _pipeline_records(job)
     n = len(json.loads(path.read_text(encoding="utf-8")))
     assert len(texts) == n >= 40 and texts[0].startswith("system：现在你是一个心理专家")
-    for task, built in (("quality", quality._emollm(path)), ("domain", domain._emollm(path))):
+    for task, built in (("quality", quality.emollm_texts(path)), ("domain", domain.emollm_texts(path))):
         got = _normalised(job, [t for _, t in built])
         assert got == texts, f"{task}: {_first_difference(got, texts)}"
-    esc = _normalised(job, [u.text for u in esc_relevance._support_units(
-        "emollm", esc_relevance._emollm(path), {"units": ["dialogue"]}, {})])
+    esc = _normalised(job, [u.text for u in esc_relevance.support_units(
+        "emollm", esc_relevance.emollm_texts(path), {"units": ["dialogue"]}, {})])
     assert ["".join(t.split()) for t in esc] == ["".join(t.split()) for t in texts]
 
 
@@ -133,6 +133,6 @@ def test_cped_scenes_render_with_their_speakers(task, dataset_root):
     with path.open(encoding="utf-8", newline="") as f:
         rows = [r for _, r in zip(range(2), csv.DictReader(f), strict=False)]
     assert rows[0]["Dialogue_ID"] == rows[1]["Dialogue_ID"]
-    key, text = next(iter(task._cped(path)))
+    key, text = next(iter(task.cped_texts(path)))
     assert key == f"cped:{rows[0]['Dialogue_ID']}"
     assert text.split(TURN_SEPARATOR)[:2] == [f"{r['Speaker']}：{r['Utterance']}" for r in rows]
