@@ -25,9 +25,10 @@ SMILECHAT_ROWS, CPED_ROWS, TEXT_TURNS = 120, 300, 40
 
 
 @pytest.fixture(scope="module")
-def sources(shared_data: Path) -> dict[str, Path]:
-    """The real data re-encoded here: the one place to point at tests/fixtures/ instead."""
-    return {"smilechat": shared_data / "smilechat" / "dialogues.jsonl", "cped": shared_data / "cped" / "valid.csv"}
+def sources(fixture_data: Path) -> dict[str, Path]:
+    """The real data re-encoded here: the committed SMILECHAT and CPED fixtures (tests/fixtures/), so a fresh
+    clone runs these tests."""
+    return {"smilechat": fixture_data / "smilechat" / "dialogues.jsonl", "cped": fixture_data / "cped" / "valid.csv"}
 
 
 def head(path: Path, n: int) -> list[str]:
