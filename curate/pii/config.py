@@ -14,7 +14,6 @@ from typing import Any
 import yaml
 
 from curate.assets import resolve_asset
-from curate.schema import label_set
 
 DEFAULT_CONFIG = "pii/pii.yaml"
 
@@ -25,6 +24,8 @@ class PiiConfigError(ValueError):
 
 def pii_types() -> tuple[str, ...]:
     """Every PII type, in schema order: the `pii_type` label set and the fields of `pii_counts`."""
+    from curate.schema import label_set  # here: the job loader imports this module, and `--help` must stay light
+
     return label_set("pii_type")
 
 
