@@ -24,7 +24,9 @@ class PiiConfigError(ValueError):
 
 def pii_types() -> tuple[str, ...]:
     """Every PII type, in schema order: the `pii_type` label set and the fields of `pii_counts`."""
-    from curate.schema import label_set  # here: the job loader imports this module, and `--help` must stay light
+    from curate.schema import (
+        label_set,  # here: the job loader imports this module, and `--help` must stay light
+    )
 
     return label_set("pii_type")
 
