@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import re
 import sys
 from pathlib import Path
 
-from turns import TurnTask, stats
+from turns import TurnTask, append_labels, stats
 
 from curate.annotations import EMOLLM, SMILECHAT, gold_file, load_dialogues, problems, read_rows, sha12
 from curate.assets import asset_dir, data_root
@@ -117,37 +116,25 @@ def locate(text: str, span: str) -> tuple[int, int]:
 
 def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[tuple[str, int, str]]) -> int:
     """Append "INDEX<TAB>LEVEL<TAB>SPAN<TAB>NOTE" lines to the gold file (skipping turns it holds); the count added."""
-    levels = set(label_set("risk"))
-    done = {(r["dialogue_id"], r["turn"]) for r in read_rows(gold)} if gold.exists() else set()
-    gold.parent.mkdir(parents=True, exist_ok=True)
-    added = 0
-    with gold.open("a", encoding="utf-8") as out:
-        for line in lines:
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = [p.strip() for p in line.rstrip("\n").split("\t")] + ["", ""]
-            idx, level, span, note = int(parts[0]), parts[1], parts[2], parts[3]
-            if level not in levels:
-                raise SystemExit(f"bad level {level!r} for sample {idx}")
-            did, turn, stratum = refs[idx]
-            if (did, turn) in done:
-                continue
-            text = dialogues[did][turn]["content"]
-            row: dict = {"dialogue_id": did, "turn": turn, "sha1": sha12(text), "label": level,
-                         "part": part_of(did), "stratum": stratum}
-            if level != "none":
-                if not span:
-                    raise SystemExit(f"sample {idx}: a {level} turn needs its evidence span")
-                try:
-                    row["span"] = list(locate(text, span))
-                except ValueError as e:
-                    raise SystemExit(f"sample {idx}: {e}") from None
-            if note:
-                row["note"] = note
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            done.add((did, turn))
-            added += 1
-    return added
+
+    def row(idx: int, level: str, rest: list[str]) -> tuple[tuple[str, int], dict]:
+        span, note = (rest + ["", ""])[:2]
+        did, turn, stratum = refs[idx]
+        text = dialogues[did][turn]["content"]
+        r: dict = {"dialogue_id": did, "turn": turn, "sha1": sha12(text), "label": level,
+                   "part": part_of(did), "stratum": stratum}
+        if level != "none":
+            if not span:
+                raise SystemExit(f"sample {idx}: a {level} turn needs its evidence span")
+            try:
+                r["span"] = list(locate(text, span))
+            except ValueError as e:
+                raise SystemExit(f"sample {idx}: {e}") from None
+        if note:
+            r["note"] = note
+        return (did, turn), r
+
+    return append_labels(lines, gold, set(label_set("risk")), row)
 
 
 def span_problems(rows: list[dict], dialogues: dict[str, list[dict]]) -> list[str]:
