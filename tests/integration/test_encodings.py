@@ -21,7 +21,7 @@ from curate.cli import main
 # Leave out what costs time and is not under test: dedup for the encoding runs, models for all.
 NO_DEDUP = {"exact": False, "near": False}
 NO_MODELS = {"scores": False, "tags": False}
-SMILECHAT_ROWS, CPED_ROWS, TEXT_TURNS = 120, 300, 40
+SMILECHAT_ROWS, CPED_ROWS, TEXT_TURNS = 50, 300, 40  # the SMILECHAT fixture holds 100 dialogues: 2 × 50
 
 
 @pytest.fixture(scope="module")
