@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from curate.pii.config import PiiRules, load_pii_rules
-from curate.pii.patterns import Patterns, name_before_title
+from curate.pii.patterns import CJK, Patterns, name_before_title
 from curate.pii.validators import (
     ascii_digits,
     classify_digits,
@@ -270,6 +270,10 @@ class Checker:
         reason = self._word_reason(text, a, b, whole=False, right=True)
         if reason:
             return self._no(a, b, "name", "name_nick", reason)
+        # `小叶榕`, `小孔雀`: a pair that is also a common noun, running on into another character, is a word
+        after = text[b] if b < len(text) else ""
+        if text[a:b] in self._words.not_names and CJK[0] <= ord(after or "\0") <= CJK[1] and after not in self.rules.given_stop_chars:
+            return self._no(a, b, "name", "name_nick", f"the word {text[a:b]!r} runs on into {after!r}")
         return self._one(a, b, "name", text[a:b], "name_nick", f"{text[a]} + common surname {text[a + 1]}")
 
     def _address(self, text: str, a: int, b: int, m: re.Match[str]) -> list:

@@ -172,7 +172,8 @@ def test_names_where_the_text_marks_them(text, name):
 
 
 @pytest.mark.parametrize("text", ["高中老师很好", "全班同学", "邻居阿姨", "小时候", "和老师聊过", "老师说", "班主任说",
-                                  "尽管医生没说", "经常有同学来", "符合老师的期待", "小区门口", "小于五个", "我叫他别走"])
+                                  "尽管医生没说", "经常有同学来", "符合老师的期待", "小区门口", "小于五个", "我叫他别走",
+                                  "小叶榕干浸膏"])
 def test_words_that_contain_a_surname_are_not_names(text):
     assert found(text) == []
 
