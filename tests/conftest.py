@@ -11,12 +11,14 @@ Which tests, and where the data comes from: tests/data-sources.md.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from curate.assets import DATA_ENV, data_root
+from tests.s3server import S3Server, start_s3_server
 
 # No test asserts wall-clock time: Hypothesis' per-example deadline would, and fails on a loaded machine.
 settings.register_profile("curate", deadline=None)
@@ -140,3 +142,22 @@ def make_job(tmp_path: Path, inputs: list[dict], **extra) -> object:
 
     doc = {"name": "t", "inputs": inputs, "output": str(tmp_path / "out"), **extra}
     return parse_job(doc, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A local S3-compatible server (moto, its own process, a free loopback port) for the session; the tests
+    make their own buckets. Its `env` is what a `curate` process needs to reach it."""
+    server = start_s3_server(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The session's S3 server, with its AWS_* settings in this process's environment (for in-process calls)."""
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return s3_server
