@@ -21,6 +21,13 @@ def _fail(e: Exception) -> click.ClickException:
     return err
 
 
+def _path(value: str) -> Path | str:
+    """A command-line path: a local Path, or an object-store URL kept as given (`curate.io.storage`)."""
+    from curate.io import storage
+
+    return value if storage.is_url(value) else Path(value)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="curate")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
@@ -134,14 +141,15 @@ def dedup(in_path: str, out: str, threshold: float, ngram: int, num_perm: int, e
     Example:
       curate dedup out/crawl out/crawl-dedup --threshold 0.85
     """
+    from curate.io.storage import StorageURLError
     from curate.job import JobError
     from curate.run import run_dedup
 
     spec = DedupSpec(near=not exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm)
     try:
-        result = run_dedup(in_path, Path(out), spec, overwrite=overwrite, shard_rows=shard_rows, address=address,
+        result = run_dedup(in_path, out, spec, overwrite=overwrite, shard_rows=shard_rows, address=address,
                            num_cpus=num_cpus)
-    except (JobError, FileNotFoundError) as e:
+    except (JobError, FileNotFoundError, StorageURLError) as e:
         raise _fail(e) from None
     m = result.manifest
     d = m["dedup"]
@@ -189,7 +197,7 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
 
 
 @main.command()
-@click.argument("out", metavar="OUT", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", metavar="OUT")
 @click.option("--serve", is_flag=True, help="Then serve OUT/dashboard on http://127.0.0.1:PORT (Ctrl-C stops).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port for --serve (0: any free port). Always bound to 127.0.0.1 only.")
@@ -206,12 +214,19 @@ def dashboard(out: str, serve: bool, port: int) -> None:
     """
     from curate.dashboard import render_dashboard
 
+    where = _path(out)
+    if isinstance(where, Path) and not where.is_dir():
+        raise click.BadParameter(f"folder {out!r} does not exist", param_hint="'OUT'")
+    if serve and not isinstance(where, Path):
+        raise click.BadParameter("--serve serves a local folder; copy the dashboard/ objects down first",
+                                 param_hint="'--serve'")
     try:
-        index = render_dashboard(Path(out))
+        index = render_dashboard(where)
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from None
     click.echo(f"wrote {index}")
     if serve:
+        assert isinstance(index, Path)
         from curate.dashboard.serve import dashboard_server
 
         server = dashboard_server(index.parent, port)
@@ -232,13 +247,14 @@ def inspect(path: str, rows: int) -> None:
     """Schema, row counts, a few rows and a per-column summary of shards.
 
     PATH is a Parquet file, a folder of them, or a run's output folder (its data/ shards;
-    use OUT/rejects for the rejects).
+    use OUT/rejects for the rejects); a local path or a URL (s3://bucket/run).
     """
+    from curate.io.storage import StorageURLError
     from curate.shard_summary import inspect_text
 
     try:
         click.echo(inspect_text(path, rows))
-    except FileNotFoundError as e:
+    except (FileNotFoundError, StorageURLError) as e:
         raise _fail(e) from None
 
 
@@ -428,15 +444,16 @@ def export(out: str, to: str, fmt: str, where: str | None, sample: int | None, s
       curate export out/mix --to exports/mix-alpaca --format alpaca --history 4 --role other=drop
     """
     from curate.export import ExportError, ExportSpec, export_run, parse_roles
+    from curate.io.storage import StorageURLError
 
     try:
-        spec = ExportSpec(Path(out), Path(to), format=fmt, where=where, sample=sample, seed=seed,
+        spec = ExportSpec(_path(out), _path(to), format=fmt, where=where, sample=sample, seed=seed,
                           max_per_source=max_per_source, balance=balance, roles=parse_roles(roles), system=system,
                           turn_tags=turn_tags, history=history, web_instruction=web_instruction,
                           file_format=file_format, name=name, rows_per_file=rows_per_file, batch_rows=batch_rows,
                           overwrite=overwrite)
         result = export_run(spec)
-    except ExportError as e:
+    except (ExportError, StorageURLError) as e:
         raise _fail(e) from None
     s = result.summary
     c = s["counts"]

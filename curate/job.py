@@ -6,7 +6,6 @@ import glob
 import hashlib
 import json
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import yaml
 
 from curate.assets import resolve_asset
+from curate.io import storage
 from curate.pii.config import load_pii_rules
 from curate.pii.spec import PiiSpec, PiiSpecError, parse_pii
 
@@ -281,21 +281,45 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     return value
 
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def _local_path(value: str, where: str) -> str:
-    """`value`, refused if it is a URL: inputs and OUT are read and written as local (or mounted) paths, and
-    `s3://b/out` would otherwise become a folder `./s3:/b/out` here."""
-    if _URL.match(value):
-        raise JobError(f"{where}: {value!r} is a URL; curate reads and writes filesystem paths only: mount "
-                       "the bucket (s3fs, ...) or a shared filesystem (NFS, ...) at the same path on every node "
-                       "and give that path")
+def _checked_url(value: str, where: str) -> str:
+    """`value` as given when it is an object-store URL curate can use (credentials in it are refused)."""
+    try:
+        storage.check_url(value)
+    except storage.StorageURLError as e:
+        raise JobError(f"{where}: {e}") from None
     return value
 
 
+def _absolute(value: str, where: str, base: Path | None = None) -> str:
+    """A path as workers find it: a URL as given (`file://` read as the path it names), a local path made
+    absolute (from `base`, else the working folder): on a cluster workers run from other folders."""
+    if storage.is_url(value):
+        return _checked_url(value, where)
+    p = Path(storage.local(value)).expanduser()
+    return str(((base / p) if base is not None and not p.is_absolute() else p).resolve())
+
+
+def _resolve_url_files(pattern: str, where: str) -> list[str]:
+    """The objects an input URL names: an object, every input-format object under a prefix, or a glob."""
+    _checked_url(pattern, f"{where}.path")
+    try:
+        if storage.has_glob(pattern):
+            files = storage.glob_url(pattern)
+        elif storage.is_file(pattern):
+            files = [pattern]
+        else:
+            files = [f for f in storage.files_under(pattern) if detect_format(f.rsplit("/", 1)[1])]
+    except OSError as e:
+        raise JobError(f"{where}.path: cannot list {pattern}: {e}") from None
+    if not files:
+        raise JobError(f"{where}.path: no input files match {pattern!r}")
+    return files
+
+
 def _resolve_files(pattern: str, base: Path, where: str) -> list[str]:
-    p = Path(_local_path(pattern, f"{where}.path")).expanduser()
+    if storage.is_url(pattern):
+        return _resolve_url_files(pattern, where)
+    p = Path(storage.local(pattern)).expanduser()
     if not p.is_absolute():
         p = base / p
     if p.is_dir():
@@ -539,7 +563,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         name=name,
         inputs=specs,
         # absolute: Ray workers write the shards there, and on a cluster they work from another folder
-        output=str(Path(_local_path(str(doc.get("output") or f"out/{name}"), "output")).expanduser().resolve()),
+        output=_absolute(str(doc.get("output") or f"out/{name}"), "output"),
         rules=rules,
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
         pii=pii,
@@ -571,7 +595,7 @@ def _override_inputs(inputs: list[dict[str, Any]], given: list[str]) -> list[dic
             name, path = next(iter(by_name)), item
         if name not in by_name:
             raise JobError(f"--input {item}: no input named {name!r}; inputs: {sorted(by_name)}")
-        by_name[name]["path"] = str(Path(_local_path(path, f"--input {item}")).expanduser().resolve())
+        by_name[name]["path"] = _absolute(path, f"--input {item}")
     return inputs
 
 
@@ -591,7 +615,7 @@ def load_job(path: str | Path, *, inputs: list[str] | None = None, output: str |
     if inputs:
         doc["inputs"] = _override_inputs(list(doc.get("inputs") or []), inputs)
     if output or doc.get("output"):
-        doc["output"] = str(Path(_local_path(str(output or doc["output"]), "output")).expanduser().resolve())
+        doc["output"] = _absolute(str(output or doc["output"]), "output")
     if address:
         doc["ray"] = {**(doc.get("ray") or {}), "address": address}
     return parse_job(doc, p.parent, str(p))

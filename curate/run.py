@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from curate.io import storage
 from curate.io.manifest import RunReport, build_manifest, write_manifest
 from curate.io.output_folder import WORK, check_free_space, prepare_output, storage_error
 from curate.io.readers import check_input
@@ -55,9 +55,9 @@ CHECKPOINTS = "per_record"  # under OUT/_work
 
 @dataclass
 class RunResult:
-    """What `run_job` returns: the output folder and its manifest."""
+    """What `run_job` returns: the output folder (a Path, or the URL as a string) and its manifest."""
 
-    out: Path
+    out: Path | str
     manifest: dict[str, Any]
 
 
@@ -75,7 +75,7 @@ def settings_of(job: Job) -> Settings:
                     files=tuple(p for s in job.inputs for p in s.files))
 
 
-def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work: Path, settings: Settings,
+def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work: str, settings: Settings,
                      engine: Any) -> dict[str, Any]:
     """The whole-run steps in order; their files' paths and reports, as the state `curate.resume` records. A step
     sees the files of the steps before it (`Settings.<output>`)."""
@@ -95,11 +95,16 @@ def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work
 _REPORTS = {"decisions": "dedup", "dup_lines": "lines", "dup_ids": "duplicate_ids"}
 
 
-def _files(folder: Path) -> list[str]:
-    return sorted(str(p) for p in folder.glob("*.parquet"))
+def _files(folder: str) -> list[str]:
+    return storage.listdir(folder, "*.parquet")
 
 
 def _rel_name(path: str, spec: Any) -> str:
+    """`path` relative to the folder holding all of its input's files (for a URL: the same, by '/')."""
+    if storage.is_url(path):
+        folders = [f.rsplit("/", 1)[0].split("/") for f in spec.files]
+        common = os.path.commonprefix(folders)
+        return "/".join(path.split("/")[len(common):])
     base = os.path.commonpath([os.path.dirname(p) for p in spec.files]) if spec.files else ""
     return os.path.relpath(path, base) if base else os.path.basename(path)
 
@@ -126,14 +131,14 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     from curate import resume as units
 
     limit = limit or job.limit
-    out = Path(job.output)
+    out = job.output
     files = [(path, spec) for spec in job.inputs for path in spec.files]
     # configuration errors surface before any work starts; each text file's encoding is told once, here
     encodings = {path: check_input(path, spec) for path, spec in files}
     load_rule_sets(job.rules)
     key = units.plan_key(job, limit)
     plan = prepare_output(out, overwrite, key if resume and not limit else None)
-    total = sum(os.path.getsize(p) for p, _ in files)
+    total = sum(storage.size(p) for p, _ in files)
     check_free_space(out, total)
     try:
         return _run(job, out, files, limit, total, key, plan, keep_work, encodings, progress or Progress(None))
@@ -144,10 +149,9 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
         raise err from e
 
 
-def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, total: int,
+def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, total: int,
          key: dict[str, Any], plan: dict[str, Any] | None, keep_work: bool, encodings: dict[str, Any],
          progress: Progress) -> RunResult:
-    import pyarrow.parquet as pq
 
     from curate import resume as units
     from curate.engine.plans import RayEngine
@@ -158,7 +162,7 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     from curate.run_progress import CheckpointProgress, ShardProgress
     from curate.stages import dedup
 
-    work = out.resolve() / WORK  # absolute: Ray workers read the global steps' files by these paths
+    work = storage.join(out, WORK)  # absolute (or a URL): Ray workers read the global steps' files by these paths
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     os.environ.setdefault(DRIVER_PID_ENV, str(os.getpid()))  # for injected driver kills (tests)
@@ -182,15 +186,16 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     # per_record: streaming, one fused Ray task per read task, checkpoints under OUT/_work/per_record
     inputs = [InputFile(p, s, _rel_name(p, s), job.max_record_bytes, job.shard_rows, encoding=encodings[p])
               for p, s in files]
-    done_before = units.pieces_done(work / CHECKPOINTS) if resumed else {}
+    checkpoint_dir = storage.join(work, CHECKPOINTS)
+    done_before = units.pieces_done(checkpoint_dir) if resumed else {}
     source = CurateInputs(inputs, plan["piece_bytes"], skip=frozenset(done_before))
-    checkpoint_sink = ShardSink(str((work / CHECKPOINTS).resolve()), file_index, job.shard_rows, checkpoint=True)
+    checkpoint_sink = ShardSink(checkpoint_dir, file_index, job.shard_rows, checkpoint=True)
     # input bytes are known up front (file sizes); with a limit, how much of them is read is not
     todo_bytes = None if limit else {i: source.pieces[i].size() for i in range(len(source.pieces)) if i not in done_before}
     read_bytes = None if todo_bytes is None else sum(todo_bytes.values())
     before = frozenset(c["shard"] for done in done_before.values() for c in done)
     with progress.phase("per_record (read, rules, hashes)", total_records=limit, total_bytes=read_bytes,
-                        sample=CheckpointProgress(work / CHECKPOINTS, todo_bytes, before)) as shown:
+                        sample=CheckpointProgress(checkpoint_dir, todo_bytes, before)) as shown:
         if source.num_tasks():
             engine.records(source, PER_RECORD, settings, checkpoint_sink, limit)
         shown.done(sum(c["rows"] for c in checkpoint_sink.summaries), read_bytes)
@@ -199,7 +204,7 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     for c in checkpoint_summaries:
         read[c["source_file"]] = read.get(c["source_file"], 0) + c["rows"]
     timings = {"per_record": time.perf_counter() - t0}
-    checkpoints = _files(work / CHECKPOINTS)
+    checkpoints = _files(checkpoint_dir)
     if resumed is not None:
         resumed["per_record"] = {"pieces": len(source.pieces), "done_before": len(done_before),
                                  "read_now": source.num_tasks()}
@@ -225,7 +230,7 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     timings["dedup_global"] = time.perf_counter() - t0 - timings["per_record"]
 
     # finish: one unit per checkpoint shard, the final shards, rejects and stats
-    sink = ShardSink(str(out.resolve()), file_index, job.shard_rows)
+    sink = ShardSink(out, file_index, job.shard_rows)
     shards_before = units.shards_done(out, [Path(c).stem for c in checkpoints]) if resumed else {}
     todo = [c for c in checkpoints if Path(c).stem not in shards_before]
     checkpoint_rows = {c["shard"]: c["rows"] for c in checkpoint_summaries}
@@ -233,10 +238,10 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     todo_records = sum(todo_rows.values())
     finish_bytes = None if per_record_bytes is None else round(todo_records * per_record_bytes)
     with progress.phase("finish (scores, tags, shards)", total_records=todo_records, total_bytes=finish_bytes,
-                        sample=ShardProgress(out / STATS, todo_rows, per_record_bytes)) as shown:
+                        sample=ShardProgress(storage.join(out, STATS), todo_rows, per_record_bytes)) as shown:
         if todo:
             # every column but the dedup work columns (band keys, text length), which dedup_global has used up
-            columns = [c for c in pq.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
+            columns = [c for c in storage.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
             engine.shards(todo, columns, FINISH, settings, sink)
         shown.done(sum(s["records_in"] for s in sink.summaries), finish_bytes)
     if resumed is not None:
@@ -254,11 +259,11 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     if report.duplicate_ids:
         warn_duplicate_ids(report.duplicate_ids["inputs"])
     if not keep_work:
-        shutil.rmtree(work, ignore_errors=True)
-    return RunResult(out, manifest)
+        storage.remove_tree(work)
+    return RunResult(out if storage.is_url(out) else Path(out), manifest)
 
 
-def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = False,
+def run_dedup(in_path: str, out: str, spec: DedupSpec, *, overwrite: bool = False,
               shard_rows: int = DEFAULT_SHARD_ROWS, keep_work: bool = False, address: str | None = None,
               num_cpus: int | None = None) -> RunResult:
     """Dedup alone: record-schema shards in IN (a run's data/ or any folder of them) → deduplicated shards in OUT.
@@ -274,38 +279,40 @@ def run_dedup(in_path: str, out: Path, spec: DedupSpec, *, overwrite: bool = Fal
     from curate.engine.sinks import ShardSink
     from curate.io.writer import DATA
 
-    src = Path(in_path)
-    src_files = _files(src / DATA if (src / DATA).is_dir() else src)
+    src = in_path if storage.is_url(in_path) else str(Path(in_path).resolve())
+    out = str(out) if storage.is_url(out) else str(Path(out).resolve())  # workers write there
+    src_data = storage.join(src, DATA)
+    src_files = _files(src_data if storage.is_dir(src_data) else src)
     if not src_files:
         raise JobError(f"{in_path}: no Parquet shards to deduplicate")
     prepare_output(out, overwrite)
-    work = out / WORK
-    shutil.rmtree(work, ignore_errors=True)
+    work = storage.join(out, WORK)
+    storage.remove_tree(work)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     ray_info = init_ray(address, num_cpus)
     engine = RayEngine(ray_info["cpus"])
     settings = Settings(dedup=spec, minhash=minhash_params(spec))
     # shards keep their records' input files: name output shards by those, as `run` does
-    sources = pl.scan_parquet(src_files).select(pl.col("source_file").unique().sort()).collect()["source_file"]
+    sources = storage.scan_parquet(src_files).select(pl.col("source_file").unique().sort()).collect()["source_file"]
     file_index = {f: i for i, f in enumerate(sources.to_list())}
     engine.records_from_shards(src_files, DEDUP_RECORDS, settings,
-                               ShardSink(str((work / CHECKPOINTS).resolve()), file_index, shard_rows, checkpoint=True))
-    checkpoints = _files(work / CHECKPOINTS)
+                               ShardSink(storage.join(work, CHECKPOINTS), file_index, shard_rows, checkpoint=True))
+    checkpoints = _files(storage.join(work, CHECKPOINTS))
     state = run_global_steps(DEDUP_STEPS, checkpoints, work, settings, engine)
     settings = replace(settings, decisions=state["decisions"])
-    sink = ShardSink(str(out.resolve()), file_index, shard_rows)
+    sink = ShardSink(out, file_index, shard_rows)
     engine.shards(checkpoints, None, DEDUP_FINISH, settings, sink)
     seconds = time.perf_counter() - t0
     kept = sum(s["kept"] for s in sink.summaries)
     total = sum(s["records_in"] for s in sink.summaries)
     report = {k: v for k, v in state["dedup"].items() if k != "enabled"}
-    manifest = {"command": "dedup", "input": str(src), "started_at": started.isoformat(timespec="seconds"),
+    manifest = {"command": "dedup", "input": in_path if storage.is_url(in_path) else str(Path(in_path)), "started_at": started.isoformat(timespec="seconds"),
                 "seconds": round(seconds, 3), "ray": ray_info, "records_in": total, "kept": kept,
                 "rejected": total - kept, "dedup": {"params": dataclasses.asdict(spec), **report},
                 "shards": sorted(s["shard"] for s in sink.summaries)}
     write_manifest(out, manifest)
     if not keep_work:
-        shutil.rmtree(work, ignore_errors=True)
-    return RunResult(out, manifest)
+        storage.remove_tree(work)
+    return RunResult(out if storage.is_url(out) else Path(out), manifest)
 

@@ -9,16 +9,19 @@ from pathlib import Path
 
 import polars as pl
 
+from curate.io import storage
 
-def parquet_files(path: str | Path) -> list[Path]:
-    """The Parquet files behind PATH: a file, a folder of them, or a run folder (its data/ shards)."""
-    p = Path(path)
-    if p.is_file():
+
+def parquet_files(path: str | Path) -> list[str]:
+    """The Parquet files behind PATH (a path or a URL): a file, a folder of them, or a run folder (its data/
+    shards)."""
+    p = str(path)
+    if storage.is_file(p):
         return [p]
-    if (p / "data").is_dir():
-        p = p / "data"
-    files = sorted(p.glob("*.parquet"))
-    if not files and not (p / "manifest.json").exists() and p.name != "data":
+    if storage.is_dir(storage.join(p, "data")):
+        p = storage.join(p, "data")
+    files = storage.listdir(p, "*.parquet")
+    if not files and not storage.exists(storage.join(p, "manifest.json")) and Path(p).name != "data":
         raise FileNotFoundError(f"no Parquet files at {path}")
     return files
 
@@ -28,7 +31,7 @@ def inspect_text(path: str | Path, rows: int = 3) -> str:
     files = parquet_files(path)
     if not files:
         return f"0 rows: {path} holds no kept records (every record was rejected; see {Path(path).parent if Path(path).name == 'data' else Path(path)}/rejects)"
-    lf = pl.scan_parquet(files)
+    lf = storage.scan_parquet(files)
     schema = lf.collect_schema()
     n = lf.select(pl.len()).collect().item()
     out = [f"{len(files)} file(s), {n} rows, {len(schema)} columns", "", "columns:"]

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import ray
 
 from curate.engine.sinks import ShardSink
 from curate.engine.sources import CurateInputs, ParquetShards
+from curate.io import storage
 from curate.io.writer import shard_file_index
 from curate.schema import PIECE
 from curate.stages.base import Phase, PhaseRunner, Settings
@@ -82,7 +82,7 @@ class _PhaseAndWrite:
         """The checkpoint shard at `path` through the phase into its final shard (`file_index`: its input file
         → number, for the shard's name)."""
         sink = ShardSink(self.out, file_index, self.shard_rows)
-        return sink.write([self.runner(pq.read_table(path, columns=self.columns))], None)
+        return sink.write([self.runner(storage.read_table(path, columns=self.columns))], None)
 
 
 def _on_actors(paths: list[str], phase: Phase, settings: Settings, sink: ShardSink, columns: list[str] | None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -13,6 +12,7 @@ import pyarrow.compute as pc
 from ray.data import Datasink
 from ray.data.datasource.datasink import WriteResult
 
+from curate.io import storage
 from curate.io.writer import (
     DATA,
     PIECES_DONE,
@@ -43,13 +43,13 @@ class ShardSink(Datasink):
         self.summaries: list[dict[str, Any]] = []
 
     def on_write_start(self, schema: object = None) -> None:
-        """Create the output folders once, on the driver."""
+        """Create the output folders once, on the driver (an object store needs none)."""
         for sub in ((".", PIECES_DONE) if self.checkpoint else (DATA, REJECTS, STATS)):
-            (Path(self.out) / sub).mkdir(parents=True, exist_ok=True)
+            storage.makedirs(storage.join(self.out, sub))
 
     def write(self, blocks: Iterable[pa.Table], ctx: object) -> list[dict[str, Any]]:
         """Write the blocks of one task; returns their shard summaries."""
-        out = Path(self.out)
+        out = self.out
         write = write_checkpoint if self.checkpoint else write_shard
         summaries: list[dict[str, Any]] = []
         by_piece: dict[int, list[dict[str, Any]]] = {}
@@ -71,7 +71,7 @@ class ShardSink(Datasink):
                     if pieces:
                         by_piece.setdefault(g, []).append(summary)
         for piece, done in by_piece.items():  # after every shard of the piece is in place
-            atomic_write_bytes(out / PIECES_DONE / f"piece-{piece:06d}.json", json.dumps(done).encode())
+            atomic_write_bytes(storage.join(out, PIECES_DONE, f"piece-{piece:06d}.json"), json.dumps(done).encode())
         return summaries
 
     def on_write_complete(self, write_result: WriteResult) -> None:
@@ -81,7 +81,7 @@ class ShardSink(Datasink):
 
     @property
     def supports_distributed_writes(self) -> bool:
-        """Tasks write straight to OUT (shared storage on a cluster)."""
+        """Tasks write straight to OUT (an object store, or shared storage, on a cluster)."""
         return True
 
     def get_name(self) -> str:

@@ -8,17 +8,17 @@ fusing the read with the map and the write that follow (one task then reads, pro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+import ray
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
+from curate.io import storage
 from curate.io.encoding import Encoding
-from curate.io.readers import jsonl_pieces, read_file, splittable
+from curate.io.readers import count_newlines, jsonl_pieces, read_file, splittable
 from curate.job import InputSpec
 from curate.schema import PIECE, arrow_schema
 
@@ -32,23 +32,37 @@ class InputFile:
         self.max_record_bytes, self.chunk_rows = max_record_bytes, chunk_rows
         self.piece = piece  # (start byte, end byte, first line) of a JSONL piece, or None: the whole file
         self.encoding = encoding  # told once for the file (check_input), so that all its pieces agree
+        self._size: int | None = None
 
     def size(self) -> int:
-        """Bytes this task reads (on disk)."""
-        return self.piece[1] - self.piece[0] if self.piece else os.path.getsize(self.path)
+        """Bytes this task reads (on disk or in the store; a remote file's size is asked once)."""
+        if self.piece:
+            return self.piece[1] - self.piece[0]
+        if self._size is None:
+            self._size = storage.size(self.path)
+        return self._size
 
     def pieces(self, piece_bytes: int) -> list[InputFile]:
-        """This file as read tasks of about `piece_bytes` each (uncompressed JSONL only; else itself)."""
-        if (self.piece or os.path.getsize(self.path) <= piece_bytes
+        """This file as read tasks of about `piece_bytes` each (uncompressed JSONL only; else itself). A remote
+        file's newlines, which number the pieces' lines, are counted by Ray tasks, range by range, so the
+        driver never reads the file."""
+        if (self.piece or self.size() <= piece_bytes
                 or not splittable(self.path, self.spec, self.encoding)):
             return [self]
+        count = _newlines_on_workers if storage.is_url(self.path) else None
         return [InputFile(self.path, self.spec, self.rel_name, self.max_record_bytes, self.chunk_rows, p, self.encoding)
-                for p in jsonl_pieces(self.path, piece_bytes)]
+                for p in jsonl_pieces(self.path, piece_bytes, count)]
 
     def read(self) -> Iterator[pa.Table]:
         """Stream this file's (or piece's) records as record-schema tables."""
         yield from read_file(self.path, self.spec, rel_name=self.rel_name, max_record_bytes=self.max_record_bytes,
                              chunk_rows=self.chunk_rows, piece=self.piece, encoding=self.encoding)
+
+
+def _newlines_on_workers(path: str, ranges: list[tuple[int, int]]) -> list[int]:
+    """The newlines in each byte range of a remote file, each range counted by a Ray task that reads it."""
+    task = ray.remote(count_newlines).options(scheduling_strategy="SPREAD")
+    return ray.get([task.remote(path, a, b) for a, b in ranges])
 
 
 class CurateInputs(Datasource):
@@ -96,6 +110,12 @@ class ParquetShards(Datasource):
 
     def __init__(self, paths: list[str], columns: list[str] | None = None) -> None:
         self._paths, self._columns = paths, columns
+        self._sizes: dict[str, int] = {}
+
+    def _size(self, path: str) -> int:
+        if path not in self._sizes:  # a remote size is a request: ask once
+            self._sizes[path] = storage.size(path)
+        return self._sizes[path]
 
     def num_tasks(self) -> int:
         """Read tasks this datasource makes."""
@@ -105,14 +125,14 @@ class ParquetShards(Datasource):
         """One read task per shard file."""
         tasks = []
         for path in self._paths:
-            meta = BlockMetadata(num_rows=None, size_bytes=os.path.getsize(path), exec_stats=None, input_files=(path,))
-            tasks.append(ReadTask(lambda p=path: [pq.read_table(p, columns=self._columns)], meta,
+            meta = BlockMetadata(num_rows=None, size_bytes=self._size(path), exec_stats=None, input_files=(path,))
+            tasks.append(ReadTask(lambda p=path: [storage.read_table(p, columns=self._columns)], meta,
                                   per_task_row_limit=per_task_row_limit))
         return tasks
 
     def estimate_inmemory_data_size(self) -> int | None:
         """Bytes on disk."""
-        return sum(os.path.getsize(p) for p in self._paths)
+        return sum(self._size(p) for p in self._paths)
 
     def get_name(self) -> str:
         """Name shown in Ray's progress bars."""

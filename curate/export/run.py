@@ -4,7 +4,7 @@ through Polars in bounded batches, with dataset_info.json, a dataset card and ex
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -19,6 +19,7 @@ from curate.export.card import dataset_info, dumps, render_card
 from curate.export.convert import CONVERTERS
 from curate.export.select import KEY, check_balance_column, plan, scan, shard_files, where_expr
 from curate.export.spec import ExportError, ExportSpec
+from curate.io import storage
 from curate.stats.export import ExportStats, stats_columns
 
 SUMMARY = "export.json"
@@ -32,30 +33,34 @@ CONVERSION_COLUMNS = ("id", "source", "kind", "text", "turns")
 class ExportResult:
     """Where the export went and what export.json says about it."""
 
-    to: Path
-    files: list[Path]
+    to: Path | str
+    files: list[Path] | list[str]
     summary: dict[str, Any]
 
 
-def _manifest(source: Path) -> dict[str, Any] | None:
+def _manifest(source: Path | str) -> dict[str, Any] | None:
     """The run's manifest.json, when SOURCE is a run folder or its data/ folder (read directly: no Ray import)."""
-    for folder in (source, source.parent):
-        path = folder / MANIFEST
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))
+    for folder in (str(source), storage.parent(str(source))):
+        path = storage.join(folder, MANIFEST)
+        if storage.is_file(path):
+            return json.loads(storage.read_bytes(path).decode("utf-8"))
     return None
 
 
-def _prepare_target(to: Path, overwrite: bool) -> None:
-    if to.exists() and not to.is_dir():
+def _prepare_target(to: str, overwrite: bool) -> None:
+    if storage.is_file(to):
         raise ExportError(f"--to {to}: is a file; give a folder")
-    if to.is_dir() and any(to.iterdir()):
+    if storage.is_dir(to) and storage.has_entries(to):
         if not overwrite:
             raise ExportError(f"--to {to}: not empty; pass --overwrite to replace an earlier export there")
-        if not (to / SUMMARY).is_file():
+        if not storage.is_file(storage.join(to, SUMMARY)):
             raise ExportError(f"--to {to}: holds something other than a curate export (no {SUMMARY}); not replacing it")
-        shutil.rmtree(to)
-    to.mkdir(parents=True, exist_ok=True)
+        storage.remove_tree(to)
+    storage.makedirs(to)
+
+
+def _relative(path: Path | str, folder: str) -> str:
+    return path[len(folder.rstrip("/")) + 1:] if isinstance(path, str) else os.path.relpath(path, folder)
 
 
 def _check_turn_tags(tags: tuple[str, ...], schema: pl.Schema) -> None:
@@ -97,7 +102,8 @@ def export_run(spec: ExportSpec) -> ExportResult:
         check_balance_column(spec.balance, schema)
     if spec.format != "parquet":
         _check_turn_tags(spec.turn_tags, schema)
-    _prepare_target(spec.to, spec.overwrite)
+    to = str(spec.to)
+    _prepare_target(to, spec.overwrite)
 
     selection: dict[str, int] = {"in_shards": lf.select(pl.len()).collect().item()}
     warnings = _all_null_warnings(lf, expr, spec, selection["in_shards"])
@@ -144,13 +150,13 @@ def export_run(spec: ExportSpec) -> ExportResult:
         "counts": {"records": records, "rows": writer.rows, "turns": turns,
                    "skipped": {k: v for k, v in skipped.most_common() if v}},
         "data_path": writer.data_path,
-        "files": [str(p.relative_to(spec.to)) for p in written],
+        "files": [_relative(p, to) for p in written],
         "has_system": bool(has_system),
         "warnings": warnings,
         "stats": stats.to_dict(),
     }
     if spec.format != "parquet":
-        (spec.to / DATASET_INFO).write_bytes(dumps(dataset_info(spec, writer.data_path, summary["has_system"])))
-    (spec.to / CARD).write_text(render_card(summary, _manifest(spec.source)), encoding="utf-8")
-    (spec.to / SUMMARY).write_bytes(dumps(summary))
+        storage.put(storage.join(to, DATASET_INFO), dumps(dataset_info(spec, writer.data_path, summary["has_system"])))
+    storage.put(storage.join(to, CARD), render_card(summary, _manifest(spec.source)).encode("utf-8"))
+    storage.put(storage.join(to, SUMMARY), dumps(summary))  # last: the export is whole
     return ExportResult(spec.to, written, summary)

@@ -14,7 +14,7 @@ from curate.export.spec import ExportError, ExportSpec
 KEY = ("source", "id")
 
 
-def shard_files(source: Path) -> list[Path]:
+def shard_files(source: Path | str) -> list[str]:
     """The kept-record shards of a run folder (OUT/data), a folder of Parquet files or one file."""
     from curate.shard_summary import parquet_files
 
@@ -27,9 +27,11 @@ def shard_files(source: Path) -> list[Path]:
     return files
 
 
-def scan(files: list[Path]) -> pl.LazyFrame:
-    """A lazy scan over every shard; nothing is read until a query runs."""
-    return pl.scan_parquet(files)
+def scan(files: list[str]) -> pl.LazyFrame:
+    """A lazy scan over every shard (local or remote); nothing is read until a query runs."""
+    from curate.io import storage
+
+    return storage.scan_parquet(files)
 
 
 def where_expr(where: str | None, schema: pl.Schema) -> pl.Expr:

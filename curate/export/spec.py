@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from curate.io import storage
+
 FORMATS = ("sharegpt", "messages", "alpaca", "parquet")
 CONVERSATIONAL = ("sharegpt", "messages", "alpaca")
 FILE_FORMATS = ("jsonl", "parquet")
@@ -30,8 +32,8 @@ class ExportSpec:
     OUT, options and seed give the same records whatever the shard order.
     """
 
-    source: Path
-    to: Path
+    source: Path | str  # a local folder or file, or a URL (`curate.io.storage`)
+    to: Path | str
     format: str = "sharegpt"
     where: str | None = None
     sample: int | None = None
@@ -69,7 +71,9 @@ class ExportSpec:
     @property
     def dataset_name(self) -> str:
         """The dataset's name in dataset_info.json and the card (default: the target folder's name)."""
-        return self.name or self.to.resolve().name
+        if self.name:
+            return self.name
+        return str(self.to).rstrip("/").rsplit("/", 1)[-1] if storage.is_url(self.to) else Path(self.to).resolve().name
 
     @property
     def needs_plan(self) -> bool:

@@ -29,6 +29,7 @@ from typing import IO
 
 import zstandard
 
+from curate.io import storage
 from curate.job import DEFAULT_ENCODING
 
 # How much of a file (decompressed) the detection reads: enough to see past an ASCII preamble to the text.
@@ -88,7 +89,10 @@ def compression(path: str) -> str | None:
 
 
 def open_binary(path: str) -> IO[bytes]:
-    """Open `path` for buffered binary reading, decompressing by suffix (.gz, .bz2, .zst)."""
+    """Open `path` (a local path or a URL: `curate.io.storage`) for buffered binary reading, decompressing by
+    suffix (.gz, .bz2, .zst)."""
+    if storage.is_url(path):
+        return _decompressed(storage.open_input(path), compression(path))
     comp = compression(path)
     if comp == "gzip":
         return gzip.open(path, "rb")
@@ -98,6 +102,45 @@ def open_binary(path: str) -> IO[bytes]:
         # zstandard's reader has no line iteration of its own; the BufferedReader adds it.
         return io.BufferedReader(zstandard.open(path, "rb"))
     return open(path, "rb")  # noqa: SIM115 - returned to the caller's `with`
+
+
+class _OwnedGzip(gzip.GzipFile):
+    """A gzip reader that closes the stream it reads (GzipFile leaves a file object it is given open)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._owned = raw
+        super().__init__(fileobj=raw, mode="rb")
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._owned.close()
+
+
+class _OwnedBz2(bz2.BZ2File):
+    """A bz2 reader that closes the stream it reads (as `_OwnedGzip`)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._owned = raw
+        super().__init__(raw, "rb")
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._owned.close()
+
+
+def _decompressed(raw: IO[bytes], comp: str | None) -> IO[bytes]:
+    """A decompressing reader over an open binary stream (a remote file's), closing it when closed."""
+    if comp == "gzip":
+        return _OwnedGzip(raw)  # type: ignore[return-value]
+    if comp == "bz2":
+        return _OwnedBz2(raw)  # type: ignore[return-value]
+    if comp == "zstd":
+        return io.BufferedReader(zstandard.open(raw, "rb", closefd=True))
+    return raw
 
 
 def open_text(path: str, encoding: Encoding) -> IO[bytes]:

@@ -6,10 +6,10 @@ import json
 import platform
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import curate
+from curate.io import storage
 from curate.io.encoding import Encoding
 from curate.io.writer import atomic_write_bytes
 from curate.job import Job
@@ -44,7 +44,7 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
     for spec in job.inputs:
         for path in spec.files:
             acc = {"file": path, "input": spec.name, "kind": spec.kind, "format": spec.format_of(path),
-                   "bytes": Path(path).stat().st_size, "records_in": 0, "kept": 0, "rejected": 0,
+                   "bytes": storage.size(path), "records_in": 0, "kept": 0, "rejected": 0,
                    "rejected_by_reason": {}, "pii_found": {}, "license": spec.license}
             encoding = (encodings or {}).get(path)
             if encoding is not None:
@@ -161,9 +161,9 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) ->
     return manifest
 
 
-def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
-    """Write OUT/manifest.json atomically."""
-    path = out / MANIFEST
+def write_manifest(out: str, manifest: dict[str, Any]) -> str:
+    """Write OUT/manifest.json atomically (OUT: a folder or a URL); its path."""
+    path = storage.join(str(out), MANIFEST)
     atomic_write_bytes(path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
     return path
 

@@ -22,10 +22,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import xxhash
 
 import curate
+from curate.io import storage
 from curate.io.encoding import STREAM_ERRORS, Encoding, compression, detect_encoding, open_text, undecodable
 from curate.job import DialogueSpec, InputSpec, JobError
 from curate.render import XTUNER_KEYS
@@ -192,7 +192,7 @@ def check_input(path: str, spec: InputSpec) -> Encoding | None:
     fmt = spec.format_of(path)
     if spec.kind == "dialogue" and spec.dialogue is None:
         raise JobError(f"{where}.dialogue: required for kind: dialogue ({path})")
-    if not Path(path).is_file():
+    if not storage.is_file(path):
         raise JobError(f"{where}.path: {path}: no such file")
     try:
         if fmt == "parquet":
@@ -252,7 +252,7 @@ def _check_csv(path: str, spec: InputSpec, where: str, encoding: Encoding) -> No
 
 
 def _check_parquet(path: str, spec: InputSpec, where: str) -> None:
-    schema = pq.read_schema(path)
+    schema = storage.read_schema(path)
     for key, column in _mapped_columns(spec, "parquet"):
         if column not in schema.names:
             raise JobError(
@@ -309,16 +309,20 @@ def splittable(path: str, spec: InputSpec, encoding: Encoding | None = None) -> 
     return not encoding.utf16 and not _is_json_array(path, encoding)
 
 
-def jsonl_pieces(path: str, piece_bytes: int) -> list[tuple[int, int, int]]:
+NewlineCounter = Callable[[str, list[tuple[int, int]]], list[int]]
+
+
+def jsonl_pieces(path: str, piece_bytes: int, count: NewlineCounter | None = None) -> list[tuple[int, int, int]]:
     """Cut a JSONL file into pieces of about `piece_bytes` at line starts: (start, end, first line number).
 
-    Line numbers are counted here (`_newlines`), so every piece numbers its
-    records exactly as reading the whole file would.
+    Line numbers are counted here (`count`: the newlines in each byte range; by default `_newlines` for a
+    local file, `count_newlines` range by range for a remote one), so every piece numbers its records
+    exactly as reading the whole file would.
     """
-    size = os.path.getsize(path)
+    size = storage.size(path)
     n = max(1, -(-size // max(1, piece_bytes)))
     cuts = [0]
-    with open(path, "rb") as f:
+    with storage.open_input(path) as f:
         for k in range(1, n):
             f.seek(max(size * k // n, cuts[-1]))
             f.readline()  # on to the next line start
@@ -329,7 +333,9 @@ def jsonl_pieces(path: str, piece_bytes: int) -> list[tuple[int, int, int]]:
                 cuts.append(pos)
         cuts.append(size)
     ranges = list(zip(cuts, cuts[1:], strict=False))
-    first = np.cumsum([1] + _newlines(path, ranges))
+    if count is None:
+        count = _newlines if not storage.is_url(path) else _newlines_in_ranges
+    first = np.cumsum([1] + count(path, ranges))
     return [(a, b, int(line)) for (a, b), line in zip(ranges, first, strict=False)]
 
 
@@ -349,6 +355,20 @@ def _newlines(path: str, ranges: list[tuple[int, int]]) -> list[int]:
             counts = list(pool.map(_count_newlines, [data] * len(ranges), ranges))
         del data  # the map's buffer must be released before the map closes
     return counts
+
+
+def count_newlines(path: str, start: int, end: int) -> int:
+    """Newlines in bytes [start, end) of a file, read in blocks (a remote file: ranged reads, no mmap)."""
+    n = 0
+    with storage.open_input(path) as f:
+        f.seek(start)
+        for lo in range(start, end, _NEWLINE_BLOCK):
+            n += f.read(min(_NEWLINE_BLOCK, end - lo)).count(b"\n")
+    return n
+
+
+def _newlines_in_ranges(path: str, ranges: list[tuple[int, int]]) -> list[int]:
+    return [count_newlines(path, a, b) for a, b in ranges]
 
 
 def _count_newlines(data: np.ndarray, r: tuple[int, int]) -> int:
@@ -734,7 +754,7 @@ class _FileReader:
     def parquet(self) -> Iterator[pa.Table]:
         """Parquet rows, nested turns included; a row whose text is null or not valid UTF-8 is malformed."""
         row = 0
-        pf = pq.ParquetFile(self.path)  # an unreadable footer raises: check_input has read it already
+        pf = storage.parquet_file(self.path)  # an unreadable footer raises: check_input has read it already
         try:
             for batch in pf.iter_batches(batch_size=self.chunk_rows):
                 try:

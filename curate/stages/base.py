@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -91,13 +90,13 @@ class StepResult:
 
 @dataclass(frozen=True)
 class GlobalStep:
-    """A step over the whole run's checkpoints: `run(checkpoints, work_dir, settings, engine)`; its file's path
+    """A step over the whole run's checkpoints: `run(checkpoints, work_dir, settings, engine)` (work_dir: a path or URL); its file's path
     goes to the finishing stages as `Settings.<output>`."""
 
     name: str
     reads: tuple[str, ...]
     output: str
-    run: Callable[[list[str], Path, Settings, Engine], StepResult]
+    run: Callable[[list[str], str, Settings, Engine], StepResult]
     active: Callable[[Settings], bool] = _always
 
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.arrowutil import as_array
+from curate.io import storage
 from curate.stages.base import Settings, Stage
 
 SIGNAL = "sig_dup_paragraph_frac"
@@ -74,7 +75,7 @@ def duplicated_lines(rows: pa.Table, components: str | None) -> pa.Table:
     """
     df = pl.from_arrow(rows).unique()
     if components:
-        comps = pl.read_parquet(components)
+        comps = storage.read_parquet(components)
         df = df.join(comps, on="node", how="left").with_columns(pl.coalesce("component", "node").alias("node"))
     dup = df.group_by("line").agg(pl.col("node").n_unique()).filter(pl.col("node") >= 2).select("line")
     return dup.to_arrow().cast(pa.schema([("line", pa.uint64())]))

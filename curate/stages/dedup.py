@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.arrowutil import as_array
+from curate.io import storage
 from curate.stages.base import Settings, Stage
 from curate.stages.minhash import MinHashParams, band_keys, signatures, sorted_shingle_sets
 from curate.stages.ngrams import to_codepoints
@@ -345,7 +346,7 @@ def _signatures(table: pa.Table, settings: Settings) -> pa.Table:
 @lru_cache(maxsize=4)
 def _decisions(path: str) -> pl.DataFrame:
     # read once per worker process; the dedup step writes the file once and never changes it
-    return pl.read_parquet(path)
+    return storage.read_parquet(path)
 
 
 DEDUP_SIGNATURES = Stage("dedup_signatures", reads=("text", "drop_reason"), adds=(CHARS, BANDS),

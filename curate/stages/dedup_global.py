@@ -10,13 +10,12 @@ regrouping (`Engine.group_and_collect`: a Ray hash shuffle).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from curate.io import storage
 from curate.io.writer import atomic_write_parquet
 from curate.job import DedupSpec
 from curate.stages import crossdoc, dedup, dup_ids
@@ -40,7 +39,7 @@ def band_passes(bands: int, n_records: int) -> list[tuple[int, int]]:
     return [(lo, min(bands, lo + per_pass)) for lo in range(0, bands, per_pass)]
 
 
-def duplicate_ids_global(checkpoints: list[str], work: Path, settings: Settings) -> tuple[str | None, dict[str, Any]]:
+def duplicate_ids_global(checkpoints: list[str], work: str, settings: Settings) -> tuple[str | None, dict[str, Any]]:
     """The later copies of an id within each input that maps an id_field → OUT/_work/dup_ids.parquet (None when
     there are none), and the report per input (`curate.stages.dup_ids`)."""
     t0 = time.perf_counter()
@@ -48,20 +47,20 @@ def duplicate_ids_global(checkpoints: list[str], work: Path, settings: Settings)
     copies = dup_ids.find_duplicate_ids(checkpoints, list(settings.id_inputs), order)
     path = None
     if copies.height:
-        path = work / "dup_ids.parquet"
+        path = storage.join(work, "dup_ids.parquet")
         atomic_write_parquet(path, copies.to_arrow())
-    return (str(path) if path else None,
+    return (path,
             {"inputs": dup_ids.report(copies, list(settings.id_inputs)), "seconds": round(time.perf_counter() - t0, 3)})
 
 
-def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path, engine: Engine,
-                 copies: str | None = None) -> tuple[Path, dict[str, Any]]:
+def dedup_global(checkpoints: list[str], spec: DedupSpec, work: str, engine: Engine,
+                 copies: str | None = None) -> tuple[str, dict[str, Any]]:
     """Clusters across the whole run → OUT/_work/dedup.parquet (written once, all or nothing), and a report.
     `copies`: the duplicate-id step's file; its later copies are left out of the clusters."""
     t0 = time.perf_counter()
     live = pl.col("drop_reason").is_null()
     records = (
-        pl.scan_parquet(checkpoints)
+        storage.scan_parquet(checkpoints)
         .filter(live)
         .select("source_file", "source_line", "id", "exact_hash", chars=pl.col(dedup.CHARS))
         .collect()
@@ -77,7 +76,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path, engine: En
         passes = band_passes(bands, records.height)
         if n_rows <= DRIVER_BUCKET_ROWS:  # small: the same functions here, without an engine execution's fixed cost
             passes = [(0, bands)]
-            table = pa.concat_tables([pq.read_table(p, columns=["drop_reason", "exact_hash", dedup.BANDS])
+            table = pa.concat_tables([storage.read_table(p, columns=["drop_reason", "exact_hash", dedup.BANDS])
                                       for p in checkpoints])
             parts.append(pl.from_arrow(dedup.bucket_edges(dedup.band_rows(table, skip=skip))).unique())
             del table
@@ -92,7 +91,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path, engine: En
         del parts
         nodes = pl.concat([edges["a"], edges["b"]]).unique()
         texts = (
-            pl.scan_parquet(checkpoints)
+            storage.scan_parquet(checkpoints)
             .filter(live & pl.col("exact_hash").is_in(nodes.implode()))
             .select(node=pl.col("exact_hash"), text=pl.col("text"))
             .unique("node", keep="first")
@@ -108,8 +107,8 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path, engine: En
                       candidate_edges=edges.height,
                       verified_edges=verified.height, near_clusters=comps["component"].n_unique())
     decisions = dedup.cluster_records(records, comps)
-    atomic_write_parquet(work / "components.parquet", comps.to_arrow())
-    path = work / "dedup.parquet"
+    atomic_write_parquet(storage.join(work, "components.parquet"), comps.to_arrow())
+    path = storage.join(work, "dedup.parquet")
     atomic_write_parquet(path, decisions.to_arrow())
     sizes = decisions.group_by("dup_cluster").len()["len"].value_counts().sort("len")
     report.update(
@@ -121,36 +120,36 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: Path, engine: En
     return path, report
 
 
-def duplicated_lines_global(checkpoints: list[str], work: Path, engine: Engine,
-                            copies: str | None = None) -> tuple[Path, dict[str, Any]]:
+def duplicated_lines_global(checkpoints: list[str], work: str, engine: Engine,
+                            copies: str | None = None) -> tuple[str, dict[str, Any]]:
     """Lines that occur in two or more duplicate clusters → OUT/_work/dup_lines.parquet, and a report.
     `copies`: as for `dedup_global`."""
     t0 = time.perf_counter()
-    comps = work / "components.parquet"
+    comps = storage.join(work, "components.parquet")
     live = pl.col("drop_reason").is_null()
-    n_rows = pl.scan_parquet(checkpoints).filter(live).select(pl.col(crossdoc.LINE_HASHES).list.len().sum()).collect().item()
+    n_rows = storage.scan_parquet(checkpoints).filter(live).select(pl.col(crossdoc.LINE_HASHES).list.len().sum()).collect().item()
     lines = engine.group_and_collect(
         checkpoints, ["drop_reason", "exact_hash", crossdoc.LINE_HASHES], crossdoc.line_rows,
         {"skip": dup_ids.without_copies(None, copies)[1]}, "line", n_rows or 0,
-        crossdoc.duplicated_lines, {"components": str(comps) if comps.exists() else None},
+        crossdoc.duplicated_lines, {"components": comps if storage.exists(comps) else None},
         pa.schema([("line", pa.uint64())]))
-    path = work / "dup_lines.parquet"
+    path = storage.join(work, "dup_lines.parquet")
     atomic_write_parquet(path, lines)
     return path, {"lines": n_rows, "duplicated_lines": lines.num_rows, "seconds": round(time.perf_counter() - t0, 3)}
 
 
-def _ids(checkpoints: list[str], work: Path, settings: Settings, engine: Engine) -> StepResult:
+def _ids(checkpoints: list[str], work: str, settings: Settings, engine: Engine) -> StepResult:
     return StepResult(*duplicate_ids_global(checkpoints, work, settings))
 
 
-def _cluster(checkpoints: list[str], work: Path, settings: Settings, engine: Engine) -> StepResult:
+def _cluster(checkpoints: list[str], work: str, settings: Settings, engine: Engine) -> StepResult:
     path, report = dedup_global(checkpoints, settings.dedup, work, engine, settings.dup_ids)
-    return StepResult(str(path), {"enabled": True, **report})
+    return StepResult(path, {"enabled": True, **report})
 
 
-def _lines(checkpoints: list[str], work: Path, settings: Settings, engine: Engine) -> StepResult:
+def _lines(checkpoints: list[str], work: str, settings: Settings, engine: Engine) -> StepResult:
     path, report = duplicated_lines_global(checkpoints, work, engine, settings.dup_ids)
-    return StepResult(str(path), report)
+    return StepResult(path, report)
 
 
 # first: the dedup and the line counts then leave the later copies out (settings.dup_ids)

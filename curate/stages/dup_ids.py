@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
+from curate.io import storage
 from curate.stages.base import Stage
 
 REASON = "duplicate_id"
@@ -66,7 +67,7 @@ def find_duplicate_ids(checkpoints: list[str], sources: list[str], file_order: d
     no live record that stays (`orphan`: the dedup must not see that text)."""
     if not sources or not checkpoints:
         return pl.DataFrame(schema=_SCHEMA)
-    scan = pl.scan_parquet(checkpoints)
+    scan = storage.scan_parquet(checkpoints)
     read_well = pl.col("source").is_in(sources) & (pl.col("drop_reason").fill_null("") != _MALFORMED)
     # ids and sources only, to find the few repeated ids; then the positions of just those records
     repeated = scan.filter(read_well).group_by("source", "id").len().filter(pl.col("len") > 1).drop("len")
@@ -140,7 +141,7 @@ def apply_duplicate_ids(table: pa.Table, copies: pl.DataFrame) -> pa.Table:
 @lru_cache(maxsize=4)
 def _copies(path: str) -> pl.DataFrame:
     # read once per worker process; the duplicate_ids step writes the file once and never changes it
-    return pl.read_parquet(path)
+    return storage.read_parquet(path)
 
 
 APPLY_DUPLICATE_IDS = Stage("apply_duplicate_ids", reads=("source_file", "source_line"),

@@ -23,6 +23,7 @@ import yaml
 
 from curate.arrowutil import as_array
 from curate.assets import resolve_asset
+from curate.io import storage
 from curate.schema import arrow_schema
 from curate.stages.base import Settings, Stage
 from curate.stages.crossdoc import LINE_HASHES, SIGNAL, dup_paragraph_frac
@@ -305,7 +306,7 @@ def _rules(table: pa.Table, settings: Settings) -> pa.Table:
 @cache
 def _dup_lines(path: str) -> pl.Series:
     # read once per worker process; the whole-run step writes the file once and never changes it
-    return pl.read_parquet(path)["line"]
+    return storage.read_parquet(path)["line"]
 
 
 def _whole_run_rules(table: pa.Table, settings: Settings) -> pa.Table:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from curate.io import storage
 from curate.stats.shard import stats_spec
 
 STATS_DIR = "stats"
@@ -101,9 +102,9 @@ def merge_stats(docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def read_shard_stats(out: Path) -> list[dict[str, Any]]:
-    """Every OUT/stats/part-*.json of a run, in shard order."""
-    folder = out / STATS_DIR
-    if not folder.is_dir():
+def read_shard_stats(out: str | Path) -> list[dict[str, Any]]:
+    """Every OUT/stats/part-*.json of a run (OUT: a folder or a URL), in shard order."""
+    folder = storage.join(out, STATS_DIR)
+    if not storage.is_dir(folder):
         raise FileNotFoundError(f"{folder} not found: is {out} the output folder of a curate run?")
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("part-*.json"))]
+    return [json.loads(storage.read_bytes(p).decode("utf-8")) for p in storage.listdir(folder, "part-*.json")]

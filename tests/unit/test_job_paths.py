@@ -45,22 +45,29 @@ def test_a_relative_output_is_made_absolute(tmp_path: Path, monkeypatch: pytest.
     assert job.output == str(tmp_path / "runs" / "x")
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"output": "s3://bucket/out"}, r"output: 's3://bucket/out' is a URL"),
-    ({"inputs": ["s3://bucket/web.jsonl"]}, r"--input s3://bucket/web.jsonl: 's3://bucket/web.jsonl' is a URL"),
-])
-def test_urls_are_refused_with_the_supported_route(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   overrides: dict, message: str) -> None:
-    # before, `-o s3://bucket/out` silently wrote a local folder ./s3:/bucket/out
+def test_an_output_url_is_kept_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the manifest records it so; a file:// URL is the local path it names (before URLs were read, `-o
+    # s3://bucket/out` silently wrote a local folder ./s3:/bucket/out)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.jsonl").write_text('{"text": "你好"}\n', encoding="utf-8")
-    (tmp_path / "job.yaml").write_text("inputs: [{path: in.jsonl}]\n", encoding="utf-8")
-    with pytest.raises(JobError, match=message) as e:
-        load_job(tmp_path / "job.yaml", **overrides)
-    assert "mount" in str(e.value)
-    with pytest.raises(JobError, match=r"inputs\[0\]\.path: 'gs://b/x\.jsonl' is a URL"):
-        parse_job({"inputs": [{"path": "gs://b/x.jsonl"}]}, tmp_path)
+    (tmp_path / "job.yaml").write_text("inputs: [{path: in.jsonl}]\ntags: false\n", encoding="utf-8")
+    assert load_job(tmp_path / "job.yaml", output="s3://bucket/runs/x/").output == "s3://bucket/runs/x/"
+    assert load_job(tmp_path / "job.yaml", output=f"file://{tmp_path}/o").output == str(tmp_path / "o")
     assert not (tmp_path / "s3:").exists()
+
+
+def test_input_urls_name_objects_prefixes_and_globs(s3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bucket = s3.bucket()
+    for key in ("crawl/a.jsonl.gz", "crawl/b.jsonl.gz", "crawl/sub/c.jsonl", "crawl/readme.pdf", "dlg/d.jsonl"):
+        s3.client().put_object(Bucket=bucket, Key=key, Body=b'{"text": "x"}\n')
+    monkeypatch.chdir(tmp_path)
+    job = parse_job({"inputs": [{"name": "web", "path": f"s3://{bucket}/crawl/*.jsonl.gz"},
+                                {"name": "all", "path": f"s3://{bucket}/crawl/sub"},
+                                {"name": "one", "path": f"s3://{bucket}/dlg/d.jsonl"}], "tags": False}, tmp_path)
+    assert [s.files for s in job.inputs] == [[f"s3://{bucket}/crawl/a.jsonl.gz", f"s3://{bucket}/crawl/b.jsonl.gz"],
+                                             [f"s3://{bucket}/crawl/sub/c.jsonl"], [f"s3://{bucket}/dlg/d.jsonl"]]
+    with pytest.raises(JobError, match=r"inputs\[0\]\.path: no input files match 's3://.*/nothing/\*\.jsonl'"):
+        parse_job({"inputs": [{"path": f"s3://{bucket}/nothing/*.jsonl"}]}, tmp_path)
 
 
 def test_input_may_omit_the_name_when_the_job_has_one_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
