@@ -9,6 +9,10 @@ that both nodes did part of the work.
 
 Ray rewrites a 127.0.0.1 node address to the machine's own (both nodes show as node:<host ip>), and its
 servers listen on every interface; so the cluster also runs with a token of its own (see TwoNodeCluster).
+
+The second test runs the demo again with its inputs and OUT on a local S3-compatible server (moto,
+`tests/s3server.py`): the nodes' working folders share nothing (each node runs from a folder of its own),
+they reach the store with the credentials in their environment, and the shards are a local run's bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
+
+from tests.s3server import S3Server
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -54,9 +61,9 @@ def free_ports(n: int) -> list[int]:
 
 
 def clean_env(**ray_env: str) -> dict[str, str]:
-    """This environment without RAY_ADDRESS (or any RAY_ setting a developer may have), so each run goes
-    where its command line says, plus `ray_env`."""
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")}, **ray_env}
+    """This environment without RAY_ADDRESS (or any RAY_ setting a developer may have) and without AWS_
+    settings, so each run goes where its command line says, plus `ray_env`."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "AWS_"))}, **ray_env}
 
 
 @dataclass
@@ -71,6 +78,7 @@ class TwoNodeCluster:
 
     address: str
     temp_dir: Path
+    store_env: dict[str, str]  # how every node reaches the S3 server: endpoint and credentials (AWS_*)
 
     @property
     def env(self) -> dict[str, str]:
@@ -78,16 +86,20 @@ class TwoNodeCluster:
 
     @property
     def node_dirs(self) -> dict[str, Path]:
-        """Each node's own --temp-dir (its sockets, its workers' logs), by the node's resource name."""
-        return {"head": self.temp_dir, "worker2": self.temp_dir / "n2"}
+        """Each node's own --temp-dir (its sockets, its workers' logs) and working folder, by the node's
+        resource name: two folders side by side, neither inside the other."""
+        return {"head": self.temp_dir / "n1", "worker2": self.temp_dir / "n2"}
 
 
-def _ray_start(cluster: TwoNodeCluster, args: list[str], log: Path) -> None:
-    """`ray start ARGS` with the cluster's token, run from its temp dir: its processes inherit that working
-    folder (how `cluster_processes` finds them), and workers see no checkout-relative path by accident."""
+def _ray_start(cluster: TwoNodeCluster, node: str, args: list[str], log: Path) -> None:
+    """`ray start ARGS` for `node` with the cluster's token and the store's settings, run from the node's own
+    folder: its processes inherit that working folder (how `cluster_processes` finds them), and workers see
+    no checkout-relative path, nor the other node's files, by accident."""
+    cwd = cluster.node_dirs[node]
+    cwd.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as f:
-        proc = subprocess.run([RAY, "start", *args], cwd=cluster.temp_dir, env=clean_env(**cluster.env), stdout=f,
-                              stderr=subprocess.STDOUT, timeout=START_TIMEOUT_S)
+        proc = subprocess.run([RAY, "start", *args], cwd=cwd, env=clean_env(**cluster.env, **cluster.store_env),
+                              stdout=f, stderr=subprocess.STDOUT, timeout=START_TIMEOUT_S)
     if proc.returncode:
         raise RuntimeError(f"ray start {' '.join(args)} failed ({proc.returncode}):\n{log.read_text(errors='replace')}")
 
@@ -166,14 +178,15 @@ def _client_server_args() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def two_node_cluster() -> Iterator[TwoNodeCluster]:
-    """A head with resource `head` and a second node with resource `worker2`, one CPU each, on loopback."""
+def two_node_cluster(s3_server: S3Server) -> Iterator[TwoNodeCluster]:
+    """A head with resource `head` and a second node with resource `worker2`, one CPU each, on loopback; both
+    with the S3 server's settings in their environment."""
     import secrets
     import shutil
 
     temp_dir = Path(tempfile.mkdtemp(prefix="rc-", dir=SHORT_TMP))
     gcs, dashboard = free_ports(2)
-    cluster = TwoNodeCluster(f"127.0.0.1:{gcs}", temp_dir)
+    cluster = TwoNodeCluster(f"127.0.0.1:{gcs}", temp_dir, s3_server.env)
     token = temp_dir / "auth_token"
     token.write_text(secrets.token_hex(32))
     token.chmod(0o600)
@@ -182,10 +195,10 @@ def two_node_cluster() -> Iterator[TwoNodeCluster]:
         # --include-dashboard=false drops the web UI, but the dashboard's head process still starts (on
         # 8265 unless told otherwise)
         dirs = cluster.node_dirs
-        _ray_start(cluster, ["--head", "--node-ip-address=127.0.0.1", f"--port={gcs}", *_client_server_args(),
+        _ray_start(cluster, "head", ["--head", "--node-ip-address=127.0.0.1", f"--port={gcs}", *_client_server_args(),
                              "--include-dashboard=false", f"--dashboard-port={dashboard}",
                              f"--temp-dir={dirs['head']}", *_node_args({"head": 1})], log)
-        _ray_start(cluster, [f"--address={cluster.address}", "--node-ip-address=127.0.0.1",
+        _ray_start(cluster, "worker2", [f"--address={cluster.address}", "--node-ip-address=127.0.0.1",
                              f"--temp-dir={dirs['worker2']}", *_node_args({"worker2": 1})], log)
         deadline = time.monotonic() + START_TIMEOUT_S
         while len(nodes := alive_nodes(cluster)) < 2 and time.monotonic() < deadline:
@@ -197,18 +210,20 @@ def two_node_cluster() -> Iterator[TwoNodeCluster]:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def curate_runs(outs: dict[Path, TwoNodeCluster | None]) -> list[dict]:
-    """`curate run jobs/demo.yaml -o OUT [--address ADDR]` as a user types it, for each OUT at once; their
-    manifests.
+def curate_runs(outs: dict[Path, TwoNodeCluster | None], job: str = "jobs/demo.yaml",
+                logs: Path | None = None, store_env: dict[str, str] | None = None) -> list[dict]:
+    """`curate run JOB -o OUT [--address ADDR]` as a user types it, for each OUT at once; their manifests.
+    An OUT that is an S3 URL (a str) needs `logs` (a folder for the runs' logs) and `store_env`, the
+    server's settings, which every run then gets.
 
     At once, because much of a small run is Ray's start-up latency rather than CPU: the two take little
     more than the slower one. The outputs do not depend on timing.
     """
     procs = []
-    for out, cluster in outs.items():
-        cmd = [CURATE, "run", "jobs/demo.yaml", "-o", str(out), *(["--address", cluster.address] if cluster else [])]
-        env = clean_env(**cluster.env) if cluster else clean_env()
-        log = open(out.with_suffix(".log"), "w+")  # noqa: SIM115 - closed below, after the process ends
+    for i, (out, cluster) in enumerate(outs.items()):
+        cmd = [CURATE, "run", job, "-o", str(out), *(["--address", cluster.address] if cluster else [])]
+        env = clean_env(**(cluster.env if cluster else {}), **(store_env or {}))
+        log = open(logs / f"run{i}.log" if logs else out.with_suffix(".log"), "w+")  # noqa: SIM115 - closed below
         procs.append((cmd, log, subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)))
     try:
         for cmd, log, proc in procs:
@@ -220,7 +235,21 @@ def curate_runs(outs: dict[Path, TwoNodeCluster | None]) -> list[dict]:
             if proc.poll() is None:
                 proc.kill()  # its local Ray's reaper stops that Ray
             log.close()
-    return [json.loads((out / "manifest.json").read_text(encoding="utf-8")) for out in outs]
+    return [json.loads(_read(out, "manifest.json", store_env)) for out in outs]
+
+
+def _read(out: Path | str, name: str, store_env: dict[str, str] | None) -> bytes:
+    if isinstance(out, Path):
+        return (out / name).read_bytes()
+    bucket, _, prefix = out.removeprefix("s3://").partition("/")
+    return _client(store_env or {}).get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read()
+
+
+def _client(env: dict[str, str]):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
+                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
 
 
 def snapshot(out: Path) -> dict[str, str]:
@@ -258,6 +287,38 @@ def test_the_demo_on_a_two_node_cluster_equals_the_local_run(two_node_cluster, t
 
     # Ray Data spreads its tasks over the nodes (its default SPREAD strategy), and each node has one CPU:
     # both read and run per_record
+    ran = tasks_by_node(two_node_cluster)
+    for node, names in ran.items():
+        assert any("_phase_task" in n for n in names), f"{node} ran no per_record task: {ran}"
+
+
+def s3_snapshot(server: S3Server, url: str) -> dict[str, str]:
+    """`snapshot` of an OUT on the S3 server."""
+    return {k: hashlib.sha256(v).hexdigest() for k, v in server.objects(url).items() if k.split("/")[0] in
+            ("data", "rejects", "stats")}
+
+
+def test_the_demo_on_s3_on_a_two_node_cluster_equals_the_local_run(two_node_cluster, s3_server, tmp_path) -> None:
+    """Inputs and OUT on the S3 server, no folder shared between the nodes: the cluster's shards are the bytes
+    of a local run of the same job (its inputs on the store too, so that `source_file` names them alike)."""
+    bucket = s3_server.bucket()
+    s3_server.upload(REPO / "demo", f"s3://{bucket}/demo-in")
+    doc = yaml.safe_load((REPO / "jobs" / "demo.yaml").read_text(encoding="utf-8"))
+    for spec in doc["inputs"]:
+        spec["path"] = f"s3://{bucket}/demo-in/" + spec["path"].removeprefix("../demo/")
+    job = tmp_path / "demo-s3.yaml"
+    job.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    url = f"s3://{bucket}/cluster"
+    cluster, local = curate_runs({url: two_node_cluster, tmp_path / "local": None}, str(job), logs=tmp_path,
+                                 store_env=s3_server.env)
+
+    assert cluster["ray"]["nodes"] == 2 and cluster["job"]["config"]["output"] == url
+    assert all(f["reconciled"] and f["file"].startswith(f"s3://{bucket}/demo-in/") for f in cluster["inputs"])
+    assert cluster["totals"] == local["totals"] and cluster["inputs"] == local["inputs"]
+    snap_cluster, snap_local = s3_snapshot(s3_server, url), snapshot(tmp_path / "local")
+    assert sorted(snap_cluster) == sorted(snap_local) and any(k.startswith("data/") for k in snap_cluster)
+    assert snap_cluster == snap_local, "the same bytes"
+    assert not [k for k in s3_server.objects(url) if k.startswith("_work/")] and s3_server.uploads(url) == []
     ran = tasks_by_node(two_node_cluster)
     for node, names in ran.items():
         assert any("_phase_task" in n for n in names), f"{node} ran no per_record task: {ran}"
