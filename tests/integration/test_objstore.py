@@ -8,6 +8,7 @@ process, its own local Ray, the server's AWS_* settings in its environment:
   checkpoint, temporary object or unfinished upload; its credentials appear in no object, log or Ray log;
 * inputs on the store (gzip and zstd JSONL, a CSV, a glob of text files, a JSONL big enough to be read in
   byte-range pieces) give the records the same inputs give from disk;
+* `curate inspect`, `dashboard`, `export` and `dedup` take URLs, `export --to` and dedup's OUT included;
 * a driver killed while shards are written, then rerun into the same `s3://` OUT, resumes (no rename on a
   store: finished units are known by their markers), aborts an unfinished upload left under OUT, and ends
   with the objects of an uninterrupted run.
@@ -94,7 +95,7 @@ def demo_runs(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> 
     finally:
         shutil.rmtree(ray_dir, ignore_errors=True)
     return {"url": url, "objects": s3_server.objects(url), "local": _local_files(local), "log": results[0][1],
-            "ray_logs": ray_logs}
+            "ray_logs": ray_logs, "local_dir": local}
 
 
 def test_the_demo_on_s3_equals_the_local_run_byte_for_byte(demo_runs: dict, s3_server: S3Server) -> None:
@@ -120,6 +121,29 @@ def test_credentials_are_never_written(demo_runs: dict, s3_server: S3Server) -> 
         assert [k for k, v in demo_runs["objects"].items() if secret.encode() in v] == []
         assert secret not in demo_runs["log"]
         assert secret.encode() not in demo_runs["ray_logs"]
+
+
+def _cli(s3: S3Server, *args: str) -> str:
+    proc = subprocess.run([*CURATE, *args], cwd=REPO, env=_env(s3), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_inspect_dashboard_export_and_dedup_take_urls(demo_runs: dict, s3_server: S3Server, tmp_path: Path) -> None:
+    url, bucket = demo_runs["url"], demo_runs["url"].removeprefix("s3://").split("/")[0]
+    assert _cli(s3_server, "inspect", url, "-n", "1") == _cli(s3_server, "inspect", str(demo_runs["local_dir"]), "-n", "1")
+    assert f"wrote {url}/dashboard/index.html" in _cli(s3_server, "dashboard", url)
+    export = ["--format", "parquet", "--where", "quality > 0.5", "--rows-per-file", "50"]
+    _cli(s3_server, "export", url, "--to", f"s3://{bucket}/export", *export)
+    _cli(s3_server, "export", str(demo_runs["local_dir"]), "--to", str(tmp_path / "export"), *export)
+    exported, local = s3_server.objects(f"s3://{bucket}/export"), _local_files(tmp_path / "export")
+    assert sorted(exported) == sorted(local) and len([k for k in exported if k.startswith("data/")]) > 1
+    assert all(exported[k] == local[k] for k in exported if k.startswith("data/"))
+    assert s3_server.uploads(f"s3://{bucket}/export") == []
+    out = _cli(s3_server, "dedup", url, f"s3://{bucket}/dedup", "--num-cpus", "1")
+    manifest = json.loads(s3_server.objects(f"s3://{bucket}/dedup")["manifest.json"])
+    assert manifest["records_in"] == manifest["kept"] + manifest["rejected"] == json.loads(
+        demo_runs["objects"]["manifest.json"])["totals"]["kept"], out
 
 
 def _inputs_job(inputs: dict[str, str], out: str) -> dict:
