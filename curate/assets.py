@@ -24,10 +24,18 @@ def asset_dir(name: str) -> Path:
 def resolve_asset(path: str | Path, kind: str) -> Path:
     """Resolve a user-given path: as given if it exists (made absolute), else relative to the asset folder `kind`.
 
-    So `rules: default.yaml` and `rules: rules/default.yaml` both work from any working directory. A path
+    So `rules: default.yaml` and `rules: rules/default.yaml` both work from any working directory; a URL
+    (`s3://bucket/rules/mine.yaml`) comes back as its local copy, with what it names beside it. A path
     found in the working directory comes back absolute: Ray workers (on a cluster, started by each node's
     `ray start`) do not share the driver's working directory.
     """
+    if "://" in str(path):  # a URL: a local copy, fetched once per machine (`curate.io.fetch`)
+        from curate.io import storage
+        from curate.io.fetch import fetch
+
+        if storage.is_url(str(path)):
+            return fetch(str(path), kind)
+        path = storage.local(str(path))
     p = Path(path).expanduser()
     if p.exists():
         return p.resolve()

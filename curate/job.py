@@ -461,8 +461,9 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
                 raise JobError(f"{where}.spoken: {e}") from None
             if spoken_card.task != task:
                 raise JobError(f"{where}.spoken: {spoken_card.path} is a card for task {spoken_card.task!r}, not {task!r}")
-            spoken = str(spoken_card.path)
-        out[task] = ModelSpec(str(path), threshold, min_conf, spoken or None)
+            spoken = spoken if storage.is_url(spoken) else str(spoken_card.path)
+        # a URL stays one: each worker fetches the card itself (the driver's copy is not on other nodes)
+        out[task] = ModelSpec(card if storage.is_url(card) else str(path), threshold, min_conf, spoken or None)
     return out
 
 
@@ -507,7 +508,7 @@ def _with_risk(tags: dict[str, ModelSpec], risk: RiskSpec) -> dict[str, ModelSpe
         raise JobError(f"risk.card: {e}") from None
     if card.task != "risk":
         raise JobError(f"risk.card: {card.path} is a card for task {card.task!r}, not 'risk'")
-    return {**tags, "risk": ModelSpec(str(card.path), drop=risk.drop)}
+    return {**tags, "risk": ModelSpec(risk.card if storage.is_url(risk.card) else str(card.path), drop=risk.drop)}
 
 
 def _rule_file(r: Any, where: str) -> str:

@@ -259,6 +259,7 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
     if report.duplicate_ids:
         warn_duplicate_ids(report.duplicate_ids["inputs"])
     if not keep_work:
+        storage.remove(storage.join(work, units.PLAN))  # first: a half-removed _work is then never resumed
         storage.remove_tree(work)
     return RunResult(out if storage.is_url(out) else Path(out), manifest)
 

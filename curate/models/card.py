@@ -73,7 +73,15 @@ class ModelCard:
 
 
 def read_card(path: str | Path) -> ModelCard:
-    """Load and check a card YAML; errors name the file and the key."""
+    """Load and check a card YAML (a path, or a URL: its local copy, `curate.io.fetch`, with the model beside
+    it); errors name the file and the key."""
+    if "://" in str(path):
+        from curate.assets import resolve_asset
+
+        try:
+            path = resolve_asset(path, "classifiers")
+        except FileNotFoundError as e:
+            raise CardError(f"{path}: model card not found ({e})") from None
     path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))

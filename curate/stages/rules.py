@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -132,12 +132,13 @@ def parse_rule_set(doc: Any, path: Path) -> RuleSet:
 @cache
 def load_rule_set(name: str) -> RuleSet:
     """Load rules/NAME (or a path) once per process."""
-    path = resolve_asset(name, "rules")
+    path = resolve_asset(name, "rules")  # a URL: its local copy
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise RuleError(f"{path}: not valid YAML: {e}") from None
-    return parse_rule_set(doc, path)
+    rule_set = parse_rule_set(doc, path)
+    return replace(rule_set, path=name) if storage.is_url(name) else rule_set  # the manifest names the URL
 
 
 def load_rule_sets(names: Sequence[str]) -> tuple[RuleSet, ...]:

@@ -10,9 +10,10 @@ that both nodes did part of the work.
 Ray rewrites a 127.0.0.1 node address to the machine's own (both nodes show as node:<host ip>), and its
 servers listen on every interface; so the cluster also runs with a token of its own (see TwoNodeCluster).
 
-The second test runs the demo again with its inputs and OUT on a local S3-compatible server (moto,
-`tests/s3server.py`): the nodes' working folders share nothing (each node runs from a folder of its own),
-they reach the store with the credentials in their environment, and the shards are a local run's bytes.
+The second test runs the demo again with its inputs, a rule file, a model card and OUT on a local
+S3-compatible server (moto, `tests/s3server.py`): the nodes' working folders share nothing (each node runs
+from a folder of its own, with a cache of its own for fetched assets), they reach the store with the
+credentials in their environment, and the shards are a local run's bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -98,7 +100,9 @@ def _ray_start(cluster: TwoNodeCluster, node: str, args: list[str], log: Path) -
     cwd = cluster.node_dirs[node]
     cwd.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as f:
-        proc = subprocess.run([RAY, "start", *args], cwd=cwd, env=clean_env(**cluster.env, **cluster.store_env),
+        # each node's own cache of fetched assets (rule files and cards given as URLs)
+        env = clean_env(**cluster.env, **cluster.store_env, CURATE_CACHE=str(cwd / "cache"))
+        proc = subprocess.run([RAY, "start", *args], cwd=cwd, env=env,
                               stdout=f, stderr=subprocess.STDOUT, timeout=START_TIMEOUT_S)
     if proc.returncode:
         raise RuntimeError(f"ray start {' '.join(args)} failed ({proc.returncode}):\n{log.read_text(errors='replace')}")
@@ -182,7 +186,6 @@ def two_node_cluster(s3_server: S3Server) -> Iterator[TwoNodeCluster]:
     """A head with resource `head` and a second node with resource `worker2`, one CPU each, on loopback; both
     with the S3 server's settings in their environment."""
     import secrets
-    import shutil
 
     temp_dir = Path(tempfile.mkdtemp(prefix="rc-", dir=SHORT_TMP))
     gcs, dashboard = free_ports(2)
@@ -303,14 +306,23 @@ def test_the_demo_on_s3_on_a_two_node_cluster_equals_the_local_run(two_node_clus
     of a local run of the same job (its inputs on the store too, so that `source_file` names them alike)."""
     bucket = s3_server.bucket()
     s3_server.upload(REPO / "demo", f"s3://{bucket}/demo-in")
+    assets = tmp_path / "assets"  # a rule set (with its word lists) and a card (with its model) of the user's
+    shutil.copytree(REPO / "rules" / "words", assets / "rules" / "words")
+    shutil.copy(REPO / "rules" / "default.yaml", assets / "rules" / "mine.yaml")
+    (assets / "cards").mkdir()
+    for name in ("quality.yaml", "quality.ftz"):
+        shutil.copy(REPO / "classifiers" / name, assets / "cards" / name)
+    s3_server.upload(assets, f"s3://{bucket}/assets")
     doc = yaml.safe_load((REPO / "jobs" / "demo.yaml").read_text(encoding="utf-8"))
     for spec in doc["inputs"]:
         spec["path"] = f"s3://{bucket}/demo-in/" + spec["path"].removeprefix("../demo/")
+    doc["rules"] = [f"s3://{bucket}/assets/rules/mine.yaml", "dialogue.yaml"]
+    doc["scores"]["quality"] = f"s3://{bucket}/assets/cards/quality.yaml"
     job = tmp_path / "demo-s3.yaml"
     job.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     url = f"s3://{bucket}/cluster"
     cluster, local = curate_runs({url: two_node_cluster, tmp_path / "local": None}, str(job), logs=tmp_path,
-                                 store_env=s3_server.env)
+                                 store_env={**s3_server.env, "CURATE_CACHE": str(tmp_path / "driver-cache")})
 
     assert cluster["ray"]["nodes"] == 2 and cluster["job"]["config"]["output"] == url
     assert all(f["reconciled"] and f["file"].startswith(f"s3://{bucket}/demo-in/") for f in cluster["inputs"])
@@ -319,6 +331,9 @@ def test_the_demo_on_s3_on_a_two_node_cluster_equals_the_local_run(two_node_clus
     assert sorted(snap_cluster) == sorted(snap_local) and any(k.startswith("data/") for k in snap_cluster)
     assert snap_cluster == snap_local, "the same bytes"
     assert not [k for k in s3_server.objects(url) if k.startswith("_work/")] and s3_server.uploads(url) == []
+    assert cluster["rules"][0]["file"] == doc["rules"][0] and cluster["models"]["quality"]["card"] == doc["scores"]["quality"]
+    for node, folder in two_node_cluster.node_dirs.items():  # every node read the rule set from its own copy
+        assert list((folder / "cache" / "assets").glob("*/words/ads.txt")), f"{node} fetched no rule set"
     ran = tasks_by_node(two_node_cluster)
     for node, names in ran.items():
         assert any("_phase_task" in n for n in names), f"{node} ran no per_record task: {ran}"

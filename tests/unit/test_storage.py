@@ -6,6 +6,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -113,3 +114,37 @@ def test_local_paths_and_file_urls_are_local(tmp_path: Path) -> None:
     assert storage.join("s3://b/out/", "data", "p.parquet") == "s3://b/out/data/p.parquet"
     storage.put(str(tmp_path / "f.json"), b"{}")
     assert (tmp_path / "f.json").read_bytes() == b"{}" and [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_rule_files_and_model_cards_at_urls_are_fetched_with_what_they_name(s3, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from curate.assets import asset_dir
+    from curate.io.fetch import CACHE_ENV
+    from curate.models.classifier import load_classifier
+    from curate.stages.rules import describe_rule_sets, load_rule_sets
+
+    bucket = s3.bucket()
+    mine = tmp_path / "mine"
+    (mine / "rules").mkdir(parents=True)
+    shipped = (asset_dir("rules") / "default.yaml").read_text(encoding="utf-8")
+    (mine / "rules" / "default.yaml").write_text(shipped.replace("\nname: default\n", "\nname: mine\n"), encoding="utf-8")
+    shutil.copytree(asset_dir("rules") / "words", mine / "rules" / "words")
+    (mine / "cards").mkdir()
+    for name in ("quality.yaml", "quality.ftz"):
+        shutil.copy(asset_dir("classifiers") / name, mine / "cards" / name)
+    s3.upload(mine, f"s3://{bucket}/assets")
+    rules_url, card_url = f"s3://{bucket}/assets/rules/default.yaml", f"s3://{bucket}/assets/cards/quality.yaml"
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    (tmp_path / "in.jsonl").write_text('{"text": "你好"}\n', encoding="utf-8")
+
+    job = parse_job({"inputs": [{"path": "in.jsonl"}], "rules": [rules_url, "dialogue.yaml"],
+                     "scores": {"quality": card_url}, "tags": False}, tmp_path)
+    assert job.rules == [rules_url, "dialogue.yaml"] and job.scores["quality"].card == card_url  # workers fetch
+    sets = load_rule_sets(job.rules)
+    assert [s.name for s in sets] == ["mine", "dialogue"] and sets[0].words is not None
+    assert describe_rule_sets(job.rules)[0]["file"] == rules_url
+    model = load_classifier(card_url)
+    assert model.card.model_path.read_bytes() == (asset_dir("classifiers") / "quality.ftz").read_bytes()
+    assert str(model.card.model_path).startswith(str(tmp_path / "cache"))
+    assert job.config_hash() == parse_job({"inputs": [{"path": "in.jsonl"}], "rules": [rules_url, "dialogue.yaml"],
+                                          "scores": {"quality": card_url}, "tags": False}, tmp_path).config_hash()
