@@ -131,7 +131,7 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     from curate import resume as units
 
     limit = limit or job.limit
-    out = job.output
+    out = job.output if storage.is_url(job.output) else str(Path(job.output).resolve())  # workers write there
     files = [(path, spec) for spec in job.inputs for path in spec.files]
     # configuration errors surface before any work starts; each text file's encoding is told once, here
     encodings = {path: check_input(path, spec) for path, spec in files}
