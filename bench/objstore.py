@@ -6,12 +6,15 @@ parameters as e2e.py's defaults otherwise). **Store**: moto in server mode (``te
 process, a free loopback port, in memory), the inputs uploaded to ``s3://BUCKET/corpus/`` before the clock
 starts. **Runs**: the real CLI, ``curate run JOB -o OUT``, each with a private ``RAY_TMPDIR`` (its own local
 Ray, ``ray.num_cpus: --cpus``); the disk run reads ``corpus/ours/*.jsonl`` and writes a local folder, the
-store run reads ``s3://BUCKET/corpus/*.jsonl`` and writes ``s3://BUCKET/out-N``. ``--rounds`` alternates
-them (disk, store, disk, store, ...) so that a change in the machine's load falls on both. Every run's
+store run reads ``s3://BUCKET/corpus/*.jsonl`` and writes ``s3://BUCKET/out-N``. ``--rounds`` repeats them
+in ABBA order (disk, store, store, disk, ...) so that a drift in the machine's load falls on both. Every run's
 kept shards must be the same bytes (checked: a store run that differs is an error, not a timing).
 
 Reported per run: wall seconds of the whole process, the manifest's phase timings (per_record, dedup_global,
-finish), MB/s of input; then the ratio store / disk of the medians. moto is a Python server holding objects
+finish), MB/s of input, the CPU seconds of the run's process tree (bench/e2e.py's sampler) and of the store's
+process meanwhile; then the ratio store / disk of the medians. On a shared, loaded machine wall times follow
+the other jobs' load (and a run of more processes gets a larger share of the CPUs): the CPU seconds, the
+store's included, are the steadier measure of what the store costs. moto is a Python server holding objects
 in memory: every request costs a Python request handler on the same two cores, so this is an upper bound on
 what a real S3 or MinIO in another machine costs curate; the machine's load average is printed with it.
 
@@ -29,7 +32,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,20 +74,22 @@ def write_job(corpus_dir: Path, inputs_base: str, out: str, cpus: int, path: Pat
     return path
 
 
-def run(job: Path, out: str, env: dict[str, str], log: Path) -> float:
-    """`curate run JOB -o OUT` with its own Ray; wall seconds."""
+def run(job: Path, out: str, env: dict[str, str], log: Path, store: S3Server) -> dict[str, float]:
+    """`curate run JOB -o OUT` with its own Ray: wall seconds, the CPU seconds of its process tree (the CLI,
+    its Ray, the workers; e2e.py's sampler) and those the store's process used meanwhile."""
+    import psutil
+
     ray_tmp = tempfile.mkdtemp(prefix="cobj-", dir="/tmp")  # short: Ray's socket paths have a length limit
     cmd = [sys.executable, "-m", "curate.cli", "run", str(job), "-o", out]
-    t0 = time.perf_counter()
+    moto = psutil.Process(store.proc.pid)
+    before = sum(moto.cpu_times()[:2])
     try:
-        with open(log, "wb") as f:
-            rc = subprocess.run(cmd, cwd=REPO, env={**env, "RAY_TMPDIR": ray_tmp}, stdout=f, stderr=subprocess.STDOUT).returncode
+        r = e2e.run_monitored(cmd, {**env, "RAY_TMPDIR": ray_tmp}, 0.5, 4 * 3600, log)
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
-    seconds = time.perf_counter() - t0
-    if rc:
-        raise SystemExit(f"{' '.join(cmd)} failed ({rc}):\n" + log.read_text(errors="replace")[-3000:])
-    return seconds
+    if r["rc"]:
+        raise SystemExit(f"{' '.join(cmd)} failed ({r['rc']}):\n" + log.read_text(errors="replace")[-3000:])
+    return {"wall": r["seconds"], "cpu": r["cpu_seconds"], "store_cpu": sum(moto.cpu_times()[:2]) - before}
 
 
 def outputs(out: str, store: S3Server | None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -100,16 +104,20 @@ def outputs(out: str, store: S3Server | None) -> tuple[dict[str, Any], dict[str,
 
 
 def table(rows: list[dict[str, Any]], mb: float) -> str:
-    head = f"{'run':<12} {'wall s':>8} " + " ".join(f"{p + ' s':>15}" for p in PHASES) + f" {'MB/s':>7}"
+    head = (f"{'run':<10} {'wall s':>7} " + " ".join(f"{p + ' s':>15}" for p in PHASES)
+            + f" {'MB/s':>6} {'CPU s':>7} {'store CPU s':>11}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['name']:<12} {r['wall']:>8.1f} " + " ".join(f"{r['timings'][p]:>15.1f}" for p in PHASES)
-                     + f" {mb / r['wall']:>7.2f}")
-    med = {where: {k: statistics.median(r[k] if k == "wall" else r["timings"][k] for r in rows if r["where"] == where)
-                   for k in ("wall", *PHASES)} for where in ("disk", "s3")}
-    lines.append("")
-    lines.append(f"{'ratio s3/disk (medians)':<26} wall {med['s3']['wall'] / med['disk']['wall']:.2f}  " + "  ".join(
-        f"{p} {med['s3'][p] / med['disk'][p]:.2f}" for p in PHASES))
+        lines.append(f"{r['name']:<10} {r['wall']:>7.1f} " + " ".join(f"{r['timings'][p]:>15.1f}" for p in PHASES)
+                     + f" {mb / r['wall']:>6.2f} {r['cpu']:>7.1f} {r['store_cpu']:>11.1f}")
+
+    def median(where: str, key: str) -> float:
+        return statistics.median((r["timings"][key] if key in PHASES else r[key]) for r in rows if r["where"] == where)
+
+    ratio = {k: median("s3", k) / median("disk", k) for k in ("wall", *PHASES)}
+    cpu = (median("s3", "cpu") + median("s3", "store_cpu")) / median("disk", "cpu")
+    lines += ["", "ratio s3/disk (medians): wall " + f"{ratio['wall']:.2f}; " + ", ".join(
+        f"{p} {ratio[p]:.2f}" for p in PHASES) + f"; CPU seconds (curate + the store's process) {cpu:.2f}"]
     return "\n".join(lines)
 
 
@@ -136,12 +144,12 @@ def main() -> None:
         rows: list[dict[str, Any]] = []
         shards_of: dict[str, dict[str, str]] = {}  # the first run's shard hashes, per place
         for i in range(args.rounds):
-            for where in ("disk", "s3"):
+            for where in ("disk", "s3") if i % 2 == 0 else ("s3", "disk"):  # ABBA: a drift in load falls on both
                 out = str(scratch / f"out-{i}") if where == "disk" else f"s3://{bucket}/out-{i}"
                 base = str(corpus_dir / "ours") if where == "disk" else f"s3://{bucket}/corpus"
                 job = write_job(corpus_dir, base, out, args.cpus, scratch / f"{where}-{i}.yaml")
                 print(f"{where} round {i + 1}: curate run {job} -o {out}", file=sys.stderr)
-                wall = run(job, out, env, scratch / f"{where}-{i}.log")
+                took = run(job, out, env, scratch / f"{where}-{i}.log", store)
                 manifest, shards = outputs(out, store if where == "s3" else None)
                 if where == "disk":
                     shutil.rmtree(out, ignore_errors=True)
@@ -149,7 +157,7 @@ def main() -> None:
                 # the shard names and counts between the two
                 if shards_of.setdefault(where, shards) != shards:
                     raise SystemExit(f"{where} round {i + 1}: its shards differ from round 1's")
-                rows.append({"name": f"{where} #{i + 1}", "where": where, "wall": wall,
+                rows.append({"name": f"{where} #{i + 1}", "where": where, **took,
                              "timings": manifest["timings"], "records": manifest["totals"]["records_in"],
                              "kept": manifest["totals"]["kept"]})
         assert sorted(shards_of["disk"]) == sorted(shards_of["s3"]), "the same shard names"
