@@ -30,12 +30,13 @@ def resolve_asset(path: str | Path, kind: str) -> Path:
     `ray start`) do not share the driver's working directory.
     """
     if "://" in str(path):  # a URL: a local copy, fetched once per machine (`curate.io.fetch`)
-        from curate.io import storage
-        from curate.io.fetch import fetch
+        from curate.io import paths
 
-        if storage.is_url(str(path)):
+        if paths.is_url(str(path)):
+            from curate.io.fetch import fetch
+
             return fetch(str(path), kind)
-        path = storage.local(str(path))
+        path = paths.local(str(path))
     p = Path(path).expanduser()
     if p.exists():
         return p.resolve()

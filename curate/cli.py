@@ -23,9 +23,9 @@ def _fail(e: Exception) -> click.ClickException:
 
 def _path(value: str) -> Path | str:
     """A command-line path: a local Path, or an object-store URL kept as given (`curate.io.storage`)."""
-    from curate.io import storage
+    from curate.io import paths
 
-    return value if storage.is_url(value) else Path(value)
+    return value if paths.is_url(value) else Path(value)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from curate.assets import resolve_asset
-from curate.io import storage
+from curate.io import paths
 from curate.pii.config import load_pii_rules
 from curate.pii.spec import PiiSpec, PiiSpecError, parse_pii
 
@@ -284,8 +284,8 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
 def _checked_url(value: str, where: str) -> str:
     """`value` as given when it is an object-store URL curate can use (credentials in it are refused)."""
     try:
-        storage.check_url(value)
-    except storage.StorageURLError as e:
+        paths.check_url(value)
+    except paths.StorageURLError as e:
         raise JobError(f"{where}: {e}") from None
     return value
 
@@ -293,17 +293,19 @@ def _checked_url(value: str, where: str) -> str:
 def _absolute(value: str, where: str, base: Path | None = None) -> str:
     """A path as workers find it: a URL as given (`file://` read as the path it names), a local path made
     absolute (from `base`, else the working folder): on a cluster workers run from other folders."""
-    if storage.is_url(value):
+    if paths.is_url(value):
         return _checked_url(value, where)
-    p = Path(storage.local(value)).expanduser()
+    p = Path(paths.local(value)).expanduser()
     return str(((base / p) if base is not None and not p.is_absolute() else p).resolve())
 
 
 def _resolve_url_files(pattern: str, where: str) -> list[str]:
     """The objects an input URL names: an object, every input-format object under a prefix, or a glob."""
+    from curate.io import storage  # pyarrow: not for --help or --dry-run on local files
+
     _checked_url(pattern, f"{where}.path")
     try:
-        if storage.has_glob(pattern):
+        if paths.has_glob(pattern):
             files = storage.glob_url(pattern)
         elif storage.is_file(pattern):
             files = [pattern]
@@ -317,9 +319,9 @@ def _resolve_url_files(pattern: str, where: str) -> list[str]:
 
 
 def _resolve_files(pattern: str, base: Path, where: str) -> list[str]:
-    if storage.is_url(pattern):
+    if paths.is_url(pattern):
         return _resolve_url_files(pattern, where)
-    p = Path(storage.local(pattern)).expanduser()
+    p = Path(paths.local(pattern)).expanduser()
     if not p.is_absolute():
         p = base / p
     if p.is_dir():
@@ -461,9 +463,9 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
                 raise JobError(f"{where}.spoken: {e}") from None
             if spoken_card.task != task:
                 raise JobError(f"{where}.spoken: {spoken_card.path} is a card for task {spoken_card.task!r}, not {task!r}")
-            spoken = spoken if storage.is_url(spoken) else str(spoken_card.path)
+            spoken = spoken if paths.is_url(spoken) else str(spoken_card.path)
         # a URL stays one: each worker fetches the card itself (the driver's copy is not on other nodes)
-        out[task] = ModelSpec(card if storage.is_url(card) else str(path), threshold, min_conf, spoken or None)
+        out[task] = ModelSpec(card if paths.is_url(card) else str(path), threshold, min_conf, spoken or None)
     return out
 
 
@@ -508,7 +510,7 @@ def _with_risk(tags: dict[str, ModelSpec], risk: RiskSpec) -> dict[str, ModelSpe
         raise JobError(f"risk.card: {e}") from None
     if card.task != "risk":
         raise JobError(f"risk.card: {card.path} is a card for task {card.task!r}, not 'risk'")
-    return {**tags, "risk": ModelSpec(risk.card if storage.is_url(risk.card) else str(card.path), drop=risk.drop)}
+    return {**tags, "risk": ModelSpec(risk.card if paths.is_url(risk.card) else str(card.path), drop=risk.drop)}
 
 
 def _rule_file(r: Any, where: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curate.io import storage
+from curate.io import paths
 
 FORMATS = ("sharegpt", "messages", "alpaca", "parquet")
 CONVERSATIONAL = ("sharegpt", "messages", "alpaca")
@@ -73,7 +73,7 @@ class ExportSpec:
         """The dataset's name in dataset_info.json and the card (default: the target folder's name)."""
         if self.name:
             return self.name
-        return str(self.to).rstrip("/").rsplit("/", 1)[-1] if storage.is_url(self.to) else Path(self.to).resolve().name
+        return str(self.to).rstrip("/").rsplit("/", 1)[-1] if paths.is_url(self.to) else Path(self.to).resolve().name
 
     @property
     def needs_plan(self) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -32,9 +31,19 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from curate.io import s3
+from curate.io.paths import (  # noqa: F401 - the names callers use through this module too
+    GLOB_CHARS,
+    StorageURLError,
+    check_url,
+    glob_regex,
+    has_glob,
+    is_url,
+    join,
+    local,
+    parent,
+    scheme,
+)
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_GLOB = re.compile(r"[*?\[]")
 # A remote file is read through a buffer of this size: one ranged GET per fill.
 REMOTE_BUFFER = 8 << 20
 
@@ -47,53 +56,6 @@ class StorageError(OSError):
 
     def __reduce__(self) -> tuple:  # cross Ray's process boundary with errno, reason and file name intact
         return StorageError, (self.errno, self.strerror, self.filename)
-
-
-class StorageURLError(ValueError):
-    """A URL curate cannot use (credentials in it, no bucket)."""
-
-
-# ----------------------------------------------------------------------------------------- names
-
-
-def scheme(path: str | os.PathLike) -> str | None:
-    """The URL scheme of `path` (`s3`, `gs`, `file`, ...), or None for a plain path."""
-    m = _SCHEME.match(str(path))
-    return m.group(1).lower() if m else None
-
-
-def is_url(path: str | os.PathLike) -> bool:
-    """True for an object-store URL; False for a local path, `file://` URLs included."""
-    return scheme(path) not in (None, "file")
-
-
-def local(path: str | os.PathLike) -> str:
-    """A local path as a plain path (`file:///x` → `/x`); any other path unchanged."""
-    p = str(path)
-    return p[len("file://"):] if scheme(p) == "file" else p
-
-
-def join(base: str | os.PathLike, *parts: str) -> str:
-    """`base` / parts: os.path.join for a local path, '/'-joined for a URL."""
-    if not is_url(base):
-        return os.path.join(local(base), *parts)
-    return "/".join([str(base).rstrip("/"), *(p.strip("/") for p in parts)])
-
-
-def parent(path: str) -> str:
-    """The folder holding `path`."""
-    return path.rstrip("/").rsplit("/", 1)[0] if is_url(path) else os.path.dirname(path)
-
-
-def check_url(url: str) -> None:
-    """Refuse a URL that carries credentials (they belong in the environment) or names no bucket."""
-    netloc = url[len(scheme(url) or "") + 3:].split("/", 1)[0]
-    if "@" in netloc:
-        raise StorageURLError(f"{scheme(url)}://...@{netloc.rsplit('@', 1)[1]}: credentials in a URL are refused "
-                              "(they would be written to the manifest and logs); set them in the environment "
-                              "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or ~/.aws/credentials")
-    if not netloc:
-        raise StorageURLError(f"{url}: no bucket in the URL")
 
 
 @cache
@@ -171,7 +133,7 @@ def listdir(folder: str, pattern: str = "*") -> list[str]:
     """The files directly in `folder` whose names match `pattern` (fnmatch), sorted; none if it is missing."""
     if not is_url(folder):
         return sorted(str(p) for p in Path(local(folder)).glob(pattern))
-    match = _glob_regex(pattern).fullmatch
+    match = glob_regex(pattern).fullmatch
     return sorted(url for rel, url in _listing(folder, recursive=False) if match(rel))
 
 
@@ -190,49 +152,13 @@ def has_entries(folder: str) -> bool:
     return bool(fs.get_file_info(pafs.FileSelector(path, recursive=False, allow_not_found=True)))
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob as a regex over '/'-separated paths: `*`, `?` and `[...]` within one name, `**/` any folders."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 2)
-            if end < 0:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1:end]
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out))
-
-
 def glob_url(pattern: str) -> list[str]:
     """The objects matching a URL glob (`s3://bucket/crawl/*.jsonl.gz`, `.../**/*.parquet`), sorted."""
-    head = _GLOB.split(pattern, 1)[0]
+    head = GLOB_CHARS.split(pattern, 1)[0]
     base = head.rsplit("/", 1)[0]
     rest = pattern[len(base) + 1:]
-    match = _glob_regex(rest).fullmatch
+    match = glob_regex(rest).fullmatch
     return sorted(url for rel, url in _listing(base, recursive="/" in rest or "**" in rest) if match(rel))
-
-
-def has_glob(path: str) -> bool:
-    """Whether `path` holds glob characters."""
-    return bool(_GLOB.search(path))
 
 
 # ----------------------------------------------------------------------------------------- reading
