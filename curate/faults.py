@@ -22,6 +22,7 @@ driver's environment; on a cluster pass it in the job's runtime_env.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -70,7 +71,10 @@ def _fire(fault: dict, where: str) -> None:
     if action == "raise":
         raise InjectedFault(f"injected fault at {where}")
     if action == "kill_driver":
-        os.kill(int(os.environ[DRIVER_PID_ENV]), signal.SIGKILL)
+        # already gone when Ray, outliving the driver for a moment, retries the task on a restarted actor: that
+        # retry must die too, not turn "no such process" into processing_error rejects written as a finished shard
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(os.environ[DRIVER_PID_ENV]), signal.SIGKILL)
     os.kill(os.getpid(), signal.SIGKILL)  # in a worker: its task in flight is lost too, as when a machine goes
 
 

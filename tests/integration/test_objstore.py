@@ -200,6 +200,8 @@ def test_inputs_read_from_s3_give_the_records_read_from_disk(s3_server: S3Server
         sorted(f"{url}/notes/{p.name}" for p in (src / "notes").glob("*.txt"))  # the glob, on the store
     assert all(f["reconciled"] and f["records_in"] > 0 for f in manifest["inputs"]), manifest["inputs"]
     assert by_input["big"]["bytes"] > 4_000_000
+    # read in two pieces (their line numbers counted by Ray tasks on the store): a checkpoint, so a shard, each
+    assert len([s for s in manifest["shards"] if s["shard"].startswith("part-00001-")]) >= 2, manifest["shards"]
     disk, s3 = _rows(tmp_path / "out-disk"), _rows(tmp_path / "out-s3")
     assert s3["source_file"].str.starts_with(f"{url}/").all()
     assert s3.height == disk.height == manifest["totals"]["records_in"]
