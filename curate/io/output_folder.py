@@ -43,9 +43,9 @@ def prepare_output(out: str, overwrite: bool, resume_key: dict[str, Any] | None 
         ours = any(storage.exists(storage.join(out, name)) for name in (MANIFEST, DATA, WORK))
         if not ours and not overwrite:
             raise JobError(f"output folder {out} is not empty and holds no curate run; pass --overwrite to use it")
+        storage.remove(storage.join(out, MANIFEST))  # first: a half-replaced OUT never looks like a finished run
         for sub in (DATA, REJECTS, STATS, WORK):
             storage.remove_tree(storage.join(out, sub))
-        storage.remove(storage.join(out, MANIFEST))
         if remote:
             storage.abort_uploads(out)
     if remote:
