@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,8 @@ def load_dialogues(data_root: Path) -> dict[str, list[dict]]:
     return {**load_smilechat(data_root / SMILECHAT), **load_emollm(data_root / EMOLLM)}
 
 
-def problems(rows: list[dict], dialogues: dict[str, list[dict]], part_of=None) -> list[str]:
+def problems(rows: list[dict], dialogues: dict[str, list[dict]],
+             part_of: Callable[[str], str] | None = None) -> list[str]:
     """What is wrong with gold rows, as "line N: …": an unknown dialogue, a sha1 that no longer matches the
     data, a rating outside 1-5, a wrong part (when `part_of` is given), a duplicate."""
     out, seen = [], set()

@@ -1,8 +1,10 @@
 """The run: the stages in the order they run, and how a job goes through them.
 
-    per_record     read → conform → normalize → rules → exact_hash → dedup_signatures → hash_lines → checkpoint
-    dedup_global   cluster_duplicates, duplicated_lines (whole run, one file each under OUT/_work)
-    finish         checkpoint → apply_dedup → whole_run_rules → scores → tags → conform → shards, rejects, stats
+    per_record     read → conform → normalize → rules → exact_hash → dedup_signatures → hash_lines → reply_clauses
+                   → checkpoint
+    dedup_global   cluster_duplicates, duplicated_lines, generic_replies (whole run, one file each under OUT/_work)
+    finish         checkpoint → apply_dedup → whole_run_rules → scores → tags → dialogue_signals → dialogue_quality
+                   → conform → shards, rejects, stats
 
 Adding a stage is one entry in a list below plus its module (`curate.stages.base.Stage`). The engine
 (`curate.engine`: Ray) runs the lists; every unit of work is checkpointed, so an interrupted run resumes.
@@ -30,15 +32,18 @@ from curate.stages.base import CONFORM, GlobalStep, Phase, PhaseRunner, Settings
 from curate.stages.crossdoc import HASH_LINES
 from curate.stages.dedup import APPLY_DEDUP, DEDUP_SIGNATURES, minhash_params
 from curate.stages.dedup_global import CLUSTER_DUPLICATES, DUPLICATED_LINES
+from curate.stages.dialogue import DIALOGUE_SIGNALS
+from curate.stages.dialogue_quality import DIALOGUE_QUALITY
+from curate.stages.generic_replies import CLAUSES, GENERIC_REPLIES, REPLY_CLAUSES
 from curate.stages.hashing import EXACT_HASH
 from curate.stages.models import SCORES, TAGS, models_report
 from curate.stages.normalize import NORMALIZE
 from curate.stages.rules import RULES, WHOLE_RUN_RULES, describe_rule_sets, load_rule_sets
 from curate.stages.signals import signal_versions
 
-PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, RULES, EXACT_HASH, DEDUP_SIGNATURES, HASH_LINES))
-DEDUP_GLOBAL: tuple[GlobalStep, ...] = (CLUSTER_DUPLICATES, DUPLICATED_LINES)
-FINISH = Phase("finish", (APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, CONFORM))
+PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, RULES, EXACT_HASH, DEDUP_SIGNATURES, HASH_LINES, REPLY_CLAUSES))
+DEDUP_GLOBAL: tuple[GlobalStep, ...] = (CLUSTER_DUPLICATES, DUPLICATED_LINES, GENERIC_REPLIES)
+FINISH = Phase("finish", (APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, DIALOGUE_SIGNALS, DIALOGUE_QUALITY, CONFORM))
 
 # `curate dedup`: the same machinery with the dedup stages only
 DEDUP_RECORDS = Phase("per_record", (CONFORM, EXACT_HASH, DEDUP_SIGNATURES))
@@ -68,17 +73,21 @@ def settings_of(job: Job) -> Settings:
                     minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags)
 
 
+# where each whole-run step's report goes in the state (and the manifest); a step not listed: OUTPUT_report
+_REPORT_KEYS = {"decisions": "dedup", "dup_lines": "lines"}
+
+
 def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work: Path, settings: Settings,
                      engine: Any) -> dict[str, Any]:
     """The whole-run steps in order; their files' paths and reports, as the state `curate.resume` records."""
     state: dict[str, Any] = {"decisions": None, "dup_lines": None, "dedup": {"enabled": settings.dedup.exact or settings.dedup.near},
-                             "lines": None}
+                             "lines": None, "generic_replies": None, "generic_replies_report": None}
     for step in steps:
         if not (checkpoints and step.active(settings)):
             continue
         result: StepResult = step.run(checkpoints, work, settings, engine)
         state[step.output] = result.path
-        state["dedup" if step.output == "decisions" else "lines"] = result.report
+        state[_REPORT_KEYS.get(step.output, f"{step.output}_report")] = result.report
     return state
 
 
@@ -187,7 +196,8 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     elif resumed is not None:
         resumed["dedup_global"] = "done before"
     inject("after_dedup_global")
-    settings = replace(settings, decisions=state["decisions"], dup_lines=state["dup_lines"])
+    settings = replace(settings, decisions=state["decisions"], dup_lines=state["dup_lines"],
+                       generic_replies=state.get("generic_replies"))
     timings["dedup_global"] = time.perf_counter() - t0 - timings["per_record"]
 
     # finish: one unit per checkpoint shard, the final shards, rejects and stats
@@ -195,8 +205,8 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     shards_before = units.shards_done(out, [Path(c).stem for c in checkpoints]) if resumed else {}
     todo = [c for c in checkpoints if Path(c).stem not in shards_before]
     if todo:
-        # every column but the dedup work columns (band keys, text length), which dedup_global has used up
-        columns = [c for c in pq.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
+        # every column but the work columns dedup_global has used up (band keys, text length, reply clauses)
+        columns = [c for c in pq.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS, CLAUSES)]
         engine.shards(todo, columns, FINISH, settings, sink)
     if resumed is not None:
         resumed["finish"] = {"shards": len(checkpoints), "done_before": len(shards_before), "written_now": len(todo)}
@@ -205,7 +215,8 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     report = RunReport(started=started.isoformat(timespec="seconds"),
                        finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=time.perf_counter() - t0,
                        ray=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, summaries),
-                       dedup=state["dedup"], lines=state["lines"], timings=timings, resumed=resumed,
+                       dedup=state["dedup"], lines=state["lines"], generic_replies=state.get("generic_replies_report"),
+                       timings=timings, resumed=resumed,
                        rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings))
     manifest = build_manifest(job, summaries, report)
     write_manifest(out, manifest)

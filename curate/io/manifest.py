@@ -81,6 +81,7 @@ class RunReport:
     on_disk: dict[str, dict[str, int]] | None = None  # rows found in the written files per input file
     dedup: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, Any] | None = None
+    generic_replies: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     resumed: dict[str, Any] | None = None
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -99,6 +100,40 @@ def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
         for r, n in counts.items():
             acc[r] += n
     return {"removed_by_file": by_file, "removed_by_source": by_source}
+
+
+def dialogue_quality_summary(inputs: list[dict[str, Any]], shards: list[dict[str, Any]],
+                             generic: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Kept dialogues with crisis risk left unaddressed and the dialogue_quality histogram of the kept
+    records, in all and per source (from the shards' stats), with the generic-replies step's report; None
+    when the run computed neither."""
+    source_of = {f["file"]: f["input"] for f in inputs}
+    risk: dict[str, int] = {}
+    hist: dict[str, list[int]] = {}
+    edges = None
+    for s in shards:
+        (path,) = s["files"] or {"": None}  # a shard holds one input file's records
+        src = source_of.get(path, path)
+        flags = s.get("labels", {}).get("risk_unaddressed", {}).get("kept", {})
+        if "true" in flags or "false" in flags:  # computed for this shard's dialogues (else only nulls)
+            risk[src] = risk.get(src, 0) + flags.get("true", 0)
+        h = s.get("histograms", {}).get("dialogue_quality", {}).get("kept")
+        if h and h["n"] > h["nulls"]:
+            acc = hist.setdefault(src, [0] * len(h["counts"]))
+            hist[src] = [a + b for a, b in zip(acc, h["counts"], strict=True)]
+    if not risk and not hist and not generic:
+        return None
+    if hist:
+        from curate.stats.shard import stats_spec
+
+        edges = next(list(h.edges) for h in stats_spec().histograms if h.name == "dialogue_quality")
+    total = [sum(c) for c in zip(*hist.values(), strict=True)] if hist else []
+    return {
+        "risk_unaddressed": {"kept": sum(risk.values()), "by_source": dict(sorted(risk.items()))},
+        "scored": sum(total),
+        "histogram": {"edges": edges, "counts": total, "by_source": dict(sorted(hist.items()))} if hist else None,
+        "generic_replies": generic,
+    }
 
 
 def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) -> dict[str, Any]:
@@ -135,6 +170,9 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) ->
     }
     if report.lines:
         manifest["crossdoc_lines"] = report.lines
+    quality = dialogue_quality_summary(inputs, shards, report.generic_replies)
+    if quality:
+        manifest["dialogue_quality"] = quality
     manifest["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
     manifest["resumed"] = report.resumed
     return manifest

@@ -102,6 +102,9 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     out = Path(out_dir) if out_dir else asset_dir("classifiers")
     out.mkdir(parents=True, exist_ok=True)
     doc = cfg.doc
+    if doc.get("trainer"):  # not a fastText model: the config names its own trainer (curate.models.TRAINER.train)
+        trainer = importlib.import_module(f"curate.models.{doc['trainer']}")
+        return trainer.train(cfg, data_root, out, command or f"curate train {task}")
     seed = int(doc.get("seed", 1))
     positive = doc.get("positive")
     calib_spec = doc.get("calibration")

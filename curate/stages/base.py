@@ -35,6 +35,7 @@ class Settings:
     tags: dict[str, ModelSpec] = field(default_factory=dict)
     decisions: str | None = None  # the dedup step's per-record decisions (a Parquet file under OUT/_work)
     dup_lines: str | None = None  # the whole-run line step's duplicated lines
+    generic_replies: str | None = None  # the whole-run generic supporter clauses (dialogue quality)
 
 
 def _always(settings: Settings) -> bool:
