@@ -6,7 +6,8 @@ dialogue id before anything is read: `test` (about 40 %, the untouched part whos
 or `select` (fitting and model selection).
 
 The sample is deterministic: SMILECHAT_N ids drawn with `random.Random(SEED)` from SMILECHAT's sorted ids,
-EMOLLM_N from EmoLLM's, then the two shuffled together with the same seed so that any prefix mixes both.
+EMOLLM_N from EmoLLM's, then the two shuffled together with the same seed so that any prefix mixes both; a
+second round (MORE_*, seed SEED-more) is drawn the same way from the dialogues the first did not take.
 `show` prints each dialogue compactly (long turns cut in the middle, so openings and closings stay).
 
     python annotate/dialogue_quality_sample.py show --start 0 --count 10
@@ -31,9 +32,10 @@ from curate.dialogue_gold import RATINGS, SEEKER_ROLES, dialogue_sha12, load_dia
 SEED = "curate-dialogue-quality-v1"
 TEST_SHARE = 0.4
 SMILECHAT_N, EMOLLM_N = 240, 100
+MORE_SMILECHAT_N, MORE_EMOLLM_N = 80, 30  # a second round, rated after the first was fitted (learning curve still rising)
 GOLD = "dialogue-quality-hand-labels.jsonl"
 # characters shown of a turn: its head and tail (the middle of a long turn is cut)
-HEAD, TAIL, FIRST_HEAD = 120, 25, 200
+HEAD, TAIL, FIRST_HEAD = 100, 20, 170
 
 
 def part_of(dialogue_id: str) -> str:
@@ -50,7 +52,13 @@ def sample(dialogues: dict[str, list[dict]]) -> list[str]:
     rng = random.Random(SEED)
     refs = rng.sample(ids("smilechat-"), SMILECHAT_N) + rng.sample(ids("emollm-"), EMOLLM_N)
     rng.shuffle(refs)
-    return refs
+    # the second round (indices 340 on), drawn the same way from the dialogues the first did not take
+    taken = set(refs)
+    more = random.Random(f"{SEED}-more")
+    extra = (more.sample([d for d in ids("smilechat-") if d not in taken], MORE_SMILECHAT_N)
+             + more.sample([d for d in ids("emollm-") if d not in taken], MORE_EMOLLM_N))
+    more.shuffle(extra)
+    return refs + extra
 
 
 def _cut(text: str, head: int) -> str:
