@@ -4,7 +4,8 @@ A ridge regression of the 1-5 rating of `classifiers/annotations/dialogue-qualit
 dialogue's signals (`FEATURES`, columns of the record) and one text score (`curate.models.hashed_text` over
 the supporter's turns), fitted on the `select` part of the hand ratings. The predicted rating r, clipped to
 1-5, becomes dialogue_quality = (r - 1) / 4; a dialogue with `risk_unaddressed` is capped at the rubric's
-rating 2 (0.25), whatever else it does well. Card backend `linear`: the card's `model` is the JSON of
+rating 2 (0.25), whatever else it does well, and one made of AI-assistant boilerplate at the rubric's 1 (0).
+Card backend `linear`: the card's `model` is the JSON of
 features, standardisation and coefficients, beside it the text model's `.npz`. Runs as the
 `dialogue_quality` finish stage (`curate.stages.dialogue_quality`); trained by `curate train
 dialogue_quality` (`train`), measured by `curate eval dialogue_quality` (`evaluate_gold`).
@@ -30,6 +31,9 @@ TASK = "dialogue_quality"
 TEXT_FEATURE = "supporter_text"  # the hashed-n-gram score of the supporter's turns, as a feature name
 RATING_RANGE = (1.0, 5.0)
 RISK_CAP_RATING = 2.0  # the rubric: risk spoken of and left unaddressed is at most a 2
+# the rubric: a dialogue made of AI-assistant refusals and self-descriptions is a 1. The rated corpora hold none,
+# so no weight could be fitted for it: a cap from the rubric instead (supporter turns with boilerplate over this)
+AI_CAP_RATING, AI_CAP_SHARE = 1.0, 0.5
 TRANSFORMS = {"identity": lambda v: v, "log1p": np.log1p}
 
 
@@ -69,23 +73,34 @@ class DialogueQualityModel:
             z += f.coef * np.where(np.isfinite(std), std, 0.0)
         return np.clip(z, *RATING_RANGE)
 
-    def quality(self, values: dict[str, np.ndarray], risk: np.ndarray | None = None) -> np.ndarray:
-        """dialogue_quality in 0-1 from feature values, capped where `risk` (risk left unaddressed) is true."""
-        q = (self.rating(values) - RATING_RANGE[0]) / (RATING_RANGE[1] - RATING_RANGE[0])
+    def quality(self, values: dict[str, np.ndarray], risk: np.ndarray | None = None,
+                ai_share: np.ndarray | None = None) -> np.ndarray:
+        """dialogue_quality in 0-1 from feature values, capped where `risk` (risk left unaddressed) is true and
+        where `ai_share` (supporter turns with AI-assistant boilerplate) exceeds AI_CAP_SHARE."""
+        q = _unit(self.rating(values))
         if risk is not None:
             q = np.where(risk, np.minimum(q, cap()), q)
+        if ai_share is not None:
+            q = np.where(np.nan_to_num(ai_share) > AI_CAP_SHARE, np.minimum(q, _unit(AI_CAP_RATING)), q)
         return q
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON the card points to."""
         return {"features": [vars(f) for f in self.features], "intercept": self.intercept,
-                "rating_range": list(RATING_RANGE), "risk_cap": cap(), "text_model": self.meta.get("text_model"),
+                "rating_range": list(RATING_RANGE), "risk_cap": cap(),
+                "ai_cap": {"share_above": AI_CAP_SHARE, "score": float(_unit(AI_CAP_RATING))},
+                "text_model": self.meta.get("text_model"),
                 **{k: v for k, v in self.meta.items() if k != "text_model"}}
+
+
+def _unit(rating: float | np.ndarray) -> float | np.ndarray:
+    """A 1-5 rating on the 0-1 scale of dialogue_quality."""
+    return (rating - RATING_RANGE[0]) / (RATING_RANGE[1] - RATING_RANGE[0])
 
 
 def cap() -> float:
     """dialogue_quality's ceiling for a dialogue with risk left unaddressed."""
-    return (RISK_CAP_RATING - RATING_RANGE[0]) / (RATING_RANGE[1] - RATING_RANGE[0])
+    return float(_unit(RISK_CAP_RATING))
 
 
 def load_model(card: str | Path | ModelCard) -> DialogueQualityModel:
@@ -136,5 +151,6 @@ def score_table(model: DialogueQualityModel, table: pa.Table) -> tuple[np.ndarra
     if rows.any():
         sub = table.filter(pa.array(rows))
         risk = pc.fill_null(sub.column("risk_unaddressed"), False).to_numpy(zero_copy_only=False)
-        q[rows] = model.quality(feature_values(model, sub), risk)
+        ai = pc.fill_null(sub.column("sig_sup_ai_frac").cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        q[rows] = model.quality(feature_values(model, sub), risk, ai)
     return q, rows

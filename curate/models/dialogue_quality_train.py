@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from curate.models.dialogue_quality import (
+    AI_CAP_SHARE,
     RATING_RANGE,
     TASK,
     TEXT_FEATURE,
@@ -190,7 +191,9 @@ def train(cfg: Any, data_root: Path, out: Path, command: str) -> Any:
                      "corpus": gold.generic_report,
                      "size_bytes": model_path.stat().st_size + ((out / text_file).stat().st_size if model.text else 0)}
     card.notes = {"rating_to_score": f"dialogue_quality = (clip(rating, {RATING_RANGE[0]:g}, {RATING_RANGE[1]:g}) - 1) / 4; "
-                                     f"risk_unaddressed caps it at {cap():g} (the rubric's 2)",
+                                     f"risk_unaddressed caps it at {cap():g} (the rubric's 2); AI-assistant boilerplate "
+                                     f"in over {AI_CAP_SHARE:g} of the supporter turns caps it at 0 (the rubric's 1: no "
+                                     "rated dialogue has any, so no weight was fitted)",
                   "coefficients": {f.name: round(f.coef, 4) for f in model.features},
                   **(doc.get("notes") or {})}
     write_card(card, card.path, CARD_HEADER)
