@@ -62,7 +62,10 @@ def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.
         row["text"] = text
     table = conform(pa.Table.from_pylist([row], schema=pa.schema(
         [record_schema().arrow.field(k) for k in row])))
-    out = per_record(table, Settings(rule_files=tuple(rule_files), normalize=norm or NormalizeSpec())).to_pylist()[0]
+    table = per_record(table, Settings(rule_files=tuple(rule_files), normalize=norm or NormalizeSpec()))
+    if kind == "dialogue":  # every text-only dialogue signal, and crisis risk, whether or not a rule reads them
+        table = dialogue_text_signals(table)
+    out = table.to_pylist()[0]
     verdicts = []
     for rs in load_rule_sets(list(rule_files)):
         if kind not in rs.applies_to:
@@ -73,6 +76,15 @@ def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.
     return out, verdicts
 
 
+def dialogue_text_signals(table: pa.Table) -> pa.Table:
+    """The dialogue signals one text can give: every text-only one, and `risk_unaddressed` (cue lexicon)."""
+    from curate.stages.dialogue import RISK, fill_text_signals, risk_unaddressed
+
+    table = fill_text_signals(table)
+    risk = pa.array(risk_unaddressed(table.column("turns"), table.num_rows))
+    return table.set_column(table.schema.get_field_index(RISK), RISK, risk)
+
+
 def format_explanation(row: dict, verdicts: list[Verdict]) -> str:
     """Human-readable report: signals, then rule verdicts, then the outcome."""
     lines = ["signals:"]
@@ -80,6 +92,10 @@ def format_explanation(row: dict, verdicts: list[Verdict]) -> str:
         v = row.get(name)
         if v is not None:
             lines.append(f"  {name:26s} {v:.4f}" if isinstance(v, float) else f"  {name:26s} {v}")
+    if row.get("kind") == "dialogue":
+        from curate.stages.dialogue import describe
+
+        lines += [f"  {name:26s} (only in a run: {why})" for name, why in describe().items()]
     lines += ["", "rules:"]
     for v in verdicts:
         val = f"{v.value:.4f}" if isinstance(v.value, float) else str(v.value)
