@@ -261,8 +261,12 @@ def train(task: str, config: str | None, data_root: str, out_dir: str | None) ->
                           command=shell_command(["curate", *sys.argv[1:]]) if sys.argv[0].endswith("curate") else None)
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from None
-    valid = card.metrics["valid"]
     click.echo(f"{card.name} {card.version}: {card.model_path} ({card.training['size_bytes']:,} bytes), card {card.path}")
+    if "select_cv" in card.metrics:  # a rank model fitted on hand ratings (dialogue_quality)
+        cv = card.metrics["select_cv"]
+        click.echo(f"select CV: n={cv['n']} spearman={cv['spearman']:.4f} (web quality {cv['baseline_web_quality']:.4f})")
+        return
+    valid = card.metrics["valid"]
     click.echo(f"valid: n={valid['n']} accuracy={valid['accuracy']:.4f} macro-F1={valid['macro_f1']:.4f} "
                f"(majority baseline {valid['baseline']['accuracy']:.4f})")
 
@@ -301,6 +305,19 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     from curate.models.evaluate import eval_task
     from curate.models.metrics import format_report
 
+    if task == "dialogue_quality":  # rated dialogues, not labels: rank correlation on a part of the ratings
+        from curate.models.dialogue_quality_train import evaluate_gold, format_rank_report
+        from curate.models.evaluate import default_card
+
+        if data:
+            raise _fail(ValueError("dialogue_quality is measured on its hand ratings (--part), not --data"))
+        try:
+            rep = evaluate_gold(card or default_card(task), Path(data_root), Path(config) if config else None, part)
+        except (FileNotFoundError, ValueError) as e:
+            raise _fail(e) from None
+        click.echo(json.dumps(rep, ensure_ascii=False, indent=1) if as_json
+                   else format_rank_report(rep, f"dialogue_quality on the {part or 'select and test'} ratings"))
+        return
     try:
         rep, what = eval_task(task, data, card=card, config=config, data_root=data_root,
                               label_map_name=label_map_name, column=column, part=part)

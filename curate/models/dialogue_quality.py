@@ -2,7 +2,8 @@
 
 A ridge regression of the 1-5 rating of `classifiers/annotations/dialogue-quality-guide.md` on the
 dialogue's signals (`FEATURES`, columns of the record) and one text score (`curate.models.hashed_text` over
-the supporter's turns), fitted on the `select` part of the hand ratings. The predicted rating r, clipped to
+the supporter's turns), fitted on the `select` part of the hand ratings. The predicted rating r, stretched
+around the mean rating so that its spread on the rated dialogues matches theirs (`spread`) and clipped to
 1-5, becomes dialogue_quality = (r - 1) / 4; a dialogue with `risk_unaddressed` is capped at the rubric's
 rating 2 (0.25), whatever else it does well, and one made of AI-assistant boilerplate at the rubric's 1 (0).
 Card backend `linear`: the card's `model` is the JSON of
@@ -55,6 +56,9 @@ class DialogueQualityModel:
     features: list[Feature]
     intercept: float
     text: HashedTextModel | None = None
+    # ridge predictions crowd the mean rating; `spread` stretches them around it so that their spread on the
+    # rated dialogues matches the ratings' (a monotone map: ranks unchanged), and 0-1 uses the rubric's range
+    spread: float = 1.0
     card: ModelCard | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -66,12 +70,12 @@ class DialogueQualityModel:
     def rating(self, values: dict[str, np.ndarray]) -> np.ndarray:
         """The predicted 1-5 rating for feature values (raw, before transform; NaN = missing → the mean)."""
         n = len(next(iter(values.values()))) if values else 0
-        z = np.full(n, self.intercept)
+        z = np.zeros(n)
         for f in self.features:
             x = TRANSFORMS[f.transform](np.asarray(values[f.name], dtype=np.float64))
             std = (x - f.mean) / (f.scale or 1.0)
             z += f.coef * np.where(np.isfinite(std), std, 0.0)
-        return np.clip(z, *RATING_RANGE)
+        return np.clip(self.intercept + self.spread * z, *RATING_RANGE)
 
     def quality(self, values: dict[str, np.ndarray], risk: np.ndarray | None = None,
                 ai_share: np.ndarray | None = None) -> np.ndarray:
@@ -86,7 +90,7 @@ class DialogueQualityModel:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON the card points to."""
-        return {"features": [vars(f) for f in self.features], "intercept": self.intercept,
+        return {"features": [vars(f) for f in self.features], "intercept": self.intercept, "spread": self.spread,
                 "rating_range": list(RATING_RANGE), "risk_cap": cap(),
                 "ai_cap": {"share_above": AI_CAP_SHARE, "score": float(_unit(AI_CAP_RATING))},
                 "text_model": self.meta.get("text_model"),
@@ -111,8 +115,8 @@ def load_model(card: str | Path | ModelCard) -> DialogueQualityModel:
     doc = json.loads(card.model_path.read_text(encoding="utf-8"))
     text = doc.get("text_model")
     return DialogueQualityModel([Feature(**f) for f in doc["features"]], float(doc["intercept"]),
-                                HashedTextModel.load(str(card.model_path.parent / text)) if text else None, card,
-                                {"text_model": text})
+                                HashedTextModel.load(str(card.model_path.parent / text)) if text else None,
+                                float(doc.get("spread", 1.0)), card, {"text_model": text})
 
 
 def supporter_texts(turns: pa.Array | pa.ChunkedArray, n: int) -> pa.Array:

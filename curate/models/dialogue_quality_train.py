@@ -98,7 +98,9 @@ def fit(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, idf: np.nda
     coef = np.linalg.solve(z.T @ z + design.ridge_alpha * np.eye(z.shape[1]), z.T @ (y - intercept))
     for f, c in zip(feats, coef, strict=True):
         f.coef = float(c)
-    return DialogueQualityModel(feats, intercept, text)
+    fitted = z @ coef
+    spread = float(np.std(y) / np.std(fitted)) if np.std(fitted) > 0 else 1.0
+    return DialogueQualityModel(feats, intercept, text, spread=spread)
 
 
 def predict(model: DialogueQualityModel, raw: dict[str, np.ndarray], texts: list[str], risk: np.ndarray | None,
@@ -190,7 +192,9 @@ def train(cfg: Any, data_root: Path, out: Path, command: str) -> Any:
                      "examples": {"select": int(len(y)), "ratings": metrics["select_cv"]["ratings"]},
                      "corpus": gold.generic_report,
                      "size_bytes": model_path.stat().st_size + ((out / text_file).stat().st_size if model.text else 0)}
-    card.notes = {"rating_to_score": f"dialogue_quality = (clip(rating, {RATING_RANGE[0]:g}, {RATING_RANGE[1]:g}) - 1) / 4; "
+    card.notes = {"rating_to_score": f"rating = mean + {model.spread:.3f} × (linear prediction - mean), so that predictions "
+                                     "spread as the select ratings do (ranks unchanged); "
+                                     f"dialogue_quality = (clip(rating, {RATING_RANGE[0]:g}, {RATING_RANGE[1]:g}) - 1) / 4; "
                                      f"risk_unaddressed caps it at {cap():g} (the rubric's 2); AI-assistant boilerplate "
                                      f"in over {AI_CAP_SHARE:g} of the supporter turns caps it at 0 (the rubric's 1: no "
                                      "rated dialogue has any, so no weight was fitted)",

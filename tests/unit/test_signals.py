@@ -20,10 +20,10 @@ import pytest
 from curate.job import DialogueSpec, NormalizeSpec
 from curate.run import per_record
 from curate.schema import conform, record_schema
+from curate.stages import dialogue_cues as cues
 from curate.stages.base import Settings
 from curate.stages.normalize import normalize_texts
 from curate.stages.rules import load_rule_set
-from curate.stages import dialogue_cues as cues
 from curate.stages.signals import GLOBAL_SIGNALS, REGISTRY, SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
 
