@@ -61,10 +61,9 @@ def rank_table(kept: pl.DataFrame, rejected: pl.DataFrame, part: str) -> str:
         y = g["rating"].to_numpy().astype(float)
         lines.append(f"{name:<11}{g.height:>5}{spearman(g['dialogue_quality'].to_numpy(), y):>18.4f}"
                      f"{spearman(g['quality'].to_numpy(), y):>13.4f}")
-    means = joined.group_by("rating").agg(pl.len(), pl.col("dialogue_quality").mean().round(3),
-                                          pl.col("quality").mean().round(3)).sort("rating")
+    means = joined.group_by("rating").agg(pl.len(), pl.col("dialogue_quality").mean(), pl.col("quality").mean()).sort("rating")
     lines.append("mean score per rating: " + "; ".join(
-        f"{r['rating']}: n={r['len']} dialogue_quality {r['dialogue_quality']} web {r['quality']}"
+        f"{r['rating']}: n={r['len']} dialogue_quality {r['dialogue_quality']:.3f} web {r['quality']:.3f}"
         for r in means.iter_rows(named=True)))
     return "\n".join(lines)
 
