@@ -26,8 +26,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from curate.annotations import gold_file, read_rows
-from curate.dialogue_gold import RATINGS, SEEKER_ROLES, dialogue_sha12, load_dialogues, problems
+from curate.annotations import SEEKER_ROLES, gold_file, read_rows
+from curate.assets import data_root
+from curate.dialogue_gold import RATINGS, dialogue_sha12, load_dialogues, problems
 
 SEED = "curate-dialogue-quality-v1"
 TEST_SHARE = 0.4
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     """The command line."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["show", "record", "check", "stats"])
-    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--count", type=int, default=10)
     ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{GOLD})")

@@ -8,27 +8,24 @@ sha1 here, for the annotation tool (`annotate/dialogue_quality_sample.py`), the 
 `evals/dialogue_quality.py`.
 
 EmoLLM's turns are those the pipeline reads (style xtuner: the system prompt when set, then each item's
-`input` and `output`), their `role` the key; SMILECHAT's are its own (`client` / `counselor`).
-(The crisis-risk branch adds the same EmoLLM reading to `curate.annotations`; once both are merged, this
-module can take `load_emollm` from there.)
+`input` and `output`), their `role` the key; SMILECHAT's are its own (`client` / `counselor`): both as
+`curate.annotations` reads them for the turn-level gold files.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.annotations import SMILECHAT, load_smilechat, read_rows
-from curate.render import xtuner_turns
+from curate import annotations
+from curate.annotations import EMOLLM, SMILECHAT, read_rows
 
-EMOLLM = "emollm/data.json"
 RATINGS = (1, 2, 3, 4, 5)
 PARTS = ("select", "test")
-# the seeker's and the supporter's role as each source spells it (SMILECHAT's `role`, EmoLLM's xtuner key)
-SEEKER_ROLES = ("client", "input")
+# the supporter's role as each source spells it (SMILECHAT's `role`, EmoLLM's xtuner key; the seeker's:
+# `curate.annotations.SEEKER_ROLES`)
 SUPPORTER_ROLES = ("counselor", "output")
 
 
@@ -48,17 +45,9 @@ def dialogue_sha12(turns: list[dict]) -> str:
     return hashlib.sha1("\n".join(t["content"] for t in turns).encode("utf-8")).hexdigest()[:12]
 
 
-def load_emollm(path: Path) -> dict[str, list[dict]]:
-    """EmoLLM dialogue id (`emollm-I`, I its 0-based position in the file) → its turns as the pipeline reads them."""
-    with path.open(encoding="utf-8") as f:
-        data = json.load(f)
-    return {f"emollm-{i}": [{"role": k, "content": v} for k, v in xtuner_turns(item.get("conversation", []))]
-            for i, item in enumerate(data)}
-
-
 def load_dialogues(data_root: Path) -> dict[str, list[dict]]:
     """Dialogue id → turns, SMILECHAT and EmoLLM (their ids never collide)."""
-    return {**load_smilechat(data_root / SMILECHAT), **load_emollm(data_root / EMOLLM)}
+    return annotations.load_dialogues(data_root, (SMILECHAT, EMOLLM))
 
 
 def problems(rows: list[dict], dialogues: dict[str, list[dict]],

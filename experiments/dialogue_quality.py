@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curate.assets import data_root
 from curate.models.dialogue_quality_train import Design, _arrays, _gold, cross_validate, spearman
 from curate.models.hashed_text import document_frequency_idf, fit_ridge
 from curate.models.train import load_train_config
@@ -60,7 +61,7 @@ def _fasttext_cv(texts: list[str], y: np.ndarray, folds: int, seed: int) -> np.n
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--fasttext", action="store_true")
     args = ap.parse_args()
     cfg = load_train_config("dialogue_quality")

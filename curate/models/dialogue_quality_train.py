@@ -143,7 +143,7 @@ def rank_report(pred: np.ndarray, y: np.ndarray, sources: np.ndarray, baseline: 
 
 
 def _gold(doc: dict[str, Any], data_root: Path, parts: tuple[str, ...]) -> Any:
-    from curate.models.tasks.dialogue_quality import build
+    from curate.models.training_data.dialogue_quality import build
 
     return build(doc["data"], data_root, parts)
 
@@ -159,8 +159,10 @@ def _arrays(gold: Any, design: Design) -> tuple[dict[str, np.ndarray], list[str]
 
 def train(cfg: Any, data_root: Path, out: Path, command: str) -> Any:
     """Fit on the select part, cross-validate there, write the model files and the card; returns the card."""
+    from curate.assets import SHARED_DATA
+    from curate.assets import data_root as default_data_root
     from curate.models.card import ModelCard, write_card
-    from curate.models.train import CARD_HEADER, DEFAULT_DATA_ROOT, _rel, _sha256
+    from curate.models.train import CARD_HEADER, _rel, _sha256
 
     doc = cfg.doc
     design = Design.from_config(doc)
@@ -187,7 +189,7 @@ def train(cfg: Any, data_root: Path, out: Path, command: str) -> Any:
         threshold=doc.get("threshold"), sha256=_sha256(model_path), path=out / f"{stem}.yaml")
     card.metrics = metrics
     card.training = {"command": command, "config": _rel(cfg.path),
-                     "data_root": DEFAULT_DATA_ROOT if Path(data_root) == Path(DEFAULT_DATA_ROOT).resolve() else str(data_root),
+                     "data_root": SHARED_DATA if Path(data_root).resolve() == default_data_root() else str(data_root),
                      "data": doc["data"], "model": doc.get("model"), "cv": doc.get("cv"),
                      "examples": {"select": int(len(y)), "ratings": metrics["select_cv"]["ratings"]},
                      "corpus": gold.generic_report,
