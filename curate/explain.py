@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import pyarrow as pa
 
@@ -83,12 +85,23 @@ def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.
 
 
 def dialogue_text_signals(table: pa.Table) -> pa.Table:
-    """The dialogue signals one text can give: every text-only one, and `risk_unaddressed` (cue lexicon)."""
+    """The dialogue signals one text can give: every text-only one, and `risk_unaddressed` from the seeker
+    turns' crisis-risk tags (the shipped risk tagger runs on them first, as a run's tags stage would)."""
     from curate.stages.dialogue import RISK, fill_text_signals, risk_unaddressed
+    from curate.stages.tag import tag_batch
 
-    table = fill_text_signals(table)
-    risk = pa.array(risk_unaddressed(table.column("turns"), table.num_rows))
-    return table.set_column(table.schema.get_field_index(RISK), RISK, risk)
+    table = tag_batch(fill_text_signals(table), risk_tagger())
+    flag, computed = risk_unaddressed(table.column("turns"), table.num_rows)
+    return table.set_column(table.schema.get_field_index(RISK), RISK, pa.array(flag, mask=~computed))
+
+
+@cache
+def risk_tagger() -> Any:
+    """The shipped crisis-risk tagger alone (the job's default `risk:`), loaded once."""
+    from curate.job import RiskSpec, with_risk
+    from curate.stages.tag import Taggers
+
+    return Taggers(with_risk({}, RiskSpec()))
 
 
 def format_explanation(row: dict, verdicts: list[Verdict]) -> str:

@@ -471,7 +471,7 @@ def parse_risk(d: Any) -> RiskSpec:
     return spec
 
 
-def _with_risk(tags: dict[str, ModelSpec], risk: RiskSpec) -> dict[str, ModelSpec]:
+def with_risk(tags: dict[str, ModelSpec], risk: RiskSpec) -> dict[str, ModelSpec]:
     """The job's taggers plus the risk tagger when `risk.tag` (its own switch: `tags: false` leaves it on)."""
     from curate.models.card import CardError, read_card
 
@@ -545,7 +545,7 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         pii=pii,
         dedup=dedup,
         scores=parse_models(doc.get("scores"), default_scores(), "scores"),
-        tags=_with_risk(parse_models(doc.get("tags"), default_tags(), "tags"), risk),
+        tags=with_risk(parse_models(doc.get("tags"), default_tags(), "tags"), risk),
         risk=risk,
         shard_rows=_positive_int(doc.get("shard_rows", DEFAULT_SHARD_ROWS), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),

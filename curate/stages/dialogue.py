@@ -2,8 +2,9 @@
 
 After the tags, for every live dialogue: the run-wide generic-reply share (`curate.stages.generic_replies`),
 the entropy of the supporter's per-turn strategies, the help-seeker's emotional trajectory (valence of the
-first and last seeker turn from their emotion scores), and `risk_unaddressed`: a seeker turn signals crisis
-risk and no later supporter turn responds to it (`classifiers/annotations/risk-response-guide.md`). The
+first and last seeker turn from their emotion scores), and `risk_unaddressed`: a seeker turn the crisis-risk
+tagger marked concern or high (`turns.risk`) and no later supporter turn responds to it
+(`classifiers/annotations/risk-response-guide.md`). The
 text-only signals the dialogue-quality model reads are filled here too where no rule asked for them in
 per_record. Rules on these signals (rules/dialogue.yaml) are evaluated here, as the whole-run rules are.
 """
@@ -38,21 +39,19 @@ TEXT_SIGNALS = tuple(c for c, s in REGISTRY.items() if s.needs_turns)
 
 
 def seeker_risk(turns: pa.Array | pa.ChunkedArray) -> pl.DataFrame:
-    """(row, pos, level) of every seeker turn: its crisis-risk level, 2 high, 1 concern, 0 none.
+    """(row, pos, level) of every seeker turn the crisis-risk tagger read: 2 high, 1 concern, 0 none.
 
-    The one place that decides a turn's risk. Today a small cue lexicon (`dialogue_cues.RISK_HIGH`,
-    `RISK_CONCERN`, after blanking `RISK_IGNORE`: 累死了, 让我去死). When the turn struct carries the crisis-risk
-    tagger's `risk` field (schemas/record.json), a turn's tag is used wherever it is set, the lexicon elsewhere.
+    The turn's `risk` tag (`curate.stages.tag`: the risk card's decision, its cue lexicon and its model) is
+    the one source: a seeker turn without a tag (the job's risk.tag off, or a record the tagger skipped) is
+    left out, and a dialogue none of whose seeker turns was read gets no `risk_unaddressed`.
     """
     frame = turn_frame(turns)
     tags = _turn_field(turns, "risk")
-    if tags is not None:
-        frame = frame.with_columns(tag=tags)
-    text = pl.col("text").str.replace_all(cues.RISK_IGNORE, "")
-    lexicon = (pl.when(text.str.contains(cues.RISK_HIGH)).then(2)
-               .when(text.str.contains(cues.RISK_CONCERN)).then(1).otherwise(0))
-    level = lexicon if tags is None else pl.col("tag").replace_strict(RISK_LEVELS, default=None).fill_null(lexicon)
-    return frame.filter(pl.col("role") == "seeker").select("row", "pos", level=level.cast(pl.Int8))
+    if tags is None:
+        return pl.DataFrame(schema={"row": pl.Int64, "pos": pl.Int64, "level": pl.Int8})
+    level = pl.col("tag").replace_strict(RISK_LEVELS, default=None, return_dtype=pl.Int8)
+    return (frame.with_columns(tag=tags).filter((pl.col("role") == "seeker") & pl.col("tag").is_not_null())
+            .select("row", "pos", level=level))
 
 
 def responds_to_risk(turns: pa.Array | pa.ChunkedArray) -> pl.DataFrame:
@@ -62,15 +61,17 @@ def responds_to_risk(turns: pa.Array | pa.ChunkedArray) -> pl.DataFrame:
                                      & pl.col("text").str.contains(cues.RISK_RESPONSE)).select("row", "pos"))
 
 
-def risk_unaddressed(turns: pa.Array | pa.ChunkedArray, n: int) -> np.ndarray:
-    """Per row: a seeker turn at concern or high has no responding supporter turn after it (equivalently, the
-    last such seeker turn has none)."""
-    risky = seeker_risk(turns).filter(pl.col("level") >= 1).group_by("row").agg(last_risk=pl.col("pos").max())
+def risk_unaddressed(turns: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: a seeker turn tagged concern or high has no responding supporter turn after it (equivalently,
+    the last such seeker turn has none); and whether it was computed (some seeker turn carries a risk tag)."""
+    levels = seeker_risk(turns)
+    read = levels.group_by("row").agg(last_risk=pl.col("pos").filter(pl.col("level") >= 1).max())
     answered = responds_to_risk(turns).group_by("row").agg(last_answer=pl.col("pos").max())
-    out = (pl.DataFrame({"row": np.arange(n)}).join(risky, on="row", how="left", maintain_order="left")
-           .join(answered, on="row", how="left", maintain_order="left")
-           .select(pl.col("last_risk").is_not_null() & (pl.col("last_answer").fill_null(-1) < pl.col("last_risk"))))
-    return out.to_series().to_numpy()
+    out = (pl.DataFrame({"row": np.arange(n)}).join(read, on="row", how="left", maintain_order="left")
+           .join(answered, on="row", how="left", maintain_order="left"))
+    computed = out["row"].is_in(read["row"].implode()).to_numpy()
+    flag = (pl.col("last_risk").is_not_null() & (pl.col("last_answer").fill_null(-1) < pl.col("last_risk")))
+    return out.select(flag).to_series().to_numpy(), computed
 
 
 # ------------------------------------------------------------------------------------------- tags
@@ -176,7 +177,8 @@ def finish_signals(table: pa.Table, generic: pl.Series | None) -> tuple[dict[str
     for col, v, ok in (("sig_strategy_entropy", ent, ent_ok), ("sig_seek_valence_shift", shift, val_ok),
                        ("sig_seek_valence_last", last, val_ok)):
         values[col], masks[col] = v, ok & live
-    values[RISK], masks[RISK] = risk_unaddressed(turns, n), live
+    values[RISK], risk_ok = risk_unaddressed(turns, n)
+    masks[RISK] = risk_ok & live
     return values, masks
 
 

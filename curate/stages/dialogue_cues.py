@@ -1,5 +1,6 @@
 """Cue patterns of the dialogue-quality signals: one source of truth for what counts as a formulaic opening,
-AI-assistant boilerplate, a slogan, a question, a crisis-risk cue and a response to risk.
+AI-assistant boilerplate, a slogan, a question and a response to crisis risk. (Whether a seeker turn speaks
+of risk is the crisis-risk tagger's: `curate/models/risk_cues.py`, `classifiers/train/risk-cues.yaml`.)
 
 Each pattern is a regular expression in the common subset of Python `re` and Rust's `regex` (Polars
 evaluates them over a whole batch of turns at once: no look-arounds, no back-references). A pattern change
@@ -36,23 +37,6 @@ SLOGAN = (
 # The turn asks something: a question mark, or a clause ending in 吗/呢
 QUESTION = r"[？?]|[吗呢](" + CLAUSE_END + r"|$)"
 
-# Crisis-risk cues in a help-seeker's turn (a small lexicon until the crisis-risk tagger lands; see
-# `curate.stages.dialogue.seeker_risk`). HIGH: the seeker's own wish to die, a plan, an attempt, self-harm.
-RISK_HIGH = (
-    r"自杀|轻生|自尽|想死|去死|寻死|不想活|活不下去|不如死|死了算了|一死了之|一了百了|结束(自己的?)?生命"
-    r"|离开这个世界|告别这个世界|跳楼|跳河|上吊|割腕|吞药|自残|自伤|伤害自己|划手|割手|生不如死|想解脱"
-)
-# CONCERN: hopelessness about living itself, a passive wish not to exist, feeling a burden
-RISK_CONCERN = (
-    r"活着(没|没有|毫无)(什么)?(意义|意思)|活着有什么(意义|意思)|为什么(要)?活着|没有(活下去的)?希望"
-    r"|看不到(任何)?希望|绝望|不想存在|从来没(有)?出生|消失(了)?(就好|算了)|放弃(生命|生活)|累赘|拖累"
-)
-# 死 as an intensifier, or wished on the seeker by someone else, blanked before the cues are read: 累死了,
-# 笑死, 让我去死. (Someone else's risk, 我朋友想自杀, counts: the risk guide calls it concern.)
-RISK_IGNORE = (
-    r"(累|笑|气|烦|吓|热|冷|饿|困|忙|急|羡慕|尴尬|痛|疼|难受)死(了|我|人|啦)?|死定了|社死|死机|死心|死磕|怕死"
-    r"|(让|叫|要|咒|骂)(我|你|他|她)(去|快)?死"
-)
 # A supporter turn that responds to risk (risk-response-guide.md): asks about safety or the thoughts, names
 # them, gives a hotline or emergency route, or urges professional or immediate help.
 RISK_RESPONSE = (

@@ -107,7 +107,7 @@ GLOBAL_SIGNALS: dict[str, tuple[str, int]] = {
     "sig_strategy_entropy": ("dialogue_tags", 1),
     "sig_seek_valence_shift": ("dialogue_tags", 1),
     "sig_seek_valence_last": ("dialogue_tags", 1),
-    "risk_unaddressed": ("risk_unaddressed", 1),
+    "risk_unaddressed": ("risk_unaddressed", 2),  # 2: from the crisis-risk tag (was a lexicon of its own)
 }
 
 

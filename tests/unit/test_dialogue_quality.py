@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from curate.assets import asset_dir
+from curate.explain import risk_tagger
 from curate.job import NormalizeSpec
 from curate.models.dialogue_quality import cap, load_model, score_table
 from curate.run import per_record
@@ -26,16 +27,13 @@ from curate.stages.dialogue import (
     strategy_entropy,
 )
 from curate.stages.signals import SignalInput, compute_signals
+from curate.stages.tag import tag_batch
 
 TURNS = record_schema().arrow.field("turns").type
 
 
 def turns_array(dialogues: list[list[dict]]) -> pa.Array:
-    turn = TURNS.value_type
-    if any("risk" in t for d in dialogues for t in d) and turn.get_field_index("risk") < 0:
-        # the crisis-risk tagger's turn field, as its schema declares it (the tagger may not be merged yet)
-        turn = pa.struct([*turn, pa.field("risk", pa.string())])
-    return pa.array(dialogues, type=pa.list_(turn))
+    return pa.array(dialogues, type=TURNS)
 
 
 def sk(text: str, **kw: object) -> dict:
@@ -194,31 +192,47 @@ def test_seeker_valence():
 
 # ------------------------------------------------------------------------------------------- crisis risk
 
+# risk_unaddressed reads the seeker turns' `risk` tag (set here by hand; the tagger's own cases: test_risk.py)
 RISK_CASES = {
-    "ignored": ([sk("我真的不想活了。"), sp("你愿意多说说最近发生了什么吗？")], True),
-    "asked about safety": ([sk("我真的不想活了。"), sp("你现在安全吗？有没有伤害自己的计划？")], False),
-    "hotline": ([sk("我有时候想自杀。"), sp("请拨打心理援助热线，和专业的人聊聊。")], False),
-    "answered before, not after": ([sk("活着没有意义。"), sp("你是否有过结束生命的念头？"), sk("我想跳楼。"),
-                                    sp("加油，一切都会好起来的。")], True),
-    "never answered": ([sk("我觉得很绝望。")], True),
-    "an intensifier is not risk": ([sk("今天上班累死了，烦死了。"), sp("辛苦了。")], False),
-    "wished on the seeker by someone else": ([sk("他骂我让我去死。"), sp("这太伤人了。")], False),
-    "no risk": ([sk("我和室友吵架了。"), sp("能说说发生了什么吗？")], False),
+    "ignored": ([sk("我真的不想活了。", risk="high"), sp("你愿意多说说最近发生了什么吗？")], True),
+    "asked about safety": ([sk("我真的不想活了。", risk="high"), sp("你现在安全吗？有没有伤害自己的计划？")], False),
+    "hotline": ([sk("我有时候想自杀。", risk="high"), sp("请拨打心理援助热线，和专业的人聊聊。")], False),
+    "answered before, not after": ([sk("活着没有意义。", risk="concern"), sp("你是否有过结束生命的念头？"),
+                                    sk("我想跳楼。", risk="high"), sp("加油，一切都会好起来的。")], True),
+    "concern counts": ([sk("我觉得很绝望。", risk="concern"), sp("嗯嗯。")], True),
+    "never answered": ([sk("我觉得很绝望。", risk="concern")], True),
+    "tagged none": ([sk("今天上班累死了，烦死了。", risk="none"), sp("辛苦了。")], False),
+    "a supporter's words are not the seeker's risk": ([sk("我和室友吵架了。", risk="none"), sp("你不会想自杀吧？")],
+                                                       False),
 }
 
 
 @pytest.mark.parametrize("case", sorted(RISK_CASES))
 def test_risk_unaddressed(case):
     turns, expected = RISK_CASES[case]
-    assert risk_unaddressed(turns_array([turns]), 1).tolist() == [expected]
+    flag, computed = risk_unaddressed(turns_array([turns]), 1)
+    assert flag.tolist() == [expected] and computed.tolist() == [True]
 
 
-def test_the_risk_tag_decides_where_set():
-    # the crisis-risk tagger's turn `risk` overrides the lexicon where it is set; the lexicon fills the rest
-    tagged = [sk("最近什么都提不起劲。", risk="high"), sk("我想死。", risk="none"), sk("我想死。"), sp("嗯。")]
-    levels = seeker_risk(turns_array([tagged]))
-    assert levels["level"].to_list() == [2, 0, 2]
-    assert risk_unaddressed(turns_array([[sk("最近什么都提不起劲。", risk="high"), sp("嗯。")]]), 1).tolist() == [True]
+def test_risk_is_the_tag_alone():
+    # one source of truth: an untagged seeker turn counts for nothing, whatever it says, and a dialogue whose
+    # seeker turns carry no tag (the job's risk: false) has no risk_unaddressed at all
+    levels = seeker_risk(turns_array([[sk("最近什么都提不起劲。", risk="high"), sk("我想死。", risk="none"),
+                                       sk("我想死。"), sp("嗯。")]]))
+    assert levels.select("pos", "level").rows() == [(0, 2), (1, 0)]
+    flag, computed = risk_unaddressed(turns_array([[sk("我想死。"), sp("嗯。")], [sk("提不起劲。", risk="high")]]), 2)
+    assert computed.tolist() == [False, True] and flag.tolist() == [False, True]
+
+
+def test_the_risk_tagger_feeds_risk_unaddressed():
+    # the shipped tagger, as the tags stage runs it: 死 as an intensifier in a seeker's account is none; the
+    # seeker's own wish is high, left unanswered or answered with a hotline
+    cases = [[sk("最近工作好累，老板天天骂人，烦死了，不知道怎么办。"), sp("辛苦了。")],
+             [sk("我真的不想活了。"), sp("你愿意多说说最近发生了什么吗？")],
+             [sk("我真的不想活了。"), sp("请拨打心理援助热线，和专业的人聊聊。")]]
+    table = tag_batch(records(cases), risk_tagger())
+    flag, computed = risk_unaddressed(table.column("turns"), table.num_rows)
+    assert computed.all() and flag.tolist() == [False, True, False]
 
 
 # ------------------------------------------------------------------------------------------- the score and the rules
@@ -228,8 +242,9 @@ GOOD = [sk("最近和男朋友总吵架，我很难过。"), sp("吵架之后你
 
 
 def finished(dialogues: list[list[dict]], rule_files: tuple[str, ...] = ("dialogue.yaml",)) -> pa.Table:
+    """per_record, the risk tagger (the tags stage), then the dialogue signals, as a run does."""
     settings = Settings(rule_files=rule_files, normalize=NormalizeSpec())
-    return _dialogue_signals(per_record(records(dialogues), settings), settings)
+    return _dialogue_signals(tag_batch(per_record(records(dialogues), settings), risk_tagger()), settings)
 
 
 def test_dialogue_quality_caps_and_rows():

@@ -5,7 +5,7 @@ client → seeker and counselor → supporter; EmoLLM as xtuner, input → seeke
 hashed and cut into supporter clauses, and the run's generic clauses are found over all of them, as
 `dedup_global` would (no dedup: the two files hold no duplicates that matter here). The rated dialogues
 (`data.gold`, references resolved by `curate.dialogue_gold`) then go through the taggers the job runs by
-default for strategy and emotion, the dialogue signals (`curate.stages.dialogue`) and the web quality model
+default for strategy, emotion and crisis risk, the dialogue signals (`curate.stages.dialogue`) and the web quality model
 (the baseline the ratings are compared with). Record ids: SMILECHAT's own, `emollm-I` for the I-th item.
 """
 
@@ -28,7 +28,7 @@ INPUTS = (
      "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}},
     {"name": "emollm", "kind": "dialogue", "path_key": "emollm", "dialogue": {"style": "xtuner"}},
 )
-TAGGERS = ("strategy", "emotion")  # the tags the dialogue signals read
+TAGGERS = ("strategy", "emotion")  # the tags the dialogue signals read, with the crisis-risk tag (job's risk:)
 
 
 @dataclass
@@ -83,7 +83,7 @@ def build(data: dict[str, Any], data_root: Path, parts: tuple[str, ...] = ("sele
     """The gold dialogues of `parts` (gold-file order) as fully processed records."""
     import tempfile
 
-    from curate.job import default_tags, parse_models
+    from curate.job import RiskSpec, default_tags, parse_models, with_risk
     from curate.models.dialogue_quality import supporter_texts
     from curate.stages import generic_replies as gr
     from curate.stages.base import Settings
@@ -107,7 +107,7 @@ def build(data: dict[str, Any], data_root: Path, parts: tuple[str, ...] = ("sele
     if missing:
         raise ValueError(f"gold dialogues not read from the data: {missing[:5]}")
     table = corpus.take(pa.array([index[g.dialogue_id] for g in gold])).drop_columns([gr.CLAUSES])
-    tags = Taggers(parse_models({t: f"{t}.yaml" for t in TAGGERS}, default_tags(), "tags"))
+    tags = Taggers(with_risk(parse_models({t: f"{t}.yaml" for t in TAGGERS}, default_tags(), "tags"), RiskSpec()))
     table = tags(table)
     table = fill_text_signals(table)
     values, masks = finish_signals(table, generic)
