@@ -311,13 +311,15 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     from curate.models.metrics import format_report
 
     if task == "dialogue_quality":  # rated dialogues, not labels: rank correlation on a part of the ratings
+        from curate.assets import data_root as default_data_root
         from curate.models.dialogue_quality_train import evaluate_gold, format_rank_report
         from curate.models.evaluate import default_card
 
         if data:
             raise _fail(ValueError("dialogue_quality is measured on its hand ratings (--part), not --data"))
         try:
-            rep = evaluate_gold(card or default_card(task), Path(data_root), Path(config) if config else None, part)
+            rep = evaluate_gold(card or default_card(task), Path(data_root) if data_root else default_data_root(),
+                                Path(config) if config else None, part)
         except (FileNotFoundError, ValueError) as e:
             raise _fail(e) from None
         click.echo(json.dumps(rep, ensure_ascii=False, indent=1) if as_json
