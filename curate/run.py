@@ -79,7 +79,8 @@ def settings_of(job: Job) -> Settings:
     return Settings(rule_files=tuple(job.rules), normalize=job.normalize, pii=job.pii, roles=roles, dedup=job.dedup,
                     minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags,
                     id_inputs=tuple(s.name for s in job.inputs if s.id_field),
-                    files=tuple(p for s in job.inputs for p in s.files))
+                    files=tuple(p for s in job.inputs for p in s.files),
+                    kinds=tuple(sorted({s.kind for s in job.inputs})))
 
 
 def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work: Path, settings: Settings,

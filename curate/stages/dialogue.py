@@ -200,11 +200,12 @@ def _dialogue_signals(table: pa.Table, settings: Settings) -> pa.Table:
 
 
 def needed(settings: Settings) -> bool:
-    """The run needs these signals: the dialogue-quality score reads them, or a rule uses one."""
+    """The run needs these signals: it has dialogue inputs, and the dialogue-quality score reads them or a rule
+    uses one."""
     from curate.stages.rules import load_rule_sets
 
     used = {r.signal for rs in load_rule_sets(settings.rule_files) for r in rs.active_global}
-    return "dialogue_quality" in settings.scores or bool(used & set(FINISH_SIGNALS))
+    return "dialogue" in settings.kinds and ("dialogue_quality" in settings.scores or bool(used & set(FINISH_SIGNALS)))
 
 
 DIALOGUE_SIGNALS = Stage("dialogue_signals", reads=("turns", "text", "kind", "drop_reason", "sig_*"),

@@ -22,12 +22,17 @@ def _load(settings: Settings) -> DialogueQualityModel:
 
 
 def _score(table: pa.Table, model: DialogueQualityModel) -> pa.Table:
+    import pyarrow.compute as pc
+
     from curate.models.dialogue_quality import score_table
 
+    if not pc.any(pc.equal(table.column("kind"), "dialogue")).as_py():  # web documents: no score, no work
+        return table
     q, rows = score_table(model, table)
     values = pa.array(q, type=pa.float32(), mask=~rows)
     return table.set_column(table.schema.get_field_index(COLUMN), COLUMN, values)
 
 
 DIALOGUE_QUALITY = Stage("dialogue_quality", reads=("turns", "kind", "drop_reason", "sig_*", "risk_unaddressed"),
-                         adds=(COLUMN,), apply=_score, setup=_load, active=lambda s: TASK in s.scores, models=True)
+                         adds=(COLUMN,), apply=_score, setup=_load,
+                         active=lambda s: TASK in s.scores and "dialogue" in s.kinds, models=True)

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from curate.arrowutil import as_array
 from curate.io.writer import atomic_write_parquet
+from curate.stages import dup_ids
 from curate.stages.base import Engine, GlobalStep, Settings, Stage, StepResult
 from curate.stages.signals import turn_frame
 
@@ -73,15 +74,21 @@ def _clause_column(table: pa.Table, settings: Settings) -> pa.Table:
     """per_record: the distinct supporter clause hashes of each live dialogue (null for other rows)."""
     n = table.num_rows
     live = _live_dialogues(table)
+    if not live.any():  # a batch of web documents (or of rejects): nothing to cut
+        return table.append_column(CLAUSES, pa.nulls(n, pa.list_(pa.uint64())))
     clauses = supporter_clauses(table.column("turns"), live).unique(["row", "h"]).group_by("row").agg("h")
     full = pl.DataFrame({"row": np.arange(n)}).join(clauses, on="row", how="left", maintain_order="left")
     lists = full.select(pl.when(pl.Series(live)).then(pl.col("h").fill_null(pl.lit([], pl.List(pl.UInt64)))))
     return table.append_column(CLAUSES, lists.to_series().to_arrow().cast(pa.list_(pa.uint64())))
 
 
-def clause_rows(table: pa.Table) -> pa.Table:
-    """(clause, node) pairs of the live dialogues: the rows the dedup_global regrouping keys by clause."""
-    t = table.filter(pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(CLAUSES))))
+def clause_rows(table: pa.Table, skip: pa.Array | None = None) -> pa.Table:
+    """(clause, node) pairs of the live dialogues: the rows the dedup_global regrouping keys by clause. `skip`:
+    nodes left out (texts only the later copies of a repeated id carry: `curate.stages.dup_ids`)."""
+    live = pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(CLAUSES)))
+    if skip is not None and len(skip):
+        live = pc.and_(live, pc.invert(pc.is_in(table.column("exact_hash"), value_set=skip)))
+    t = table.filter(live)
     lists = as_array(t.column(CLAUSES))
     nodes = pc.take(as_array(t.column("exact_hash")), pc.list_parent_indices(lists))
     return pa.table({"clause": lists.flatten(), "node": nodes}).cast(
@@ -107,10 +114,11 @@ def generic_global(checkpoints: list[str], work: Path, settings: Settings, engin
         dialogues=pl.len(), clauses=pl.col(CLAUSES).list.len().sum()).collect().row(0, named=True)
     need = min_dialogues(counts["dialogues"])
     comps = work / "components.parquet"
+    schema = pa.schema([("clause", pa.uint64())])
     clauses = engine.group_and_collect(
-        checkpoints, ["drop_reason", "exact_hash", CLAUSES], clause_rows, {}, "clause", counts["clauses"] or 0,
-        generic_clauses, {"components": str(comps) if comps.exists() else None, "min_count": need},
-        pa.schema([("clause", pa.uint64())]))
+        checkpoints, ["drop_reason", "exact_hash", CLAUSES], clause_rows, {"skip": dup_ids.without_copies(None, settings.dup_ids)[1]},
+        "clause", counts["clauses"], generic_clauses, {"components": str(comps) if comps.exists() else None,
+                                                       "min_count": need}, schema) if counts["clauses"] else schema.empty_table()
     path = work / "generic_replies.parquet"
     atomic_write_parquet(path, clauses)
     return StepResult(str(path), {"dialogues": counts["dialogues"], "clause_occurrences": counts["clauses"] or 0,
@@ -142,11 +150,12 @@ def generic_reply_frac(table: pa.Table, generic: pl.Series) -> tuple[np.ndarray,
 
 
 def needed(settings: Settings) -> bool:
-    """The run needs the generic clauses: the dialogue-quality score reads them, or a rule uses the signal."""
+    """The run needs the generic clauses: it has dialogue inputs, and the dialogue-quality score reads them or a
+    rule uses the signal."""
     from curate.stages.rules import global_rule_kinds, load_rule_sets
 
-    return "dialogue_quality" in settings.scores or bool(
-        global_rule_kinds(load_rule_sets(settings.rule_files), (SIGNAL,)))
+    return "dialogue" in settings.kinds and ("dialogue_quality" in settings.scores or "dialogue" in global_rule_kinds(
+        load_rule_sets(settings.rule_files), (SIGNAL,)))
 
 
 REPLY_CLAUSES = Stage("reply_clauses", reads=("turns", "kind", "drop_reason"), adds=(CLAUSES,),

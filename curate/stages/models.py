@@ -37,7 +37,8 @@ def load_models(settings: Settings) -> Models:
     taggers = Taggers(settings.tags) if settings.tags else None
     if scorers and taggers:
         scorers.add_versions({**taggers.models, **{f"{t}-spoken": m for t, m in taggers.spoken.items()}})
-    if scorers:  # the signal scores' own stage runs them; the row's `models` names them too
+    if scorers and "dialogue" in settings.kinds:  # the signal scores' own stage runs them (on dialogues); the
+        # row's `models` names them too
         scorers.add_versions({t: _Carded(read_card(s.card)) for t, s in settings.scores.items() if t in SIGNAL_SCORES})
     return Models(scorers, taggers)
 

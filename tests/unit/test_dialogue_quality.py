@@ -268,3 +268,26 @@ def test_risk_rule_is_evaluated_after_the_tags(tmp_path: Path):
     table = finished([GOOD, [sk("我不想活了。"), sp("哦。")]], ("dialogue.yaml", str(rules)))
     assert table.column("drop_reason").to_pylist() == [None, "t_risk"]
     assert table.column("rule_flags").to_pylist() == [[], ["t_risk"]]
+
+
+def test_inactive_without_dialogue_inputs(tmp_path: Path):
+    # a job of web inputs alone runs none of the dialogue-quality stages (no clause column, no global step, no
+    # finish work, no model load); with a dialogue input, all four run under the default scores
+    from curate.job import parse_job
+    from curate.run import settings_of
+    from curate.stages.dialogue import DIALOGUE_SIGNALS
+    from curate.stages.dialogue_quality import DIALOGUE_QUALITY
+
+    web = tmp_path / "web.jsonl"
+    web.write_text('{"text": "一篇网页。"}\n', encoding="utf-8")
+    steps = (gr.REPLY_CLAUSES, gr.GENERIC_REPLIES, DIALOGUE_SIGNALS, DIALOGUE_QUALITY)
+    inputs = [{"name": "web", "kind": "web", "path": str(web)}]
+    only_web = settings_of(parse_job({"name": "w", "inputs": inputs, "output": str(tmp_path / "o")}, tmp_path))
+    assert "dialogue_quality" in only_web.scores and only_web.kinds == ("web",)
+    assert [s.active(only_web) for s in steps] == [False] * 4
+    dlg = tmp_path / "dlg.jsonl"
+    dlg.write_text('{"turns": []}\n', encoding="utf-8")
+    both = settings_of(parse_job({"name": "b", "inputs": [*inputs, {"name": "d", "kind": "dialogue", "path": str(dlg),
+                                                                      "dialogue": {"style": "turns"}}],
+                                  "output": str(tmp_path / "o")}, tmp_path))
+    assert [s.active(both) for s in steps] == [True] * 4
