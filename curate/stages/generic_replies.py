@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from curate.arrowutil import as_array
 from curate.io.writer import atomic_write_parquet
@@ -37,6 +38,9 @@ MIN_CLAUSE_CHARS = 4
 MIN_DIALOGUES = 5
 DIALOGUE_SHARE = 0.0005
 GENERIC_TURN_SHARE = 0.5
+# Up to this many clause occurrences the generic clauses are found here, in the driver (a few MB; as the dedup
+# step's DRIVER_BUCKET_ROWS), rather than by a keyed regrouping on the engine, whose fixed cost dominates below it
+DRIVER_ROWS = 4_000_000
 _SEED = 11  # Polars' hash seed for clauses (stable within one Polars version: all a run needs, as crossdoc)
 
 
@@ -115,10 +119,18 @@ def generic_global(checkpoints: list[str], work: Path, settings: Settings, engin
     need = min_dialogues(counts["dialogues"])
     comps = work / "components.parquet"
     schema = pa.schema([("clause", pa.uint64())])
-    clauses = engine.group_and_collect(
-        checkpoints, ["drop_reason", "exact_hash", CLAUSES], clause_rows, {"skip": dup_ids.without_copies(None, settings.dup_ids)[1]},
-        "clause", counts["clauses"], generic_clauses, {"components": str(comps) if comps.exists() else None,
-                                                       "min_count": need}, schema) if counts["clauses"] else schema.empty_table()
+    columns = ["drop_reason", "exact_hash", CLAUSES]
+    skip = dup_ids.without_copies(None, settings.dup_ids)[1]
+    components = str(comps) if comps.exists() else None
+    if not counts["clauses"]:
+        clauses = schema.empty_table()
+    elif counts["clauses"] <= DRIVER_ROWS:  # small: here, without an engine execution's fixed cost
+        rows = pa.concat_tables([pq.read_table(p, columns=columns) for p in checkpoints])
+        clauses = generic_clauses(clause_rows(rows, skip), components, need)
+    else:
+        clauses = engine.group_and_collect(checkpoints, columns, clause_rows, {"skip": skip}, "clause",
+                                           counts["clauses"], generic_clauses,
+                                           {"components": components, "min_count": need}, schema)
     path = work / "generic_replies.parquet"
     atomic_write_parquet(path, clauses)
     return StepResult(str(path), {"dialogues": counts["dialogues"], "clause_occurrences": counts["clauses"] or 0,

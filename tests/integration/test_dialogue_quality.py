@@ -31,11 +31,11 @@ WHERE = "dialogue_quality > 0.6"
 
 
 @pytest.fixture(scope="module")
-def run_out(tmp_path_factory, shared_data, ray_local) -> Path:
+def run_out(tmp_path_factory, smilechat_fixture, ray_local) -> Path:
     from curate.run import run_job
 
     tmp = tmp_path_factory.mktemp("dlg-quality-run")
-    with (shared_data / "smilechat" / "dialogues.jsonl").open(encoding="utf-8") as f:
+    with smilechat_fixture.open(encoding="utf-8") as f:  # the committed 100 SMILECHAT dialogues
         records = [json.loads(next(f)) for _ in range(N_DIALOGUES)]
     for r in records[:N_SHARED]:
         r["turns"] = [*r["turns"], {"role": "client", "content": "谢谢你。"}, SHARED_CLOSING]

@@ -151,6 +151,36 @@ def test_generic_reply_share_and_clusters(tmp_path: Path):
     assert gr.generic_clauses(rows, str(comps), 5).num_rows == 1
 
 
+class InProcessEngine:
+    """The engine's keyed regrouping done in this process: every row in one block."""
+
+    def group_and_collect(self, paths, columns, rows, rows_kwargs, key, n_rows, groups, groups_kwargs, schema):
+        import pyarrow.parquet as pq
+
+        block = pa.concat_tables([rows(pq.read_table(p, columns=columns), **rows_kwargs) for p in paths])
+        return groups(block, **groups_kwargs).cast(schema)
+
+
+@pytest.mark.parametrize("driver_rows", [gr.DRIVER_ROWS, 0], ids=["in the driver", "on the engine"])
+def test_generic_step_small_and_large(tmp_path: Path, monkeypatch, driver_rows: int):
+    # the whole-run step over checkpoint files: the driver path (small runs) and the engine's regrouping agree
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(gr, "DRIVER_ROWS", driver_rows)
+    closing = "不客气，祝你生活愉快。"
+    dialogues = [[sk("谢谢你"), sp(f"第{i}个建议是每天散步{i}分钟"), sk("嗯"), sp(closing)] for i in range(6)]
+    table = gr._clause_column(records(dialogues), Settings())
+    paths = []
+    for k, part in enumerate((table.slice(0, 3), table.slice(3))):
+        paths.append(str(tmp_path / f"part-{k}.parquet"))
+        pq.write_table(part, paths[-1])
+    work = tmp_path / "work"
+    work.mkdir()
+    result = gr.generic_global(paths, work, Settings(), InProcessEngine())
+    assert result.report["dialogues"] == 6 and result.report["min_dialogues"] == 5
+    assert pl.read_parquet(result.path)["clause"].len() == result.report["generic_clauses"] == 1
+
+
 def test_min_dialogues_grows_with_the_run():
     assert gr.min_dialogues(100) == 5
     assert gr.min_dialogues(12_647) == 7
