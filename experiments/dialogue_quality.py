@@ -4,10 +4,13 @@ Every candidate is scored by cross-validated Spearman with the ratings (the whol
 `curate.models.dialogue_quality_train.cross_validate`); the `test` part is never read here. Candidates:
 each signal alone, the text score alone, the linear layer over the signals with and without the text score,
 ridge strengths, the risk cap on and off, and (--fasttext) a fastText text model in place of the hashed
-n-gram ridge.
+n-gram ridge. `--tag-features` tries what the crisis-risk tagger and the emotion tags' trajectory add to the
+shipped design (features computed here from the tagged turns, not record columns), each alone and added to
+the shipped features, averaged over three CV seeds.
 
     python experiments/dialogue_quality.py                 # the table
     python experiments/dialogue_quality.py --fasttext      # also fastText as the text model (slower)
+    python experiments/dialogue_quality.py --tag-features  # candidate features from the risk and emotion tags
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,10 +63,84 @@ def _fasttext_cv(texts: list[str], y: np.ndarray, folds: int, seed: int) -> np.n
     return out
 
 
+def tag_features(table: Any) -> dict[str, np.ndarray]:
+    """Candidate features from the turns' risk and emotion tags (NaN where undefined): the record's risk level,
+    the share of seeker turns at concern or high, high risk left unaddressed, risk addressed, and the seeker's
+    valence (P(happy group) - P(angry, sad, fear groups), `curate.stages.dialogue`) over the dialogue: mean,
+    minimum, slope over the turns, last minus mean, later half minus earlier half; the supporter's mean valence
+    and mean strategy confidence."""
+    from curate.stages.dialogue import _valence_weights
+
+    w = _valence_weights()
+    level = {"none": 0, "concern": 1, "high": 2}
+
+    def val(t: dict) -> float:
+        return float(np.dot(t["emotion_scores"], w)) if t["emotion_scores"] is not None else np.nan
+
+    def slope(v: np.ndarray) -> float:
+        return float(np.polyfit(np.arange(len(v)) / (len(v) - 1), v, 1)[0]) if len(v) >= 3 else np.nan
+
+    def mean(v: list[float] | np.ndarray) -> float:
+        return float(np.nanmean(v)) if len(v) and np.isfinite(v).any() else np.nan
+
+    rows = table.to_pylist()
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        seek = [t for t in r["turns"] if t["role"] == "seeker"]
+        sup = [t for t in r["turns"] if t["role"] == "supporter"]
+        v = np.array([val(t) for t in seek])
+        half = len(v) // 2
+        risky = r["risk"] in ("concern", "high")
+        feats = {
+            "risk_level": level.get(r["risk"], np.nan) if r["risk"] else np.nan,
+            "risk_turn_share": mean([level.get(t["risk"] or "none", 0) >= 1 for t in seek]),
+            "risk_high_unaddressed": float(bool(r["risk_unaddressed"]) and r["risk"] == "high"),
+            "risk_addressed": float(risky and not r["risk_unaddressed"]),
+            "seek_valence_mean": mean(v), "seek_valence_min": float(np.nanmin(v)) if len(v) else np.nan,
+            "seek_valence_slope": slope(v), "seek_valence_last_minus_mean": v[-1] - mean(v) if len(v) else np.nan,
+            "seek_valence_late_minus_early": mean(v[half:]) - mean(v[:half]) if len(v) >= 2 else np.nan,
+            "sup_valence_mean": mean([val(t) for t in sup]),
+            "sup_strategy_confidence": mean([t["strategy_confidence"] or np.nan for t in sup]),
+        }
+        for k, x in feats.items():
+            out.setdefault(k, []).append(x)
+    return {k: np.array(v, dtype=np.float64) for k, v in out.items()}
+
+
+def cmd_tag_features(gold: Any, raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, risk: np.ndarray,
+                     idf: np.ndarray, shipped: Design) -> None:
+    """Each candidate alone (Spearman, NaN → its mean) and added to the shipped design (CV, three seeds)."""
+    extra = tag_features(gold.table)
+    both = {**raw, **extra}
+
+    def cv(design: Design) -> tuple[float, list[float]]:
+        runs = [spearman(cross_validate(both, texts, y, risk, idf, replace(design, seed=s)), y) for s in (1, 2, 3)]
+        return float(np.mean(runs)), runs
+
+    for name, v in extra.items():
+        filled = np.where(np.isfinite(v), v, np.nanmean(v) if np.isfinite(v).any() else 0.0)
+        print(f"{'alone: ' + name:<52}{spearman(filled, y):>8.3f}")
+    base, runs = cv(shipped)
+    print(f"{'shipped design (3 seeds)':<52}{base:>8.3f}  {runs}")
+    for name in extra:
+        d = replace(shipped, features=[*shipped.features, {"name": name, "transform": "identity"}])
+        m, runs = cv(d)
+        print(f"{'shipped + ' + name:<52}{m:>8.3f}  {runs}")
+    for label, names in (("text + risk_unaddressed only", ["risk_unaddressed"]),
+                         ("text + risk_unaddressed + risk_level", ["risk_unaddressed", "risk_level"]),
+                         ("shipped + risk_level + seek_valence_mean", None)):
+        feats = ([{"name": n, "transform": "identity"} for n in names] if names else
+                 [*shipped.features, {"name": "risk_level", "transform": "identity"},
+                  {"name": "seek_valence_mean", "transform": "identity"}])
+        m, runs = cv(replace(shipped, features=feats))
+        print(f"{label:<52}{m:>8.3f}  {runs}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--fasttext", action="store_true")
+    ap.add_argument("--tag-features", action="store_true")
     args = ap.parse_args()
     cfg = load_train_config("dialogue_quality")
     gold = _gold(cfg.doc, Path(args.data_root).resolve(), ("select",))
@@ -71,6 +149,9 @@ def main() -> None:
     y = gold.ratings
     idf = document_frequency_idf(gold.corpus_supporter_texts)
     print(f"select part: {len(y)} dialogues, ratings {dict(zip(*np.unique(y, return_counts=True), strict=True))}")
+    if args.tag_features:
+        cmd_tag_features(gold, raw, texts, y, risk, idf, Design.from_config(cfg.doc))
+        return
     print(f"{'baseline: web quality':<52}{spearman(web, y):>8.3f}")
     for name in SIGNALS:
         print(f"{'signal alone: ' + name:<52}{spearman(np.nan_to_num(raw[name]), y):>8.3f}")
