@@ -1,0 +1,180 @@
+"""Character n-grams shared with evaluation sets: the index built once from the evaluation texts, and the
+membership pass over a batch (compiled, one pass over every window; no per-document Python loop).
+
+An n-gram is a window of n characters of the compact text (lower-cased, whitespace removed, as dedup's
+shingles: `curate.stages.dedup.compact_text`), hashed to 64 bits exactly as `curate.stages.minhash.
+shingle_hashes` hashes it. Texts shorter than n have no n-gram here (shingle_hashes gives them one, the whole
+text, so short texts can be near-duplicates; a 5-character turn shared with a test set is not contamination).
+
+The index is the evaluation set's distinct hashes, sorted, with a directory on their top bits (each bucket
+holds one or two hashes on average), so a lookup is two memory reads instead of a binary search's twenty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pyarrow as pa
+
+from curate.stages.dedup import compact_text
+from curate.stages.minhash import _mix, shingle_hashes
+from curate.stages.ngrams import POLY_BASE, CodepointBatch, to_codepoints
+
+
+@dataclass(frozen=True)
+class EvalSource:
+    """One evaluation file as indexed: its name in reports, path, records and texts read, distinct n-grams."""
+
+    name: str
+    path: str
+    records: int
+    texts: int
+    ngrams: int
+
+
+@dataclass(frozen=True)
+class NgramIndex:
+    """The distinct n-gram hashes of some evaluation files, for membership tests.
+
+    `hashes`: sorted unique uint64; `file_of[i]`: index into `files` of the first file holding `hashes[i]`;
+    `directory[b]`: first position of a hash whose top `bits` bits are b (length 2**bits + 1).
+    """
+
+    n: int
+    hashes: np.ndarray
+    file_of: np.ndarray
+    directory: np.ndarray
+    bits: int
+    sources: tuple[EvalSource, ...]
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The evaluation files' names, in `file_of`'s numbering."""
+        return tuple(s.name for s in self.sources)
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """Whether each hash is in the index (vectorised; the batch pass uses the compiled kernel)."""
+        at = np.searchsorted(self.hashes, hashes)
+        at[at == len(self.hashes)] = 0
+        return (self.hashes[at] == hashes) if len(self.hashes) else np.zeros(len(hashes), dtype=bool)
+
+
+def window_hashes(batch: CodepointBatch, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 64-bit hash of every full n-character window of each document, and that document's index."""
+    h, doc = shingle_hashes(batch, n)
+    full = batch.lengths[doc] >= n
+    return h[full], doc[full]
+
+
+def build_index(parts: Sequence[tuple[int, np.ndarray]], n: int, sources: Sequence[EvalSource]) -> NgramIndex:
+    """The index of `parts`: (file number in `sources`, window hashes of some of that file's texts), in file
+    order."""
+    hashes = np.concatenate([h for _, h in parts]) if parts else np.zeros(0, np.uint64)
+    owner = np.concatenate([np.full(len(h), f, np.int32) for f, h in parts]) if parts else np.zeros(0, np.int32)
+    # np.unique's first-occurrence indices come from a stable sort: the first file in job order names a hash
+    hashes, first = np.unique(hashes, return_index=True)
+    bits = max(1, int(np.log2(max(len(hashes), 2))))
+    keys = np.arange(2**bits + 1, dtype=np.uint64)
+    directory = np.searchsorted(hashes >> np.uint64(64 - bits), keys).astype(np.int64)
+    return NgramIndex(n, hashes, owner[first], directory, bits, tuple(sources))
+
+
+def index_texts(texts: pa.Array, n: int) -> np.ndarray:
+    """The distinct window hashes of some (normalised) texts."""
+    h, _ = window_hashes(to_codepoints(compact_text(texts)), n)
+    return np.unique(h)
+
+
+@numba.njit(nogil=True, cache=True)
+def _find(cps: np.ndarray, offsets: np.ndarray, n: int, hashes: np.ndarray, directory: np.ndarray, shift: np.uint64,
+          found: np.ndarray, hits: np.ndarray, longest: np.ndarray) -> None:  # pragma: no cover - compiled
+    """found[p] = position in `hashes` of the hash of the window starting at code point p, or -1; per document,
+    the windows found and the longest run of consecutive ones.
+
+    The window hash is `shingle_hashes`' (polynomial in POLY_BASE, xor n, splitmix64's finaliser), rolled in
+    O(1) per window: the wrap-around arithmetic of uint64 is exact for a polynomial hash."""
+    base = POLY_BASE
+    top = np.uint64(1)
+    for _ in range(n - 1):
+        top *= base
+    width = np.uint64(n)
+    for d in range(len(offsets) - 1):
+        a, e = offsets[d], offsets[d + 1]
+        if e - a < n:
+            continue
+        h = np.uint64(0)
+        for k in range(n - 1):
+            h = h * base + np.uint64(cps[a + k])
+        count, run, best = 0, 0, 0
+        for s in range(a, e - n + 1):
+            if s > a:
+                h -= np.uint64(cps[s - 1]) * top
+            h = h * base + np.uint64(cps[s + n - 1])
+            x = _mix(h ^ width)
+            b = x >> shift
+            lo, hi = directory[b], directory[b + 1]
+            while lo < hi and hashes[lo] < x:
+                lo += 1
+            if lo < hi and hashes[lo] == x:
+                found[s] = lo
+                count += 1
+                run += 1
+                best = max(best, run)
+            else:
+                run = 0
+        hits[d], longest[d] = count, best
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Where a batch of texts meets the index: per code point of the batch, the index position of the window
+    starting there (-1: none); per text, its windows, the windows found and the longest run of consecutive
+    windows found."""
+
+    batch: CodepointBatch
+    found: np.ndarray
+    windows: np.ndarray
+    hits: np.ndarray
+    longest: np.ndarray
+
+
+def match(texts: pa.Array, index: NgramIndex) -> Matches:
+    """One pass over every window of `texts` (compacted here) against the index."""
+    batch = to_codepoints(compact_text(texts))
+    found = np.full(len(batch.codepoints), -1, dtype=np.int64)
+    hits, longest = np.zeros(batch.n_docs, dtype=np.int64), np.zeros(batch.n_docs, dtype=np.int64)
+    if len(index):
+        _find(batch.codepoints, batch.offsets, index.n, index.hashes, index.directory, np.uint64(64 - index.bits),
+              found, hits, longest)
+    return Matches(batch, found, np.maximum(batch.lengths - index.n + 1, 0), hits, longest)
+
+
+@dataclass(frozen=True)
+class Span:
+    """The longest run of consecutive shared windows of one text: the file of its first window, and the
+    characters it covers (of the compact text)."""
+
+    file: str
+    text: str
+    start: int
+
+
+def longest_span(m: Matches, doc: int, index: NgramIndex) -> Span | None:
+    """The longest overlapping span of text `doc` (None when it shares no window)."""
+    a, e = int(m.batch.offsets[doc]), int(m.batch.offsets[doc + 1])
+    hit = m.found[a:e] >= 0
+    if not hit.any():
+        return None
+    # runs of consecutive hit windows: a run of k windows covers k + n - 1 characters
+    edges = np.diff(np.concatenate(([0], hit.view(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    best = int(np.argmax(ends - starts))
+    s, last = int(starts[best]), int(ends[best]) - 1
+    chars = m.batch.codepoints[a + s : a + last + index.n]
+    return Span(index.files[int(index.file_of[m.found[a + s]])], chars.tobytes().decode("utf-32-le"), s)
