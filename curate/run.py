@@ -1,6 +1,7 @@
 """The run: the stages in the order they run, and how a job goes through them.
 
-    per_record     read → conform → normalize → rules → exact_hash → dedup_signatures → hash_lines → checkpoint
+    per_record     read → conform → normalize → decontaminate → rules → exact_hash → dedup_signatures → hash_lines
+                   → checkpoint
     dedup_global   cluster_duplicates, duplicated_lines (whole run, one file each under OUT/_work)
     finish         checkpoint → apply_dedup → whole_run_rules → scores → tags → conform → shards, rejects, stats
 
@@ -14,13 +15,14 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from curate.io.evalsets import check_eval_files, eval_files
 from curate.io.manifest import RunReport, build_manifest, write_manifest
 from curate.io.output_folder import WORK, check_free_space, prepare_output, storage_error
 from curate.io.readers import check_input
@@ -28,6 +30,7 @@ from curate.io.writer import rows_on_disk
 from curate.job import DEFAULT_SHARD_ROWS, DedupSpec, Job, JobError
 from curate.stages.base import CONFORM, GlobalStep, Phase, PhaseRunner, Settings, StepResult
 from curate.stages.crossdoc import HASH_LINES
+from curate.stages.decontaminate import DECONTAMINATE
 from curate.stages.dedup import APPLY_DEDUP, DEDUP_SIGNATURES, minhash_params
 from curate.stages.dedup_global import CLUSTER_DUPLICATES, DUPLICATED_LINES
 from curate.stages.hashing import EXACT_HASH
@@ -36,7 +39,8 @@ from curate.stages.normalize import NORMALIZE
 from curate.stages.rules import RULES, WHOLE_RUN_RULES, describe_rule_sets, load_rule_sets
 from curate.stages.signals import signal_versions
 
-PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, RULES, EXACT_HASH, DEDUP_SIGNATURES, HASH_LINES))
+PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, DECONTAMINATE, RULES, EXACT_HASH, DEDUP_SIGNATURES,
+                                  HASH_LINES))
 DEDUP_GLOBAL: tuple[GlobalStep, ...] = (CLUSTER_DUPLICATES, DUPLICATED_LINES)
 FINISH = Phase("finish", (APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, CONFORM))
 
@@ -59,13 +63,14 @@ class RunResult:
 
 def per_record(table: pa.Table, settings: Settings) -> pa.Table:
     """The per_record stages over one table, in this process and uncontained (tests, `curate rules explain`)."""
-    return PhaseRunner(PER_RECORD, settings).apply(table)
+    return PhaseRunner(PER_RECORD, PER_RECORD.prepare(settings)).apply(table)
 
 
 def settings_of(job: Job) -> Settings:
     """The stages' settings for a job (before the global steps have written their files)."""
     return Settings(rule_files=tuple(job.rules), normalize=job.normalize, dedup=job.dedup,
-                    minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags)
+                    minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags,
+                    decontaminate=job.decontaminate)
 
 
 def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work: Path, settings: Settings,
@@ -117,6 +122,8 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     files = [(path, spec) for spec in job.inputs for path in spec.files]
     for path, spec in files:  # configuration errors surface before any work starts
         check_input(path, spec)
+    if job.decontaminate:
+        check_eval_files(eval_files(job.decontaminate.against))
     load_rule_sets(job.rules)
     key = units.plan_key(job, limit)
     plan = prepare_output(out, overwrite, key if resume and not limit else None)
@@ -167,8 +174,16 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     done_before = units.pieces_done(work / CHECKPOINTS) if resumed else {}
     source = CurateInputs(inputs, plan["piece_bytes"], skip=frozenset(done_before))
     checkpoint_sink = ShardSink(str((work / CHECKPOINTS).resolve()), file_index, job.shard_rows, checkpoint=True)
+    decontamination = None
     if source.num_tasks():
-        engine.records(source, PER_RECORD, settings, checkpoint_sink, limit)
+        # what the stages build once in the driver (the evaluation index) is for this phase's workers only
+        t_prepare = time.perf_counter()
+        phase_settings = PER_RECORD.prepare(settings)
+        if phase_settings.eval_index is not None:
+            decontamination = {"evaluation_files": [asdict(s) for s in phase_settings.eval_index.sources],
+                               "ngrams": len(phase_settings.eval_index),
+                               "index_seconds": round(time.perf_counter() - t_prepare, 3)}
+        engine.records(source, PER_RECORD, phase_settings, checkpoint_sink, limit)
     read: dict[str, int] = {}
     for c in [s for done in done_before.values() for s in done] + checkpoint_sink.summaries:
         read[c["source_file"]] = read.get(c["source_file"], 0) + c["rows"]
@@ -206,7 +221,8 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
                        finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=time.perf_counter() - t0,
                        ray=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, summaries),
                        dedup=state["dedup"], lines=state["lines"], timings=timings, resumed=resumed,
-                       rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings))
+                       rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings),
+                       decontamination=decontamination)
     manifest = build_manifest(job, summaries, report)
     write_manifest(out, manifest)
     if not keep_work:
