@@ -533,6 +533,10 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         raise JobError(f"ray.address: expected a string like ray://host:10001 or auto, got {ray_cfg['address']!r}")
     dedup = _parse_dedup(doc.get("dedup"))
     decontaminate = _parse_decontaminate(doc.get("decontaminate"), base)
+    for i, spec in enumerate(decontaminate.against if decontaminate else []):
+        for f in spec.files:  # every record of that input would be rejected
+            if f in owner:
+                raise JobError(f"decontaminate.against[{i}]: {f} is an input of this job ({owner[f]!r})")
     name = str(doc.get("name") or (Path(source_path).stem if source_path else "job"))
     job = Job(
         name=name,

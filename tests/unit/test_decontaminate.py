@@ -211,6 +211,7 @@ def test_a_plain_dialogue_file_is_read_by_its_style(tmp_path: Path) -> None:
     ({"against": ["test.jsonl"], "threshold": 0.5}, r"decontaminate.threshold: expected a positive integer"),
     ({"against": ["test.jsonl"], "ngram": 0}, r"decontaminate.ngram: expected a positive integer"),
     ({"against": ["test.jsonl"], "n": 13}, r"decontaminate: unknown key\(s\) \['n'\]"),
+    ({"against": ["in.jsonl"]}, r"decontaminate.against\[0\]: .*in.jsonl is an input of this job \('in'\)"),
 ])
 def test_errors_name_the_key(tmp_path: Path, block: dict, message: str) -> None:
     with pytest.raises(JobError, match=message):
