@@ -81,8 +81,11 @@ def build_index(parts: Sequence[tuple[int, np.ndarray]], n: int, sources: Sequen
     hashes, first = np.unique(hashes, return_index=True)
     bits = max(1, int(np.log2(max(len(hashes), 2))))
     keys = np.arange(2**bits + 1, dtype=np.uint64)
-    directory = np.searchsorted(hashes >> np.uint64(64 - bits), keys).astype(np.int64)
-    return NgramIndex(n, hashes, owner[first], directory, bits, tuple(sources))
+    # the smallest types that hold the positions and file numbers: the index travels to every worker
+    directory = np.searchsorted(hashes >> np.uint64(64 - bits), keys).astype(
+        np.uint32 if len(hashes) < 2**32 else np.int64)
+    file_of = owner[first].astype(np.uint16 if len(sources) < 2**16 else np.int32)
+    return NgramIndex(n, hashes, file_of, directory, bits, tuple(sources))
 
 
 def index_texts(texts: pa.Array, n: int) -> np.ndarray:
