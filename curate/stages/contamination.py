@@ -3,7 +3,7 @@ membership pass over a batch (compiled, one pass over every window; no per-docum
 
 An n-gram is a window of n characters of the compact text (lower-cased, whitespace removed, as dedup's
 shingles: `curate.stages.dedup.compact_text`), hashed to 64 bits exactly as `curate.stages.minhash.
-shingle_hashes` hashes it. Texts shorter than n have no n-gram here (shingle_hashes gives them one, the whole
+shingle_hashes` hashes it (tested), rolled in O(1) per window in compiled code. Texts shorter than n have no n-gram here (shingle_hashes gives them one, the whole
 text, so short texts can be near-duplicates; a 5-character turn shared with a test set is not contamination).
 
 The index is the evaluation set's distinct hashes, sorted, with a directory on their top bits (each bucket
@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.stages.dedup import compact_text
-from curate.stages.minhash import _mix, shingle_hashes
+from curate.stages.minhash import _mix
 from curate.stages.ngrams import POLY_BASE, CodepointBatch, to_codepoints
 
 
@@ -66,10 +66,37 @@ class NgramIndex:
 
 
 def window_hashes(batch: CodepointBatch, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The 64-bit hash of every full n-character window of each document, and that document's index."""
-    h, doc = shingle_hashes(batch, n)
-    full = batch.lengths[doc] >= n
-    return h[full], doc[full]
+    """The 64-bit hash of every full n-character window of each document (`shingle_hashes`' values, rolled in
+    one compiled pass), and that document's index."""
+    windows = np.maximum(batch.lengths - n + 1, 0)
+    first = np.zeros(len(windows) + 1, dtype=np.int64)
+    np.cumsum(windows, out=first[1:])
+    out = np.empty(first[-1], dtype=np.uint64)
+    _hash_windows(batch.codepoints, batch.offsets, n, first, out)
+    return out, np.repeat(np.arange(batch.n_docs, dtype=np.int64), windows)
+
+
+@numba.njit(nogil=True, cache=True)
+def _hash_windows(cps: np.ndarray, offsets: np.ndarray, n: int, first: np.ndarray,
+                  out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """out[first[d] + k] = hash of document d's window starting at its character k (as `_find` rolls it)."""
+    base = POLY_BASE
+    top = np.uint64(1)
+    for _ in range(n - 1):
+        top *= base
+    width = np.uint64(n)
+    for d in range(len(offsets) - 1):
+        a, e = offsets[d], offsets[d + 1]
+        if e - a < n:
+            continue
+        h = np.uint64(0)
+        for k in range(n - 1):
+            h = h * base + np.uint64(cps[a + k])
+        for s in range(a, e - n + 1):
+            if s > a:
+                h -= np.uint64(cps[s - 1]) * top
+            h = h * base + np.uint64(cps[s + n - 1])
+            out[first[d] + s - a] = _mix(h ^ width)
 
 
 def build_index(parts: Sequence[tuple[int, np.ndarray]], n: int, sources: Sequence[EvalSource]) -> NgramIndex:
@@ -88,17 +115,24 @@ def build_index(parts: Sequence[tuple[int, np.ndarray]], n: int, sources: Sequen
     return NgramIndex(n, hashes, file_of, directory, bits, tuple(sources))
 
 
+def distinct(hashes: np.ndarray) -> np.ndarray:
+    """Sorted unique values: a sort and one comparison (NumPy 2.4's `np.unique` hashes uint64 instead, and took
+    37 s for 3 M values where this takes under a second)."""
+    h = np.sort(hashes)
+    return h[np.concatenate(([True], h[1:] != h[:-1]))] if len(h) else h
+
+
 def index_texts(texts: pa.Array, n: int) -> np.ndarray:
     """The distinct window hashes of some (normalised) texts."""
     h, _ = window_hashes(to_codepoints(compact_text(texts)), n)
-    return np.unique(h)
+    return distinct(h)
 
 
 @numba.njit(nogil=True, cache=True)
 def _find(cps: np.ndarray, offsets: np.ndarray, n: int, hashes: np.ndarray, directory: np.ndarray, shift: np.uint64,
-          found: np.ndarray, hits: np.ndarray, longest: np.ndarray) -> None:  # pragma: no cover - compiled
+          found: np.ndarray, hits: np.ndarray, longest: np.ndarray, start: np.ndarray) -> None:  # pragma: no cover
     """found[p] = position in `hashes` of the hash of the window starting at code point p, or -1; per document,
-    the windows found and the longest run of consecutive ones.
+    the windows found, the longest run of consecutive ones and where it starts (its first run of that length).
 
     The window hash is `shingle_hashes`' (polynomial in POLY_BASE, xor n, splitmix64's finaliser), rolled in
     O(1) per window: the wrap-around arithmetic of uint64 is exact for a polynomial hash."""
@@ -114,7 +148,7 @@ def _find(cps: np.ndarray, offsets: np.ndarray, n: int, hashes: np.ndarray, dire
         h = np.uint64(0)
         for k in range(n - 1):
             h = h * base + np.uint64(cps[a + k])
-        count, run, best = 0, 0, 0
+        count, run, best, first = 0, 0, 0, a
         for s in range(a, e - n + 1):
             if s > a:
                 h -= np.uint64(cps[s - 1]) * top
@@ -128,23 +162,27 @@ def _find(cps: np.ndarray, offsets: np.ndarray, n: int, hashes: np.ndarray, dire
                 found[s] = lo
                 count += 1
                 run += 1
-                best = max(best, run)
+                if run > best:
+                    best, first = run, s - run + 1
             else:
                 run = 0
         hits[d], longest[d] = count, best
+        if best:
+            start[d] = first
 
 
 @dataclass(frozen=True)
 class Matches:
     """Where a batch of texts meets the index: per code point of the batch, the index position of the window
-    starting there (-1: none); per text, its windows, the windows found and the longest run of consecutive
-    windows found."""
+    starting there (-1: none); per text, its windows, the windows found, the longest run of consecutive windows
+    found and the code point where that run starts (-1: none)."""
 
     batch: CodepointBatch
     found: np.ndarray
     windows: np.ndarray
     hits: np.ndarray
     longest: np.ndarray
+    start: np.ndarray
 
 
 def match(texts: pa.Array, index: NgramIndex) -> Matches:
@@ -152,10 +190,11 @@ def match(texts: pa.Array, index: NgramIndex) -> Matches:
     batch = to_codepoints(compact_text(texts))
     found = np.full(len(batch.codepoints), -1, dtype=np.int64)
     hits, longest = np.zeros(batch.n_docs, dtype=np.int64), np.zeros(batch.n_docs, dtype=np.int64)
+    start = np.full(batch.n_docs, -1, dtype=np.int64)
     if len(index):
         _find(batch.codepoints, batch.offsets, index.n, index.hashes, index.directory, np.uint64(64 - index.bits),
-              found, hits, longest)
-    return Matches(batch, found, np.maximum(batch.lengths - index.n + 1, 0), hits, longest)
+              found, hits, longest, start)
+    return Matches(batch, found, np.maximum(batch.lengths - index.n + 1, 0), hits, longest, start)
 
 
 @dataclass(frozen=True)
@@ -165,19 +204,12 @@ class Span:
 
     file: str
     text: str
-    start: int
 
 
-def longest_span(m: Matches, doc: int, index: NgramIndex) -> Span | None:
-    """The longest overlapping span of text `doc` (None when it shares no window)."""
-    a, e = int(m.batch.offsets[doc]), int(m.batch.offsets[doc + 1])
-    hit = m.found[a:e] >= 0
-    if not hit.any():
+def longest_span(m: Matches, doc: int, index: NgramIndex, files: tuple[str, ...] | None = None) -> Span | None:
+    """The longest overlapping span of text `doc` (None when it shares no window); `files`: `index.files`."""
+    s = int(m.start[doc])
+    if s < 0:
         return None
-    # runs of consecutive hit windows: a run of k windows covers k + n - 1 characters
-    edges = np.diff(np.concatenate(([0], hit.view(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    best = int(np.argmax(ends - starts))
-    s, last = int(starts[best]), int(ends[best]) - 1
-    chars = m.batch.codepoints[a + s : a + last + index.n]
-    return Span(index.files[int(index.file_of[m.found[a + s]])], chars.tobytes().decode("utf-32-le"), s)
+    chars = m.batch.codepoints[s : s + int(m.longest[doc]) + index.n - 1]
+    return Span((files or index.files)[int(index.file_of[m.found[s]])], chars.tobytes().decode("utf-32-le"))

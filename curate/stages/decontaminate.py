@@ -21,7 +21,15 @@ import pyarrow.compute as pc
 from curate.arrowutil import as_array, flat_children
 from curate.io.evalsets import eval_files, eval_texts, no_text_error
 from curate.stages.base import Settings, Stage
-from curate.stages.contamination import EvalSource, NgramIndex, build_index, index_texts, longest_span, match
+from curate.stages.contamination import (
+    EvalSource,
+    NgramIndex,
+    build_index,
+    distinct,
+    index_texts,
+    longest_span,
+    match,
+)
 from curate.stages.normalize import normalize_texts
 
 CONTAMINATED = "contaminated"
@@ -48,9 +56,9 @@ def build_eval_index(settings: Settings, max_record_bytes: int = 8_000_000) -> N
             file_parts.append(index_texts(normal.to_arrow(), spec.ngram))
         if not records:
             raise no_text_error(f)
-        distinct = np.unique(np.concatenate(file_parts)) if file_parts else np.zeros(0, np.uint64)
-        parts.append((i, distinct))
-        sources.append(EvalSource(f.name, f.path, records, texts, len(distinct)))
+        hashes = distinct(np.concatenate(file_parts)) if file_parts else np.zeros(0, np.uint64)
+        parts.append((i, hashes))
+        sources.append(EvalSource(f.name, f.path, records, texts, len(hashes)))
     index = build_index(parts, spec.ngram, sources)
     log.info("decontaminate: %d distinct %d-grams from %d evaluation file(s)", len(index), spec.ngram, len(files))
     return index
@@ -97,9 +105,10 @@ def decontaminate(table: pa.Table, settings: Settings) -> pa.Table:
     hit_rows = np.flatnonzero(best_unit >= 0)
     by: list[str | None] = [None] * n
     detail: list[str | None] = [None] * n
+    files = index.files
     for r in hit_rows:  # the few contaminated records only
         unit = int(best_unit[r])
-        span = longest_span(m, unit, index)
+        span = longest_span(m, unit, index, files)
         assert span is not None
         shown = span.text if len(span.text) <= SPAN_SHOWN else span.text[:SPAN_SHOWN] + "…"
         by[r] = span.file

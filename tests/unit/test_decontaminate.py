@@ -78,7 +78,8 @@ def test_the_longest_span_names_its_file_and_characters() -> None:
     m = match(pa.array([text, CLEAN]), index)
     span = longest_span(m, 0, index)
     assert span is not None and span.file == "b.jsonl" and span.text == EVAL_B[3:40]
-    assert m.longest[0] == 40 - 3 - 12
+    assert m.longest[0] == 40 - 3 - 12 and m.start[0] == len(EVAL_A[:15] + CLEAN)
+    assert m.hits[0] == (15 - 12) + (40 - 3 - 12)  # both shared parts count; the longest names the file
     assert longest_span(m, 1, index) is None
 
 
