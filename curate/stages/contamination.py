@@ -76,27 +76,33 @@ def window_hashes(batch: CodepointBatch, n: int) -> tuple[np.ndarray, np.ndarray
     return out, np.repeat(np.arange(batch.n_docs, dtype=np.int64), windows)
 
 
-@numba.njit(nogil=True, cache=True)
-def _hash_windows(cps: np.ndarray, offsets: np.ndarray, n: int, first: np.ndarray,
-                  out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """out[first[d] + k] = hash of document d's window starting at its character k (as `_find` rolls it)."""
+@numba.njit(nogil=True, cache=True, inline="always")
+def _roll(cps: np.ndarray, a: int, e: int, n: int, out: np.ndarray, at: int) -> None:  # pragma: no cover
+    """out[at + k] = the hash of the window starting at code point a + k, for each full window of cps[a:e]: the
+    polynomial hash in POLY_BASE xor n, through splitmix64's finaliser (`shingle_hashes`' values), rolled in O(1)
+    per window (uint64's wrap-around arithmetic is exact for a polynomial hash)."""
     base = POLY_BASE
     top = np.uint64(1)
     for _ in range(n - 1):
         top *= base
     width = np.uint64(n)
+    h = np.uint64(0)
+    for k in range(n - 1):
+        h = h * base + np.uint64(cps[a + k])
+    for s in range(a, e - n + 1):
+        if s > a:
+            h -= np.uint64(cps[s - 1]) * top
+        h = h * base + np.uint64(cps[s + n - 1])
+        out[at + s - a] = _mix(h ^ width)
+
+
+@numba.njit(nogil=True, cache=True)
+def _hash_windows(cps: np.ndarray, offsets: np.ndarray, n: int, first: np.ndarray,
+                  out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """out[first[d] + k] = the hash of document d's window starting at its character k."""
     for d in range(len(offsets) - 1):
-        a, e = offsets[d], offsets[d + 1]
-        if e - a < n:
-            continue
-        h = np.uint64(0)
-        for k in range(n - 1):
-            h = h * base + np.uint64(cps[a + k])
-        for s in range(a, e - n + 1):
-            if s > a:
-                h -= np.uint64(cps[s - 1]) * top
-            h = h * base + np.uint64(cps[s + n - 1])
-            out[first[d] + s - a] = _mix(h ^ width)
+        if offsets[d + 1] - offsets[d] >= n:
+            _roll(cps, offsets[d], offsets[d + 1], n, out, first[d])
 
 
 def build_index(parts: Sequence[tuple[int, np.ndarray]], n: int, sources: Sequence[EvalSource]) -> NgramIndex:
@@ -128,54 +134,67 @@ def index_texts(texts: pa.Array, n: int) -> np.ndarray:
     return distinct(h)
 
 
-@numba.njit(nogil=True, cache=True)
-def _find(cps: np.ndarray, offsets: np.ndarray, n: int, hashes: np.ndarray, directory: np.ndarray, shift: np.uint64,
-          found: np.ndarray, hits: np.ndarray, longest: np.ndarray, start: np.ndarray) -> None:  # pragma: no cover
-    """found[p] = position in `hashes` of the hash of the window starting at code point p, or -1; per document,
-    the windows found, the longest run of consecutive ones and where it starts (its first run of that length).
+@numba.njit(nogil=True, cache=True, inline="always")
+def _lookup(x: np.uint64, hashes: np.ndarray, directory: np.ndarray, shift: np.uint64) -> int:  # pragma: no cover
+    """Position of `x` in the sorted `hashes` (-1: absent): its bucket from the directory, then a short scan."""
+    b = x >> shift
+    lo, hi = directory[b], directory[b + 1]
+    while lo < hi and hashes[lo] < x:
+        lo += 1
+    return int(lo) if lo < hi and hashes[lo] == x else -1
 
-    The window hash is `shingle_hashes`' (polynomial in POLY_BASE, xor n, splitmix64's finaliser), rolled in
-    O(1) per window: the wrap-around arithmetic of uint64 is exact for a polynomial hash."""
-    base = POLY_BASE
-    top = np.uint64(1)
-    for _ in range(n - 1):
-        top *= base
-    width = np.uint64(n)
+
+@numba.njit(nogil=True, cache=True)
+def _find(cps: np.ndarray, offsets: np.ndarray, n: int, stride: int, hashes: np.ndarray, directory: np.ndarray,
+          shift: np.uint64, scratch: np.ndarray, found: np.ndarray, hits: np.ndarray, longest: np.ndarray,
+          start: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Runs of consecutive windows in the index, per document: the windows found in them, the longest run and
+    where it starts (its first run of that length); found[p] = index position of the window at code point p.
+
+    Only every `stride`-th window of a document is looked up, and a hit is followed both ways to the ends of
+    its run: a run of `stride` windows or more always holds a probed window, so every such run is found and
+    measured exactly, at 1/stride of the lookups on text that shares nothing (stride 1: every window).
+    Window hashes are `_roll`'s, into `scratch`, one document at a time."""
     for d in range(len(offsets) - 1):
         a, e = offsets[d], offsets[d + 1]
-        if e - a < n:
+        w = e - a - n + 1
+        if w <= 0:
             continue
-        h = np.uint64(0)
-        for k in range(n - 1):
-            h = h * base + np.uint64(cps[a + k])
-        count, run, best, first = 0, 0, 0, a
-        for s in range(a, e - n + 1):
-            if s > a:
-                h -= np.uint64(cps[s - 1]) * top
-            h = h * base + np.uint64(cps[s + n - 1])
-            x = _mix(h ^ width)
-            b = x >> shift
-            lo, hi = directory[b], directory[b + 1]
-            while lo < hi and hashes[lo] < x:
-                lo += 1
-            if lo < hi and hashes[lo] == x:
-                found[s] = lo
-                count += 1
-                run += 1
-                if run > best:
-                    best, first = run, s - run + 1
-            else:
-                run = 0
-        hits[d], longest[d] = count, best
-        if best:
-            start[d] = first
+        _roll(cps, a, e, n, scratch, 0)
+        count, best, first, s = 0, 0, -1, 0
+        while s < w:
+            at = _lookup(scratch[s], hashes, directory, shift)
+            if at < 0:
+                s += stride
+                continue
+            found[a + s] = at
+            lo = s
+            while lo > 0:
+                at = _lookup(scratch[lo - 1], hashes, directory, shift)
+                if at < 0:
+                    break
+                lo -= 1
+                found[a + lo] = at
+            hi = s
+            while hi + 1 < w:
+                at = _lookup(scratch[hi + 1], hashes, directory, shift)
+                if at < 0:
+                    break
+                hi += 1
+                found[a + hi] = at
+            count += hi - lo + 1
+            if hi - lo + 1 > best:
+                best, first = hi - lo + 1, a + lo
+            s = (hi + 2 + stride - 1) // stride * stride  # hi + 1 is not in the index: the next run starts later
+        hits[d], longest[d], start[d] = count, best, first
 
 
 @dataclass(frozen=True)
 class Matches:
     """Where a batch of texts meets the index: per code point of the batch, the index position of the window
-    starting there (-1: none); per text, its windows, the windows found, the longest run of consecutive windows
-    found and the code point where that run starts (-1: none)."""
+    starting there (-1: none, or not looked up); per text, its windows, the windows found in runs, the longest
+    run of consecutive windows found and the code point where it starts (-1: none). With a `stride` > 1, runs
+    shorter than the stride may be missed; longer ones never are, and are measured exactly."""
 
     batch: CodepointBatch
     found: np.ndarray
@@ -185,15 +204,16 @@ class Matches:
     start: np.ndarray
 
 
-def match(texts: pa.Array, index: NgramIndex) -> Matches:
-    """One pass over every window of `texts` (compacted here) against the index."""
+def match(texts: pa.Array, index: NgramIndex, stride: int = 1) -> Matches:
+    """One pass over the windows of `texts` (compacted here) against the index, looking up every `stride`-th."""
     batch = to_codepoints(compact_text(texts))
     found = np.full(len(batch.codepoints), -1, dtype=np.int64)
     hits, longest = np.zeros(batch.n_docs, dtype=np.int64), np.zeros(batch.n_docs, dtype=np.int64)
     start = np.full(batch.n_docs, -1, dtype=np.int64)
-    if len(index):
-        _find(batch.codepoints, batch.offsets, index.n, index.hashes, index.directory, np.uint64(64 - index.bits),
-              found, hits, longest, start)
+    if len(index) and batch.n_docs:
+        scratch = np.empty(max(0, int(batch.lengths.max()) - index.n + 1), dtype=np.uint64)
+        _find(batch.codepoints, batch.offsets, index.n, max(1, stride), index.hashes, index.directory,
+              np.uint64(64 - index.bits), scratch, found, hits, longest, start)
     return Matches(batch, found, np.maximum(batch.lengths - index.n + 1, 0), hits, longest, start)
 
 

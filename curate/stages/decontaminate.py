@@ -4,8 +4,8 @@
 `prepare` runs once in the driver: it reads every evaluation file (`curate.io.evalsets`), normalises its texts
 as the normalize stage does and indexes their character n-grams (`curate.stages.contamination`); the index
 travels to the workers inside the phase's settings, which Ray puts in its object store once. `apply` is one
-compiled pass per batch over every window of the batch's texts; only the few records it finds get the
-detail (evaluation file and overlapping span).
+compiled pass per batch over the batch's texts, looking up every `threshold`-th window and following each hit
+to the ends of its run; only the records it finds get the detail (evaluation file and overlapping span).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def decontaminate(table: pa.Table, settings: Settings) -> pa.Table:
     n = table.num_rows
     live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False)
     texts, rows = _units(table, live)
-    m = match(texts, index)
+    m = match(texts, index, stride=spec.threshold)  # a run of `threshold` windows always holds a probed one
     # per row, the unit with the longest run (first such unit): one argmax over the units sorted by row
     best_unit = np.full(n, -1, dtype=np.int64)
     hit_units = np.flatnonzero(m.longest >= spec.threshold)

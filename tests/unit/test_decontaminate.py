@@ -59,6 +59,28 @@ def test_the_compiled_pass_finds_exactly_the_windows_numpy_finds() -> None:
     assert m.windows.tolist() == [max(len(t) - 12, 0) for t in texts.to_pylist()]
 
 
+@pytest.mark.parametrize("stride", [2, 5, 20])
+def test_probing_every_stride_th_window_finds_and_measures_every_run_that_long(stride: int) -> None:
+    rng = np.random.default_rng(stride)
+    index = _index([EVAL_A, EVAL_B])
+    pieces = [EVAL_A, EVAL_B, CLEAN]
+    texts = []
+    for _ in range(300):  # texts of eval and clean pieces of random lengths and places
+        parts = []
+        for _ in range(rng.integers(1, 5)):
+            src = pieces[rng.integers(3)]
+            a = int(rng.integers(len(src) - 5))
+            parts.append(src[a : a + int(rng.integers(5, len(src) - a + 1))])
+        texts.append("".join(parts))
+    full, probed = match(pa.array(texts), index), match(pa.array(texts), index, stride=stride)
+    long = full.longest >= stride
+    assert long.sum() > 30 and (~long).sum() > 30  # both sides of the stride are there
+    assert np.array_equal(probed.longest >= stride, long)
+    assert np.array_equal(probed.longest[long], full.longest[long])
+    assert np.array_equal(probed.start[long], full.start[long])  # the same first longest run
+    assert (probed.hits <= full.hits).all()
+
+
 def test_near_misses_shorter_than_n_do_not_count() -> None:
     index = _index([EVAL_A])
     twelve = EVAL_A[:12]
