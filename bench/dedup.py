@@ -176,7 +176,7 @@ def true_jaccard(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb) if sa or sb else 1.0
 
 
-def _mutate(text: str, rate: float, rng: random.Random) -> str:
+def mutate(text: str, rate: float, rng: random.Random) -> str:
     chars = list(text)
     pool = [c for c in chars if not c.isspace()] or ["的"]
     for _ in range(max(1, round(rate * len(chars)))):
@@ -215,7 +215,7 @@ def build_corpus(work: Path, mb: float, dup_frac: float, edit_min: float, edit_m
             kind, rate, text = "exact", 0.0, base[i]
         else:
             kind, rate = "near", rng.uniform(edit_min, edit_max)
-            text = _mutate(base[i], rate, rng)
+            text = mutate(base[i], rate, rng)
         vid = f"d{i:06d}-v"
         docs.append((vid, text))
         planted.append({"a": f"d{i:06d}", "b": vid, "kind": kind, "edit_rate": round(rate, 4),
@@ -621,7 +621,7 @@ def _child(args: list[str], env: dict[str, str], timeout: float) -> dict[str, An
     return json.loads(out.read_text())
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     v = {}
@@ -634,7 +634,7 @@ def _versions() -> dict[str, str]:
     return v
 
 
-def _fmt_table(header: list[str], rows: list[list[str]]) -> str:
+def fmt_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
@@ -656,7 +656,7 @@ def _part_a_report(a: dict[str, Any]) -> list[str]:
                      f"{r['wall_mb_s']:.2f}", f"{r['docs_s']:,.0f}",
                      "—" if r["jaccard_mae"] is None else f"{r['jaccard_mae']:.3f}",
                      "1.0x" if r is ours else f"ours {ratio:.1f}x"])
-    out.append(_fmt_table(["contender", "CPU s", "wall s", "MB/s/core (CPU)", "MB/s (wall)", "docs/s/core",
+    out.append(fmt_table(["contender", "CPU s", "wall s", "MB/s/core (CPU)", "MB/s (wall)", "docs/s/core",
                            "Jaccard MAE", "ours ÷ this"], rows))
     dts = [r for r in ok if r["name"].startswith("datatrove")]
     if ours and dts:
@@ -697,7 +697,7 @@ def report(res: dict[str, Any]) -> str:
         else:
             rows.append([label, "—", f"{r['seconds']:.1f}", f"{r['seconds']:.1f}", f"{mb / r['seconds']:.2f}",
                          str(r["removed"]), rec, low, f"{r.get('config', '')}; {stages}"])
-    out.append(_fmt_table(["contender", "Ray start s", "run s", "run + start s", "MB/s", "removed",
+    out.append(fmt_table(["contender", "Ray start s", "run s", "run + start s", "MB/s", "removed",
                            f"planted recall (J>={THRESHOLD})", "planted J<0.8 removed", "notes (stage seconds)"], rows))
     o = b.get("ours", {})
     peers = [b[k] for k in ("datatrove", "datajuicer") if k in b and "error" not in b[k]]
@@ -742,7 +742,7 @@ def main() -> None:
     try:
         print(f"building the corpus in {work} ...", file=sys.stderr)
         corpus = build_corpus(work, args.mb, args.dup_frac, args.edit_min, args.edit_max, args.seed)
-        res: dict[str, Any] = {"corpus": corpus, "versions": _versions(), "cpus": os.cpu_count(),
+        res: dict[str, Any] = {"corpus": corpus, "versions": versions(), "cpus": os.cpu_count(),
                                "args": vars(args), "signatures": {}, "end_to_end": {},
                                "loadavg_start": os.getloadavg()}
         env = dict(os.environ)

@@ -44,7 +44,7 @@ from curate.models import SPEAKER_TASKS, TURN_TASKS  # noqa: E402
 from curate.models.classifier import Classifier  # noqa: E402
 from curate.models.fasttext_backend import load_fasttext  # noqa: E402
 from curate.models.features import featurize_with_context  # noqa: E402
-from curate.models.tasks.cped import speaker_context  # noqa: E402
+from curate.models.training_data.cped import speaker_context  # noqa: E402
 from curate.schema import arrow_schema  # noqa: E402
 from curate.stages.tag import Taggers, tag_batch  # noqa: E402
 from rules import SHARED  # noqa: E402

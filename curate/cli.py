@@ -90,7 +90,10 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
 
         click.echo(f"curate: job {job.name!r}: {sum(len(s.files) for s in job.inputs)} input file(s) -> {job.output}",
                    err=True)
-        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work, resume=not fresh)
+        from curate.progress import Progress
+
+        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work, resume=not fresh,
+                         progress=Progress(sys.stderr))  # a live line per phase on a terminal, else a line each
     except (JobError, RuleError, FileNotFoundError, yaml.YAMLError) as e:
         raise _fail(e) from None
     except RunError as e:
@@ -162,7 +165,8 @@ def rules() -> None:
 def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[str, ...], simplify: bool) -> None:
     """Show every signal, each rule's threshold and verdict, and the outcome for TEXT.
 
-    Uses the pipeline's own stages (normalise, signals, rules), so the verdict is the one `curate run` gives.
+    Uses the run's own stages (normalise, pii, signals, rules), so the verdict is the one `curate run` gives
+    with the shipped jobs' settings; the PII found (and the candidates turned down, with why) come first.
 
     \b
     Examples:
@@ -170,7 +174,7 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
       curate rules explain --file page.txt
       printf '来访者：我好难过\\n咨询师：发生什么了？' | curate rules explain --kind dialogue -f -
     """
-    from curate.explain import explain, format_explanation
+    from curate.explain import explain_text
     from curate.job import NormalizeSpec
     from curate.stages.rules import RuleError
 
@@ -179,10 +183,9 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
     if text is None:
         raise click.UsageError("give TEXT or --file")
     try:
-        row, verdicts = explain(text, kind, rule_files, NormalizeSpec(to_simplified=simplify))
+        click.echo(explain_text(text, kind, rule_files, NormalizeSpec(to_simplified=simplify)))
     except (RuleError, FileNotFoundError) as e:
         raise _fail(e) from None
-    click.echo(format_explanation(row, verdicts))
 
 
 @main.command()
@@ -243,11 +246,12 @@ def inspect(path: str, rows: int) -> None:
 @click.argument("task", type=click.Choice(list(TASKS)))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False),
               help="Training config (default: classifiers/train/TASK.yaml).")
-@click.option("--data-root", default="../shared/data", show_default=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder of the shared datasets the config's `data:` paths are relative to.")
+@click.option("--data-root", type=click.Path(exists=True, file_okay=False),
+              help="Folder of the shared datasets the config's `data:` paths are relative to "
+                   "(default: $CURATE_DATA, else ../shared/data beside the checkout).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Where to write TASK.ftz and its card TASK.yaml (default: the checkout's classifiers/).")
-def train(task: str, config: str | None, data_root: str, out_dir: str | None) -> None:
+def train(task: str, config: str | None, data_root: str | None, out_dir: str | None) -> None:
     """Train TASK's fastText model from its config; write the quantised model and its card.
 
     \b
@@ -275,13 +279,14 @@ def train(task: str, config: str | None, data_root: str, out_dir: str | None) ->
 @click.option("--model", "card", type=click.Path(exists=True, dir_okay=False),
               help="Model card to evaluate (default: classifiers/TASK.yaml).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Training config, for the default valid split.")
-@click.option("--data-root", default="../shared/data", show_default=True, help="Folder of the shared datasets.")
+@click.option("--data-root", help="Folder of the shared datasets (default: $CURATE_DATA, else ../shared/data "
+                                   "beside the checkout).")
 @click.option("--map", "label_map_name", metavar="NAME",
               help="Map the file's label spellings with the card's label_maps[NAME] (ewect, chnsenticorp).")
 @click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA).")
 @click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn references.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str,
+def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str | None,
           label_map_name: str | None, column: str | None, part: str | None, as_json: bool) -> None:
     """Accuracy, macro-F1, per-label F1 and the confusion matrix of TASK's model on labelled data, with the
     majority baseline; for emotion also the six-way accuracy, and what the card's min_confidence emits.

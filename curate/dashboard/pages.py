@@ -72,8 +72,8 @@ def funnel_steps(doc: dict[str, Any]) -> list[FunnelStep]:
     stages = [("parsed", ["malformed_input"]),
               ("clear of evaluation sets", ["contaminated"]),
               ("passed the rules", sorted((r for r in reasons if r not in pipeline), key=lambda r: (-reasons[r], r))),
-              ("unique", ["exact_duplicate", "near_duplicate"]),
-              ("kept", ["processing_error"])]
+              ("unique", ["duplicate_id", "exact_duplicate", "near_duplicate"]),
+              ("kept", ["risk_high", "processing_error"])]
     left = doc["records_in"]
     steps = [FunnelStep("records in", left, "total")]
     for name, drops in stages:
@@ -220,6 +220,32 @@ def samples_section(doc: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def risk_section(doc: dict[str, Any]) -> str:
+    """Crisis risk (help-seekers' turns): records per level and source, and a few flagged records per level with
+    their evidence, for a reviewer. Every text is escaped."""
+    by_source = doc.get("risk_by_source") or {}
+    levels = [lv for lv in stats_spec().doc["risk"]["levels"]]
+    null = stats_spec().null_label
+    if not any(lv in pair["all"] for pair in by_source.values() for lv in levels):
+        return '<p class="meta">no record was tagged for crisis risk (no help-seeker turns, or risk off)</p>'
+    head = "".join(f'<th class="num">{esc(lv)} (kept / all)</th>' for lv in [*levels, null])
+    rows = "".join(
+        f"<tr><td>{esc(src)}</td>" + "".join(
+            f'<td class="num">{pair["kept"].get(lv, 0):,} / {pair["all"].get(lv, 0):,}</td>' for lv in [*levels, null])
+        + "</tr>" for src, pair in sorted(by_source.items()))
+    out = scroll_x(f'<table class="risk"><tr><th>source</th>{head}</tr>{rows}</table>')
+    for lv in levels:
+        cards = "".join(
+            f'<article class="sample"><div class="meta">{esc(r["id"])} · {esc(r["source"])} · turn {esc(r["turn"])}'
+            f' · {"kept" if r.get("kept") else esc(r.get("drop_reason"))}</div>'
+            f'<div class="text">{esc(r.get("before") or "")}<mark>{esc(r.get("evidence") or "")}</mark>'
+            f'{esc(r.get("after") or "")}</div></article>'
+            for r in (doc.get("risk_samples") or {}).get(lv, []))
+        if cards:
+            out += f'<h3>{esc(lv)}: samples with their evidence</h3><div class="samples">{cards}</div>'
+    return out
+
+
 def scroll_x(table: str) -> str:
     """A table in a box that scrolls sideways when the table is wider than the page (long paths, many columns)."""
     return f'<div class="scroll-x">{table}</div>'
@@ -330,6 +356,24 @@ def inputs_table(manifest: dict[str, Any]) -> str:
     return f"<details{' open' if bad else ''}><summary>{esc(summary)}</summary>{table}</details>"
 
 
+def pii_table(manifest: dict[str, Any]) -> str:
+    """PII found per input (source) and type, from the manifest; the mode says whether it was redacted."""
+    by_source: dict[str, dict[str, int]] = {}
+    for f in manifest.get("inputs", []):
+        acc = by_source.setdefault(f["input"], {})
+        for kind, n in (f.get("pii_found") or {}).items():
+            acc[kind] = acc.get(kind, 0) + n
+    kinds = [k for k in label_set("pii_type") if any(k in c for c in by_source.values())]
+    if not kinds:
+        return "<p>none found</p>"
+    mode = ((manifest.get("job") or {}).get("config") or {}).get("pii", {}).get("mode", "redact")
+    head = "".join(f'<th class="num">{esc(k)}</th>' for k in kinds)
+    rows = "".join(f'<tr><td>{esc(src)}</td>' + "".join(f'<td class="num">{c.get(k, 0):,}</td>' for k in kinds) + "</tr>"
+                   for src, c in sorted(by_source.items()))
+    note = "replaced by typed placeholders" if mode == "redact" else "counted only (pii mode: flag)"
+    return f'<p class="meta">{esc(note)}</p>' + scroll_x(f'<table class="pii"><tr><th>input</th>{head}</tr>{rows}</table>')
+
+
 def index_page(run: dict[str, Any], docs: list[dict[str, Any]], ranked: list[Outlier],
                manifest: dict[str, Any] | None) -> str:
     """The run overview: funnel, score distributions across shards, shards ranked by outlier score."""
@@ -342,6 +386,8 @@ def index_page(run: dict[str, Any], docs: list[dict[str, Any]], ranked: list[Out
     body = (head + kpis(run)
             + "<h2>Funnel: input to kept, by reason</h2>" + funnel_figure(run)
             + ("<h2>Inputs</h2>" + inputs_table(manifest) if manifest else "")
+            + ("<h2>PII found, by input and type</h2>" + pii_table(manifest) if manifest else "")
+            + "<h2>Crisis risk (help-seekers' turns)</h2>" + risk_section(run)
             + "<h2>Score distributions (kept records, whole run)</h2>" + histogram_grid(run, ("score",), kept_only=True)
             + "<h2>Score distributions across shards</h2>" + spread_section(run, docs)
             + "<h2>Shards, most unusual first</h2>" + outlier_table(ranked, {d["shard"]: d for d in docs})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -11,6 +11,7 @@ import ray
 
 from curate.engine.sinks import ShardSink
 from curate.engine.sources import CurateInputs, ParquetShards
+from curate.io.writer import shard_file_index
 from curate.schema import PIECE
 from curate.stages.base import Phase, PhaseRunner, Settings
 
@@ -75,18 +76,48 @@ def _phase_and_write(ds: Any, phase: Phase, settings: Settings, sink: ShardSink)
 
 
 class _PhaseAndWrite:
-    """A phase with models as a Ray actor: the models load once; each call reads checkpoint shards (a batch of
-    `path` rows), runs the phase on each and writes its final shard with the run's sink; it returns the
-    shards' summaries (JSON, one `summary` row per shard)."""
+    """A phase with models as a Ray actor: the models load once; each `write` reads one checkpoint shard, runs
+    the phase on it and writes its final shard; it returns the shard's summaries."""
 
-    def __init__(self, phase: Phase, settings: Settings, sink: ShardSink, columns: list[str]) -> None:
-        self.runner, self.sink, self.columns = PhaseRunner(phase, settings), sink, columns
+    def __init__(self, phase: Phase, settings: Settings, out: str, shard_rows: int, columns: list[str] | None) -> None:
+        self.runner, self.out, self.shard_rows, self.columns = PhaseRunner(phase, settings), out, shard_rows, columns
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        summaries = []
-        for path in batch.column("path").to_pylist():
-            summaries += self.sink.write([self.runner(pq.read_table(path, columns=self.columns))], None)
-        return pa.table({"summary": pa.array([json.dumps(s, ensure_ascii=False) for s in summaries], pa.string())})
+    def write(self, path: str, file_index: dict[str, int]) -> list[dict[str, Any]]:
+        """The checkpoint shard at `path` through the phase into its final shard (`file_index`: its input file
+        → number, for the shard's name)."""
+        sink = ShardSink(self.out, file_index, self.shard_rows)
+        return sink.write([self.runner(pq.read_table(path, columns=self.columns))], None)
+
+
+def _on_actors(paths: list[str], phase: Phase, settings: Settings, sink: ShardSink, columns: list[str] | None,
+               cpus: float) -> list[dict[str, Any]]:
+    """`_PhaseAndWrite` over `paths` on one Ray actor per CPU; the final shards' summaries.
+
+    Ray core actors rather than Ray Data's ActorPoolStrategy: Ray Data hands each pool actor its own context
+    and transform as object-store references, and Ray's core worker then prints an error line on the driver's
+    terminal for every restartable actor created that way ("has constructor arguments in the object store and
+    max_restarts > 0", ray-project/ray#57733): on every run. These actors get small arguments only, inline in
+    their creation task (each call brings its shard's input file number, so they stay small however many
+    inputs a run has), which is also what lets Ray restart one safely: a killed actor is restarted and its
+    call retried (max_restarts / max_task_retries -1), as Ray Data's pool did.
+    """
+    from ray.util import ActorPool
+
+    sink.on_write_start()
+    number = {i: f for f, i in sink.file_index.items()}
+    actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1,
+                       scheduling_strategy="SPREAD")(_PhaseAndWrite)  # SPREAD: over a cluster's nodes, as Ray Data
+    pool = [actor.remote(phase, settings, sink.out, sink.shard_rows, columns)
+            for _ in range(max(1, min(int(cpus), len(paths))))]
+    calls = []
+    for path in paths:
+        i = shard_file_index(Path(path).stem)  # a checkpoint holds one input file's records
+        calls.append((path, {number[i]: i}))
+    try:
+        return [s for done in ActorPool(pool).map_unordered(lambda a, call: a.write.remote(*call), calls) for s in done]
+    finally:
+        for a in pool:  # their CPUs back now, not when the driver exits
+            ray.kill(a)
 
 
 class RayEngine:
@@ -113,16 +144,11 @@ class RayEngine:
 
         With models: an actor pool (one actor per CPU, NeMo Curator's stage-with-setup pattern), each actor
         reading a checkpoint, running the phase and writing the shard itself, so only paths and summaries
-        travel through Ray. Without: plain tasks, read → phase → write fused into one task per checkpoint.
+        travel through Ray (`_on_actors`). Without: plain tasks, read → phase → write fused into one task per
+        checkpoint.
         """
         if phase.needs_models(settings):
-            sink.on_write_start()
-            actors = max(1, min(int(self.cpus), len(paths)))
-            ds = ray.data.from_items([{"path": c} for c in paths], override_num_blocks=len(paths))
-            ds = ds.map_batches(_PhaseAndWrite, fn_constructor_kwargs={
-                "phase": phase, "settings": settings, "sink": sink, "columns": columns},
-                compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1, batch_format="pyarrow", batch_size=1)
-            sink.summaries.extend(json.loads(row["summary"]) for row in ds.take_all())
+            sink.summaries.extend(_on_actors(paths, phase, settings, sink, columns, self.cpus))
         else:
             _phase_and_write(read_source(ParquetShards(paths, columns)), phase, settings, sink)
 

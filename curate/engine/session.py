@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 from typing import Any
 
 from curate.job import JobError
@@ -33,7 +32,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
         # CRITICAL: a failed task's traceback comes back as our exception; curate reports it once, clearly
         logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = sys.stderr.isatty()
+    ctx.enable_progress_bars = False  # one bar per operator and execution; curate.progress shows the phases
     ctx.print_on_execution_start = False
     res = ray.cluster_resources()
     return {"address": address or "local", "nodes": len(ray.nodes()), "cpus": res.get("CPU", 0)}

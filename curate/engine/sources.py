@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
+from curate.io.encoding import Encoding
 from curate.io.readers import jsonl_pieces, read_file, splittable
 from curate.job import InputSpec
 from curate.schema import PIECE, arrow_schema
@@ -26,10 +27,11 @@ class InputFile:
     """One input file and what the read task needs to turn it into records."""
 
     def __init__(self, path: str, spec: InputSpec, rel_name: str, max_record_bytes: int, chunk_rows: int,
-                 piece: tuple[int, int, int] | None = None) -> None:
+                 piece: tuple[int, int, int] | None = None, encoding: Encoding | None = None) -> None:
         self.path, self.spec, self.rel_name = path, spec, rel_name
         self.max_record_bytes, self.chunk_rows = max_record_bytes, chunk_rows
         self.piece = piece  # (start byte, end byte, first line) of a JSONL piece, or None: the whole file
+        self.encoding = encoding  # told once for the file (check_input), so that all its pieces agree
 
     def size(self) -> int:
         """Bytes this task reads (on disk)."""
@@ -37,15 +39,16 @@ class InputFile:
 
     def pieces(self, piece_bytes: int) -> list[InputFile]:
         """This file as read tasks of about `piece_bytes` each (uncompressed JSONL only; else itself)."""
-        if self.piece or os.path.getsize(self.path) <= piece_bytes or not splittable(self.path, self.spec):
+        if (self.piece or os.path.getsize(self.path) <= piece_bytes
+                or not splittable(self.path, self.spec, self.encoding)):
             return [self]
-        return [InputFile(self.path, self.spec, self.rel_name, self.max_record_bytes, self.chunk_rows, p)
+        return [InputFile(self.path, self.spec, self.rel_name, self.max_record_bytes, self.chunk_rows, p, self.encoding)
                 for p in jsonl_pieces(self.path, piece_bytes)]
 
     def read(self) -> Iterator[pa.Table]:
         """Stream this file's (or piece's) records as record-schema tables."""
         yield from read_file(self.path, self.spec, rel_name=self.rel_name, max_record_bytes=self.max_record_bytes,
-                             chunk_rows=self.chunk_rows, piece=self.piece)
+                             chunk_rows=self.chunk_rows, piece=self.piece, encoding=self.encoding)
 
 
 class CurateInputs(Datasource):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import curate
+from curate.io.encoding import Encoding
 from curate.io.writer import atomic_write_bytes
 from curate.job import Job
 from curate.schema import record_schema
@@ -31,18 +32,23 @@ def dependency_versions() -> dict[str, str | None]:
 
 
 def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int] | None = None,
-                     on_disk: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
+                     on_disk: dict[str, dict[str, int]] | None = None,
+                     encodings: dict[str, Encoding | None] | None = None) -> list[dict[str, Any]]:
     """Per input file: records_in, kept, rejected by reason, malformed; every file of the job is listed.
 
     `read` (records the readers produced per file) and `on_disk` (rows found in the written files) make
     `reconciled` an independent check: records read == rows kept on disk + rows rejected on disk.
+    `encodings` (`check_input`'s) adds each text file's `encoding` and how it was decided (`encoding_by`).
     """
     rows = []
     for spec in job.inputs:
         for path in spec.files:
             acc = {"file": path, "input": spec.name, "kind": spec.kind, "format": spec.format_of(path),
                    "bytes": Path(path).stat().st_size, "records_in": 0, "kept": 0, "rejected": 0,
-                   "rejected_by_reason": {}, "license": spec.license}
+                   "rejected_by_reason": {}, "pii_found": {}, "license": spec.license}
+            encoding = (encodings or {}).get(path)
+            if encoding is not None:
+                acc["encoding"], acc["encoding_by"] = encoding.name, encoding.by
             for s in shards:
                 f = s["files"].get(path)
                 if not f:
@@ -51,6 +57,8 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
                     acc[key] += f[key]
                 for reason, n in f["rejected_by_reason"].items():
                     acc["rejected_by_reason"][reason] = acc["rejected_by_reason"].get(reason, 0) + n
+                for kind, n in f.get("pii", {}).items():
+                    acc["pii_found"][kind] = acc["pii_found"].get(kind, 0) + n
             acc["rejected_by_reason"] = dict(sorted(acc["rejected_by_reason"].items()))
             if job.decontaminate:
                 by: dict[str, int] = {}
@@ -85,8 +93,10 @@ class RunReport:
     limit: int | None
     read: dict[str, int] | None = None  # records the readers produced per input file
     on_disk: dict[str, dict[str, int]] | None = None  # rows found in the written files per input file
+    encodings: dict[str, Encoding | None] | None = None  # each input file's character encoding (check_input)
     dedup: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, Any] | None = None
+    duplicate_ids: dict[str, Any] | None = None  # per input that maps an id_field: its repeated ids
     timings: dict[str, float] = field(default_factory=dict)
     resumed: dict[str, Any] | None = None
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -94,6 +104,14 @@ class RunReport:
     models: dict[str, Any] = field(default_factory=dict)
     # decontaminate, when this attempt built the index: the evaluation files as indexed, and the seconds it took
     decontamination: dict[str, Any] | None = None
+
+
+def _sum_counts(dicts: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in dicts:
+        for k, n in d.items():
+            out[k] = out.get(k, 0) + n
+    return dict(sorted(out.items()))
 
 
 def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -129,7 +147,7 @@ def _decontamination(job: Job, inputs: list[dict[str, Any]], built: dict[str, An
 
 def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) -> dict[str, Any]:
     """The whole manifest document of a run."""
-    inputs = per_input_counts(job, shards, report.read, report.on_disk)
+    inputs = per_input_counts(job, shards, report.read, report.on_disk, report.encodings)
     reasons: dict[str, int] = {}
     for f in inputs:
         for r, n in f["rejected_by_reason"].items():
@@ -149,6 +167,7 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) ->
             "rejected": sum(f["rejected"] for f in inputs),
             "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
             "input_bytes": sum(f["bytes"] for f in inputs),
+            "pii_found": _sum_counts(f["pii_found"] for f in inputs),
         },
         "inputs": inputs,
         "shards": [{k: s.get(k) for k in ("shard", "records_in", "kept", "rejected", "data", "rejects")} for s in shards],
@@ -163,6 +182,8 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) ->
         manifest["crossdoc_lines"] = report.lines
     if job.decontaminate:
         manifest["decontamination"] = _decontamination(job, inputs, report.decontamination)
+    if report.duplicate_ids:
+        manifest["duplicate_ids"] = report.duplicate_ids
     manifest["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
     manifest["resumed"] = report.resumed
     return manifest

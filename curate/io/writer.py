@@ -72,6 +72,11 @@ def shard_name(file_index: int, first_line: int) -> str:
     return f"part-{file_index:05d}-{first_line:010d}"
 
 
+def shard_file_index(name: str) -> int:
+    """The input file number of a shard named by `shard_name`."""
+    return int(name.split("-")[1])
+
+
 def write_checkpoint(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
     """Write one per_record checkpoint shard: every row, with the work columns (but the piece number)."""
     if PIECE in table.column_names:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from curate.faults import contain, inject, mark_failed
 from curate.job import DecontamSpec, DedupSpec, ModelSpec, NormalizeSpec
+from curate.pii.spec import PiiSpec
 from curate.schema import conform
 from curate.stages.minhash import MinHashParams
 
@@ -32,12 +33,17 @@ class Settings:
 
     rule_files: tuple[str, ...] = ()
     normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
+    pii: PiiSpec = field(default_factory=lambda: PiiSpec(mode="off"))
+    roles: tuple[str, ...] = ()  # raw role labels the job maps (`roles:` keys): not names to redact
     dedup: DedupSpec = field(default_factory=DedupSpec)
     minhash: MinHashParams | None = None
     scores: dict[str, ModelSpec] = field(default_factory=dict)
     tags: dict[str, ModelSpec] = field(default_factory=dict)
+    id_inputs: tuple[str, ...] = ()  # the inputs that map an id_field (their ids may repeat)
+    files: tuple[str, ...] = ()  # every input file, in the job's order (which occurrence of an id is first)
     decisions: str | None = None  # the dedup step's per-record decisions (a Parquet file under OUT/_work)
     dup_lines: str | None = None  # the whole-run line step's duplicated lines
+    dup_ids: str | None = None  # the duplicate-id step's later copies of an input's ids
     decontaminate: DecontamSpec | None = None
     eval_index: NgramIndex | None = None  # built by the decontaminate stage's `prepare`, for its phase only
 

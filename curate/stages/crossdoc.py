@@ -53,9 +53,13 @@ def line_columns(table: pa.Table, kinds: tuple[str, ...]) -> dict[str, pa.Array]
     }
 
 
-def line_rows(table: pa.Table) -> pa.Table:
-    """(line, node) pairs of the live records: the rows the dedup_global shuffle groups by line."""
-    t = table.filter(pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(LINE_HASHES))))
+def line_rows(table: pa.Table, skip: pa.Array | None = None) -> pa.Table:
+    """(line, node) pairs of the live records: the rows the dedup_global shuffle groups by line. `skip`: nodes
+    left out (texts only rejected records carry: `curate.stages.dup_ids.skipped_nodes`)."""
+    live = pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(LINE_HASHES)))
+    if skip is not None and len(skip):
+        live = pc.and_(live, pc.invert(pc.is_in(table.column("exact_hash"), value_set=skip)))
+    t = table.filter(live)
     lists = as_array(t.column(LINE_HASHES))
     parents = pc.list_parent_indices(lists)
     nodes = pc.take(as_array(t.column("exact_hash")), parents)

@@ -76,13 +76,16 @@ def signature_columns(table: pa.Table, params: MinHashParams | None) -> dict[str
     return out
 
 
-def band_rows(table: pa.Table, bands: tuple[int, int] | None = None) -> pa.Table:
+def band_rows(table: pa.Table, bands: tuple[int, int] | None = None, skip: pa.Array | None = None) -> pa.Table:
     """(key, node) for bands [lo, hi) (default all) of every live record: the rows the LSH shuffle groups by key.
 
     Band keys already mix the band index in, so keys of different bands never collide and any subset of
-    bands can be bucketed on its own: the union of the passes' edges is the all-bands result.
+    bands can be bucketed on its own: the union of the passes' edges is the all-bands result. `skip`: nodes
+    left out (texts only rejected records carry: `curate.stages.dup_ids.skipped_nodes`).
     """
     live = pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(BANDS)))
+    if skip is not None and len(skip):
+        live = pc.and_(live, pc.invert(pc.is_in(table.column("exact_hash"), value_set=skip)))
     t = table.filter(live)
     if t.num_rows == 0:
         return pa.table({"key": pa.array([], pa.uint64()), "node": pa.array([], pa.uint64())})

@@ -81,7 +81,7 @@ def signatures(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
     p = params.num_perm
     sig = np.full((batch.n_docs, p), _EMPTY, dtype=np.uint32)
     seed = np.uint64(params.seed * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF)
-    _fill_bins(batch.codepoints, batch.offsets.astype(np.int64), params.ngram, seed, sig)
+    fill_bins(batch.codepoints, batch.offsets.astype(np.int64), params.ngram, seed, sig)
     _densify(sig, params.seed)
     return sig
 
@@ -97,10 +97,10 @@ def _mix(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled; mix64 on on
 
 
 @numba.njit(nogil=True, cache=True)
-def _fill_bins(cps: np.ndarray, offsets: np.ndarray, n: int, seed: np.uint64, sig: np.ndarray) -> None:  # pragma: no cover
+def fill_bins(cps: np.ndarray, offsets: np.ndarray, n: int, seed: np.uint64, sig: np.ndarray) -> None:  # pragma: no cover
     """One pass over every document's shingles: the hash of `shingle_hashes`, mixed with the seed, picks
     a bin (its top 32 bits × num_perm) that keeps the minimum of its low 32 bits (the lowest bit cleared, so
-    0xFFFFFFFF stays free to mean "empty"). Equal to the NumPy definition in `_fill_bins_numpy` (tested)."""
+    0xFFFFFFFF stays free to mean "empty"). Equal to the NumPy definition in `fill_bins_numpy` (tested)."""
     p = np.uint64(sig.shape[1])
     base = POLY_BASE
     for d in range(len(offsets) - 1):
@@ -157,8 +157,8 @@ def sorted_shingle_sets(cps: np.ndarray, offsets: np.ndarray, n: int) -> tuple[n
     return flat[:pos], sizes
 
 
-def _fill_bins_numpy(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
-    """The bins before densification, in NumPy from `shingle_hashes` (the definition `_fill_bins` follows)."""
+def fill_bins_numpy(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
+    """The bins before densification, in NumPy from `shingle_hashes` (the definition `fill_bins` follows)."""
     p = params.num_perm
     h, doc = shingle_hashes(batch, params.ngram)
     h = mix64(h ^ np.uint64(params.seed * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF))

@@ -161,7 +161,7 @@ def _format_value(v: Any) -> str:
 SIGNAL_PART_CHARS = 1_000_000
 
 
-def _char_bounded(rows: np.ndarray, chars: np.ndarray) -> list[np.ndarray]:
+def char_bounded(rows: np.ndarray, chars: np.ndarray) -> list[np.ndarray]:
     """`rows` in consecutive parts of about SIGNAL_PART_CHARS characters (a longer document alone)."""
     cum = np.cumsum(chars[rows])
     if not len(rows) or cum[-1] <= SIGNAL_PART_CHARS:
@@ -193,7 +193,7 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
         needed = sorted({r.signal for r in rs.active})
         if len(rows) and needed:
             want_turns = any(REGISTRY[c].needs_turns for c in needed)
-            for part in _char_bounded(rows, chars):
+            for part in char_bounded(rows, chars):
                 x = SignalInput(text.gather(part), turns.take(pa.array(part)) if want_turns else None, rs.words)
                 for col, vals in compute_signals(x, needed).items():
                     arr = vals.to_numpy() if isinstance(vals, pl.Series) else np.asarray(vals)

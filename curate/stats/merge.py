@@ -48,6 +48,8 @@ def empty_stats() -> dict[str, Any]:
                        for h in spec.histograms},
         "labels": {c: {"all": {}, "kept": {}} for c, _ in spec.label_columns},
         "samples": {b["name"]: [] for b in spec.samples["bands"]},
+        "risk_by_source": {},
+        "risk_samples": {level: [] for level in spec.doc["risk"]["levels"]},
     }
 
 
@@ -55,6 +57,7 @@ def merge_stats(docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Merge shard stats into one document of the same shape (without the writer's shard/data/rejects keys)."""
     out = empty_stats()
     per_band = stats_spec().samples["per_band"]
+    per_level = stats_spec().doc["risk"]["per_level"]
     for d in docs:
         if d.get("stats_schema") != out["stats_schema"]:
             raise ValueError(f"stats of shard {d.get('shard')} were written as {d.get('stats_schema')!r}; this curate "
@@ -69,6 +72,8 @@ def merge_stats(docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
                 acc[k] += f[k]
             _add_counts(acc["rejected_by_reason"], f["rejected_by_reason"])
             _add_counts(acc["contaminated_by"], f["contaminated_by"])
+            if f.get("pii"):
+                _add_counts(acc.setdefault("pii", {}), f["pii"])
         _add_counts(out["rejected_by_reason"], d["rejected_by_reason"])
         _add_counts(out["duplicates"], d["duplicates"])
         for kind, c in d["kinds"].items():
@@ -82,11 +87,19 @@ def merge_stats(docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for band, rows in d["samples"].items():
             merged = sorted([*out["samples"][band], *rows], key=lambda r: (r["hash"], r["id"]))
             out["samples"][band] = merged[:per_band]
+        for source, pair in d["risk_by_source"].items():
+            acc = out["risk_by_source"].setdefault(source, {"all": {}, "kept": {}})
+            for part in ("all", "kept"):
+                _add_counts(acc[part], pair[part])
+        for level, rows in d["risk_samples"].items():
+            merged = sorted([*out["risk_samples"][level], *rows], key=lambda r: (r["hash"], r["id"]))
+            out["risk_samples"][level] = merged[:per_level]
     for key in ("rejected_by_reason", "duplicates"):
         out[key] = dict(sorted(out[key].items()))
-    for pair in out["labels"].values():
+    for pair in [*out["labels"].values(), *out["risk_by_source"].values()]:
         for part in ("all", "kept"):
             pair[part] = dict(sorted(pair[part].items()))
+    out["risk_by_source"] = dict(sorted(out["risk_by_source"].items()))
     return out
 
 

@@ -211,8 +211,8 @@ def _cut(s: str | None, n: int) -> str | None:
 
 
 _SAMPLE_FIELDS = ("id", "kind", "source", "url", "drop_reason", "drop_detail", "rule_flags", "quality", "toxicity",
-                  "toxic", "esc_relevance", "domain", "emotion", "sentiment", "text", "turns", "speakers")
-_TURN_FIELDS = ("speaker", "role", "text", "emotion", "sentiment", "dialogue_act", "strategy")
+                  "toxic", "esc_relevance", "domain", "emotion", "sentiment", "risk", "text", "turns", "speakers")
+_TURN_FIELDS = ("speaker", "role", "text", "emotion", "sentiment", "dialogue_act", "strategy", "risk")
 SPEAKER_FIELDS = ("speaker", "role", "gender", "age_group", "neuroticism", "extraversion", "openness",
                    "agreeableness", "conscientiousness")
 
@@ -251,6 +251,44 @@ def _samples(df: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _risk_by_source(df: pl.DataFrame) -> dict[str, dict[str, dict[str, int]]]:
+    """Per source: records by record-level risk, {all, kept}."""
+    null = stats_spec().null_label
+    g = (df.select("source", pl.col("risk").fill_null(null), _KEPT).group_by("source", "risk")
+         .agg(n=pl.len(), k=pl.col(_KEPT).sum()).sort("source", "risk"))
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for source, level, n, k in g.iter_rows():
+        pair = out.setdefault(source, {"all": {}, "kept": {}})
+        pair["all"][level] = n
+        if k:
+            pair["kept"][level] = k
+    return out
+
+
+def _risk_samples(df: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Per risk level, the records whose id has the smallest xxh3-64, with their evidence and its context."""
+    cfg = stats_spec().doc["risk"]
+    out: dict[str, list[dict[str, Any]]] = {level: [] for level in cfg["levels"]}
+    flagged = df.filter(pl.col("risk").is_in(cfg["levels"]) & pl.col("risk_evidence").is_not_null())
+    if flagged.height == 0:
+        return out
+    h = xxhash.xxh3_64_intdigest
+    flagged = flagged.with_columns(pl.Series("__hash", [f"{h(i.encode('utf-8')):016x}" for i in flagged["id"].to_list()],
+                                             dtype=pl.String))
+    picked = (flagged.sort("__hash", "id").group_by("risk", maintain_order=True).head(cfg["per_level"])
+              .select("__hash", "id", "source", _KEPT, "drop_reason", "risk", "risk_evidence", "turns"))
+    n = cfg["context_chars"]
+    for row in picked.iter_rows(named=True):
+        ev = row["risk_evidence"]
+        text = row["turns"][ev["turn"]]["text"] or ""
+        a, b = ev["start"], ev["end"]
+        out[row["risk"]].append({"hash": row["__hash"], "id": row["id"], "source": row["source"], "kept": row[_KEPT],
+                                 "drop_reason": row["drop_reason"], "risk": row["risk"], "turn": ev["turn"],
+                                 "start": a, "end": b, "before": text[max(0, a - n):a], "evidence": text[a:b],
+                                 "after": text[b:b + n]})
+    return out
+
+
 def _files(df: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """Per input file: records in, kept, rejected by reason, bytes of text kept, records contaminated per
     evaluation file (the manifest sums these)."""
@@ -276,6 +314,13 @@ def _files(df: pl.DataFrame) -> dict[str, dict[str, Any]]:
                     .agg(n=pl.len()).sort("source_file", "contaminated_by"))
     for path, by, n in contaminated.iter_rows():
         files[path]["contaminated_by"][by] = n
+    if "pii_counts" in df.columns and df["pii_counts"].null_count() < df.height:
+        # PII found per type (kept and rejected records alike), only the types that occur
+        pii = df.select("source_file", pl.col("pii_counts").struct.unnest()).group_by("source_file").sum()
+        for row in pii.iter_rows(named=True):
+            counts = {k: int(v) for k, v in row.items() if k != "source_file" and v}
+            if counts:
+                files[row["source_file"]]["pii"] = counts
     return files
 
 
@@ -284,7 +329,8 @@ def shard_stats(table: pa.Table) -> dict[str, Any]:
 
     Counts per source file, reason, kind and duplicate type; fixed-bin histograms of every numeric signal and
     score (all rows and kept rows); label counts of every categorical column, turn tag and persona field;
-    a few sample rows per quality band. JSON-safe; merged exactly by `curate.stats.merge.merge_stats`.
+    a few sample rows per quality band; crisis risk per source, and a few flagged records per risk level with
+    their evidence for a reviewer. JSON-safe; merged exactly by `curate.stats.merge.merge_stats`.
     """
     df = pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)
@@ -309,4 +355,6 @@ def shard_stats(table: pa.Table) -> dict[str, Any]:
         "histograms": _histograms(df, turns),
         "labels": _labels(df, turns, speakers),
         "samples": _samples(df),
+        "risk_by_source": _risk_by_source(df),
+        "risk_samples": _risk_samples(df),
     }

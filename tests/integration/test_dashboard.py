@@ -88,7 +88,8 @@ def _injection_job(tmp: Path) -> Path:
            "inputs": [{"name": "web", "path": "web.jsonl", "kind": "web", "id_field": "id", "url_field": "url"},
                       {"name": "talks", "path": "dialogues.jsonl", "kind": "dialogue", "id_field": "id",
                        "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}}],
-           "rules": ["default.yaml", "dialogue.yaml"]}
+           # pii off: the payloads must reach the pages as written (an unknown speaker label is a name to redact)
+           "rules": ["default.yaml", "dialogue.yaml"], "pii": {"mode": "off"}}
     (tmp / "job.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return tmp / "job.yaml"
 

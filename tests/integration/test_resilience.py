@@ -92,7 +92,7 @@ def _outputs(out: Path) -> dict[str, bytes]:
 
 def _final_files_complete(out: Path) -> None:
     """After a kill: every file under a final name is whole (Parquet footers read), none is half-written."""
-    for p in list(out.glob("data/*.parquet")) + list(out.glob("rejects/*.parquet")) + list(out.glob("_work/a/*.parquet")):
+    for p in list(out.glob("data/*.parquet")) + list(out.glob("rejects/*.parquet")) + list(out.glob("_work/per_record/*.parquet")):
         pq.read_metadata(p)
     for p in list(out.glob("stats/*.json")) + list(out.glob("_work/**/*.json")):
         json.loads(p.read_text(encoding="utf-8"))
@@ -230,7 +230,7 @@ mount -t tmpfs -o size=600k tmpfs {mnt}
 rc=0; {cli} run {job_file} -o {mnt}/out > {tmp_path}/full.log 2>&1 || rc=$?
 echo "first rc=$rc"
 find {mnt}/out -name '*.parquet' -o -name '*.json' | sort > {tmp_path}/left.txt
-ls -a {mnt}/out/_work/a > {tmp_path}/work.txt
+ls -a {mnt}/out/_work/per_record > {tmp_path}/work.txt
 mount -o remount,size=64m {mnt}
 {cli} run {job_file} -o {mnt}/out > {tmp_path}/resumed.log 2>&1
 cp -r {mnt}/out {saved}

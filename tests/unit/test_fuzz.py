@@ -215,13 +215,18 @@ def fresh_dir(tmp_path: Path) -> Path:
     return Path(tempfile.mkdtemp(dir=tmp_path))
 
 
+# These properties are about UTF-8 input and its bad bytes, so the files declare UTF-8: with `auto`, a file of
+# ASCII records and one bad fragment such as C0 AF would rightly read as GB18030 (tests/unit/test_encodings.py).
+UTF8 = "utf-8"
+
+
 def web_spec(path: Path, **kw: Any) -> InputSpec:
-    return InputSpec(path=str(path), kind="web", name="web", files=[str(path)], **kw)
+    return InputSpec(path=str(path), kind="web", name="web", files=[str(path)], encoding=UTF8, **kw)
 
 
 def dialogue_spec(path: Path, style: str, **kw: Any) -> InputSpec:
     d = DialogueSpec(style=style, **STYLE_DEFAULTS[style])
-    return InputSpec(path=str(path), kind="dialogue", name="dlg", dialogue=d, files=[str(path)], **kw)
+    return InputSpec(path=str(path), kind="dialogue", name="dlg", dialogue=d, files=[str(path)], encoding=UTF8, **kw)
 
 
 def read_rows(path: Path, spec: InputSpec, *, chunk_rows: int, max_bytes: int = MAX,

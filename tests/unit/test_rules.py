@@ -643,4 +643,4 @@ def test_signals_in_character_bounded_parts_equal_the_whole_batch(monkeypatch: p
     whole = per_record(rows)
     monkeypatch.setattr(rules, "SIGNAL_PART_CHARS", 300)  # many parts, some of one long document
     assert per_record(rows) == whole
-    assert len(rules._char_bounded(np.arange(50), np.full(50, 100))) > 10
+    assert len(rules.char_bounded(np.arange(50), np.full(50, 100))) > 10

@@ -150,3 +150,27 @@ def _with_turns(t: pa.Table, turns: list[dict]) -> pa.Table:
         k += n
     col = pa.array(rows, type=arrow_schema().field("turns").type)
     return t.set_column(t.column_names.index("turns"), "turns", col)
+
+
+def test_risk_per_source_and_reviewer_samples():
+    t = pa.concat_tables([make_table(200, 8, source="a"), make_table(100, 9, source="b")])
+    s = shard_stats(t)
+    rows = t.to_pylist()
+    for source in ("a", "b"):
+        mine = [r for r in rows if r["source"] == source]
+        assert sum(s["risk_by_source"][source]["all"].values()) == len(mine)
+        assert s["risk_by_source"][source]["kept"].get("high", 0) == sum(r["risk"] == "high" for r in mine)
+    cfg = stats_spec().doc["risk"]
+    assert set(s["risk_samples"]) == set(cfg["levels"])
+    for level, picked in s["risk_samples"].items():
+        assert 0 < len(picked) <= cfg["per_level"] and all(r["risk"] == level for r in picked)
+        assert [r["hash"] for r in picked] == sorted(r["hash"] for r in picked)
+        for r in picked:
+            row = next(x for x in rows if x["id"] == r["id"])
+            text = row["turns"][r["turn"]]["text"]
+            assert r["evidence"] == text[r["start"]:r["end"]] and len(r["before"]) <= cfg["context_chars"]
+    assert s["labels"]["turns.risk[seeker]"]["kept"].keys() <= set(label_set("risk"))
+    parts = [shard_stats(p) for p in _split(t, 5, 8)]
+    whole = merge_stats([s])
+    assert merge_stats(parts)["risk_by_source"] == whole["risk_by_source"]
+    assert merge_stats(parts)["risk_samples"] == whole["risk_samples"]

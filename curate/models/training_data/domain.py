@@ -33,8 +33,8 @@ from pathlib import Path
 import yaml
 
 from curate.models.examples import Example, Splits, split_by_key
-from curate.models.tasks import training_asset
-from curate.models.tasks.templates import TemplateWriter
+from curate.models.training_data import training_asset
+from curate.models.training_data.templates import TemplateWriter
 from curate.render import render_dialogue, xtuner_turns
 
 FALLBACK = "general"
@@ -88,7 +88,7 @@ def _csv_rows(path: Path) -> Iterator[dict]:
 # speakers named as its readers name them: CPED's `Speaker` column (style csv), SMILECHAT's `role`
 # (client / counselor, style turns), EmoLLM's item keys (system / input / output, style xtuner).
 
-def _cped(path: Path) -> Iterator[tuple[str, str]]:
+def cped_texts(path: Path) -> Iterator[tuple[str, str]]:
     scenes: dict[str, list[tuple[str, str]]] = {}
     for row in _csv_rows(path):
         scenes.setdefault(row["Dialogue_ID"], []).append((row["Speaker"], row["Utterance"]))
@@ -96,14 +96,14 @@ def _cped(path: Path) -> Iterator[tuple[str, str]]:
         yield f"cped:{k}", render_dialogue(turns)
 
 
-def _smilechat(path: Path) -> Iterator[tuple[str, str]]:
+def smilechat_texts(path: Path) -> Iterator[tuple[str, str]]:
     with path.open(encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
             yield d["id"], render_dialogue((t["role"], t["content"]) for t in d["turns"])
 
 
-def _emollm(path: Path) -> Iterator[tuple[str, str]]:
+def emollm_texts(path: Path) -> Iterator[tuple[str, str]]:
     for i, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
         yield f"emollm:{i}", render_dialogue(xtuner_turns(item["conversation"]))
 
@@ -116,7 +116,7 @@ def _sentences(text: str) -> list[str]:
 
 class PseudoWriter:
     """Writes pseudo-documents for a domain from its templates, titles, keywords and filler sentences
-    (slots: `curate.models.tasks.templates`; `{filler}` one of this writer's filler sentences)."""
+    (slots: `curate.models.training_data.templates`; `{filler}` one of this writer's filler sentences)."""
 
     def __init__(self, seeds: dict, filler: list[str], rng: random.Random, keyword_share: float = 0.2) -> None:
         self.domains = seeds["domains"]
@@ -199,7 +199,7 @@ def build(cfg: dict, data_root: Path) -> Splits:
             add("comments", f"cold:{i}", text)
     # 2. dialogues
     dia = cfg.get("dialogue") or {}
-    readers = {"cped": _cped, "smilechat": _smilechat, "emollm": _emollm}
+    readers = {"cped": cped_texts, "smilechat": smilechat_texts, "emollm": emollm_texts}
     for name, reader in readers.items():
         if name in dia and (data_root / dia[name]).exists():
             for key, text in capped(reader(data_root / dia[name]), dia.get("max_docs_each")):

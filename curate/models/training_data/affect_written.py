@@ -7,7 +7,7 @@ mixes what the shared data has of written Chinese (see `classifiers/train/emotio
 * `ewect`: SMP2020-EWECT Weibo posts, six emotions mapped onto CPED's labels by `label_maps.ewect`;
 * `chnsenticorp`: ChnSentiCorp reviews, positive / negative (sentiment only);
 * `smilechat_weak`: SMILECHAT help-seeker turns labelled by the cue lexicon `emotion-cues.yaml`
-  (`curate.models.tasks.emotion_weak`), minus every turn of a hand-labelled dialogue;
+  (`curate.models.training_data.emotion_weak`), minus every turn of a hand-labelled dialogue;
 * `gold`: the `select` part of the hand-labelled seeker turns, repeated `repeat` times; the `test` part is
   never read here.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from curate.annotations import read_gold_turns
 from curate.models.examples import Example, Splits, in_valid
-from curate.models.tasks import cped, emotion_weak
+from curate.models.training_data import cped, emotion_weak
 from curate.schema import label_set
 
 SELECTION_FRACTION = 0.1

@@ -148,7 +148,7 @@ def _cc_docs(path: Path, words: WordLists | None, chunk_chars: int = 200) -> Ite
                 yield key, "chrome", "\n".join(c for c in chrome if c)
 
 
-def _smilechat(path: Path) -> Iterator[tuple[str, str]]:
+def smilechat_texts(path: Path) -> Iterator[tuple[str, str]]:
     """SMILECHAT dialogues rendered as the pipeline renders them (`role：content` lines)."""
     with path.open(encoding="utf-8") as f:
         for line in f:
@@ -156,19 +156,19 @@ def _smilechat(path: Path) -> Iterator[tuple[str, str]]:
             yield f"smilechat:{d['id']}", render_dialogue((t["role"], t["content"].strip()) for t in d["turns"])
 
 
-def _emollm(path: Path) -> Iterator[tuple[str, str]]:
+def emollm_texts(path: Path) -> Iterator[tuple[str, str]]:
     """EmoLLM dialogues rendered as the pipeline renders them (style xtuner: `system：`/`input：`/`output：`)."""
     for i, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
         yield f"emollm:{i}", render_dialogue((k, v.strip()) for k, v in xtuner_turns(item["conversation"]))
 
 
-def _cold(path: Path) -> Iterator[tuple[str, str]]:
+def cold_texts(path: Path) -> Iterator[tuple[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             yield f"cold:{row['id']}", row["TEXT"].strip()
 
 
-def _cped(path: Path) -> Iterator[tuple[str, str]]:
+def cped_texts(path: Path) -> Iterator[tuple[str, str]]:
     """CPED scenes rendered as the pipeline renders them (style csv: `Speaker：Utterance` lines)."""
     dialogues: dict[str, list[tuple[str, str]]] = {}
     with path.open(encoding="utf-8", newline="") as f:
@@ -615,7 +615,7 @@ def documents(cfg: dict, data_root: Path, rng: random.Random) -> list[tuple[str,
     _check_training_paths(cfg)
     caps: dict = cfg.get("max_docs", {})
     docs: list[tuple[str, str, str]] = []
-    readers = {"smilechat": _smilechat, "emollm": _emollm, "cold": _cold, "cped": _cped}
+    readers = {"smilechat": smilechat_texts, "emollm": emollm_texts, "cold": cold_texts, "cped": cped_texts}
     for name, reader in readers.items():
         if cfg.get(name):
             items = list(reader(data_root / cfg[name]))

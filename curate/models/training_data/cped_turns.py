@@ -2,7 +2,7 @@
 
 `data.column` picks CPED's column: `Emotion` (13 labels), `Sentiment` (3; a pure function of Emotion in
 this data, `cped.SENTIMENT_OF_EMOTION`) or `DA` (19). Previous turns are the context. See
-`curate.models.tasks.cped` for the reading, the by-show split and the optional oversampling; the
+`curate.models.training_data.cped` for the reading, the by-show split and the optional oversampling; the
 measurements behind each config's choices are in `NOTES`, which go into the model card.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.models.examples import Splits
-from curate.models.tasks import cped
+from curate.models.training_data import cped
 
 SPOKEN_NOTE = (
     "the same speaker's other turns of the dialogue as context (features.context_of: speaker): a speaker's mood "

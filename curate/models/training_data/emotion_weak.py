@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from curate.models.examples import Example
-from curate.models.tasks import training_asset
+from curate.models.training_data import training_asset
 
 
 class EmotionCues:

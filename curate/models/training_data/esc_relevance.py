@@ -61,8 +61,8 @@ from pathlib import Path
 import yaml
 
 from curate.models.examples import Example, Splits, in_valid
-from curate.models.tasks import training_asset
-from curate.models.tasks.templates import TemplateWriter
+from curate.models.training_data import training_asset
+from curate.models.training_data.templates import TemplateWriter
 from curate.render import render_dialogue, render_turn, xtuner_turns
 
 POS, NEG = "esc", "other"
@@ -124,7 +124,7 @@ def _split_of(key: str, cfg: dict) -> str:
     return "valid" if held else "train"
 
 
-def _support_units(name: str, dialogues: Iterator[tuple[str, list[tuple[str, str]]]], scfg: dict, cfg: dict,
+def support_units(name: str, dialogues: Iterator[tuple[str, list[tuple[str, str]]]], scfg: dict, cfg: dict,
                    lengths: list[int] | None = None) -> Iterator[Unit]:
     """Positive units of a support-dialogue corpus: (id, (speaker, text) turns) → dialogue/window/turn/fragment.
     Whitespace runs in a turn's text collapse to one space; empty turns are left out."""
@@ -159,7 +159,7 @@ def _support_units(name: str, dialogues: Iterator[tuple[str, list[tuple[str, str
                 yield Unit(split, f"{name}/fragment", POS, frag)
 
 
-def _smilechat(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+def smilechat_texts(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """(id, turns) of SMILECHAT, each turn named by its `role` (client / counselor) as the pipeline names it."""
     with path.open(encoding="utf-8") as f:
         for line in f:
@@ -168,7 +168,7 @@ def _smilechat(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
                 yield str(d["id"]), [(str(t.get("role")), str(t.get("content") or "")) for t in d["turns"]]
 
 
-def _emollm(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+def emollm_texts(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """(key, turns) of EmoLLM as the pipeline reads its xtuner items: system (when set), input, output."""
     with path.open(encoding="utf-8") as f:
         data = json.load(f)
@@ -416,10 +416,10 @@ def build_units(cfg: dict, data_root: Path) -> list[Unit]:
     lengths: list[int] = []  # SMILECHAT train dialogue/window lengths: targets for COLD threads and pseudo-documents
     sc = cfg.get("smilechat", {"path": "smilechat/dialogues.jsonl"})
     if sc:
-        units += _support_units("smilechat", _smilechat(data_root / sc["path"]), sc, cfg, lengths)
+        units += support_units("smilechat", smilechat_texts(data_root / sc["path"]), sc, cfg, lengths)
     em = cfg.get("emollm")
     if em:
-        units += _support_units("emollm", _emollm(data_root / em["path"]), em, cfg)
+        units += support_units("emollm", emollm_texts(data_root / em["path"]), em, cfg)
     cp = cfg.get("cped", {"train": "cped/train.csv", "valid": "cped/valid.csv"})
     if cp:
         for split in ("train", "valid"):

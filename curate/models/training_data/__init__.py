@@ -1,7 +1,8 @@
-"""Per-task data builders: each module exposes `build(cfg: dict, data_root: Path) -> Splits`.
+"""Training data, per task: each module builds the examples `curate train TASK` learns from (`build(cfg: dict, data_root: Path) -> Splits`).
 
 `cfg` is the task's training config (`classifiers/train/<task>.yaml`, its `data:` mapping); `data_root`
-is the folder of the shared datasets (`../shared/data` unless `--data-root` says otherwise).
+is the folder of the shared datasets (`curate.assets.data_root()`: $CURATE_DATA, else `../shared/data`
+beside the checkout, unless `--data-root` says otherwise).
 """
 
 from pathlib import Path

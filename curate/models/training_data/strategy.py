@@ -187,7 +187,7 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
             train.append(Example((lab,), text, _context(turns, i)))
     notes = {
         "recipe": ("train: SMILECHAT counselor turns weak-labelled by the cue lists of classifiers/train/strategy-cues.yaml "
-                   "(curate/models/tasks/strategy.py weak_label), turns with no cue dropped, the hand-labelled dialogues "
+                   "(curate/models/training_data/strategy.py weak_label), turns with no cue dropped, the hand-labelled dialogues "
                    "excluded; valid: the hand-labelled turns of classifiers/annotations/strategy-hand-labels.jsonl "
                    "(guide: classifiers/annotations/strategy-guide.md), so valid metrics are agreement with one annotator."),
         "skipped": dict(skipped),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.models.examples import Splits
-from curate.models.tasks import cped
+from curate.models.training_data import cped
 
 CHARS_VS_WORDS = {
     "Gender": "0.464/0.354 vs 0.486/0.382 (majority 0.484/0.218)",
