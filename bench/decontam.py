@@ -10,16 +10,17 @@ dialogue:
 
 * ``verbatim``: an evaluation dialogue copied whole;
 * ``edited``: copied with ``--edit-rate`` of each turn's characters substituted, deleted or inserted
-  (``bench/dedup.py``'s ``_mutate``), and ``edited_heavy`` with ``--heavy-rate``;
+  (``bench/dedup.py``'s ``mutate``), and ``edited_heavy`` with ``--heavy-rate``;
 * ``one_turn``: one evaluation turn of at least 30 characters put in place of a turn of a training dialogue (a
   turn of the same role when it has one);
 * ``control``: the other training dialogues, untouched.
 
-The training file (``WORK/train.jsonl``) is run twice: in process, its texts normalised as the normalize stage
-does and matched against the index once, so every ``threshold`` is read off the same pass (the sweep); then for
-real, ``curate run`` with ``decontaminate: {against: [eval.jsonl]}`` at the default threshold (drop mode, no
-models), whose rejects give the recall and precision printed last (they must equal the sweep's row). A hit on a
-control is counted as a false positive even when it is a real overlap (SMILECHAT repeats some questions under
+The training file (``WORK/train.jsonl``) is run twice: in process, its texts put through the per_record stages
+before decontaminate (normalize, and pii with the job's default, redact) as the run does and matched against
+the index once, so every ``threshold`` is read off the same pass (the sweep); then for real, ``curate run`` with
+``decontaminate: {against: [eval.jsonl]}`` at the default threshold (drop mode, no models), whose rejects give
+the recall and precision printed last (they must equal the sweep's row). A hit on a control is counted as a
+false positive even when it is a real overlap (SMILECHAT repeats some questions under
 other openings); the run's first control hits are printed so a reader can judge them.
 
 **Cost** (``--part cost``). bench/e2e.py's corpus of ``--mb`` MB (built into its default work folder, or reused
@@ -55,7 +56,7 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dedup import SHARED, _fmt_table, _mutate, add_planting_args  # noqa: E402 - bench/ is not a package
+from dedup import SHARED, add_planting_args, fmt_table, mutate  # noqa: E402 - bench/ is not a package
 
 REPO = Path(__file__).resolve().parents[1]
 SMILECHAT = SHARED / "smilechat" / "dialogues.jsonl"
@@ -93,7 +94,7 @@ def plant(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 planted.append({"turns": src["turns"]})
             elif kind in ("edited", "edited_heavy"):
                 rate = args.edit_rate if kind == "edited" else args.heavy_rate
-                planted.append({"turns": [{**t, "content": _mutate(t["content"], rate, rng)} for t in src["turns"]]})
+                planted.append({"turns": [{**t, "content": mutate(t["content"], rate, rng)} for t in src["turns"]]})
             else:  # one_turn: a host from the training dialogues becomes a planted record
                 host = train[j]
                 turn = rng.choice([t for t in src["turns"] if len(t["content"]) >= 30] or src["turns"])
@@ -130,24 +131,25 @@ def longest_runs(work: Path) -> tuple[np.ndarray, float]:
     the match pass (the index built apart)."""
     from curate.io.readers import read_file
     from curate.job import parse_job
-    from curate.run import settings_of
-    from curate.stages.base import CONFORM, Phase, PhaseRunner
+    from curate.run import PER_RECORD, settings_of
+    from curate.stages.base import Phase, PhaseRunner
     from curate.stages.contamination import match
-    from curate.stages.decontaminate import _units, build_eval_index
-    from curate.stages.normalize import NORMALIZE
+    from curate.stages.decontaminate import DECONTAMINATE, build_eval_index, scanned_texts
 
     job = parse_job(_job_doc(work, work / "unused", [str(work / "eval.jsonl")]), work)
     settings = settings_of(job)
     index = build_eval_index(settings)
     spec = job.inputs[0]
-    runner = PhaseRunner(Phase("normalize", (CONFORM, NORMALIZE)), settings)
+    # the texts as the run's decontaminate stage sees them: after the stages before it (normalize, pii)
+    before = PER_RECORD.stages[:PER_RECORD.stages.index(DECONTAMINATE)]
+    runner = PhaseRunner(Phase("before_decontaminate", before), settings)
     best: list[np.ndarray] = []
     seconds = 0.0
     for table in read_file(spec.files[0], spec, rel_name="train.jsonl", max_record_bytes=10**8, chunk_rows=5000):
         table = runner.apply(table)
         t0 = time.perf_counter()
         live = np.ones(table.num_rows, dtype=bool)
-        texts, rows = _units(table, live)
+        texts, rows = scanned_texts(table, live)
         m = match(texts, index)
         per_row = np.zeros(table.num_rows, dtype=np.int64)
         np.maximum.at(per_row, rows, m.longest)
@@ -202,9 +204,9 @@ def part_recall(args: argparse.Namespace, work: Path) -> None:
         rows.append([str(t), str(t + 12), *(f"{r[k]:.3f}" for k in KINDS), f"{r['control_hits']} ({r['control_rate']:.2%})",
                      f"{r['precision']:.3f}"])
     print("\nSweep (in process, one match pass; threshold = consecutive shared 13-grams in one turn):\n")
-    print(_fmt_table(["threshold", "overlap (chars)", *(f"recall {k}" for k in KINDS), "control hits", "precision"],
+    print(fmt_table(["threshold", "overlap (chars)", *(f"recall {k}" for k in KINDS), "control hits", "precision"],
                      rows))
-    print(f"\nmatch pass: {seconds:.2f} s for {truth['train_mb']:.1f} MB (normalised text, index built apart)")
+    print(f"\nmatch pass: {seconds:.2f} s for {truth['train_mb']:.1f} MB (normalised, redacted text, index built apart)")
 
     out = work / "run-drop"
     res = run_curate(_job_doc(work, out, [str(work / "eval.jsonl")]), work, work / "run-drop.log")
@@ -218,7 +220,7 @@ def part_recall(args: argparse.Namespace, work: Path) -> None:
     print(f"\ncurate run (drop mode, threshold {default}, per_record {m['timings']['per_record']:.1f} s, index "
           f"{m['decontamination']['index_seconds']:.2f} s for {m['decontamination']['ngrams']:,} distinct 13-grams; "
           f"wall {res['seconds']:.0f} s):\n")
-    print(_fmt_table(["kind", "records", "rejected as contaminated", "recall"],
+    print(fmt_table(["kind", "records", "rejected as contaminated", "recall"],
                      [[k, str(int((kinds == k).sum())), str(int(hit[kinds == k].sum())), f"{r[k]:.3f}"] for k in KINDS]
                      + [["control", str(int((kinds == "control").sum())), str(r["control_hits"]),
                          f"({r['control_rate']:.2%} flagged)"]]))
@@ -325,7 +327,7 @@ def part_cost(args: argparse.Namespace, work: Path) -> None:
             d = m.get("decontamination", {})
             rows.append([name, str(i + 1), f"{m['timings']['per_record']:.1f}", f"{d.get('index_seconds', 0):.2f}",
                          str(d.get("contaminated", "—")), str(m["totals"]["records_in"]), f"{r['seconds']:.0f}"])
-    print(_fmt_table(["decontaminate", "run", "per_record s", "index s (inside)", "contaminated", "records",
+    print(fmt_table(["decontaminate", "run", "per_record s", "index s (inside)", "contaminated", "records",
                       "wall s"], rows))
     without = min(r["manifest"]["timings"]["per_record"] for r in results["without"])
     with_ = min(r["manifest"]["timings"]["per_record"] for r in results["with"])
@@ -335,7 +337,7 @@ def part_cost(args: argparse.Namespace, work: Path) -> None:
     total = sum(times.values())
     print(f"\nIn process, the first {args.sample_mb:.0f} MB of the inputs, seconds per per_record stage (reading not "
           f"included):\n")
-    print(_fmt_table(["stage", "seconds", "share"], [[k, f"{v:.2f}", f"{v / total:.1%}"] for k, v in times.items()]
+    print(fmt_table(["stage", "seconds", "share"], [[k, f"{v:.2f}", f"{v / total:.1%}"] for k, v in times.items()]
                      + [["total", f"{total:.2f}", "100%"]]))
 
 

@@ -69,7 +69,7 @@ def prepare(settings: Settings) -> Settings:
     return replace(settings, eval_index=build_eval_index(settings))
 
 
-def _units(table: pa.Table, live: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+def scanned_texts(table: pa.Table, live: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """The texts the stage looks at and the row of each: a live web record's text, every turn of a live
     dialogue (a row's rendered dialogue text would join turns with speaker names into false n-grams)."""
     kind = np.asarray(table.column("kind").to_numpy(zero_copy_only=False))
@@ -93,7 +93,7 @@ def decontaminate(table: pa.Table, settings: Settings) -> pa.Table:
         raise RuntimeError("decontaminate: the evaluation index was not built (Phase.prepare runs before the phase)")
     n = table.num_rows
     live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False)
-    texts, rows = _units(table, live)
+    texts, rows = scanned_texts(table, live)
     m = match(texts, index, stride=spec.threshold)  # a run of `threshold` windows always holds a probed one
     # per row, the unit with the longest run (first such unit): one argmax over the units sorted by row
     best_unit = np.full(n, -1, dtype=np.int64)
