@@ -118,7 +118,7 @@ def _write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def _records(tmp_path: Path, decontaminate: dict, web: list[str], dialogues: list[list[str]]) -> pa.Table:
+def _records(tmp_path: Path, decontaminate: dict, web: list[str], dialogues: list[list[str]], **job: object) -> pa.Table:
     from curate.io.readers import read_file
 
     web_file = _write(tmp_path / "web.jsonl", [{"text": t} for t in web])
@@ -126,7 +126,7 @@ def _records(tmp_path: Path, decontaminate: dict, web: list[str], dialogues: lis
                                                           for i, c in enumerate(d)]} for d in dialogues])
     job = parse_job({"inputs": [{"path": str(web_file), "kind": "web"},
                                 {"path": str(dlg_file), "kind": "dialogue"}],
-                     "rules": [], "scores": False, "tags": False, "decontaminate": decontaminate}, tmp_path)
+                     "rules": [], "scores": False, "tags": False, "decontaminate": decontaminate, **job}, tmp_path)
     tables = [t for spec in job.inputs for f in spec.files
               for t in read_file(f, spec, rel_name=Path(f).name, max_record_bytes=10**6, chunk_rows=100)]
     return per_record(pa.concat_tables(tables), settings_of(job))
@@ -146,6 +146,19 @@ def test_drop_mode_rejects_web_and_dialogue_records_with_file_and_span(tmp_path:
     assert f"{len(EVAL_B)} characters ({len(EVAL_B) - 12} consecutive 13-grams)" in dlg["drop_detail"]
     assert dlg["contamination"] in dlg["drop_detail"]
     assert out[0]["contaminated_by"] is None and out[3]["contaminated_by"] is None
+
+
+@pytest.mark.parametrize("pii", ["redact", "off"])
+def test_a_reject_quotes_the_text_after_pii_redaction(tmp_path: Path, pii: str) -> None:
+    # decontaminate runs after pii: the span in a contaminated reject's detail is the redacted text's, so a
+    # phone number the evaluation text shares never reaches the rejects (with pii off the text is as read)
+    phone = "13912345678"
+    shared = EVAL_A[:30] + f"电话{phone}" + EVAL_A[30:] + EVAL_B
+    _write(tmp_path / "test.jsonl", [{"text": shared}])
+    out = _records(tmp_path, {"against": ["test.jsonl"], "threshold": 10}, web=[shared], dialogues=[],
+                   pii={"mode": pii}).to_pylist()
+    assert out[0]["drop_reason"] == "contaminated"
+    assert (phone in out[0]["text"]) == (phone in out[0]["drop_detail"]) == (pii == "off")
 
 
 def test_flag_mode_keeps_and_marks(tmp_path: Path) -> None:
