@@ -25,10 +25,10 @@ def _compact(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def corpus(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def corpus(smilechat_fixture: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("decontam")
-    lines = (shared_data / "smilechat" / "dialogues.jsonl").read_text(encoding="utf-8").splitlines()
-    dialogues = [json.loads(x) for x in lines[:240]]
+    lines = smilechat_fixture.read_text(encoding="utf-8").splitlines()  # the committed 100 dialogues
+    dialogues = [json.loads(x) for x in lines]
     (root / "smile.jsonl").write_text("\n".join(lines[:40]) + "\n", encoding="utf-8")
     # the test set: five of those dialogues, in another dialogue style; a question planted in a web page
     (root / "eval").mkdir()
@@ -36,10 +36,10 @@ def corpus(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
                          for t in d["turns"]]} for d in dialogues[:5]]
     (root / "eval" / "dev.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dev),
                                              encoding="utf-8")
-    question = next(d["turns"][0]["content"] for d in dialogues[200:] if len(d["turns"][0]["content"]) >= 60)
+    question = next(d["turns"][0]["content"] for d in dialogues[60:] if len(d["turns"][0]["content"]) >= 60)
     with open(root / "eval" / "qa.csv", "w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([["question", "answer"], [question, "略"], ["短问题？", "略"]])
-    pages = ["".join(t["content"] for t in d["turns"][:3]) for d in dialogues[210:214]]
+    pages = ["".join(t["content"] for t in d["turns"][:3]) for d in dialogues[70:74]]
     pages[1] = pages[1][:80] + question + pages[1][80:]
     (root / "web.jsonl").write_text("".join(json.dumps({"text": p}, ensure_ascii=False) + "\n" for p in pages),
                                     encoding="utf-8")
@@ -127,6 +127,8 @@ def test_drop_mode_counts_reconcile_in_the_manifest_and_stats(corpus, dropped) -
          ("qa.csv", 2, 2)]
     for f in manifest["inputs"]:
         assert sum(f["contaminated_by"].values()) == f["rejected_by_reason"].get("contaminated", 0)
+        assert f["encoding"] == "utf-8" and "pii_found" in f  # beside the other stages' per-file counts
+    assert "pii_found" in manifest["totals"] and "risk" in manifest["job"]["config"]
     out = corpus["root"] / "out-drop"
     stats = merge_stats(json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "stats").glob("*.json")))
     labels = stats["labels"]["contaminated_by"]
