@@ -56,7 +56,7 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dedup import SHARED, add_planting_args, fmt_table, mutate  # noqa: E402 - bench/ is not a package
+from dedup import SHARED, fmt_table, mutate  # noqa: E402 - bench/ is not a package
 
 REPO = Path(__file__).resolve().parents[1]
 SMILECHAT = SHARED / "smilechat" / "dialogues.jsonl"
@@ -246,18 +246,10 @@ def part_recall(args: argparse.Namespace, work: Path) -> None:
 
 def _e2e_corpus(mb: float) -> Path:
     """bench/e2e.py's corpus of `mb` MB with its default parameters, in its default work folder."""
-    import hashlib
+    from e2e import corpus_params, default_work, ensure_corpus, parser
 
-    from e2e import corpus_params, ensure_corpus
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--mb", type=float)
-    ap.add_argument("--dialogue-frac", type=float, default=0.5)
-    add_planting_args(ap)
-    ap.add_argument("--spam-frac", type=float, default=0.05)
-    params = corpus_params(ap.parse_args(["--mb", str(mb)]))
-    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-    corpus = Path(tempfile.gettempdir()) / f"curate-bench-e2e-{key}" / "corpus"
+    params = corpus_params(parser().parse_args(["--mb", str(mb)]))
+    corpus = default_work(params) / "corpus"
     ensure_corpus(corpus, params)
     return corpus
 
