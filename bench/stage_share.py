@@ -9,6 +9,7 @@ its corpus (built here if missing, same parameters), so the figure is the stage'
 
     python bench/stage_share.py --mb 100              # the e2e corpus at 100 MB
     python bench/stage_share.py --job jobs/demo.yaml  # any job
+    python bench/stage_share.py --mb 100 --against eval.jsonl   # with decontamination against eval.jsonl
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ for _var in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBL
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pyarrow as pa  # noqa: E402
+import yaml  # noqa: E402
 
 from curate.io.readers import read_file  # noqa: E402
 from curate.job import load_job  # noqa: E402
@@ -49,12 +52,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--job", type=Path, help="a job file (default: bench/e2e.py's corpus job at --mb)")
     ap.add_argument("--mb", type=float, default=100.0)
+    ap.add_argument("--against", action="append", default=[],
+                    help="an evaluation file or glob for a decontaminate step in flag mode (repeatable)")
     ap.add_argument("--batch", type=int, default=None, help="records per batch (default: the job's shard_rows, as a run reads)")
     args = ap.parse_args()
     path = args.job or e2e_job(args.mb)
+    if args.against:  # the same job with a decontaminate block; flag mode, so later stages see the same records
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc["decontaminate"] = {"against": [str(Path(a).resolve()) for a in args.against], "mode": "flag"}
+        path = Path(tempfile.mkdtemp()) / "job.yaml"
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     job = load_job(path)
     settings = settings_of(job)
-    runner = PhaseRunner(PER_RECORD, settings)
+    t0 = time.perf_counter()
+    runner = PhaseRunner(PER_RECORD, PER_RECORD.prepare(settings))  # built once in the driver, as a run does
+    prepared = time.perf_counter() - t0
     rows = args.batch or job.shard_rows
     seconds: dict[str, float] = defaultdict(float)
     by_input: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -74,7 +86,8 @@ def main() -> None:
                     by_input[spec.name][stage.name] += time.process_time() - t0
     total = sum(seconds.values())
     print(f"job {path}: {len(job.inputs)} inputs, {n_bytes / 1e6:.1f} MB, {n_records:,} records, "
-          f"batches of {rows} rows, one core\n")
+          f"batches of {rows} rows, one core; setup and prepare (once per run or worker, not in the table): "
+          f"{prepared:.1f} s\n")
     print("| stage | CPU s | share of per_record | MB/s |")
     print("|---|---|---|---|")
     for stage in runner.stages:
