@@ -126,9 +126,18 @@ def written(cfg: dict, folds: list[int], data_root: Path, quantize: bool) -> dic
     return out
 
 
-def spoken(cfg: dict, data_root: Path, quantize: bool) -> dict[str, float]:
-    """Leave-shows-out over CPED train: pooled out-of-fold accuracy, macro-F1 and the majority baseline."""
+def spoken(cfg: dict, data_root: Path, quantize: bool, add_ewect: int = 0) -> dict[str, float]:
+    """Leave-shows-out over CPED train: pooled out-of-fold accuracy, macro-F1 and the majority baseline.
+    `add_ewect` > 0: the EWECT train posts (mapped as the written emotion config maps them, no context) join
+    every training fold that many times."""
     data = cfg["data"]
+    extra: list[Example] = []
+    if add_ewect:
+        from curate.models.training_data.affect_written import read_tsv
+
+        written_cfg = yaml.safe_load((ROOT / "classifiers" / "train" / f"{cfg['task']}.yaml").read_text(encoding="utf-8"))
+        spec, maps = written_cfg["data"]["ewect"], {str(k): v for k, v in written_cfg["label_maps"]["ewect"].items()}
+        extra = [ex for f in spec["files"] for ex in read_tsv(data_root / f, maps)] * add_ewect
     dialogues = cped.read_dialogues(data_root / data.get("train", "cped/train.csv"))
     shows = sorted({d.tv_id for d in dialogues}, key=lambda s: (len(s), s))
     fold_of = {s: i % SPOKEN_FOLDS for i, s in enumerate(shows)}
@@ -143,6 +152,7 @@ def spoken(cfg: dict, data_root: Path, quantize: bool) -> dict[str, float]:
         over = data.get("oversample")
         if over:
             train = cped.oversample(train, float(over.get("alpha", 0.5)), float(over.get("max_factor", 4.0)))
+        train = train + extra
         random.Random(int(data.get("seed", 1))).shuffle(train)
         probas.append(fit_predict(cfg, train, held, quantize))
         gold.extend(ex.labels for ex in held)
@@ -160,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=4, help="written: how many of the 10 selection folds (0..N-1)")
     ap.add_argument("--grid", nargs="*", default=[], help="KEY=V1,V2,... over the config")
     ap.add_argument("--quantize", action="store_true", help="quantise as the config says (as `curate train` does)")
+    ap.add_argument("--add-ewect", type=int, default=0, help="spoken: EWECT train posts join training N times")
     args = ap.parse_args(argv)
     base = yaml.safe_load((args.config or ROOT / "classifiers" / "train" / f"{args.name}.yaml").read_text(encoding="utf-8"))
     keys, values = [], []
@@ -174,12 +185,13 @@ def main(argv: list[str] | None = None) -> int:
             _set(cfg, k, v)
         cfg = _clean(cfg)
         name = " ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True)) or "config as shipped"
+        name += f" +EWECT x{args.add_ewect}" if args.add_ewect else ""
         t0 = time.perf_counter()
         if args.kind == "written":
             res = written(cfg, list(range(args.folds)), data_root, args.quantize)
             figs = "  ".join(f"{s} {a:.4f} (majority {m:.4f})" for s, (a, m) in res.items())
         else:
-            r = spoken(cfg, data_root, args.quantize)
+            r = spoken(cfg, data_root, args.quantize, args.add_ewect)
             figs = (f"accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
                     f"(majority {r['base_acc']:.4f} / {r['base_f1']:.4f})")
         print(f"{name}: {figs}  [{time.perf_counter() - t0:.0f} s]", flush=True)

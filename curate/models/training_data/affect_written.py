@@ -114,4 +114,5 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
         "valid": "selection only: EWECT train slice (10% by text hash) "
                  + ("and ChnSentiCorp train slice" if cfg.get("chnsenticorp") else ""),
     }
+    notes.update(cfg.get("notes") or {})  # the config's own notes (how its settings were chosen)
     return Splits(train, valid, notes)
