@@ -1,7 +1,7 @@
 """The run: the stages in the order they run, and how a job goes through them.
 
-    per_record     read → conform → normalize → pii → rules → exact_hash → dedup_signatures → hash_lines
-                   → reply_clauses → checkpoint
+    per_record     read → conform → normalize → pii → decontaminate → rules → exact_hash → dedup_signatures
+                   → hash_lines → reply_clauses → checkpoint
     dedup_global   duplicate_ids, cluster_duplicates, duplicated_lines, generic_replies (whole run, one file each
                    under OUT/_work)
     finish         checkpoint → apply_duplicate_ids → apply_dedup → whole_run_rules → scores → tags
@@ -17,13 +17,14 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from curate.io.evalsets import check_eval_files, eval_files
 from curate.io.manifest import RunReport, build_manifest, write_manifest
 from curate.io.output_folder import WORK, check_free_space, prepare_output, storage_error
 from curate.io.readers import check_input
@@ -32,6 +33,7 @@ from curate.job import DEFAULT_SHARD_ROWS, DedupSpec, Job, JobError
 from curate.progress import Progress
 from curate.stages.base import CONFORM, GlobalStep, Phase, PhaseRunner, Settings, StepResult
 from curate.stages.crossdoc import HASH_LINES
+from curate.stages.decontaminate import DECONTAMINATE
 from curate.stages.dedup import APPLY_DEDUP, DEDUP_SIGNATURES, minhash_params
 from curate.stages.dedup_global import CLUSTER_DUPLICATES, DUPLICATE_IDS, DUPLICATED_LINES
 from curate.stages.dialogue import DIALOGUE_SIGNALS
@@ -45,8 +47,8 @@ from curate.stages.pii import PII
 from curate.stages.rules import RULES, WHOLE_RUN_RULES, describe_rule_sets, load_rule_sets
 from curate.stages.signals import signal_versions
 
-PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, PII, RULES, EXACT_HASH, DEDUP_SIGNATURES, HASH_LINES,
-                                  REPLY_CLAUSES))
+PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, PII, DECONTAMINATE, RULES, EXACT_HASH, DEDUP_SIGNATURES,
+                                  HASH_LINES, REPLY_CLAUSES))
 DEDUP_GLOBAL: tuple[GlobalStep, ...] = (DUPLICATE_IDS, CLUSTER_DUPLICATES, DUPLICATED_LINES, GENERIC_REPLIES)
 FINISH = Phase("finish", (APPLY_DUPLICATE_IDS, APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, DIALOGUE_SIGNALS,
                           DIALOGUE_QUALITY, CONFORM))
@@ -70,7 +72,7 @@ class RunResult:
 
 def per_record(table: pa.Table, settings: Settings) -> pa.Table:
     """The per_record stages over one table, in this process and uncontained (tests, `curate rules explain`)."""
-    return PhaseRunner(PER_RECORD, settings).apply(table)
+    return PhaseRunner(PER_RECORD, PER_RECORD.prepare(settings)).apply(table)
 
 
 def settings_of(job: Job) -> Settings:
@@ -79,7 +81,7 @@ def settings_of(job: Job) -> Settings:
     return Settings(rule_files=tuple(job.rules), normalize=job.normalize, pii=job.pii, roles=roles, dedup=job.dedup,
                     minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags,
                     id_inputs=tuple(s.name for s in job.inputs if s.id_field),
-                    files=tuple(p for s in job.inputs for p in s.files),
+                    files=tuple(p for s in job.inputs for p in s.files), decontaminate=job.decontaminate,
                     kinds=tuple(sorted({s.kind for s in job.inputs})))
 
 
@@ -140,6 +142,8 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     files = [(path, spec) for spec in job.inputs for path in spec.files]
     # configuration errors surface before any work starts; each text file's encoding is told once, here
     encodings = {path: check_input(path, spec) for path, spec in files}
+    if job.decontaminate:
+        check_eval_files(eval_files(job.decontaminate.against))
     load_rule_sets(job.rules)
     key = units.plan_key(job, limit)
     plan = prepare_output(out, overwrite, key if resume and not limit else None)
@@ -199,10 +203,18 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
     todo_bytes = None if limit else {i: source.pieces[i].size() for i in range(len(source.pieces)) if i not in done_before}
     read_bytes = None if todo_bytes is None else sum(todo_bytes.values())
     before = frozenset(c["shard"] for done in done_before.values() for c in done)
+    decontamination = None
     with progress.phase("per_record (read, rules, hashes)", total_records=limit, total_bytes=read_bytes,
                         sample=CheckpointProgress(work / CHECKPOINTS, todo_bytes, before)) as shown:
         if source.num_tasks():
-            engine.records(source, PER_RECORD, settings, checkpoint_sink, limit)
+            # what the stages build once in the driver (the evaluation index) is for this phase's workers only
+            t_prepare = time.perf_counter()
+            phase_settings = PER_RECORD.prepare(settings)
+            if phase_settings.eval_index is not None:
+                decontamination = {"evaluation_files": [asdict(s) for s in phase_settings.eval_index.sources],
+                                   "ngrams": len(phase_settings.eval_index),
+                                   "index_seconds": round(time.perf_counter() - t_prepare, 3)}
+            engine.records(source, PER_RECORD, phase_settings, checkpoint_sink, limit)
         shown.done(sum(c["rows"] for c in checkpoint_sink.summaries), read_bytes)
     checkpoint_summaries = [c for done in done_before.values() for c in done] + checkpoint_sink.summaries
     read: dict[str, int] = {}
@@ -259,7 +271,8 @@ def _run(job: Job, out: Path, files: list[tuple[str, Any]], limit: int | None, t
                        dedup=state["dedup"], lines=state["lines"], duplicate_ids=state.get("duplicate_ids"),
                        generic_replies=state.get("generic_replies_report"),
                        timings=timings, resumed=resumed,
-                       rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings))
+                       rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings),
+                       decontamination=decontamination)
     manifest = build_manifest(job, summaries, report)
     write_manifest(out, manifest)
     if report.duplicate_ids:

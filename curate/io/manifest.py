@@ -60,6 +60,12 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
                 for kind, n in f.get("pii", {}).items():
                     acc["pii_found"][kind] = acc["pii_found"].get(kind, 0) + n
             acc["rejected_by_reason"] = dict(sorted(acc["rejected_by_reason"].items()))
+            if job.decontaminate:
+                by: dict[str, int] = {}
+                for s in shards:
+                    for name, n in s["files"].get(path, {}).get("contaminated_by", {}).items():
+                        by[name] = by.get(name, 0) + n
+                acc["contaminated_by"] = dict(sorted(by.items()))
             acc["malformed"] = acc["rejected_by_reason"].get("malformed_input", 0)
             if read is not None:
                 acc["records_read"] = read.get(path, 0)
@@ -97,6 +103,8 @@ class RunReport:
     rules: list[dict[str, Any]] = field(default_factory=list)
     signals: dict[str, int] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    # decontaminate, when this attempt built the index: the evaluation files as indexed, and the seconds it took
+    decontamination: dict[str, Any] | None = None
 
 
 def _sum_counts(dicts: Any) -> dict[str, int]:
@@ -154,6 +162,24 @@ def dialogue_quality_summary(inputs: list[dict[str, Any]], shards: list[dict[str
     }
 
 
+def _decontamination(job: Job, inputs: list[dict[str, Any]], built: dict[str, Any] | None) -> dict[str, Any]:
+    """The decontaminate block's report: its parameters, the evaluation files, and the records that share
+    text with them (rejected as contaminated, or kept and flagged) per source and per evaluation file."""
+    spec = job.decontaminate
+    assert spec is not None
+    by_source: dict[str, int] = {}
+    by_eval: dict[str, int] = {}
+    for f in inputs:
+        for name, n in f["contaminated_by"].items():
+            by_source[f["input"]] = by_source.get(f["input"], 0) + n
+            by_eval[name] = by_eval.get(name, 0) + n
+    built = built or {"evaluation_files": [{"path": p} for s in spec.against for p in s.files]}
+    return {"params": {"ngram": spec.ngram, "threshold": spec.threshold, "mode": spec.mode},
+            **built, "contaminated": sum(by_eval.values()),
+            "by_source": {src: by_source.get(src, 0) for src in dict.fromkeys(f["input"] for f in inputs)},
+            "by_evaluation_file": dict(sorted(by_eval.items()))}
+
+
 def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) -> dict[str, Any]:
     """The whole manifest document of a run."""
     inputs = per_input_counts(job, shards, report.read, report.on_disk, report.encodings)
@@ -189,6 +215,8 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) ->
     }
     if report.lines:
         manifest["crossdoc_lines"] = report.lines
+    if job.decontaminate:
+        manifest["decontamination"] = _decontamination(job, inputs, report.decontamination)
     if report.duplicate_ids:
         manifest["duplicate_ids"] = report.duplicate_ids
     quality = dialogue_quality_summary(inputs, shards, report.generic_replies)

@@ -13,15 +13,18 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
 from curate.faults import contain, inject, mark_failed
-from curate.job import DedupSpec, ModelSpec, NormalizeSpec
+from curate.job import DecontamSpec, DedupSpec, ModelSpec, NormalizeSpec
 from curate.pii.spec import PiiSpec
 from curate.schema import conform
 from curate.stages.minhash import MinHashParams
+
+if TYPE_CHECKING:
+    from curate.stages.contamination import NgramIndex
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Settings:
     decisions: str | None = None  # the dedup step's per-record decisions (a Parquet file under OUT/_work)
     dup_lines: str | None = None  # the whole-run line step's duplicated lines
     dup_ids: str | None = None  # the duplicate-id step's later copies of an input's ids
+    decontaminate: DecontamSpec | None = None
+    eval_index: NgramIndex | None = None  # built by the decontaminate stage's `prepare`, for its phase only
     generic_replies: str | None = None  # the whole-run generic supporter clauses (dialogue quality)
 
 
@@ -54,6 +59,8 @@ def _always(settings: Settings) -> bool:
 class Stage:
     """A per-record stage: `apply(batch, state)` with `state = setup(settings)` (or the settings themselves).
 
+    `prepare`: runs once in the driver before the phase and returns the settings its workers get (data built
+    from files, such as an index, which Ray ships through its object store once, not once per task).
     `models`: the stage runs the job's models, so its phase runs on actors that set it up once.
     `on_failed`: it also runs on a record another stage failed on (work columns every row must have).
     Stages that share a `setup` function share its one result.
@@ -67,6 +74,7 @@ class Stage:
     active: Callable[[Settings], bool] = _always
     models: bool = False
     on_failed: bool = False
+    prepare: Callable[[Settings], Settings] | None = None
 
 
 class Engine(Protocol):
@@ -114,6 +122,13 @@ class Phase:
     def active(self, settings: Settings) -> tuple[Stage, ...]:
         """The stages this job runs."""
         return tuple(s for s in self.stages if s.active(settings))
+
+    def prepare(self, settings: Settings) -> Settings:
+        """The settings this phase's workers get: each active stage's `prepare`, in order (driver, once)."""
+        for s in self.active(settings):
+            if s.prepare is not None:
+                settings = s.prepare(settings)
+        return settings
 
     def needs_models(self, settings: Settings) -> bool:
         """True when a stage runs models: the engine then uses an actor pool."""
