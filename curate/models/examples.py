@@ -33,6 +33,8 @@ class Splits:
     train: list[Example]
     valid: list[Example]
     notes: dict[str, object] = field(default_factory=dict)
+    # examples held out of train to fit a binary model's calibration; empty: `curate train` slices train
+    calibration: list[Example] = field(default_factory=list)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Label counts per split, for the card."""

@@ -108,7 +108,9 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     t0 = time.perf_counter()
     splits = build_splits(cfg, data_root)
     train, calib = splits.train, []
-    if calib_spec and positive:  # a slice of train, never valid, fits the calibration
+    if calib_spec and positive and splits.calibration:  # the builder's own held-out calibration examples
+        calib = splits.calibration
+    elif calib_spec and positive:  # a slice of train, never valid, fits the calibration
         frac = float(calib_spec.get("fraction", 0.1))
         keep = [not in_valid(f"{i}", frac, salt=f"calibration-{seed}") for i in range(len(train))]
         calib = [ex for ex, k in zip(train, keep, strict=True) if not k]

@@ -72,3 +72,42 @@ def test_committed_web_gold_resolves(repo: Path, shared_data: Path) -> None:
                               set(label_set("domain")), part_of)
     assert not found, found[:3]
     assert len(rows) >= 500
+
+
+def test_read_labelled_web_gold_columns_and_part(root: Path, tmp_path: Path) -> None:
+    from curate.models.evaluate import read_labelled
+
+    gold = tmp_path / "web-gold.jsonl"
+    rows = [_row("web/docs.txt", 0, DOCS[0], quality="medium"), _row("web/docs.txt", 1, DOCS[1], part="select")]
+    gold.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert [e.labels for e in read_labelled(gold, data_root=root)] == [("news", "law"), ("news", "law")]
+    assert [e.labels for e in read_labelled(gold, column="domain", data_root=root)] == [("news",), ("news",)]
+    assert [e.labels for e in read_labelled(gold, column="quality", part="test", data_root=root)] == [("medium",)]
+    with pytest.raises(ValueError, match="--column"):
+        read_labelled(gold, column="Emotion", data_root=root)
+
+
+def test_graded_view_auc_and_shares_by_hand() -> None:
+    import numpy as np
+
+    from curate.models.metrics import auc, graded_view
+
+    assert auc(np.array([0.9, 0.8]), np.array([0.1, 0.8])) == 0.875  # one tie counts half
+    rep = graded_view(np.array([0.1, 0.2, 0.5, 0.7, 0.9, 0.25]), ["low", "low", "medium", "high", "high", "high"],
+                      ("low", "medium", "high"))
+    assert rep["auc"] == {"medium>low": 1.0, "high>low": 1.0, "high>medium": 0.6667}
+    assert rep["per_level"]["high"]["below_0.3"] == 0.3333 and rep["per_level"]["low"]["histogram"][1] == 1
+
+
+def test_top_without_gold_and_first_label_by_hand() -> None:
+    import numpy as np
+
+    from curate.models.metrics import first_label_accuracy, top_without_gold
+
+    labels = ["dialogue", "news", "general"]
+    proba = np.array([[0.9, 0.5, 0.1], [0.8, 0.6, 0.1], [0.1, 0.9, 0.3], [0.2, 0.1, 0.7]])
+    gold = [("dialogue", "general"), ("news",), ("general", "news"), ("general",)]
+    out = top_without_gold(labels, gold, proba)
+    assert out["dialogue"] == {"n": 3, "top": 1, "share": 0.3333} and "news" not in out  # row 2's news is gold
+    first = first_label_accuracy(labels, gold, proba)
+    assert first["accuracy"] == 0.5 and first["baseline"] == {"majority_label": "general", "accuracy": 0.5}

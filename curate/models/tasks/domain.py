@@ -34,6 +34,8 @@ import yaml
 
 from curate.models.examples import Example, Splits, split_by_key
 from curate.models.tasks import training_asset
+from curate.models.tasks.headlines import headline_examples
+from curate.models.tasks.web_gold import gold_examples
 from curate.render import render_dialogue, xtuner_turns
 
 FALLBACK = "general"
@@ -243,6 +245,17 @@ def build(cfg: dict, data_root: Path) -> Splits:
                 text = writer.document(pick, float(ps.get("filler_share", 0.3)))[:max_chars]
                 items.append((f"pseudo:{d}:{j}", Example(pick, text)))
                 sources["pseudo"] += 1
+    # 4. THUCNews headlines mapped onto the domains (capped per category, so they do not dominate)
+    news = headline_examples(cfg.get("headlines") or {}, data_root, rng)
+    items += news
+    if news:
+        sources["headlines"] += len(news)
+    # 5. real web documents labelled by reading (the gold file's select part), always in train
+    gold = gold_examples(cfg.get("gold") or {}, data_root, lambda d: d.domains, max_chars)
+    if gold:
+        sources["gold"] += len(gold)
+    n_other = len(items)
+    items += gold
     # stop-word view of a share of the examples (the test file's form), with the seeds file's own list
     sw = cfg.get("stopword_view") or {}
     share = float(sw.get("share", 0.0))
@@ -250,7 +263,10 @@ def build(cfg: dict, data_root: Path) -> Splits:
         stop = frozenset(str(w) for w in seeds.get("stopwords", [])) | frozenset(str(w) for w in sw.get("extra", []))
         items = [(k, Example(ex.labels, _stop_view(ex.text, stop))) if rng.random() < share else (k, ex)
                  for k, ex in items]
-    splits = split_by_key(items, float(cfg.get("valid_fraction", 0.1)), salt="domain")
+    splits = split_by_key(items[:n_other], float(cfg.get("valid_fraction", 0.1)), salt="domain")
+    splits.train += [ex for _, ex in items[n_other:]]
+    if cfg.get("shuffle"):  # fastText reads its file in order while the learning rate decays: mix the sources
+        rng.shuffle(splits.train)
     splits.notes.update({
         "recipe": "seed-keyword + structural-cue weak labels on COLD comments and CPED/SMILECHAT/EmoLLM dialogues "
                   "(dialogue forced), plus template pseudo-documents written from the seeds file's templates, pools "

@@ -44,7 +44,8 @@ import numpy as np
 import polars as pl
 
 from curate.assets import asset_dir
-from curate.models.examples import Example, Splits, split_by_key
+from curate.models.examples import Example, Splits, in_valid, split_by_key
+from curate.models.tasks.web_gold import doc_key, gold_documents
 from curate.render import render_dialogue, xtuner_turns
 from curate.stages.signals import SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
@@ -663,14 +664,50 @@ def labelled(cfg: dict, data_root: Path) -> list[tuple[str, str, Example]]:
     return out
 
 
+def reader_labels(level: str, medium: str) -> list[tuple[str, ...]]:
+    """The binary examples one gold document gives: high → high, low → low, medium → one high and one low
+    (`medium: both`, so the score of thin text learns to sit between the two), low (`low`) or none (`skip`)."""
+    if level != "medium":
+        return [(level,)]
+    return {"both": [("high",), ("low",)], "low": [("low",)], "skip": []}[medium]
+
+
+def gold_examples(spec: dict, data_root: Path, max_chars: int) -> tuple[list[Example], list[Example], Counter]:
+    """Training and calibration examples from the web gold set (`spec`: path, part, repeat, medium,
+    calibration_share): a document whose key hashes into `calibration_share` is held out of training and
+    fits the calibration instead, so 0–1 scores are fitted on real pages a reader graded."""
+    train: list[Example] = []
+    calib: list[Example] = []
+    counts: Counter[str] = Counter()
+    repeat, medium = int(spec.get("repeat", 1)), str(spec.get("medium", "both"))
+    share = float(spec.get("calibration_share", 0.0))
+    for doc in gold_documents(spec, data_root):
+        text = doc.text.strip()[:max_chars]
+        kinds = reader_labels(doc.quality, medium)
+        if in_valid(doc_key(doc), share, salt="quality-calibration"):
+            calib += [Example(k, text) for k in kinds]
+            counts[f"gold:{doc.quality}:calibration"] += 1
+        else:
+            train += [Example(k, text) for _ in range(repeat) for k in kinds]
+            counts[f"gold:{doc.quality}"] += 1
+    return train, calib, counts
+
+
 def build(cfg: dict, data_root: Path) -> Splits:
-    """Recipe-labelled dialogue / comment text, generated prose and web junk, one corruption per high; split by key."""
+    """Recipe-labelled dialogue / comment text, generated prose and web junk, one corruption per high; split by
+    key; plus the web gold set's select part (repeated, always in train) and its calibration slice."""
     seed = int(cfg.get("seed", 1))
     high_min, low_max = float(cfg.get("high_min", 0.65)), float(cfg.get("low_max", 0.35))
     items = labelled(cfg, data_root)
     counts = Counter(origin for _, origin, _ in items)
     pairs = [(key, ex) for key, _, ex in items if ex.labels]
     splits = split_by_key(pairs, float(cfg.get("valid_fraction", 0.15)), salt=f"quality:{seed}")
+    gold_train, splits.calibration, gold_counts = gold_examples(cfg.get("gold") or {}, data_root,
+                                                                int(cfg.get("max_chars", 3000)))
+    splits.train += gold_train
+    counts.update(gold_counts)
+    if cfg.get("shuffle"):  # fastText reads its file in order while the learning rate decays: mix the sources
+        random.Random(seed).shuffle(splits.train)
     splits.notes["recipe"] = RECIPE + f" Thresholds: high_min={high_min}, low_max={low_max}."
     splits.notes["sources"] = dict(sorted(counts.items()))
     splits.notes["training_data"] = (
