@@ -139,13 +139,14 @@ def main() -> None:
     stop = frozenset(str(w) for w in _load_seeds(data).get("stopwords", []))
     share = float((data.get("stopword_view") or {}).get("share", 0.0))
     rng = random.Random(seed)
+    labels_of = domain.gold_labels(data.get("gold") or {})
 
     def gold_lines(keep: list) -> list[str]:
         exs = []
         for d in keep:
             for _ in range(repeat):
                 text = d.text.strip()[: int(data.get("max_chars", 1500))]
-                exs.append(Example(d.domains, _stop_view(text, stop) if rng.random() < share else text))
+                exs.append(Example(labels_of(d), _stop_view(text, stop) if rng.random() < share else text))
         return _lines(exs, mode, max_chars)
 
     def train_with(keep: list, save: Path | None = None) -> Any:

@@ -7,8 +7,9 @@ The training data is what `curate train quality` builds from `classifiers/train/
 overrides of its `data:`), except that the gold select part (calibration slice included) is split into
 `--folds` folds by document: each fold's model is trained on everything else and scores the held-out fold.
 The pooled out-of-fold P(high) gives the AUC of each pair of reader levels (high > low, high > medium,
-medium > low) and, after a Platt fit on those pooled scores (targets low 0, medium 0.5, high 1), the share
-of each level below 0.3 and 0.6. A model trained on the whole select part also scores ChineseWebText's
+medium > low) and each level's share below 0.3 and 0.6 after a calibration fitted on those pooled scores
+(targets low 0, medium 0.5, high 1): Platt, and Platt with the text's log length (`platt_length`, which
+reorders the scores too). A model trained on the whole select part also scores ChineseWebText's
 10 clean + 10 dirty examples (AUC, accuracy at 0.5). The gold `test` part is never read here. Models are
 unquantised (selection only); the committed model is quantised.
 """
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from curate.models.calibration import apply_calibration, fit_platt
+from curate.models.calibration import apply_calibration, fit_platt, log_length
 from curate.models.examples import Example
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
@@ -73,17 +74,18 @@ def p_high(model: Any, texts: list[str], mode: str, max_chars: int) -> np.ndarra
     return np.array(out, dtype=float)
 
 
-def graded(p: np.ndarray, levels: list[str]) -> dict:
-    """AUC per pair of levels; share of each level below 0.3 / 0.6 after a Platt fit on these scores."""
+def graded(p: np.ndarray, levels: list[str], length: np.ndarray | None = None) -> dict:
+    """AUC per pair of levels and each level's share below 0.3 / 0.6 after a calibration fitted on these
+    scores (Platt, or with `length`, Platt with the text's log length: the ranking then changes too)."""
     lv = np.array(levels)
-    cal = fit_platt(p, np.array([TARGET[x] for x in levels]))
-    q = apply_calibration(p, cal)
-    return {"auc": {f"{a}>{b}": round(auc(p[lv == a], p[lv == b]), 4)
+    cal = fit_platt(p, np.array([TARGET[x] for x in levels]), length)
+    q = apply_calibration(p, cal, length)
+    return {"auc": {f"{a}>{b}": round(auc(q[lv == a], q[lv == b]), 4)
                     for a, b in (("high", "low"), ("high", "medium"), ("medium", "low"))},
             "below": {lev: {"0.3": round(float((q[lv == lev] < 0.3).mean()), 4),
                             "0.6": round(float((q[lv == lev] < 0.6).mean()), 4),
                             "median": round(float(np.median(q[lv == lev])), 3)} for lev in TARGET},
-            "platt": cal}
+            "calibration": cal}
 
 
 def main() -> None:
@@ -95,6 +97,7 @@ def main() -> None:
     ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--name", default="config")
+    ap.add_argument("--dump", type=Path, help="write the out-of-fold scores here (JSON)")
     args = ap.parse_args()
     conf = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
     data = copy.deepcopy(conf["data"])
@@ -127,7 +130,10 @@ def main() -> None:
         held = [i for i, x in enumerate(fold) if x == f]
         model = train_with([d for d, x in zip(docs, fold, strict=True) if x != f])
         p[held] = p_high(model, [docs[i].text for i in held], mode, max_chars)
-    cv = graded(p, [d.quality for d in docs])
+    levels = [d.quality for d in docs]
+    cv = {"platt": graded(p, levels), "platt_length": graded(p, levels, log_length([d.text for d in docs]))}
+    if args.dump:
+        args.dump.write_text(json.dumps({"p": p.tolist(), "levels": levels, "keys": [web_gold.doc_key(d) for d in docs]}))
     full = train_with(docs)
     clean = [json.loads(x)["text"] for x in (root / "web/cwt-quality-clean.jsonl").read_text().splitlines() if x.strip()]
     dirty = [json.loads(x)["text"] for x in (root / "web/cwt-quality-dirty.jsonl").read_text().splitlines() if x.strip()]

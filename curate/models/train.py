@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 
 from curate.assets import asset_dir, resolve_asset
-from curate.models.calibration import fit_platt
+from curate.models.calibration import fit_platt, log_length
 from curate.models.card import ModelCard, write_card
 from curate.models.classifier import Classifier
 from curate.models.examples import Example, Splits, in_valid
@@ -138,7 +138,8 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     clf = Classifier(card)
     if calib:
         j = card.labels.index(positive)
-        card.calibration = fit_platt(clf.predict_examples(calib)[:, j], _binary_targets(calib, positive))
+        length = log_length([ex.text for ex in calib]) if calib_spec.get("method") == "platt_length" else None
+        card.calibration = fit_platt(clf.predict_examples(calib)[:, j], _binary_targets(calib, positive), length)
         clf.card = card
     proba = clf.predict_examples(splits.valid)
     metrics: dict[str, Any] = {"valid": report(card.labels, [ex.labels for ex in splits.valid], proba,

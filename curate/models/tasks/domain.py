@@ -27,11 +27,12 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import yaml
 
+from curate.annotations import GoldDocument
 from curate.models.examples import Example, Splits, split_by_key
 from curate.models.tasks import training_asset
 from curate.models.tasks.headlines import headline_examples
@@ -191,6 +192,12 @@ def _stop_view(text: str, stop: frozenset[str]) -> str:
 
 # ---------------------------------------------------------------- build
 
+def gold_labels(spec: dict) -> Callable[[GoldDocument], tuple[str, ...]]:
+    """The labels a gold document trains with: every domain that applies, or its primary domain only
+    (`labels: primary`)."""
+    return (lambda d: (d.domain,)) if spec.get("labels") == "primary" else (lambda d: d.domains)
+
+
 def build(cfg: dict, data_root: Path) -> Splits:
     """Train/valid examples for `curate train domain`; `cfg` is the config's `data:` mapping."""
     rng = random.Random(cfg.get("seed", 1))
@@ -251,7 +258,7 @@ def build(cfg: dict, data_root: Path) -> Splits:
     if news:
         sources["headlines"] += len(news)
     # 5. real web documents labelled by reading (the gold file's select part), always in train
-    gold = gold_examples(cfg.get("gold") or {}, data_root, lambda d: d.domains, max_chars)
+    gold = gold_examples(cfg.get("gold") or {}, data_root, gold_labels(cfg.get("gold") or {}), max_chars)
     if gold:
         sources["gold"] += len(gold)
     n_other = len(items)

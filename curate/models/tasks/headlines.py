@@ -26,11 +26,12 @@ def read_headlines(path: Path, classes: Path) -> list[tuple[str, str]]:
 
 def headline_examples(spec: dict, data_root: Path, rng: random.Random) -> list[tuple[str, Example]]:
     """Up to `per_class` headlines of each category `spec["map"]` names, labelled with its mapped label(s)
-    (a category mapped to nothing is skipped); [] without a path."""
+    (a category mapped to nothing is skipped), or of every category labelled `spec["label"]`; [] without a
+    path."""
     if not spec.get("path"):
         return []
     rows = read_headlines(data_root / spec["path"], data_root / spec["classes"])
-    mapping = {str(k): v for k, v in (spec.get("map") or {}).items()}
+    mapping = {str(k): v for k, v in (spec.get("map") or {}).items()} or dict.fromkeys({c for c, _ in rows}, spec.get("label"))
     per_class = int(spec.get("per_class", 100))
     out: list[tuple[str, Example]] = []
     for cat in sorted(mapping):
