@@ -277,13 +277,18 @@ def build(cfg: dict, data_root: Path) -> Splits:
     splits.notes.update({
         "recipe": "seed-keyword + structural-cue weak labels on COLD comments and CPED/SMILECHAT/EmoLLM dialogues "
                   "(dialogue forced), plus template pseudo-documents written from the seeds file's templates, pools "
-                  "and hand-written prose; no web/ sample and no outside corpus is used for training; valid is held "
-                  "out of these weak/synthetic labels, so it measures agreement with them, not accuracy",
+                  "and hand-written prose"
+                  + ("; THUCNews headlines mapped onto the domains" if news else "")
+                  + ("; the web gold set's select part (documents labelled by reading), repeated, all in train"
+                     if gold else "; no web/ sample and no outside corpus is used for training")
+                  + "; valid is held out of the weak/synthetic/headline labels, so it measures agreement with them, "
+                    "not accuracy on real pages (see the card's notes.evaluation)",
         "sources": dict(sorted(sources.items())),
         "seeds": "classifiers/train/" + str(cfg.get("seeds", "domain-seeds.yaml")),
         "stopwords": "hand-written list in the seeds file (`stopwords`)",
         "stopword_view_share": share,
     })
-    if "feature_choice" in cfg:
-        splits.notes["feature_choice"] = cfg["feature_choice"]
+    for key in ("selection", "evaluation", "feature_choice"):
+        if key in cfg:
+            splits.notes[key] = cfg[key]
     return splits
