@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -57,7 +58,7 @@ def _set(doc: dict, dotted: str) -> None:
 
 def train_variant(spec: str, data_root: Path, tmp: Path, n: int) -> Path:
     doc = copy.deepcopy(load_train_config("toxicity").doc)
-    for s in spec.split(","):
+    for s in re.split(r",(?=[\w.]+=)", spec):  # a comma starts a new KEY=VALUE, not one inside a value
         _set(doc["data"], s)
     out = tmp / f"v{n}"
     out.mkdir()
