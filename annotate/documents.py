@@ -29,7 +29,7 @@ from curate.annotations import (
     read_rows,
     sha12,
 )
-from curate.assets import asset_dir
+from curate.assets import asset_dir, data_root
 from curate.schema import label_set
 
 USAGE = """
@@ -143,7 +143,7 @@ def main(task: DocumentTask, doc: str, tool: str, argv: list[str] | None = None)
     ap = argparse.ArgumentParser(description=doc + USAGE.format(tool=tool),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["show", "record", "check", "stats"])
-    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--count", type=int, default=20)
     ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{task.gold})")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curate.annotations import SMILECHAT, gold_file, load_smilechat, problems, read_rows, sha12
+from curate.assets import data_root
 from curate.schema import label_set
 
 USAGE = """
@@ -77,10 +78,11 @@ def show(task: TurnTask, dialogues: dict[str, list[dict]], refs: list[tuple[str,
     print(f"--- {len(refs)} sampled turns in all", file=sys.stderr)
 
 
-def record(task: TurnTask, lines: list[str], gold: Path, dialogues: dict[str, list[dict]],
-           refs: list[tuple[str, int]]) -> int:
-    """Append "INDEX<TAB>LABEL[<TAB>NOTE]" lines to the gold file (skipping turns it holds); the count added."""
-    labels = set(label_set(task.label_set))
+def append_labels(lines: list[str], gold: Path, labels: set[str],
+                  make_row: Callable[[int, str, list[str]], tuple[tuple[str, int], dict] | None]) -> int:
+    """Append the labelled sample lines ("INDEX<TAB>LABEL[<TAB>...]", `#` comments skipped) to the gold file,
+    one row each from `make_row(index, label, the other fields)`, skipping turns the file already holds.
+    The count added. Every labelling task records through here."""
     done = {(r["dialogue_id"], r["turn"]) for r in read_rows(gold)} if gold.exists() else set()
     gold.parent.mkdir(parents=True, exist_ok=True)
     added = 0
@@ -88,22 +90,33 @@ def record(task: TurnTask, lines: list[str], gold: Path, dialogues: dict[str, li
         for line in lines:
             if not line.strip() or line.startswith("#"):
                 continue
-            parts = line.rstrip("\n").split("\t")
-            idx, label, note = int(parts[0]), parts[1].strip(), (parts[2].strip() if len(parts) > 2 else "")
+            parts = [p.strip() for p in line.rstrip("\n").split("\t")]
+            idx, label = int(parts[0]), parts[1]
             if label not in labels:
                 raise SystemExit(f"bad label {label!r} for sample {idx}")
-            did, turn = refs[idx]
-            if (did, turn) in done:
+            made = make_row(idx, label, parts[2:])
+            if made is None or made[0] in done:
                 continue
-            row = {"dialogue_id": did, "turn": turn, "sha1": sha12(dialogues[did][turn]["content"]), "label": label}
-            if task.part_of is not None:
-                row["part"] = task.part_of(did)
-            if note:
-                row["note"] = note
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            done.add((did, turn))
+            out.write(json.dumps(made[1], ensure_ascii=False) + "\n")
+            done.add(made[0])
             added += 1
     return added
+
+
+def record(task: TurnTask, lines: list[str], gold: Path, dialogues: dict[str, list[dict]],
+           refs: list[tuple[str, int]]) -> int:
+    """Append "INDEX<TAB>LABEL[<TAB>NOTE]" lines to the gold file (skipping turns it holds); the count added."""
+
+    def row(idx: int, label: str, rest: list[str]) -> tuple[tuple[str, int], dict]:
+        did, turn = refs[idx]
+        r = {"dialogue_id": did, "turn": turn, "sha1": sha12(dialogues[did][turn]["content"]), "label": label}
+        if task.part_of is not None:
+            r["part"] = task.part_of(did)
+        if rest and rest[0]:
+            r["note"] = rest[0]
+        return (did, turn), r
+
+    return append_labels(lines, gold, set(label_set(task.label_set)), row)
 
 
 def stats(task: TurnTask, rows: list[dict]) -> None:
@@ -121,7 +134,7 @@ def main(task: TurnTask, doc: str, tool: str, argv: list[str] | None = None) -> 
     ap = argparse.ArgumentParser(description=doc + USAGE.format(tool=tool),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["show", "record", "check", "stats"])
-    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--dialogues", type=int, default=task.dialogues)
     ap.add_argument("--per-dialogue", type=int, default=task.per_dialogue)
     ap.add_argument("--start", type=int, default=0)

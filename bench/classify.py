@@ -136,7 +136,7 @@ def _time_ray(batches: list[pa.Table], specs: dict[str, ModelSpec], repeat: int)
     """
     import ray
 
-    from curate.pipeline import init_ray
+    from curate.engine.session import init_ray
 
     init_ray(num_cpus=1)
 

@@ -34,12 +34,12 @@ signature's Jaccard estimate on the planted near-duplicate pairs against the tru
 Part B, end to end on the JSONL corpus (signatures → buckets → clusters → filtered output), each
 contender in its own process after its imports, 2 CPUs for everyone:
 
-* ours: ``curate.pipeline.run_job`` on a one-input job (``kind: web``, ``rules: []``, default dedup:
+* ours: ``curate.run.run_job`` on a one-input job (``kind: web``, ``rules: []``, default dedup:
   threshold 0.8, 128 perms, 5-grams, exact + near), JSONL → Parquet shards, on a local Ray with
   ``num_cpus=2``. Ray start-up is timed apart; the job runs twice (first = cold Ray workers, second =
   warm) and both are printed; the first run is the one compared;
-* (ours, no Ray: the same stage functions as run_job — curate's reader, ``run_phase_a``,
-  ``write_checkpoint``, phase B's pure functions in ``curate.stages.dedup``, ``phase_c_batch``,
+* (ours, no Ray: the same stage lists as run_job — curate's reader, the per_record phase,
+  ``write_checkpoint``, the global steps on ``curate.engine.local.LocalEngine``, the finish phase,
   ``write_shard`` — called in one process pinned to one CPU. Not a shipped path: it shows what the
   work costs without Ray, for the proposal in bench/README.md);
 * datatrove: its local four-stage MinHash pipeline (``JsonlReader`` → ``MinhashDedupSignature`` →
@@ -176,7 +176,7 @@ def true_jaccard(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb) if sa or sb else 1.0
 
 
-def _mutate(text: str, rate: float, rng: random.Random) -> str:
+def mutate(text: str, rate: float, rng: random.Random) -> str:
     chars = list(text)
     pool = [c for c in chars if not c.isspace()] or ["的"]
     for _ in range(max(1, round(rate * len(chars)))):
@@ -215,7 +215,7 @@ def build_corpus(work: Path, mb: float, dup_frac: float, edit_min: float, edit_m
             kind, rate, text = "exact", 0.0, base[i]
         else:
             kind, rate = "near", rng.uniform(edit_min, edit_max)
-            text = _mutate(base[i], rate, rng)
+            text = mutate(base[i], rate, rng)
         vid = f"d{i:06d}-v"
         docs.append((vid, text))
         planted.append({"a": f"d{i:06d}", "b": vid, "kind": kind, "edit_rate": round(rate, 4),
@@ -421,8 +421,9 @@ def _removed_from(keep_ids: set[str], all_ids: set[str]) -> set[str]:
 def e2e_ours(work: Path) -> dict[str, Any]:
     import polars as pl
 
+    from curate.engine.session import init_ray
     from curate.job import parse_job
-    from curate.pipeline import init_ray, run_job
+    from curate.run import run_job
 
     t0 = time.perf_counter()
     info = init_ray(num_cpus=2)
@@ -450,79 +451,20 @@ def e2e_ours(work: Path) -> dict[str, Any]:
             "dedup_report": d, "other_rejects": other_rejects, **planted_recall(work, removed)}
 
 
-def phase_b_without_ray(checkpoints: list[str], spec: Any, work: Path, *, banded: bool,
-                        name: str = "dedup-noray.parquet") -> tuple[Path, dict[str, Any]]:
-    """curate's phase B (``curate.pipeline.dedup_global``) with its one Ray step done in this process.
-
-    That step groups the (band key, node) rows of every live record by key. ``banded=False`` does it
-    with curate's own ``band_rows`` + ``bucket_edges`` on all rows at once; ``banded=True`` one LSH
-    band at a time (curate's band keys hash the band index in, so the bands are independent tables):
-    one n-row table alive instead of n × bands rows. Everything else mirrors ``dedup_global`` and calls
-    ``curate.stages.dedup``. A diagnostic and a prototype of a proposed change (bench/README.md), not a
-    shipped path; bench/dedup_memory.py checks that its decisions equal dedup_global's.
-    """
-    import polars as pl
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from curate.stages import dedup
-
-    live = pl.col("drop_reason").is_null()
-    records = (pl.scan_parquet(checkpoints).filter(live)
-               .select("source_file", "source_line", "id", "exact_hash", chars=pl.col(dedup.CHARS)).collect())
-    report: dict[str, Any] = {"live_records": records.height, "distinct_texts": records["exact_hash"].n_unique()}
-    comps = dedup.components(pl.DataFrame(schema={"a": pl.UInt64, "b": pl.UInt64}))
-    if spec.near and records.height:
-        if banded:
-            node_bands = (pl.scan_parquet(checkpoints).filter(live & pl.col(dedup.BANDS).is_not_null())
-                          .select(node=pl.col("exact_hash"), bands=pl.col(dedup.BANDS)).unique("node").collect())
-            parts = []
-            for j in range(node_bands.schema["bands"].shape[0]):
-                df = node_bands.select("node", key=pl.col("bands").arr.get(j))
-                anchors = df.group_by("key").agg(anchor=pl.col("node").min(), n=pl.len()).filter(pl.col("n") > 1)
-                parts.append(df.join(anchors.select("key", "anchor"), on="key")
-                             .filter(pl.col("node") != pl.col("anchor")).select(a="anchor", b="node"))
-            del node_bands
-            edges = pl.concat(parts).unique()
-        else:
-            rows = pa.concat_tables([dedup.band_rows(pq.read_table(p, columns=["drop_reason", "exact_hash", dedup.BANDS]))
-                                     for p in checkpoints])
-            edges = pl.from_arrow(dedup.bucket_edges(rows)).unique()
-            del rows
-        nodes = pl.concat([edges["a"], edges["b"]]).unique()
-        if hasattr(dedup, "ShingleSets"):  # exact verification on the texts (curate's working tree since 8654492)
-            texts = (pl.scan_parquet(checkpoints).filter(live & pl.col("exact_hash").is_in(nodes.implode()))
-                     .select(node=pl.col("exact_hash"), text=pl.col("text")).unique("node", keep="first").collect())
-            sets = dedup.ShingleSets(texts["node"], texts["text"], spec.ngram)
-            verified = dedup.verify_edges(edges, sets, spec.threshold)
-            chars = records.group_by("exact_hash").agg(pl.col("chars").max()).rename({"exact_hash": "node"})
-            comps = dedup.assign_centres(dedup.components(verified), verified, sets, chars,
-                                         spec.threshold).rename({"centre": "component"})
-        else:  # earlier: verification on the stored signatures
-            sigs = (pl.scan_parquet(checkpoints).filter(live & pl.col("exact_hash").is_in(nodes.implode()))
-                    .select(node=pl.col("exact_hash"), _minhash=pl.col(dedup.SIG)).unique("node", keep="first").collect())
-            verified = dedup.verify_edges(edges, sigs, spec.threshold)
-            comps = dedup.components(verified)
-        report.update(candidate_edges=edges.height, verified_edges=verified.height)
-    decisions = dedup.cluster_records(records, comps)
-    path = work / name
-    decisions.write_parquet(path)
-    report.update(duplicates=int(decisions["dup_of"].is_not_null().sum()), clusters=decisions["dup_cluster"].n_unique())
-    return path, report
-
-
 def e2e_ours_inprocess(work: Path) -> dict[str, Any]:
-    """Not a shipped path: the same stage functions as run_job (read, phase A, checkpoints, phase B without
-    Ray as above, phase C, shard writer) called in one process, to show what Ray costs here."""
+    """Not a shipped path: run_job's stage lists (per_record, dedup_global, finish) and shard writer called in one
+    process, the global step on `curate.engine.local.LocalEngine`, to show what Ray costs here."""
+    from dataclasses import replace
+
     import polars as pl
     import pyarrow.parquet as pq
 
+    from curate.engine.local import LocalEngine
     from curate.io.readers import read_file
     from curate.io.writer import DATA, REJECTS, STATS, write_checkpoint, write_shard
     from curate.job import parse_job
-    from curate.stages.minhash import MinHashParams
-    from curate.stages.phase_a import run_phase_a
-    from curate.stages.phase_c import phase_c_batch
+    from curate.run import DEDUP_GLOBAL, FINISH, PER_RECORD, run_global_steps, settings_of
+    from curate.stages.base import PhaseRunner
 
     out = work / "ours-inprocess"
     shutil.rmtree(out, ignore_errors=True)
@@ -531,28 +473,28 @@ def e2e_ours_inprocess(work: Path) -> dict[str, Any]:
     job = parse_job({"name": "bench-dedup", "output": str(out), "rules": [], "scores": False, "tags": False,
                      "inputs": [{"name": "corpus", "path": str(work / "corpus" / "*.jsonl"), "kind": "web",
                                  "text_field": "text", "id_field": "id"}]}, work)
-    dd, spec = job.dedup, job.inputs[0]
-    bands, rows = dd.bands_rows()
-    mh = MinHashParams(num_perm=dd.num_perm, ngram=dd.ngram, bands=bands, rows=rows, seed=dd.seed)
+    settings, spec = settings_of(job), job.inputs[0]
+    per_record = PhaseRunner(PER_RECORD, settings)
     t0 = time.perf_counter()
     ckpts = []
     for f in spec.files:
         for k, t in enumerate(read_file(f, spec, rel_name=os.path.basename(f), max_record_bytes=job.max_record_bytes,
                                         chunk_rows=job.shard_rows)):
             name = f"{Path(f).stem}-{k:05d}"
-            write_checkpoint(out / "a", name, run_phase_a(t, job.rules, job.normalize, mh))
+            write_checkpoint(out / "a", name, per_record(t))
             ckpts.append(str(out / "a" / f"{name}.parquet"))
     t_a = time.perf_counter()
-    dpath, rep = phase_b_without_ray(ckpts, dd, out, banded=False, name="dedup.parquet")
+    state = run_global_steps(DEDUP_GLOBAL, ckpts, out, settings, LocalEngine())
     t_b = time.perf_counter()
+    finish = PhaseRunner(FINISH, replace(settings, decisions=state["decisions"], dup_lines=state["dup_lines"]))
     for p in ckpts:
-        write_shard(out, Path(p).stem, phase_c_batch(pq.read_table(p), str(dpath)))
+        write_shard(out, Path(p).stem, finish(pq.read_table(p)))
     t_c = time.perf_counter()
     r = pl.read_parquet(sorted((out / REJECTS).glob("*.parquet")), columns=["id", "drop_reason"])
     removed = set(r.filter(pl.col("drop_reason").is_in(["exact_duplicate", "near_duplicate"]))["id"].to_list())
-    return {"seconds": t_c - t0, "timings": {"phase_a": t_a - t0, "phase_b": t_b - t_a, "phase_c": t_c - t_b},
-            "removed": len(removed), "duplicates": rep["duplicates"],
-            "config": "same stage functions as run_job, one process, no Ray (not a shipped path)",
+    return {"seconds": t_c - t0, "timings": {"per_record": t_a - t0, "dedup_global": t_b - t_a, "finish": t_c - t_b},
+            "removed": len(removed), "duplicates": state["dedup"]["duplicates"],
+            "config": "same stage lists as run_job, one process, no Ray (not a shipped path)",
             **planted_recall(work, removed)}
 
 
@@ -679,7 +621,7 @@ def _child(args: list[str], env: dict[str, str], timeout: float) -> dict[str, An
     return json.loads(out.read_text())
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     v = {}
@@ -692,7 +634,7 @@ def _versions() -> dict[str, str]:
     return v
 
 
-def _fmt_table(header: list[str], rows: list[list[str]]) -> str:
+def fmt_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
@@ -714,7 +656,7 @@ def _part_a_report(a: dict[str, Any]) -> list[str]:
                      f"{r['wall_mb_s']:.2f}", f"{r['docs_s']:,.0f}",
                      "—" if r["jaccard_mae"] is None else f"{r['jaccard_mae']:.3f}",
                      "1.0x" if r is ours else f"ours {ratio:.1f}x"])
-    out.append(_fmt_table(["contender", "CPU s", "wall s", "MB/s/core (CPU)", "MB/s (wall)", "docs/s/core",
+    out.append(fmt_table(["contender", "CPU s", "wall s", "MB/s/core (CPU)", "MB/s (wall)", "docs/s/core",
                            "Jaccard MAE", "ours ÷ this"], rows))
     dts = [r for r in ok if r["name"].startswith("datatrove")]
     if ours and dts:
@@ -755,7 +697,7 @@ def report(res: dict[str, Any]) -> str:
         else:
             rows.append([label, "—", f"{r['seconds']:.1f}", f"{r['seconds']:.1f}", f"{mb / r['seconds']:.2f}",
                          str(r["removed"]), rec, low, f"{r.get('config', '')}; {stages}"])
-    out.append(_fmt_table(["contender", "Ray start s", "run s", "run + start s", "MB/s", "removed",
+    out.append(fmt_table(["contender", "Ray start s", "run s", "run + start s", "MB/s", "removed",
                            f"planted recall (J>={THRESHOLD})", "planted J<0.8 removed", "notes (stage seconds)"], rows))
     o = b.get("ours", {})
     peers = [b[k] for k in ("datatrove", "datajuicer") if k in b and "error" not in b[k]]
@@ -800,7 +742,7 @@ def main() -> None:
     try:
         print(f"building the corpus in {work} ...", file=sys.stderr)
         corpus = build_corpus(work, args.mb, args.dup_frac, args.edit_min, args.edit_max, args.seed)
-        res: dict[str, Any] = {"corpus": corpus, "versions": _versions(), "cpus": os.cpu_count(),
+        res: dict[str, Any] = {"corpus": corpus, "versions": versions(), "cpus": os.cpu_count(),
                                "args": vars(args), "signatures": {}, "end_to_end": {},
                                "loadavg_start": os.getloadavg()}
         env = dict(os.environ)

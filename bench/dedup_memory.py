@@ -1,14 +1,14 @@
-"""Peak memory of curate's global dedup stage (phase B) for a million short documents.
+"""Peak memory of curate's global dedup stage (dedup_global) for a million short documents.
 
 1. Generate ``--docs`` (default 1,000,000) short documents of 40–120 characters, recombined from real
    sentences of ``../shared/data`` (SMILECHAT, EmoLLM, the ChineseWebText CommonCrawl sample; read in
    place, never copied into the repo), ``--dup-frac`` (10%) of them copies of an earlier document: a fifth
    exact, the rest with 1–2 characters substituted. Written as two JSONL files in a temporary folder.
-2. Phase A without Ray, two processes: curate's reader (``read_file``, 5,000-row chunks) →
-   ``run_phase_a`` (normalise, exact hash, MinHash signature and band keys; ``rules: []``) →
-   ``write_checkpoint``: the same checkpoints the pipeline writes to ``OUT/_work/a``.
-3. Phase B, measured, in a fresh process: ``curate.pipeline.init_ray(num_cpus=2)``, then
-   ``curate.pipeline.dedup_global(checkpoints, DedupSpec(), work)`` (threshold 0.8, 128 perms, 12 × 10
+2. per_record without Ray, two processes: curate's reader (``read_file``, 5,000-row chunks) →
+   the per_record phase (normalise, exact hash, MinHash signature and band keys; ``rules: []``) →
+   ``write_checkpoint``: the same checkpoints a run writes to ``OUT/_work/per_record``.
+3. dedup_global, measured, in a fresh process: ``curate.engine.session.init_ray(num_cpus=2)``, then
+   ``curate.stages.dedup_global.dedup_global(checkpoints, DedupSpec(), work, RayEngine)`` (threshold 0.8, 128 perms, 12 × 10
    bands), while a background thread samples every ``--interval`` seconds:
 
    * the driver's RSS and USS (and its ``getrusage`` high-water mark),
@@ -18,16 +18,16 @@
      through the raylet's file descriptor).
 
    Total = driver USS + Ray processes' USS + object store. The baseline is the median over the second
-   before phase B starts (Ray up, imports done); the phase-B figure is peak total − baseline.
-4. The input itself is the in-memory Arrow size of the checkpoint columns phase B reads: the record
+   before dedup_global starts (Ray up, imports done); the dedup_global figure is peak total − baseline.
+4. The input itself is the in-memory Arrow size of the checkpoint columns dedup_global reads: the record
    keys (``source_file, source_line, id, exact_hash, _text_chars, drop_reason``) and the band keys of
    every row, plus what it reads of the candidate-edge nodes (their texts since curate verifies
    candidates exactly; their signatures before that).
 
 It prints the peaks, the breakdown at the peak, and MB per million documents beyond the input, against
 the target (< 1 GB per million documents). With ``--proposal`` it also measures, each in a fresh
-process, phase B without Ray (``phase_b_without_ray`` in bench/dedup.py: all band rows at once, and one
-band at a time) and checks that their decisions equal ``dedup_global``'s.
+process, dedup_global without Ray (the same function on ``curate.engine.local.LocalEngine``: all band rows
+in one block) and checks that its decisions equal the Ray run's.
 
 Usage::
 
@@ -110,31 +110,29 @@ def generate(work: Path, n_docs: int, dup_frac: float, seed: int) -> dict[str, A
             "planted_near": n_near, "sentence_pool": len(sents)}
 
 
-# ---------------------------------------------------------------- phase A (checkpoints)
+# ---------------------------------------------------------------- per_record (checkpoints)
 
 
 def _phase_a_file(path: str, out: str) -> list[str]:
     from curate.io.readers import read_file
     from curate.io.writer import write_checkpoint
-    from curate.job import DedupSpec, NormalizeSpec, parse_job
-    from curate.stages.minhash import MinHashParams
-    from curate.stages.phase_a import run_phase_a
+    from curate.job import parse_job
+    from curate.run import PER_RECORD, settings_of
+    from curate.stages.base import PhaseRunner
 
     job = parse_job({"name": "mem", "output": out, "rules": [],
                      "inputs": [{"name": "mem", "path": path, "kind": "web", "id_field": "id"}]}, Path(out))
-    spec, dd = job.inputs[0], DedupSpec()
-    bands, rows = dd.bands_rows()
-    mh = MinHashParams(num_perm=dd.num_perm, ngram=dd.ngram, bands=bands, rows=rows, seed=dd.seed)
+    spec, per_record = job.inputs[0], PhaseRunner(PER_RECORD, settings_of(job))
     names = []
     for k, t in enumerate(read_file(path, spec, rel_name=os.path.basename(path), max_record_bytes=job.max_record_bytes,
                                     chunk_rows=job.shard_rows)):
         name = f"{Path(path).stem}-{k:05d}"
-        write_checkpoint(Path(out), name, run_phase_a(t, [], NormalizeSpec(), mh))
+        write_checkpoint(Path(out), name, per_record.apply(t))
         names.append(str(Path(out) / f"{name}.parquet"))
     return names
 
 
-def phase_a(work: Path) -> list[str]:
+def per_record(work: Path) -> list[str]:
     out = work / "a"
     out.mkdir(parents=True, exist_ok=True)
     files = sorted(str(p) for p in (work / "corpus").glob("*.jsonl"))
@@ -142,7 +140,7 @@ def phase_a(work: Path) -> list[str]:
         return sorted(p for names in ex.map(_phase_a_file, files, [str(out)] * len(files)) for p in names)
 
 
-# ---------------------------------------------------------------- phase B, measured
+# ---------------------------------------------------------------- dedup_global, measured
 
 
 class Sampler(threading.Thread):
@@ -215,20 +213,22 @@ def _finish(sampler: Sampler, interval: float, before: float) -> tuple[list[dict
 def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str, Any]:
     import resource
 
+    from curate.engine.plans import RayEngine
+    from curate.engine.session import init_ray
     from curate.job import DedupSpec
-    from curate.pipeline import dedup_global, init_ray
+    from curate.stages.dedup_global import dedup_global
 
     checkpoints = sorted(str(p) for p in (work / "a").glob("*.parquet"))
-    init_ray(num_cpus=2)
+    engine = RayEngine(init_ray(num_cpus=2)["cpus"])
     import polars  # noqa: F401 - what dedup_global imports, so the baseline has it
     import scipy.sparse.csgraph  # noqa: F401
 
     if warm:
-        # In `curate run`, phase B starts on the Ray workers phase A already used (libraries imported, Ray
-        # Data's actors up); here phase A ran without Ray, so warm them on two checkpoints first.
+        # In `curate run`, dedup_global starts on the Ray workers per_record already used (libraries imported, Ray
+        # Data's actors up); here per_record ran without Ray, so warm them on two checkpoints first.
         warm_dir = work / "warm"
         warm_dir.mkdir(exist_ok=True)
-        dedup_global(checkpoints[:2], DedupSpec(), warm_dir)
+        dedup_global(checkpoints[:2], DedupSpec(), warm_dir, engine)
 
     sampler = Sampler(interval)
     sampler.start()
@@ -236,7 +236,7 @@ def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str
     sampler.mark("start")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     t0 = time.perf_counter()
-    _, report = dedup_global(checkpoints, DedupSpec(), work)
+    _, report = dedup_global(checkpoints, DedupSpec(), work, engine)
     seconds = time.perf_counter() - t0
     base, during = _finish(sampler, interval, before=1.0)
     baseline = {k: statistics.median(x[k] for x in base) for k in ("driver_rss", "driver_uss", "ray_uss", "store", "total")}
@@ -248,15 +248,14 @@ def measure_phase_b(work: Path, interval: float, warm: bool = False) -> dict[str
             "driver_maxrss_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
-def measure_without_ray(work: Path, interval: float, banded: bool) -> dict[str, Any]:
-    """Phase B in this process, no Ray (bench/dedup.py's phase_b_without_ray): a prototype of the fix."""
+def measure_without_ray(work: Path, interval: float) -> dict[str, Any]:
+    """dedup_global in this process, no Ray (`curate.engine.local.LocalEngine`): a prototype of the fix."""
     import polars  # noqa: F401
     import scipy.sparse.csgraph  # noqa: F401
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from dedup import phase_b_without_ray
-
+    from curate.engine.local import LocalEngine
     from curate.job import DedupSpec
+    from curate.stages.dedup_global import dedup_global
 
     checkpoints = sorted(str(p) for p in (work / "a").glob("*.parquet"))
     sampler = Sampler(interval)
@@ -264,8 +263,9 @@ def measure_without_ray(work: Path, interval: float, banded: bool) -> dict[str, 
     time.sleep(1.0)
     sampler.mark("start")
     t0 = time.perf_counter()
-    _, report = phase_b_without_ray(checkpoints, DedupSpec(), work, banded=banded,
-                                    name=f"dedup-noray-{'banded' if banded else 'all'}.parquet")
+    noray = work / "noray"
+    noray.mkdir(exist_ok=True)
+    _, report = dedup_global(checkpoints, DedupSpec(), noray, LocalEngine())
     seconds = time.perf_counter() - t0
     base, during = _finish(sampler, interval, before=0.8)
     return {"seconds": seconds, "report": report,
@@ -273,7 +273,7 @@ def measure_without_ray(work: Path, interval: float, banded: bool) -> dict[str, 
 
 
 def edge_nodes(work: Path) -> Any:
-    """Distinct nodes of the candidate edges (what phase B reads signatures or texts of), without Ray."""
+    """Distinct nodes of the candidate edges (what dedup_global reads signatures or texts of), without Ray."""
     import polars as pl
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -287,7 +287,7 @@ def edge_nodes(work: Path) -> Any:
 
 
 def input_bytes(work: Path, nodes: Any) -> dict[str, Any]:
-    """In-memory Arrow size of what phase B reads from the checkpoints: record keys and band keys of every
+    """In-memory Arrow size of what dedup_global reads from the checkpoints: record keys and band keys of every
     row, and the signatures (older curate) or the texts (since exact verification) of the edge nodes."""
     import polars as pl
     import pyarrow.parquet as pq
@@ -321,10 +321,10 @@ def main() -> None:
     ap.add_argument("--work", help="work folder (default: a temporary one, removed at the end); reused if it has checkpoints")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--cold", action="store_true",
-                    help="start phase B on cold Ray workers (default: warm them first on two checkpoints, as phase A "
+                    help="start dedup_global on cold Ray workers (default: warm them first on two checkpoints, as per_record "
                          "does in a real run, so library imports and Ray Data's actors are in the baseline)")
     ap.add_argument("--proposal", action="store_true",
-                    help="also measure phase B without Ray (all band rows at once, and band by band): the proposed fix")
+                    help="also measure dedup_global without Ray (all band rows at once, and band by band): the proposed fix")
     args = ap.parse_args()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="curate-bench-dedupmem-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -335,13 +335,13 @@ def main() -> None:
             gen = generate(work, args.docs, args.dup_frac, args.seed)
             t1 = time.perf_counter()
             print(f"generated {gen['docs']:,} documents, {gen['mb']:.1f} MB, in {t1 - t0:.1f} s", file=sys.stderr)
-            n = len(phase_a(work))
-            print(f"phase A: {n} checkpoints in {time.perf_counter() - t1:.1f} s", file=sys.stderr)
-        out = work / "phase_b.json"
+            n = len(per_record(work))
+            print(f"per_record: {n} checkpoints in {time.perf_counter() - t1:.1f} s", file=sys.stderr)
+        out = work / "dedup_global.json"
         p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "_phase_b", str(work), str(args.interval),
                             str(out), "cold" if args.cold else "warm"], capture_output=True, text=True)
         if p.returncode != 0 or not out.exists():
-            sys.exit(f"phase B failed ({p.returncode}):\n{p.stderr[-3000:]}")
+            sys.exit(f"dedup_global failed ({p.returncode}):\n{p.stderr[-3000:]}")
         res = json.loads(out.read_text())
         rep = res["report"]
         inp = input_bytes(work, edge_nodes(work) if rep.get("candidate_edges") else [])
@@ -351,7 +351,7 @@ def main() -> None:
         net = inc - inp["total"]
         b, pk, at = res["baseline"], res["peak"], res["at_peak"]
         lines = [
-            f"Phase B (dedup_global) on {docs:,} documents ({len(list((work / 'a').glob('*.parquet')))} checkpoints): "
+            f"dedup_global (dedup_global) on {docs:,} documents ({len(list((work / 'a').glob('*.parquet')))} checkpoints): "
             f"{res['seconds']:.1f} s; {rep['live_records']:,} live, {rep['distinct_texts']:,} distinct texts, "
             f"{rep.get('candidate_edges', 0):,} candidate / {rep.get('verified_edges', 0):,} verified edges, "
             f"{rep['duplicates']:,} duplicates in {rep['clusters']:,} clusters; {rep.get('band_rows', 0):,} band rows grouped "
@@ -368,10 +368,10 @@ def main() -> None:
             f"| driver getrusage high-water | {res['driver_maxrss_before'] / MB:,.0f} | {res['driver_maxrss_after'] / MB:,.0f} | | "
             f"{(res['driver_maxrss_after'] - res['driver_maxrss_before']) / MB:,.0f} |",
             "",
-            f"Input phase B reads (Arrow, in memory): {inp['total'] / MB:,.0f} MB (record keys {inp['keys'] / MB:,.0f}, "
+            f"Input dedup_global reads (Arrow, in memory): {inp['total'] / MB:,.0f} MB (record keys {inp['keys'] / MB:,.0f}, "
             f"band keys {inp['bands'] / MB:,.0f}, {inp['what_of_nodes']} of the candidate-edge nodes "
             f"{inp['of_nodes'] / MB:,.0f}; exact-duplicate rows read more than once are counted once per row)",
-            f"Phase B memory beyond the input: {inc / MB:,.0f} − {inp['total'] / MB:,.0f} = {net / MB:,.0f} MB, i.e. "
+            f"dedup_global memory beyond the input: {inc / MB:,.0f} − {inp['total'] / MB:,.0f} = {net / MB:,.0f} MB, i.e. "
             f"{net / MB * per_m:,.0f} MB per million documents (target < 1,000: {'met' if net * per_m < 1e9 else 'NOT met'}); "
             f"without subtracting the input: {inc / MB * per_m:,.0f} MB per million",
             f"Ray processes at the peak ({at['ray_procs']}, USS by process title): "
@@ -385,26 +385,25 @@ def main() -> None:
             ref = pl.read_parquet(work / "dedup.parquet").select(keys).sort(keys)
             res["without_ray"] = {}
             lines.append("")
-            for banded in (False, True):
-                mode = "banded" if banded else "all"
+            for mode in ("all",):
                 out2 = work / f"noray-{mode}.json"
                 p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "_noray", str(work),
-                                    str(args.interval), str(out2), mode], capture_output=True, text=True)
-                label = ("one band at a time" if banded else "all band rows at once (curate's band_rows + bucket_edges)")
+                                    str(args.interval), str(out2)], capture_output=True, text=True)
+                label = "all band rows in one block (curate.engine.local.LocalEngine)"
                 if p.returncode != 0 or not out2.exists():
-                    lines.append(f"Phase B without Ray, {label}: failed ({p.returncode}): {p.stderr[-1500:]}")
+                    lines.append(f"dedup_global without Ray, {label}: failed ({p.returncode}): {p.stderr[-1500:]}")
                     continue
                 r2 = json.loads(out2.read_text())
                 res["without_ray"][mode] = r2
-                same = ref.equals(pl.read_parquet(work / f"dedup-noray-{mode}.parquet").select(keys).sort(keys))
+                same = ref.equals(pl.read_parquet(work / "noray" / "dedup.parquet").select(keys).sort(keys))
                 inc2 = r2["peak"] - r2["baseline"]
-                lines.append(f"Phase B without Ray (prototype, bench only), {label}: {r2['seconds']:.1f} s, "
+                lines.append(f"dedup_global without Ray (prototype, bench only), {label}: {r2['seconds']:.1f} s, "
                              f"peak − baseline {inc2 / MB:,.0f} MB, beyond the input "
                              f"{(inc2 - inp['total']) / MB * per_m:,.0f} MB per million; "
                              f"{r2['report']['duplicates']:,} duplicates; decisions identical to dedup_global's: {same}")
         print("\n".join(lines))
         if args.json:
-            Path(args.json).write_text(json.dumps({"generation": gen, "phase_b": res, "input": inp,
+            Path(args.json).write_text(json.dumps({"generation": gen, "dedup_global": res, "input": inp,
                                                    "mb_per_million_beyond_input": net / MB * per_m,
                                                    "mb_per_million_total_increase": inc / MB * per_m}, indent=1))
     finally:
@@ -418,6 +417,6 @@ if __name__ == "__main__":
         if sys.argv[1] == "_phase_b":
             _out.write_text(json.dumps(measure_phase_b(_work, _interval, warm=sys.argv[5:6] == ["warm"])))
         else:
-            _out.write_text(json.dumps(measure_without_ray(_work, _interval, sys.argv[5] == "banded")))
+            _out.write_text(json.dumps(measure_without_ray(_work, _interval)))
     else:
         main()

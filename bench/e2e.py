@@ -23,7 +23,7 @@ Planted, with the truth kept in ``planted.json``:
 
 * **duplicates**: ``--dup-frac`` (10 %) of the non-spam documents get a copy placed near them, a
   quarter exact, the rest with ``--edit-min``..``--edit-max`` of their characters substituted, deleted or
-  inserted (``bench/dedup.py``'s ``_mutate``; dialogues per turn). Each near pair's true Jaccard of
+  inserted (``bench/dedup.py``'s ``mutate``; dialogues per turn). Each near pair's true Jaccard of
   character 5-gram sets (lower-cased, whitespace removed, on the text the peer reads) is recorded;
 * **spam**: ``--spam-frac`` (5 %) of the records. Web: ``ads`` (lines of real CWT gambling/SEO spam and
   ad templates), ``repeated`` (1–3 lines repeated 10–25 times), ``short`` (under 150 characters),
@@ -40,8 +40,8 @@ on a job the bench writes (``corpus/job.yaml``): the four inputs, ``rules: [defa
 default dedup, no ``scores``/``tags`` sections (= every shipped model: 4 scores, 11 taggers),
 ``ray.num_cpus: --cpus``; a private ``RAY_TMPDIR`` so the run starts its own local Ray and never joins
 another one on the machine (``RAY_ADDRESS`` is unset). Timings: wall clock of the whole process;
-phase A/B/C from ``OUT/manifest.json`` ``timings``; CLI start-up = from launch to the start of
-``run_job`` (manifest mtime − manifest ``seconds``); Ray start-up (inside phase A) = from the Ray session
+per_record/B/C from ``OUT/manifest.json`` ``timings``; CLI start-up = from launch to the start of
+``run_job`` (manifest mtime − manifest ``seconds``); Ray start-up (inside per_record) = from the Ray session
 folder's timestamp to the driver's first Ray log line; dashboards = manifest mtime → ``dashboard/
 index.html`` mtime (written last); exit = the rest (summary, Ray shutdown).
 
@@ -107,11 +107,11 @@ from dedup import (  # noqa: E402 - bench/ is not a package
     SHARED,
     THRESHOLD,
     CharTokenizer,
-    _fmt_table,
-    _mutate,
-    _versions,
     add_planting_args,
     datatrove_minhash_stages,
+    fmt_table,
+    mutate,
+    versions,
 )
 from dedup_memory import Sampler  # noqa: E402
 
@@ -261,7 +261,7 @@ class WebInput:
         return doc
 
     def mutate(self, doc: Any, rate: float, rng: random.Random) -> Any:
-        return _mutate(doc, rate, rng)
+        return mutate(doc, rate, rng)
 
     def spam(self, kind: str, rng: random.Random) -> Any:
         sents = self.src.web_sents
@@ -355,7 +355,7 @@ class DialogueInput:
         return "\n".join(t for _, t in doc)
 
     def mutate(self, doc: Any, rate: float, rng: random.Random) -> Any:
-        return [(s, _mutate(t, rate, rng) if t else t) for s, t in doc]
+        return [(s, mutate(t, rate, rng) if t else t) for s, t in doc]
 
     def spam(self, kind: str, rng: random.Random) -> Any:
         src = self.src
@@ -650,8 +650,8 @@ def run_ours(work: Path, corpus: Path, cpus: int, interval: float, timeout: floa
     tm = m.get("timings", {})
     bounds = [("start-up (CLI, imports, job check)", r["start"], t_run)]
     t = t_run
-    for key, label in (("phase_a", "phase A (read, normalise, rules, hashes)"), ("phase_b", "phase B (global dedup, line stats)"),
-                       ("phase_c", "phase C (scores, tags, shards, stats)")):
+    for key, label in (("per_record", "per_record (read, normalise, rules, hashes)"), ("dedup_global", "dedup_global (global dedup, line stats)"),
+                       ("finish", "finish (scores, tags, shards, stats)")):
         bounds.append((label, t, t + tm.get(key, 0.0)))
         t += tm.get(key, 0.0)
     bounds += [("dashboards", t_manifest, t_dash), ("exit (summary, Ray shutdown)", t_dash, r["end"])]
@@ -835,10 +835,10 @@ def report(res: dict[str, Any]) -> str:
                      f"{rules:,} / {dups:,}"])
         for st in r.get("stages", []):
             rows.append([f"  {st['name']}", *rate(st["seconds"], st["peak"]["cpu"]), mem(st["peak"]), "", "", ""])
-            if st["name"].startswith("phase A") and r.get("ray_startup") is not None:
+            if st["name"].startswith("per_record") and r.get("ray_startup") is not None:
                 rows.append(["    of which Ray start-up", *rate(r["ray_startup"]), "", "", "", ""])
     out.append(f"End to end on {mb:.1f} MB, {cpus} CPUs (MB/s/core = MB / s / {cpus})")
-    out.append(_fmt_table(header, rows))
+    out.append(fmt_table(header, rows))
     for label, r in (("curate", ours), ("datatrove", peer)):
         if r and "error" not in r:
             out.append(f"\n{label} removed by reason: " + ", ".join(f"{k} {v:,}" for k, v in r["score"]["by_reason"].items()))
@@ -869,7 +869,7 @@ def report(res: dict[str, Any]) -> str:
                 cells.append(f"{hit:,} of {elig:,} ({hit / elig:.0%})" if elig else "—")
             rows.append([f"duplicate pairs: {cat}", f"{n:,}", *cells])
         rows.append(["other records removed by rules", "", *[f"{s['clean_removed_by_rules']:,}" for s in sc.values()]])
-        out.append(_fmt_table(["planted", "n", *sc], rows))
+        out.append(fmt_table(["planted", "n", *sc], rows))
     if ours and peer and "error" not in ours and "error" not in peer:
         ratio = peer["seconds"] / ours["seconds"]
         per_core = mb / ours["seconds"] / cpus
@@ -912,7 +912,7 @@ def main() -> None:
     summary = ensure_corpus(corpus, params)
     planted = json.loads((corpus / "planted.json").read_text())
     res: dict[str, Any] = {"corpus": summary, "cpus": args.cpus, "args": vars(args), "work": str(work),
-                           "versions": _versions(), "loadavg_start": os.getloadavg()}
+                           "versions": versions(), "loadavg_start": os.getloadavg()}
     if "curate" not in skip:
         res["ours"] = run_ours(work, corpus, args.cpus, args.interval, args.timeout)
     if "datatrove" not in skip:

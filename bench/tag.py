@@ -44,7 +44,7 @@ from curate.models import SPEAKER_TASKS, TURN_TASKS  # noqa: E402
 from curate.models.classifier import Classifier  # noqa: E402
 from curate.models.fasttext_backend import load_fasttext  # noqa: E402
 from curate.models.features import featurize_with_context  # noqa: E402
-from curate.models.tasks.cped import speaker_context  # noqa: E402
+from curate.models.training_data.cped import speaker_context  # noqa: E402
 from curate.schema import arrow_schema  # noqa: E402
 from curate.stages.tag import Taggers, tag_batch  # noqa: E402
 from rules import SHARED  # noqa: E402
@@ -63,7 +63,7 @@ def cped_dialogues() -> list[list[tuple[str, str]]]:
 
 
 def records(dialogues: list[list[tuple[str, str]]]) -> pa.Table:
-    """Dialogue records with the schema's `turns` type (tags empty), as phase C receives them."""
+    """Dialogue records with the schema's `turns` type (tags empty), as finish receives them."""
     turn_type = arrow_schema().field("turns").type
     turns = [[{"speaker": s, "role": "other", "role_raw": s, "text": t} for s, t in d] for d in dialogues]
     return pa.table({"text": ["\n".join(t for _, t in d) for d in dialogues],

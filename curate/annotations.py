@@ -1,7 +1,7 @@
-"""Hand labels stored as references to SMILECHAT turns or web documents, and the checks that keep them honest.
+"""Hand labels stored as references to SMILECHAT (and EmoLLM) turns or web documents, and the checks that keep them honest.
 
 The gold files in `classifiers/annotations/` never hold text: each row names a SMILECHAT dialogue
-(`dialogue_id`), a 0-based `turn` index and `sha1`, the first 12 hex digits of the sha1 of that turn's
+(`smilechat-N`) or an EmoLLM one (`emollm-I`, its position in `data.json`) as `dialogue_id`, a 0-based `turn` index and `sha1`, the first 12 hex digits of the sha1 of that turn's
 content (UTF-8), plus its `label` (and, for sets with an untouched test part, its `part`). The text is read
 from the data root and checked against the sha1 here; the training builders, `curate eval` and the
 annotation tools in `annotate/` all resolve references through this module.
@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from curate.assets import resolve_asset
+from curate.render import xtuner_turns
 
 SMILECHAT = "smilechat/dialogues.jsonl"
+EMOLLM = "emollm/data.json"
+# the help-seeker's role as each source spells it (SMILECHAT's `role`, EmoLLM's xtuner key)
+SEEKER_ROLES = ("client", "input")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class GoldTurn:
     label: str
     part: str
     role: str
+    extra: Mapping[str, Any] = field(default_factory=dict)  # the row's other fields (stratum, span, note)
 
 
 def sha12(text: str) -> str:
@@ -46,6 +52,24 @@ def load_smilechat(path: Path) -> dict[str, list[dict]]:
     """SMILECHAT dialogue id → its turns, in file order, read in place."""
     with path.open(encoding="utf-8") as f:
         return {str(d["id"]): d["turns"] for d in (json.loads(line) for line in f if line.strip())}
+
+
+def load_emollm(path: Path) -> dict[str, list[dict]]:
+    """EmoLLM dialogue id (`emollm-I`, I its 0-based position in the file) → its turns as the pipeline reads
+    them (style xtuner: the system prompt when set, then each item's input and output), role = the key."""
+    with path.open(encoding="utf-8") as f:
+        data = json.load(f)
+    return {f"emollm-{i}": [{"role": k, "content": v} for k, v in xtuner_turns(item.get("conversation", []))]
+            for i, item in enumerate(data)}
+
+
+def load_dialogues(data_root: Path, sources: Collection[str] = (SMILECHAT,)) -> dict[str, list[dict]]:
+    """Dialogue id → turns over the given sources (`SMILECHAT`, `EMOLLM`; their ids never collide)."""
+    loaders = {SMILECHAT: load_smilechat, EMOLLM: load_emollm}
+    out: dict[str, list[dict]] = {}
+    for src in sources:
+        out.update(loaders[src](data_root / src))
+    return out
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -60,11 +84,12 @@ def gold_file(name: str | Path) -> Path:
     return path if path.is_file() else resolve_asset(Path("annotations") / path.name, "classifiers")
 
 
-def problems(rows: list[dict], dialogues: dict[str, list[dict]], role: str | None, labels: Collection[str] | None,
-             part_of: Callable[[str], str] | None = None) -> list[str]:
-    """What is wrong with gold rows, as "line N: …": an unknown dialogue or turn, a turn of another role, a
-    sha1 that no longer matches the data, a label outside `labels`, a wrong part, a duplicate (`None` skips
-    the role or label check)."""
+def problems(rows: list[dict], dialogues: dict[str, list[dict]], role: str | Collection[str] | None,
+             labels: Collection[str] | None, part_of: Callable[[str], str] | None = None) -> list[str]:
+    """What is wrong with gold rows, as "line N: …": an unknown dialogue or turn, a turn of another role (one
+    role, or any of several), a sha1 that no longer matches the data, a label outside `labels`, a wrong part,
+    a duplicate (`None` skips the role or label check)."""
+    roles = {role} if isinstance(role, str) else role
     out, seen = [], set()
     for n, row in enumerate(rows, 1):
         did, turn = row.get("dialogue_id"), row.get("turn")
@@ -73,8 +98,8 @@ def problems(rows: list[dict], dialogues: dict[str, list[dict]], role: str | Non
             out.append(f"line {n}: no turn {turn!r} in dialogue {did!r}")
             continue
         t = turns[turn]
-        if role is not None and t["role"] != role:
-            out.append(f"line {n}: {did} turn {turn} is a {t['role']} turn, not a {role} turn")
+        if roles is not None and t["role"] not in roles:
+            out.append(f"line {n}: {did} turn {turn} is a {t['role']} turn, not a {' or '.join(sorted(roles))} turn")
         if sha12(t["content"]) != row.get("sha1"):
             out.append(f"line {n}: sha1 mismatch for {did} turn {turn} (file {row.get('sha1')}, data "
                        f"{sha12(t['content'])}): the data changed or the reference is wrong")
@@ -88,7 +113,7 @@ def problems(rows: list[dict], dialogues: dict[str, list[dict]], role: str | Non
     return out
 
 
-def resolve(path: Path, dialogues: dict[str, list[dict]], role: str | None = None,
+def resolve(path: Path, dialogues: dict[str, list[dict]], role: str | Collection[str] | None = None,
             labels: Collection[str] | None = None) -> list[GoldTurn]:
     """The rows of gold file `path` with their text; the first problem is an error naming the file and line."""
     rows = read_rows(path)
@@ -96,7 +121,9 @@ def resolve(path: Path, dialogues: dict[str, list[dict]], role: str | None = Non
     if found:
         raise ValueError(f"{path}: {found[0]}" + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
     turns = [dialogues[r["dialogue_id"]][r["turn"]] for r in rows]
-    return [GoldTurn(r["dialogue_id"], r["turn"], t["content"], r["label"], r.get("part", "test"), t["role"])
+    known = {"dialogue_id", "turn", "sha1", "label", "part"}
+    return [GoldTurn(r["dialogue_id"], r["turn"], t["content"], r["label"], r.get("part", "test"), t["role"],
+                     {k: v for k, v in r.items() if k not in known})
             for r, t in zip(rows, turns, strict=True)]
 
 
@@ -117,10 +144,11 @@ def is_reference_file(path: Path) -> bool:
     return _first_row_has(path, {"dialogue_id", "turn", "sha1"})
 
 
-def read_gold_turns(name: str | Path, data_root: Path, role: str | None = None,
-                    labels: Collection[str] | None = None) -> list[GoldTurn]:
-    """Resolve a gold file (a path, or a name under `classifiers/annotations/`) against SMILECHAT."""
-    return resolve(gold_file(name), load_smilechat(data_root / SMILECHAT), role, labels)
+def read_gold_turns(name: str | Path, data_root: Path, role: str | Collection[str] | None = None,
+                    labels: Collection[str] | None = None, sources: Collection[str] = (SMILECHAT,)) -> list[GoldTurn]:
+    """Resolve a gold file (a path, or a name under `classifiers/annotations/`) against SMILECHAT (and the
+    other `sources`, e.g. EMOLLM)."""
+    return resolve(gold_file(name), load_dialogues(data_root, sources), role, labels)
 
 
 # ---------------------------------------------------------------- web documents

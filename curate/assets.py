@@ -1,11 +1,15 @@
-"""Locate the declarative assets (rules/, jobs/, schemas/, classifiers/, demo/) in a checkout or a wheel."""
+"""Locate the declarative assets (rules/, jobs/, schemas/, classifiers/, demo/) in a checkout or a wheel,
+and the shared datasets (`data_root`), which are never part of either."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_ENV = "CURATE_DATA"
+SHARED_DATA = "../shared/data"  # the default, relative to the checkout's root; cards record it in these words
 
 
 @cache
@@ -32,3 +36,24 @@ def resolve_asset(path: str | Path, kind: str) -> Path:
         if candidate.exists():
             return candidate
     raise FileNotFoundError(f"{kind} file {str(path)!r} not found (looked here and in {base})")
+
+
+def data_root() -> Path:
+    """The folder of the shared datasets (CPED, COLD, SMILECHAT, EmoLLM, ...), the one rule for every caller.
+
+    `$CURATE_DATA` if set (made absolute); else `../shared/data` beside the checkout (the folder that
+    holds the checkout's root); in an installed wheel, which has no checkout, `../shared/data` from the
+    working directory. The folder may be missing: callers that read it say so, naming it.
+    """
+    env = os.environ.get(DATA_ENV, "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    checkout = _PACKAGE_DIR.parent
+    base = checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+    return (base / SHARED_DATA).resolve()
+
+
+def missing_data_message(root: Path) -> str:
+    """The one-line explanation for a missing data folder, naming it and how to point elsewhere."""
+    return (f"{root}: the shared datasets folder is missing; set {DATA_ENV}=/path/to/data "
+            f"(default: {SHARED_DATA} beside the checkout)")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from curate.job import DEFAULT_SHARD_ROWS, DedupSpec
 from curate.models import TASKS
 
 EXIT_CONFIG = 2  # bad job, rule file or input configuration, or an unusable output folder: found up front
@@ -84,12 +85,15 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
             click.echo(yaml.safe_dump(json.loads(json.dumps(job.to_dict())), allow_unicode=True, sort_keys=False))
             click.echo(f"config hash: {job.config_hash()}")
             return
-        from curate.pipeline import run_job
         from curate.report import summary_text
+        from curate.run import run_job
 
         click.echo(f"curate: job {job.name!r}: {sum(len(s.files) for s in job.inputs)} input file(s) -> {job.output}",
                    err=True)
-        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work, resume=not fresh)
+        from curate.progress import Progress
+
+        result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work, resume=not fresh,
+                         progress=Progress(sys.stderr))  # a live line per phase on a terminal, else a line each
     except (JobError, RuleError, FileNotFoundError, yaml.YAMLError) as e:
         raise _fail(e) from None
     except RunError as e:
@@ -107,12 +111,12 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
 @main.command()
 @click.argument("in_path", metavar="IN")
 @click.argument("out", metavar="OUT")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True,
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=DedupSpec.threshold, show_default=True,
               help="Jaccard similarity of character n-gram sets above which two texts are near duplicates.")
-@click.option("--ngram", type=click.IntRange(min=1), default=5, show_default=True, help="Character n-gram size.")
-@click.option("--num-perm", type=click.IntRange(min=8), default=128, show_default=True, help="MinHash signature size.")
+@click.option("--ngram", type=click.IntRange(min=1), default=DedupSpec.ngram, show_default=True, help="Character n-gram size.")
+@click.option("--num-perm", type=click.IntRange(min=8), default=DedupSpec.num_perm, show_default=True, help="MinHash signature size.")
 @click.option("--exact-only", is_flag=True, help="Only remove exact duplicates (same normalised text).")
-@click.option("--shard-rows", type=click.IntRange(min=1), default=5000, show_default=True,
+@click.option("--shard-rows", type=click.IntRange(min=1), default=DEFAULT_SHARD_ROWS, show_default=True,
               help="Records per output shard.")
 @click.option("--overwrite", is_flag=True, help="Use an output folder that holds something other than a curate run.")
 @click.option("--address", envvar="RAY_ADDRESS", metavar="ADDR", help="Ray cluster to join (also RAY_ADDRESS).")
@@ -122,14 +126,16 @@ def dedup(in_path: str, out: str, threshold: float, ngram: int, num_perm: int, e
     """Remove exact and near duplicates from record shards (IN: a run's OUT or a folder of shards).
 
     Duplicates stay in the output with drop_reason exact_duplicate / near_duplicate and dup_of naming the
-    survivor (the longest text of each cluster, then the smallest hash, then the smallest id).
+    survivor. A cluster is split into stars so that every duplicate is itself similar to the text it is
+    removed for; a star's centre is its most linked text, then the longest (without whitespace), then the
+    smallest hash; among the records with the centre's text the smallest id survives, then file and line.
 
     \b
     Example:
       curate dedup out/crawl out/crawl-dedup --threshold 0.85
     """
-    from curate.job import DedupSpec, JobError
-    from curate.pipeline import run_dedup
+    from curate.job import JobError
+    from curate.run import run_dedup
 
     spec = DedupSpec(near=not exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm)
     try:
@@ -159,7 +165,8 @@ def rules() -> None:
 def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[str, ...], simplify: bool) -> None:
     """Show every signal, each rule's threshold and verdict, and the outcome for TEXT.
 
-    Uses the pipeline's own stages (normalise, signals, rules), so the verdict is the one `curate run` gives.
+    Uses the run's own stages (normalise, pii, signals, rules), so the verdict is the one `curate run` gives
+    with the shipped jobs' settings; the PII found (and the candidates turned down, with why) come first.
 
     \b
     Examples:
@@ -167,7 +174,7 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
       curate rules explain --file page.txt
       printf '来访者：我好难过\\n咨询师：发生什么了？' | curate rules explain --kind dialogue -f -
     """
-    from curate.explain import explain, format_explanation
+    from curate.explain import explain_text
     from curate.job import NormalizeSpec
     from curate.stages.rules import RuleError
 
@@ -176,10 +183,9 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
     if text is None:
         raise click.UsageError("give TEXT or --file")
     try:
-        row, verdicts = explain(text, kind, rule_files, NormalizeSpec(to_simplified=simplify))
+        click.echo(explain_text(text, kind, rule_files, NormalizeSpec(to_simplified=simplify)))
     except (RuleError, FileNotFoundError) as e:
         raise _fail(e) from None
-    click.echo(format_explanation(row, verdicts))
 
 
 @main.command()
@@ -228,7 +234,7 @@ def inspect(path: str, rows: int) -> None:
     PATH is a Parquet file, a folder of them, or a run's output folder (its data/ shards;
     use OUT/rejects for the rejects).
     """
-    from curate.inspect import inspect_text
+    from curate.shard_summary import inspect_text
 
     try:
         click.echo(inspect_text(path, rows))
@@ -240,11 +246,12 @@ def inspect(path: str, rows: int) -> None:
 @click.argument("task", type=click.Choice(list(TASKS)))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False),
               help="Training config (default: classifiers/train/TASK.yaml).")
-@click.option("--data-root", default="../shared/data", show_default=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder of the shared datasets the config's `data:` paths are relative to.")
+@click.option("--data-root", type=click.Path(exists=True, file_okay=False),
+              help="Folder of the shared datasets the config's `data:` paths are relative to "
+                   "(default: $CURATE_DATA, else ../shared/data beside the checkout).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Where to write TASK.ftz and its card TASK.yaml (default: the checkout's classifiers/).")
-def train(task: str, config: str | None, data_root: str, out_dir: str | None) -> None:
+def train(task: str, config: str | None, data_root: str | None, out_dir: str | None) -> None:
     """Train TASK's fastText model from its config; write the quantised model and its card.
 
     \b
@@ -272,14 +279,15 @@ def train(task: str, config: str | None, data_root: str, out_dir: str | None) ->
 @click.option("--model", "card", type=click.Path(exists=True, dir_okay=False),
               help="Model card to evaluate (default: classifiers/TASK.yaml).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Training config, for the default valid split.")
-@click.option("--data-root", default="../shared/data", show_default=True, help="Folder of the shared datasets.")
+@click.option("--data-root", help="Folder of the shared datasets (default: $CURATE_DATA, else ../shared/data "
+                                   "beside the checkout).")
 @click.option("--map", "label_map_name", metavar="NAME",
               help="Map the file's label spellings with the card's label_maps[NAME] (ewect, chnsenticorp).")
 @click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA), or of a web-document "
                                 "gold file (domains, domain, quality; default domains, quality for quality).")
 @click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn or document references.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str,
+def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str | None,
           label_map_name: str | None, column: str | None, part: str | None, as_json: bool) -> None:
     """Accuracy, macro-F1, per-label F1 and the confusion matrix of TASK's model on labelled data, with the
     majority baseline; for emotion also the six-way accuracy, and what the card's min_confidence emits.

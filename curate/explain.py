@@ -9,9 +9,12 @@ import pyarrow as pa
 
 import curate
 from curate.job import NormalizeSpec
+from curate.pii.explain import explain_pii, format_pii
+from curate.pii.spec import PiiSpec
 from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR
+from curate.run import per_record
 from curate.schema import conform, record_schema
-from curate.stages.phase_a import run_phase_a
+from curate.stages.base import Settings
 from curate.stages.rules import load_rule_sets
 
 
@@ -45,10 +48,12 @@ def _turns_from_lines(text: str) -> list[dict[str, str]]:
 
 
 def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.yaml", "dialogue.yaml"),
-            norm: NormalizeSpec | None = None, roles: dict[str, str] | None = None) -> tuple[dict, list[Verdict]]:
-    """Run phase A on one record; return the processed row and each rule's verdict.
+            norm: NormalizeSpec | None = None, roles: dict[str, str] | None = None,
+            pii: PiiSpec | None = None) -> tuple[dict, list[Verdict]]:
+    """Run per_record on one record; return the processed row and each rule's verdict.
 
     For kind `dialogue` the text is read as `speaker：utterance` lines; roles come from the default role map.
+    `pii`: the pii stage's settings (default: the shipped jobs' `redact`), so rules judge the text a run judges.
     """
     from curate.job import DialogueSpec
 
@@ -61,7 +66,9 @@ def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.
         row["text"] = text
     table = conform(pa.Table.from_pylist([row], schema=pa.schema(
         [record_schema().arrow.field(k) for k in row])))
-    out = run_phase_a(table, list(rule_files), norm or NormalizeSpec()).to_pylist()[0]
+    settings = Settings(rule_files=tuple(rule_files), normalize=norm or NormalizeSpec(), pii=pii or PiiSpec(),
+                        roles=tuple(roles or ()))
+    out = per_record(table, settings).to_pylist()[0]
     verdicts = []
     for rs in load_rule_sets(list(rule_files)):
         if kind not in rs.applies_to:
@@ -88,3 +95,12 @@ def format_explanation(row: dict, verdicts: list[Verdict]) -> str:
     if row.get("drop_detail"):
         lines.append(f"detail:  {row['drop_detail']}")
     return "\n".join(lines)
+
+
+def explain_text(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.yaml", "dialogue.yaml"),
+                 norm: NormalizeSpec | None = None, pii: PiiSpec | None = None) -> str:
+    """What `curate rules explain` prints: the pii stage's findings (and the candidates it turned down), then
+    every signal, threshold and verdict on the text as the run sees it (redacted)."""
+    row, verdicts = explain(text, kind, rule_files, norm, pii=pii)
+    turns = _turns_from_lines(text) if kind == "dialogue" else None
+    return format_pii(explain_pii(text, kind, pii or PiiSpec(), turns=turns)) + "\n\n" + format_explanation(row, verdicts)

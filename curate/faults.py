@@ -7,9 +7,10 @@ losing the batch (k bad rows cost about k·log2(n) retries, not n).
 Injection: the environment variable CURATE_FAULTS holds a JSON list of faults, each
 ``{"at": POINT, "match": TEXT or "id": ID, "action": ACTION, "once": FLAG_FILE}``:
 
-* POINT: ``phase_a`` or ``phase_c`` (a batch holds the record ID, or a record whose text or turn contains
-  TEXT), or a driver point between phases: ``after_phase_a``, ``after_phase_b`` (neither ``id`` nor
-  ``match``);
+* POINT: a phase, ``per_record`` or ``finish`` (a batch holds the record ID, or a record whose text or turn
+  contains TEXT), or a driver point between phases: ``after_per_record``, ``after_dedup_global`` (neither
+  ``id`` nor ``match``). The earlier names (``phase_a``, ``phase_c``, ``after_phase_a``,
+  ``after_phase_b``) are still read, for one release;
 * ACTION: ``raise`` (the stage fails on that record), ``kill_worker`` (SIGKILL of the process running the
   stage: a Ray worker, which Ray retries) or ``kill_driver`` (SIGKILL of the driver, whose pid is in
   CURATE_DRIVER_PID, and of the worker that fired it; the run is then resumed);
@@ -33,6 +34,8 @@ import pyarrow.compute as pc
 ENV, DRIVER_PID_ENV = "CURATE_FAULTS", "CURATE_DRIVER_PID"
 PROCESSING_ERROR = "processing_error"
 ACTIONS = ("raise", "kill_worker", "kill_driver")
+OLD_POINTS = {"phase_a": "per_record", "phase_c": "finish", "after_phase_a": "after_per_record",
+              "after_phase_b": "after_dedup_global"}
 
 
 class InjectedFault(RuntimeError):
@@ -47,7 +50,7 @@ def _faults(point: str) -> list[dict]:
     for f in faults:
         if f.get("action") not in ACTIONS:
             raise ValueError(f"{ENV}: action must be one of {ACTIONS}, got {f.get('action')!r}")
-    return [f for f in faults if f.get("at") == point]
+    return [f for f in faults if OLD_POINTS.get(f.get("at"), f.get("at")) == point]
 
 
 def _claim(fault: dict) -> bool:

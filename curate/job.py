@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 from curate.assets import resolve_asset
+from curate.pii.config import load_pii_rules
+from curate.pii.spec import PiiSpec, PiiSpecError, parse_pii
 
 
 class JobError(ValueError):
@@ -29,6 +31,12 @@ KINDS = ("web", "dialogue")
 DIALOGUE_STYLES = ("turns", "sharegpt", "messages", "xtuner", "csv")
 TEXT_MODES = ("file", "blank_line")
 ROLES = ("seeker", "supporter", "other")
+# Character encodings of text inputs (JSONL, text, CSV; Parquet is UTF-8 by definition). `auto` decides per
+# file: a byte-order mark, else UTF-8 or GB18030 by the file's first MB (curate/io/encoding.py).
+ENCODINGS = ("auto", "utf-8", "gb18030", "utf-16")
+DEFAULT_ENCODING = "auto"
+# Other spellings a job may use: GBK and GB2312 are subsets of GB18030, so a GB18030 reader reads them.
+_ENCODING_ALIASES = {"utf8": "utf-8", "gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030", "utf16": "utf-16"}
 
 # Raw role spellings of the sources we know (see DESIGN's role table); a job's `roles:` adds or overrides.
 DEFAULT_ROLE_MAP: dict[str, str] = {
@@ -102,6 +110,7 @@ class InputSpec:
     id_field: str | None = None
     url_field: str | None = None
     text_mode: str = "file"
+    encoding: str = DEFAULT_ENCODING
     dialogue: DialogueSpec | None = None
     license: str | None = None
     files: list[str] = field(default_factory=list)  # resolved, sorted
@@ -122,6 +131,9 @@ class NormalizeSpec:
     to_simplified: bool = False
 
 
+DEFAULT_SHARD_ROWS = 5000  # records per output shard
+
+
 @dataclass
 class DedupSpec:
     """Duplicate removal across the whole run (see curate/stages/dedup.py)."""
@@ -140,21 +152,35 @@ class DedupSpec:
         """(bands, rows) for LSH."""
         if self.bands and self.rows:
             return self.bands, self.rows
-        from datasketch.lsh import _optimal_param
+        from datasketch import MinHashLSH
 
-        return _optimal_param(self.threshold, self.num_perm, 1.0 - self.fn_weight, self.fn_weight)
+        # datasketch's public index chooses (b, r) by its weighted false-positive/negative optimum
+        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm, weights=(1.0 - self.fn_weight, self.fn_weight))
+        return lsh.b, lsh.r
 
 
 @dataclass
 class ModelSpec:
     """A model the job runs for one task: its card, for binary tasks an optional threshold override, for tags
     an optional `min_confidence` override and a `spoken` card for turns whose role is `other` (TV-show and
-    chat-script dialogue; seekers', supporters' turns and web text keep `card`)."""
+    chat-script dialogue; seekers', supporters' turns and web text keep `card`); for risk, whether a `high`
+    record is rejected (`drop`, reason `risk_high`)."""
 
     card: str
     threshold: float | None = None
     min_confidence: float | None = None
     spoken: str | None = None
+    drop: bool = False
+
+
+@dataclass
+class RiskSpec:
+    """The job's `risk:` option: tag help-seekers' turns with a crisis-risk level (`tag`), and reject the
+    records whose level is `high` (`drop`: reason `risk_high`) or keep them flagged (the default)."""
+
+    tag: bool = True
+    drop: bool = False
+    card: str = "risk.yaml"
 
 
 def default_scores() -> dict[str, ModelSpec]:
@@ -188,10 +214,12 @@ class Job:
     output: str
     rules: list[str]
     normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
+    pii: PiiSpec = field(default_factory=PiiSpec)
     dedup: DedupSpec = field(default_factory=DedupSpec)
     scores: dict[str, ModelSpec] = field(default_factory=default_scores)
     tags: dict[str, ModelSpec] = field(default_factory=default_tags)
-    shard_rows: int = 5000
+    risk: RiskSpec = field(default_factory=RiskSpec)
+    shard_rows: int = DEFAULT_SHARD_ROWS
     max_record_bytes: int = 8_000_000
     limit: int | None = None
     ray_address: str | None = None
@@ -215,16 +243,26 @@ class Job:
             if words.is_dir():
                 for w in sorted(words.glob("*.txt")):
                     h.update(w.name.encode() + w.read_bytes())
+        if self.pii.mode != "off":  # the PII settings and the surname list change what is redacted
+            for path in load_pii_rules(self.pii.config).files:
+                h.update(Path(path).read_bytes())
         for task, spec in sorted({**self.scores, **self.tags}.items()):  # a retrained model changes the output
             h.update(task.encode() + resolve_asset(spec.card, "classifiers").read_bytes())
+        if "risk" in self.tags:  # so does an edited cue lexicon, which the risk decision reads at run time
+            from curate.models.card import read_card
+            from curate.models.training_data import training_asset
+
+            cues = read_card(resolve_asset(self.tags["risk"].card, "classifiers")).decision.get("cues")
+            if cues:
+                h.update(training_asset(str(cues)).read_bytes())
         return h.hexdigest()[:16]
 
 
-_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "dedup", "scores", "tags", "shard_rows",
+_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "pii", "dedup", "scores", "tags", "risk", "shard_rows",
              "max_record_bytes", "limit", "ray"}
 _DEDUP_KEYS = {"exact", "near", "threshold", "ngram", "num_perm", "bands", "rows", "fn_weight", "seed"}
 _INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
-               "dialogue", "license"}
+               "encoding", "dialogue", "license"}
 _DIALOGUE_KEYS = {"style", "turns_field", "speaker_field", "text_field", "group_field", "order_field", "roles"}
 
 
@@ -271,6 +309,12 @@ def _resolve_files(pattern: str, base: Path, where: str) -> list[str]:
     return [os.path.realpath(f) for f in files]
 
 
+def _encoding(value: Any, where: str) -> str:
+    """A job's `encoding:` as one of ENCODINGS (any case; gbk, gb2312 and cp936 read as gb18030)."""
+    name = str(value).strip().lower().replace("_", "-")
+    return _choice(_ENCODING_ALIASES.get(name, name), ENCODINGS, where)
+
+
 def _parse_dialogue(d: Any, where: str) -> DialogueSpec:
     d = _check_keys(d or {}, _DIALOGUE_KEYS, where)
     style = _choice(d.get("style", "turns"), DIALOGUE_STYLES, f"{where}.style")
@@ -306,6 +350,7 @@ def _parse_input(d: Any, index: int, base: Path) -> InputSpec:
         id_field=d.get("id_field"),
         url_field=d.get("url_field"),
         text_mode=_choice(d.get("text_mode", "file"), TEXT_MODES, f"{where}.text_mode"),
+        encoding=_encoding(d.get("encoding", DEFAULT_ENCODING), f"{where}.encoding"),
         license=d.get("license"),
     )
     if kind == "dialogue":
@@ -406,6 +451,41 @@ def _default_on(card: str) -> bool:
         return True  # a missing card is reported by the parse that follows
 
 
+def parse_risk(d: Any) -> RiskSpec:
+    """`risk:` → RiskSpec. Absent: tag, keep (`{tag: true, drop: false}`); false: off; `{tag, drop, card}`."""
+    if d is None:
+        return RiskSpec()
+    if d is False:
+        return RiskSpec(tag=False)
+    d = _check_keys(d, {"tag", "drop", "card"}, "risk")
+    spec = RiskSpec()
+    for key in ("tag", "drop"):
+        if key in d:
+            if not isinstance(d[key], bool):
+                raise JobError(f"risk.{key}: expected true or false, got {d[key]!r}")
+            setattr(spec, key, d[key])
+    if spec.drop and not spec.tag:
+        raise JobError("risk.drop: true needs risk.tag: true (a record's risk is only known when it is tagged)")
+    if "card" in d:
+        spec.card = str(d["card"])
+    return spec
+
+
+def _with_risk(tags: dict[str, ModelSpec], risk: RiskSpec) -> dict[str, ModelSpec]:
+    """The job's taggers plus the risk tagger when `risk.tag` (its own switch: `tags: false` leaves it on)."""
+    from curate.models.card import CardError, read_card
+
+    if not risk.tag:
+        return tags
+    try:
+        card = read_card(resolve_asset(risk.card, "classifiers"))
+    except (FileNotFoundError, CardError) as e:
+        raise JobError(f"risk.card: {e}") from None
+    if card.task != "risk":
+        raise JobError(f"risk.card: {card.path} is a card for task {card.task!r}, not 'risk'")
+    return {**tags, "risk": ModelSpec(str(card.path), drop=risk.drop)}
+
+
 def _rule_file(r: Any, where: str) -> str:
     """A job's rule file as Ray workers will load it again: a shipped rule set by its name (every node's
     install has it), a file found from the working folder by its absolute path, since on a cluster a
@@ -449,6 +529,11 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
     if ray_cfg.get("address") is not None and not isinstance(ray_cfg["address"], str):
         raise JobError(f"ray.address: expected a string like ray://host:10001 or auto, got {ray_cfg['address']!r}")
     dedup = _parse_dedup(doc.get("dedup"))
+    try:
+        pii = parse_pii(doc.get("pii"))
+    except PiiSpecError as e:
+        raise JobError(str(e)) from None
+    risk = parse_risk(doc.get("risk"))
     name = str(doc.get("name") or (Path(source_path).stem if source_path else "job"))
     job = Job(
         name=name,
@@ -457,10 +542,12 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         output=str(Path(_local_path(str(doc.get("output") or f"out/{name}"), "output")).expanduser().resolve()),
         rules=rules,
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
+        pii=pii,
         dedup=dedup,
         scores=parse_models(doc.get("scores"), default_scores(), "scores"),
-        tags=parse_models(doc.get("tags"), default_tags(), "tags"),
-        shard_rows=_positive_int(doc.get("shard_rows", 5000), "shard_rows"),
+        tags=_with_risk(parse_models(doc.get("tags"), default_tags(), "tags"), risk),
+        risk=risk,
+        shard_rows=_positive_int(doc.get("shard_rows", DEFAULT_SHARD_ROWS), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),
         limit=_positive_int(doc["limit"], "limit") if doc.get("limit") is not None else None,
         ray_address=ray_cfg.get("address"),
@@ -475,7 +562,9 @@ def _override_inputs(inputs: list[dict[str, Any]], given: list[str]) -> list[dic
                for d in inputs}
     for item in given:
         name, sep, path = item.partition("=")
-        if not sep:
+        # PATH alone (a path may hold "=" itself: then it is a path when no input has the name before it)
+        bare = not sep or (name not in by_name and bool(glob.glob(str(Path(item).expanduser()))))
+        if bare:
             if len(inputs) != 1:
                 raise JobError(f"--input {item}: the job has {len(inputs)} inputs, so name one: NAME=PATH "
                                f"with NAME in {sorted(by_name)}")

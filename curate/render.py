@@ -2,7 +2,7 @@
 
 A dialogue record's `text` is its turns as `speaker：utterance` lines joined by newlines. The pipeline
 renders it vectorised over Arrow columns (`curate.stages.normalize`, with the separators defined here);
-the training-data builders (`curate.models.tasks`) render their dialogues with `render_dialogue`, naming
+the training-data builders (`curate.models.training_data`) render their dialogues with `render_dialogue`, naming
 each turn's speaker as the pipeline's readers do, so a model sees in training the text it scores.
 `tests/unit/test_render.py` checks that the two agree on real SMILECHAT and EmoLLM dialogues.
 """

@@ -35,9 +35,11 @@ def summary_text(manifest: dict[str, Any]) -> str:
                 f"{len(manifest['shards'])} shards; config {manifest['job']['config_hash']}"]
     resumed = manifest.get("resumed")
     if resumed:
-        a, c = resumed.get("phase_a", {}), resumed.get("phase_c", {})
+        # earlier manifests named the phases phase_a/phase_b/phase_c
+        a = resumed.get("per_record", resumed.get("phase_a", {}))
+        c = resumed.get("finish", resumed.get("phase_c", {}))
         out.append(f"resumed the run started {resumed['started_at']}: {a.get('done_before', 0)}/{a.get('pieces', 0)} "
-                   f"read tasks, {'the' if resumed.get('phase_b') else 'no'} dedup decisions and "
+                   f"read tasks, {'the' if resumed.get('dedup_global', resumed.get('dedup_global')) else 'no'} dedup decisions and "
                    f"{c.get('done_before', 0)}/{c.get('shards', 0)} shards were done before")
     failed = t["rejected_by_reason"].get("processing_error", 0)
     if failed:

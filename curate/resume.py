@@ -3,10 +3,10 @@
 A run's units and the file that proves each one finished (every file is written under a temporary name and
 renamed, so a file under its final name is complete):
 
-* phase A, one unit per read task (an input file or a piece of one): `_work/a/done/piece-NNNNNN.json`,
-  written after all of the piece's checkpoint shards;
-* phase B, one unit: `_work/b.json`, written after the dedup decisions and duplicated lines;
-* phase C, one unit per checkpoint shard: `stats/<shard>.json`, written after the shard's data and rejects.
+* per_record, one unit per read task (an input file or a piece of one):
+  `_work/per_record/done/piece-NNNNNN.json`, written after all of the piece's checkpoint shards;
+* dedup_global, one unit: `_work/dedup_global.json`, written after the global steps' files;
+* finish, one unit per checkpoint shard: `stats/<shard>.json`, written after the shard's data and rejects.
 
 `_work/plan.json` holds what the units depend on: the job's config hash, the inputs' sizes and mtimes,
 curate's and the schema's versions, and the piece size that cut the inputs into read tasks. A rerun resumes
@@ -26,7 +26,7 @@ from curate.io.writer import PIECES_DONE, STATS, atomic_write_bytes
 from curate.job import Job
 from curate.schema import record_schema
 
-PLAN, PHASE_B = "plan.json", "b.json"
+PLAN, GLOBAL_DONE, CHECKPOINTS = "plan.json", "dedup_global.json", "per_record"
 
 
 def plan_key(job: Job, limit: int | None) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def save_plan(work: Path, plan: dict[str, Any]) -> None:
 
 
 def pieces_done(checkpoints: Path) -> dict[int, list[dict[str, Any]]]:
-    """Finished phase-A read tasks: piece number → the summaries of the checkpoint shards it wrote."""
+    """Finished per_record read tasks: piece number → the summaries of the checkpoint shards it wrote."""
     done = {}
     for marker in sorted((checkpoints / PIECES_DONE).glob("piece-*.json")):
         summaries = _read_json(marker)
@@ -74,19 +74,19 @@ def pieces_done(checkpoints: Path) -> dict[int, list[dict[str, Any]]]:
     return done
 
 
-def load_phase_b(work: Path) -> dict[str, Any] | None:
-    """Phase B's outcome from an earlier attempt: its report and output files, or None."""
-    state = _read_json(work / PHASE_B)
+def load_global(work: Path) -> dict[str, Any] | None:
+    """The global steps' outcome from an earlier attempt: their reports and output files, or None."""
+    state = _read_json(work / GLOBAL_DONE)
     return state if isinstance(state, dict) else None
 
 
-def save_phase_b(work: Path, state: dict[str, Any]) -> None:
-    """Mark phase B done, after the files it names are in place."""
-    _write_json(work / PHASE_B, state)
+def save_global(work: Path, state: dict[str, Any]) -> None:
+    """Mark the global steps done, after the files they name are in place."""
+    _write_json(work / GLOBAL_DONE, state)
 
 
 def shards_done(out: Path, names: list[str]) -> dict[str, dict[str, Any]]:
-    """Finished phase-C shards among `names`: shard name → its summary (the stats file, written last)."""
+    """Finished shards among `names`: shard name → its summary (the stats file, written last)."""
     done = {}
     for name in names:
         summary = _read_json(out / STATS / f"{name}.json")

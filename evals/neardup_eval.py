@@ -1,7 +1,7 @@
 """Near-duplicate precision/recall of curate's real dedup on the benchmark from ``evals/neardup_gen.py``.
 
-For each setting it runs the whole pipeline (``curate.pipeline.run_job``: Ray, phase A, global dedup,
-phase C) on ``docs.jsonl`` as a ``web`` input with ``id_field: id`` and ``rules: []`` (no rule filtering:
+For each setting it runs the whole pipeline (``curate.run.run_job``: Ray, per_record, global dedup,
+finish) on ``docs.jsonl`` as a ``web`` input with ``id_field: id`` and ``rules: []`` (no rule filtering:
 every record reaches dedup), with the given ``dedup:`` block; the job is also written beside the
 run folder (``DATA/run.job.yaml`` by default), so ``curate run DATA/run.job.yaml`` reproduces it. It
 then reads the output shards (``data/`` + ``rejects/``): two records are *predicted duplicates* iff they
@@ -17,7 +17,7 @@ and every predicted pair; positives are pairs with Jaccard >= ``--target`` (0.8)
 printed by edit type and rate (original↔variant pairs), by family (variant↔variant pairs of one source),
 for hard negatives and other cross-source pairs, overall, and by true-Jaccard bin.
 
-Diagnostics come from curate's own phase-A checkpoints (kept for the run and removed afterwards): for
+Diagnostics come from curate's own per_record checkpoints (kept for the run and removed afterwards): for
 every missed positive and false positive, the signature estimate of its Jaccard and whether the two
 records share an LSH band key. A miss is ``lsh_miss`` (no common band: never a candidate),
 ``below_threshold`` (estimate < threshold) or ``not_linked`` (common band and estimate >= threshold, yet
@@ -117,9 +117,10 @@ class RunOutput:
 
 
 def run_curate(data: Path, run_dir: Path, setting: Setting, num_cpus: int | None) -> RunOutput:
-    """Run the pipeline on docs.jsonl with this dedup block; read back its shards and phase-A checkpoints."""
+    """Run the pipeline on docs.jsonl with this dedup block; read back its shards and per_record checkpoints."""
+    from curate.io.output_folder import WORK
     from curate.job import parse_job
-    from curate.pipeline import WORK, run_job
+    from curate.run import run_job
 
     doc: dict[str, Any] = {
         "name": "neardup",
@@ -139,8 +140,8 @@ def run_curate(data: Path, run_dir: Path, setting: Setting, num_cpus: int | None
     seconds = time.perf_counter() - t0
     shards = sorted(run_dir.glob("data/*.parquet")) + sorted(run_dir.glob("rejects/*.parquet"))
     records = pl.read_parquet(shards, columns=RECORD_COLUMNS)
-    # diagnostics: the signatures curate computed (recomputed from the same text and parameters; phase A
-    # keeps only the band keys) and the band keys from its phase-A checkpoints
+    # diagnostics: the signatures curate computed (recomputed from the same text and parameters; per_record
+    # keeps only the band keys) and the band keys from its per_record checkpoints
     from curate.stages import dedup
     from curate.stages.minhash import MinHashParams, signatures
     from curate.stages.ngrams import to_codepoints
@@ -159,7 +160,7 @@ def run_curate(data: Path, run_dir: Path, setting: Setting, num_cpus: int | None
 
 
 def simulate(base: pl.DataFrame, setting: Setting) -> RunOutput:
-    """Curate's phase-B stage functions without Ray, on the normalised texts of an earlier pipeline run.
+    """Curate's dedup_global stage functions without Ray, on the normalised texts of an earlier pipeline run.
 
     Same code path as the pipeline's dedup (signatures, band keys, bucket edges, exact verification, connected
     components split into stars, survivors) with all band rows in one partition (buckets are whole
@@ -473,7 +474,7 @@ def report(setting: Setting, run: RunOutput, truth: Truth, res: dict[str, Any], 
         f"sd {np.nanstd(res['est_error']):.4f}",
         f"- drop reasons: {dict(res['drop_reasons'])}",
         (f"- timings: pipeline {run.seconds:.1f} s (Ray start included; phases {m.get('timings')}, "
-         f"dedup phase B {dd.get('seconds')} s); truth {truth.seconds:.1f} s" if run.engine == "pipeline" else
+         f"dedup dedup_global {dd.get('seconds')} s); truth {truth.seconds:.1f} s" if run.engine == "pipeline" else
          f"- timings: stage functions without Ray {run.seconds:.1f} s; truth {truth.seconds:.1f} s"),
     ]
     if truth.flips or truth.compact_mismatch:

@@ -1,6 +1,6 @@
 """Domain and quality scores on real web documents: the 100 CommonCrawl pages and the web gold set's test part.
 
-    PYTHONPATH=. python evals/web_scores.py [--data-root ../shared/data] [--domain CARD] [--quality CARD]
+    PYTHONPATH=. python evals/web_scores.py [--data-root DIR (default $CURATE_DATA, else ../shared/data)] [--domain CARD] [--quality CARD]
 
 Scores each document with the shipped cards through `curate.models.classifier` (the code the classify stage
 runs: same featurisation, same calibration) and prints, as markdown:
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.annotations import QUALITY_LEVELS, read_gold_documents, read_lines
+from curate.assets import data_root
 from curate.models.classifier import load_classifier
 from curate.schema import label_set
 
@@ -60,7 +61,7 @@ def quality_histogram(levels: list[str], scores: np.ndarray, title: str) -> str:
 def main() -> None:
     """Print the tables."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--domain", default=str(REPO / "classifiers/domain.yaml"))
     ap.add_argument("--quality", default=str(REPO / "classifiers/quality.yaml"))
     args = ap.parse_args()

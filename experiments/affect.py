@@ -25,10 +25,11 @@ import numpy as np
 import yaml
 
 from curate.annotations import gold_file, read_gold_turns, read_rows
+from curate.assets import data_root
 from curate.models.classifier import load_classifier
 from curate.models.evaluate import default_card
-from curate.models.tasks.cped import SENTIMENT_OF_EMOTION
 from curate.models.train import build_splits, load_train_config, train_task
+from curate.models.training_data.cped import SENTIMENT_OF_EMOTION
 from curate.schema import label_map
 
 FOLDS = 4
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["confidence"])
     ap.add_argument("task", choices=["emotion", "sentiment", "dialogue_act", "strategy"])
-    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--config", type=Path, help="a training config other than the shipped one (a variant)")
     args = ap.parse_args(argv)
     if args.task in ("emotion", "sentiment"):

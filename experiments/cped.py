@@ -36,7 +36,7 @@ from curate.models.fasttext_backend import FastTextClassifier, ft_label, load_fa
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize_with_context
 from curate.models.metrics import report
-from curate.models.tasks import cped
+from curate.models.training_data import cped
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FT = {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "dim": 64, "minCount": 1, "loss": "softmax"}
@@ -61,7 +61,7 @@ def _clean(cfg: dict) -> dict:
 
 
 def _build(cfg: dict, data_root: Path) -> Splits:
-    module = importlib.import_module(f"curate.models.tasks.{cfg.get('builder', cfg['task'])}")
+    module = importlib.import_module(f"curate.models.training_data.{cfg.get('builder', cfg['task'])}")
     return module.build({**cfg["data"], "label_values": {}}, data_root)
 
 

@@ -20,11 +20,12 @@ from typing import Any  # fastText's model class has no type hints
 
 import yaml
 
+from curate.assets import data_root
 from curate.models.examples import Example
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
-from curate.models.tasks import domain
+from curate.models.training_data import domain
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,7 +98,7 @@ def main() -> None:
     """Run one experiment and print a JSON summary and a table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(REPO / "classifiers/train/domain.yaml"))
-    ap.add_argument("--data-root", default=str(REPO.parent / "shared/data"))
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--modes", default="chars,words")
     ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. pseudo.per_label=500")
     ap.add_argument("--ft", action="append", default=[], help="fasttext param override, e.g. epoch=5")

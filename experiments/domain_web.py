@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from curate.assets import data_root
 from curate.models.examples import Example
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
-from curate.models.tasks import domain, web_gold
-from curate.models.tasks.domain import _load_seeds, _stop_view
+from curate.models.training_data import domain, web_gold
+from curate.models.training_data.domain import _load_seeds, _stop_view
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
@@ -113,7 +114,7 @@ def main() -> None:
     """Cross-validate one configuration and print a JSON summary line."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--config", default=str(REPO / "classifiers/train/domain.yaml"))
-    ap.add_argument("--data-root", default=str(REPO.parent / "shared/data"))
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. pseudo.per_label=500")
     ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
     ap.add_argument("--folds", type=int, default=5)

@@ -1,7 +1,7 @@
 """ESC-relevance experiments: build the task's data, train fastText, report valid metrics per source.
 
 Reads `classifiers/train/esc_relevance.yaml`, builds train/valid with
-`curate.models.tasks.esc_relevance.build_units` (data read in place from `--data-root`, nothing copied),
+`curate.models.training_data.esc_relevance.build_units` (data read in place from `--data-root`, nothing copied),
 featurises with `curate.models.features.featurize` in each `--modes` mode, trains fastText with the
 config's `fasttext:` settings through `curate train`'s child-process trainer (thread=1, the config seed,
 unquantised), and prints per mode: featurise and train time (train includes the child process's start),
@@ -27,10 +27,11 @@ from pathlib import Path
 
 import yaml
 
+from curate.assets import data_root
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
-from curate.models.tasks.esc_relevance import EVAL, NEG, POS, Unit, build_units
+from curate.models.training_data.esc_relevance import EVAL, NEG, POS, Unit, build_units
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,7 +134,7 @@ def score_card(card: Path, units: list[Unit]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", type=Path, default=ROOT / "classifiers/train/esc_relevance.yaml")
-    ap.add_argument("--data-root", type=Path, default=ROOT.parent / "shared/data")
+    ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--modes", nargs="+", default=["chars", "words"])
     ap.add_argument("--set", action="append", default=[], help="override a config key, e.g. fasttext.dim=64")
     ap.add_argument("--model", type=Path, help="score this trained model's card instead of training")

@@ -1,4 +1,4 @@
-"""Reproducible experiments for the quality model (classifiers/train/quality.yaml, curate/models/tasks/quality.py).
+"""Reproducible experiments for the quality model (classifiers/train/quality.yaml, curate/models/training_data/quality.py).
 
 Builds the task's splits, trains fastText (unquantised, through `curate train`'s child-process trainer)
 on `chars` and `words` features, and reports valid-split accuracy / F1 (positive = high), accuracy on
@@ -23,11 +23,12 @@ from pathlib import Path
 
 import yaml
 
+from curate.assets import data_root
 from curate.models.examples import Example
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
-from curate.models.tasks import quality
+from curate.models.training_data import quality
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +75,7 @@ def main() -> None:
     """Run the comparison and print a JSON report."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(ROOT / "classifiers/train/quality.yaml"))
-    ap.add_argument("--data-root", default=str(ROOT.parent / "shared/data"))
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--modes", nargs="+", default=["chars", "words", "chars_nl"])
     ap.add_argument("--show", type=int, default=10, help="CommonCrawl pages to list at each end")
     args = ap.parse_args()

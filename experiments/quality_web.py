@@ -29,13 +29,14 @@ from typing import Any
 import numpy as np
 import yaml
 
+from curate.assets import data_root
 from curate.models.calibration import apply_calibration, fit_platt, log_length
 from curate.models.examples import Example
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
 from curate.models.metrics import auc
-from curate.models.tasks import quality, web_gold
+from curate.models.training_data import quality, web_gold
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
@@ -92,7 +93,7 @@ def main() -> None:
     """Cross-validate one configuration and print a JSON summary line."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--config", default=str(REPO / "classifiers/train/quality.yaml"))
-    ap.add_argument("--data-root", default=str(REPO.parent / "shared/data"))
+    ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. gold.repeat=8")
     ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
     ap.add_argument("--folds", type=int, default=5)

@@ -7,7 +7,7 @@ threshold) on held-out SMILECHAT dialogues (counselor / client turns) and on Emo
 
 A variant `C:S` retrains from classifiers/train/toxicity.yaml with `data.counselling.counselor_turns: C`
 and `client_turns: S` into a temporary folder. The held-out dialogues are those of
-`curate.models.tasks.toxicity.held_out` (the config's holdout_fraction and salt), which the builder
+`curate.models.training_data.toxicity.held_out` (the config's holdout_fraction and salt), which the builder
 never trains on; EmoLLM is never trained on.
 """
 
@@ -26,8 +26,8 @@ import yaml
 from curate.annotations import SMILECHAT
 from curate.models.classifier import Classifier, load_classifier
 from curate.models.evaluate import read_labelled
-from curate.models.tasks.toxicity import held_out, smilechat_dialogues
 from curate.models.train import DEFAULT_DATA_ROOT, load_train_config, train_task
+from curate.models.training_data.toxicity import held_out, smilechat_dialogues
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -25,10 +25,11 @@ import numpy as np
 import yaml
 
 from curate.annotations import read_lines
+from curate.assets import data_root as default_data_root
 from curate.models.classifier import load_classifier
 from curate.models.evaluate import read_labelled
-from curate.models.tasks.web_gold import doc_key, gold_documents
-from curate.models.train import DEFAULT_DATA_ROOT, load_train_config, train_task
+from curate.models.train import load_train_config, train_task
+from curate.models.training_data.web_gold import doc_key, gold_documents
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from toxicity_counselling import load_sets, measure  # noqa: E402
@@ -71,7 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--card", default=str(REPO / "classifiers/toxicity.yaml"), help="card to measure (without --variant)")
     ap.add_argument("--variant", action="append", default=[], metavar="K=V[,K=V]")
-    ap.add_argument("--data-root", default=str(REPO / DEFAULT_DATA_ROOT))
+    ap.add_argument("--data-root", default=str(default_data_root()))
     ap.add_argument("--top", type=int, default=0, help="print the N highest-scoring web documents (for reading)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.stages.stats import stats_spec
+from curate.stats.shard import stats_spec
 
 TOP = 3
 SHRINK = 30  # rows at which a distance counts half

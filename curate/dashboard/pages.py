@@ -19,15 +19,18 @@ from curate.dashboard.svg import (
     FunnelStep,
     Spread,
     esc,
+    fmt_num,
     funnel_svg,
     histogram_svg,
     label_bars_svg,
+    spread_columns,
     spread_svg,
 )
 from curate.schema import label_set, record_schema
-from curate.stages.stats import SPEAKER_FIELDS, HistSpec, stats_spec
+from curate.stats.shard import SPEAKER_FIELDS, HistSpec, stats_spec
 
 MAX_LABELS = 25  # bars per label chart; the rest are summed into one line
+MAX_INPUT_ROWS = 20  # input files listed open on the index; more are folded
 BAD_SCORE = 0.3  # outlier score from which a shard's row is highlighted
 PERSONA_FIELDS = SPEAKER_FIELDS[1:]  # speaker fields after the name, in schema order
 
@@ -67,8 +70,8 @@ def funnel_steps(doc: dict[str, Any]) -> list[FunnelStep]:
     pipeline = set(label_set("pipeline_drop_reason"))
     stages = [("parsed", ["malformed_input"]),
               ("passed the rules", sorted((r for r in reasons if r not in pipeline), key=lambda r: (-reasons[r], r))),
-              ("unique", ["exact_duplicate", "near_duplicate"]),
-              ("kept", ["processing_error"])]
+              ("unique", ["duplicate_id", "exact_duplicate", "near_duplicate"]),
+              ("kept", ["risk_high", "processing_error"])]
     left = doc["records_in"]
     steps = [FunnelStep("records in", left, "total")]
     for name, drops in stages:
@@ -91,11 +94,40 @@ def hist_figure(h: HistSpec, pair: dict[str, Any], *, kept_only: bool = False) -
     return f'<figure class="histogram"><h3>{esc(h.name)}</h3>{svg}<figcaption>{esc(" · ".join(extra))}</figcaption></figure>'
 
 
-def histogram_grid(doc: dict[str, Any], groups: tuple[str, ...], *, kept_only: bool = False) -> str:
-    """Histograms of the spec whose group is in `groups`, in spec order."""
-    figs = [hist_figure(h, doc["histograms"][h.name], kept_only=kept_only)
-            for h in stats_spec().histograms if h.group in groups]
-    return '<div class="grid">' + "".join(figs) + "</div>"
+def only_kind(doc: dict[str, Any]) -> str | None:
+    """The one record kind of a run or shard with records of a single kind (web, dialogue), else None."""
+    kinds = [k for k, c in doc["kinds"].items() if c["records_in"]]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def absent_note(names: list[str], doc: dict[str, Any], scope: str, *, kept_only: bool = False) -> str:
+    """One line naming the charts left out because no row of the run (or shard) has a value for them."""
+    if not names:
+        return ""
+    rows = "kept record" if kept_only else "record"
+    kind = only_kind(doc)
+    why = f" (it has {kind} records only)" if kind else ""
+    return f'<p class="meta absent">not drawn, no {rows} of this {scope} has a value{esc(why)}: {esc(", ".join(names))}</p>'
+
+
+def histogram_grid(doc: dict[str, Any], groups: tuple[str, ...], *, kept_only: bool = False,
+                   scope: str = "run") -> str:
+    """Histograms of the spec whose group is in `groups`, in spec order; one without a single row in its bins
+    (a web field in a dialogue-only run, a score the job did not compute) is named in a line, not drawn empty."""
+    figs, absent, outside = [], [], []
+    for h in (h for h in stats_spec().histograms if h.group in groups):
+        pair = doc["histograms"][h.name]
+        a = pair["kept"] if kept_only else pair["all"]
+        if sum(a["counts"]):
+            figs.append(hist_figure(h, pair, kept_only=kept_only))
+        elif a["below"] or a["above"]:
+            outside.append(f"{h.name} ({a['below']} below {fmt_num(h.edges[0])}, {a['above']} above {fmt_num(h.edges[-1])})")
+        else:
+            absent.append(h.name)
+    note = absent_note(absent, doc, scope, kept_only=kept_only)
+    if outside:
+        note += f'<p class="meta absent">not drawn, every value outside the bins: {esc(", ".join(outside))}</p>'
+    return ('<div class="grid">' + "".join(figs) + "</div>" if figs else "") + note
 
 
 @cache
@@ -132,15 +164,15 @@ def label_figure(column: str, pair: dict[str, Any]) -> str:
     return f'<figure class="label-counts"><h3>{esc(column)}</h3>{body}{note}</figure>'
 
 
-def label_grid(doc: dict[str, Any], group: str) -> str:
+def label_grid(doc: dict[str, Any], group: str, *, scope: str = "run") -> str:
     """Label charts of one group of the spec (record, turn, persona); a column that no row carries a value of
-    (a tagger the job did not run) is named in one line instead of an empty chart."""
+    (a tagger the job did not run, turn tags in a web-only run) is named in one line instead of an empty chart."""
     null = stats_spec().null_label
     columns = [c for c, g in stats_spec().label_columns if g == group]
     empty = [c for c in columns if not any(k != null for k in doc["labels"][c]["all"])]
     figs = [label_figure(c, doc["labels"][c]) for c in columns if c not in empty]
-    note = f'<p class="meta">no values in this run: {esc(", ".join(empty))}</p>' if empty else ""
-    return '<div class="grid wide">' + "".join(figs) + "</div>" + note
+    grid = '<div class="grid wide">' + "".join(figs) + "</div>" if figs else ""
+    return grid + absent_note(empty, doc, scope)
 
 
 def _tags(row: dict[str, Any], keys: tuple[str, ...], cls: str = "tag") -> str:
@@ -186,13 +218,49 @@ def samples_section(doc: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def risk_section(doc: dict[str, Any]) -> str:
+    """Crisis risk (help-seekers' turns): records per level and source, and a few flagged records per level with
+    their evidence, for a reviewer. Every text is escaped."""
+    by_source = doc.get("risk_by_source") or {}
+    levels = [lv for lv in stats_spec().doc["risk"]["levels"]]
+    null = stats_spec().null_label
+    if not any(lv in pair["all"] for pair in by_source.values() for lv in levels):
+        return '<p class="meta">no record was tagged for crisis risk (no help-seeker turns, or risk off)</p>'
+    head = "".join(f'<th class="num">{esc(lv)} (kept / all)</th>' for lv in [*levels, null])
+    rows = "".join(
+        f"<tr><td>{esc(src)}</td>" + "".join(
+            f'<td class="num">{pair["kept"].get(lv, 0):,} / {pair["all"].get(lv, 0):,}</td>' for lv in [*levels, null])
+        + "</tr>" for src, pair in sorted(by_source.items()))
+    out = scroll_x(f'<table class="risk"><tr><th>source</th>{head}</tr>{rows}</table>')
+    for lv in levels:
+        cards = "".join(
+            f'<article class="sample"><div class="meta">{esc(r["id"])} · {esc(r["source"])} · turn {esc(r["turn"])}'
+            f' · {"kept" if r.get("kept") else esc(r.get("drop_reason"))}</div>'
+            f'<div class="text">{esc(r.get("before") or "")}<mark>{esc(r.get("evidence") or "")}</mark>'
+            f'{esc(r.get("after") or "")}</div></article>'
+            for r in (doc.get("risk_samples") or {}).get(lv, []))
+        if cards:
+            out += f'<h3>{esc(lv)}: samples with their evidence</h3><div class="samples">{cards}</div>'
+    return out
+
+
+def scroll_x(table: str) -> str:
+    """A table in a box that scrolls sideways when the table is wider than the page (long paths, many columns)."""
+    return f'<div class="scroll-x">{table}</div>'
+
+
+def funnel_figure(doc: dict[str, Any]) -> str:
+    """The funnel chart in its panel."""
+    return f'<figure class="funnel">{funnel_svg(funnel_steps(doc))}</figure>'
+
+
 def files_table(files: dict[str, dict[str, Any]]) -> str:
     """Per input file counts."""
-    rows = "".join(f'<tr><td>{esc(path)}</td><td class="num">{f["records_in"]}</td><td class="num">{f["kept"]}</td>'
+    rows = "".join(f'<tr><td class="path">{esc(path)}</td><td class="num">{f["records_in"]}</td><td class="num">{f["kept"]}</td>'
                    f'<td class="num">{f["rejected"]}</td><td class="num">{f["kept_text_bytes"]:,}</td></tr>'
                    for path, f in sorted(files.items()))
-    return ('<table class="files"><tr><th>input file</th><th class="num">in</th><th class="num">kept</th>'
-            f'<th class="num">rejected</th><th class="num">kept text bytes</th></tr>{rows}</table>')
+    return scroll_x('<table class="files"><tr><th>input file</th><th class="num">in</th><th class="num">kept</th>'
+                    f'<th class="num">rejected</th><th class="num">kept text bytes</th></tr>{rows}</table>')
 
 
 def shard_page(doc: dict[str, Any], outlier: Outlier | None) -> str:
@@ -202,18 +270,19 @@ def shard_page(doc: dict[str, Any], outlier: Outlier | None) -> str:
     if outlier is not None:
         why = ", ".join(f"{n} ({tv:.2f})" for n, tv in outlier.reasons)
         note = f'<p>outlier score {outlier.score:.3f} against {esc(outlier.peers)}; most different: {esc(why)}</p>'
+    scope = "shard"
     body = (f'<nav><a href="index.html">← run overview</a></nav><h1>shard {esc(name)}</h1>{note}'
             + kpis(doc) + files_table(doc["files"])
-            + "<h2>Funnel</h2>" + funnel_svg(funnel_steps(doc))
-            + "<h2>Scores (kept records)</h2>" + histogram_grid(doc, ("score",), kept_only=True)
-            + "<h2>Lengths</h2>" + legend() + histogram_grid(doc, ("length",))
-            + "<h2>Labels</h2>" + legend() + label_grid(doc, "record")
-            + "<h2>Turn tags</h2>" + label_grid(doc, "turn")
-            + "<h2>Personas</h2>" + label_grid(doc, "persona")
+            + "<h2>Funnel</h2>" + funnel_figure(doc)
+            + "<h2>Scores (kept records)</h2>" + histogram_grid(doc, ("score",), kept_only=True, scope=scope)
+            + "<h2>Lengths</h2>" + legend() + histogram_grid(doc, ("length",), scope=scope)
+            + "<h2>Labels</h2>" + legend() + label_grid(doc, "record", scope=scope)
+            + "<h2>Turn tags</h2>" + label_grid(doc, "turn", scope=scope)
+            + "<h2>Personas</h2>" + label_grid(doc, "persona", scope=scope)
             + "<h2>Samples per score band</h2>" + samples_section(doc)
-            + "<h2>Rule signals</h2>" + legend() + histogram_grid(doc, ("signal",))
+            + "<h2>Rule signals</h2>" + legend() + histogram_grid(doc, ("signal",), scope=scope)
             + "<details><summary>Domain and emotion scores</summary>"
-            + histogram_grid(doc, ("domain score", "emotion score"), kept_only=True) + "</details>")
+            + histogram_grid(doc, ("domain score", "emotion score"), kept_only=True, scope=scope) + "</details>")
     return page(f"curate shard {name}", body, source=f"stats/{name}.json")
 
 
@@ -228,6 +297,27 @@ def shard_spreads(docs: list[dict[str, Any]], h: HistSpec) -> list[Spread]:
     return out
 
 
+def spread_section(run: dict[str, Any], docs: list[dict[str, Any]]) -> str:
+    """One full-width chart per score: its spread in every shard, shards in run order (bucketed when many)."""
+    figs, absent = [], []
+    for h in (h for h in stats_spec().histograms if h.group == "score"):
+        spreads = shard_spreads(docs, h)
+        if not spreads:
+            absent.append(h.name)
+            continue
+        per = spread_columns(len(spreads))
+        how = ("one column per shard: line p10–p90, dot the median" if per == 1 else
+               f"{per} consecutive shards per column: thin line from their lowest p10 to their highest p90, box from "
+               "their lowest to their highest median, dot the median of their medians")
+        figs.append(f'<figure class="spread"><h3>{esc(h.name)} per shard</h3>'
+                    f"{spread_svg(spreads, h.edges[0], h.edges[-1], caption=h.name)}"
+                    f"<figcaption>{len(spreads)} shards with scored kept records, in run order; {how}; dashed line: "
+                    "the median of the shard medians. Click a column for its shard"
+                    f"{'' if per == 1 else ' (the one whose median is farthest from the dashed line)'}; "
+                    "hover for the numbers.</figcaption></figure>")
+    return ('<div class="stack">' + "".join(figs) + "</div>" if figs else "") + absent_note(absent, run, "run", kept_only=True)
+
+
 def outlier_table(ranked: list[Outlier], docs: dict[str, dict[str, Any]]) -> str:
     """Shards, most unusual first, each linked to its page."""
     rows = []
@@ -238,22 +328,48 @@ def outlier_table(ranked: list[Outlier], docs: dict[str, dict[str, Any]]) -> str
         why = ", ".join(f"{n} {tv:.2f}" for n, tv in o.reasons)
         kept = d["kept"] / (d["records_in"] or 1)
         rows.append(f'<tr class="{"bad" if o.score >= BAD_SCORE else ""}"><td class="num">{i}</td>'
-                    f'<td><a href="{esc(o.shard)}.html">{esc(o.shard)}</a></td><td>{esc(source)}</td>'
+                    f'<td class="shard"><a href="{esc(o.shard)}.html">{esc(o.shard)}</a></td><td>{esc(source)}</td>'
                     f'<td class="num">{d["records_in"]}</td><td class="num">{kept:.0%}</td>'
                     f'<td class="num">{o.score:.3f}</td><td>{esc(o.peers)}</td><td>{esc(why)}</td>'
                     f"<td>{esc(top_reason)}</td></tr>")
-    return ('<table class="shards"><tr><th class="num">#</th><th>shard</th><th>source</th><th class="num">in</th>'
-            '<th class="num">kept</th><th class="num">outlier</th><th>compared with</th>'
-            f'<th>most different (total variation)</th><th>top drop reason</th></tr>{"".join(rows)}</table>')
+    return scroll_x('<table class="shards"><tr><th class="num">#</th><th>shard</th><th>source</th><th class="num">in</th>'
+                    '<th class="num">kept</th><th class="num">outlier</th><th>compared with</th>'
+                    f'<th>most different (total variation)</th><th>top drop reason</th></tr>{"".join(rows)}</table>')
 
 
 def inputs_table(manifest: dict[str, Any]) -> str:
-    """The manifest's per-input counts, with the reconciliation check."""
-    rows = "".join(f'<tr><td>{esc(f["input"])}</td><td>{esc(f["file"])}</td><td class="num">{f["records_in"]}</td>'
+    """The manifest's per-input counts, with the reconciliation check; folded under a one-line summary when
+    there are more than MAX_INPUT_ROWS files (a run over many small files), files that do not reconcile first."""
+    files = sorted(manifest.get("inputs", []), key=lambda f: bool(f.get("reconciled")))
+    rows = "".join(f'<tr><td>{esc(f["input"])}</td><td class="path">{esc(f["file"])}</td><td class="num">{f["records_in"]}</td>'
                    f'<td class="num">{f["kept"]}</td><td class="num">{f["rejected"]}</td>'
-                   f'<td>{"yes" if f.get("reconciled") else "NO"}</td></tr>' for f in manifest.get("inputs", []))
-    return ('<table class="inputs"><tr><th>input</th><th>file</th><th class="num">in</th><th class="num">kept</th>'
-            f'<th class="num">rejected</th><th>reconciled</th></tr>{rows}</table>')
+                   f'<td>{"yes" if f.get("reconciled") else "NO"}</td></tr>' for f in files)
+    table = scroll_x('<table class="inputs"><tr><th>input</th><th>file</th><th class="num">in</th>'
+                     '<th class="num">kept</th><th class="num">rejected</th><th>reconciled</th></tr>'
+                     f'{rows}</table>')
+    if len(files) <= MAX_INPUT_ROWS:
+        return table
+    bad = sum(1 for f in files if not f.get("reconciled"))
+    summary = f"{len(files)} input files, {'all reconciled' if not bad else f'{bad} NOT reconciled'}"
+    return f"<details{' open' if bad else ''}><summary>{esc(summary)}</summary>{table}</details>"
+
+
+def pii_table(manifest: dict[str, Any]) -> str:
+    """PII found per input (source) and type, from the manifest; the mode says whether it was redacted."""
+    by_source: dict[str, dict[str, int]] = {}
+    for f in manifest.get("inputs", []):
+        acc = by_source.setdefault(f["input"], {})
+        for kind, n in (f.get("pii_found") or {}).items():
+            acc[kind] = acc.get(kind, 0) + n
+    kinds = [k for k in label_set("pii_type") if any(k in c for c in by_source.values())]
+    if not kinds:
+        return "<p>none found</p>"
+    mode = ((manifest.get("job") or {}).get("config") or {}).get("pii", {}).get("mode", "redact")
+    head = "".join(f'<th class="num">{esc(k)}</th>' for k in kinds)
+    rows = "".join(f'<tr><td>{esc(src)}</td>' + "".join(f'<td class="num">{c.get(k, 0):,}</td>' for k in kinds) + "</tr>"
+                   for src, c in sorted(by_source.items()))
+    note = "replaced by typed placeholders" if mode == "redact" else "counted only (pii mode: flag)"
+    return f'<p class="meta">{esc(note)}</p>' + scroll_x(f'<table class="pii"><tr><th>input</th>{head}</tr>{rows}</table>')
 
 
 def index_page(run: dict[str, Any], docs: list[dict[str, Any]], ranked: list[Outlier],
@@ -265,15 +381,13 @@ def index_page(run: dict[str, Any], docs: list[dict[str, Any]], ranked: list[Out
     if manifest:
         head += (f'<p class="meta">config {esc(job.get("config_hash"))} · started {esc(manifest.get("started_at"))} · '
                  f'{esc(manifest.get("seconds"))} s · {len(docs)} shards</p>')
-    spreads = "".join(
-        f'<figure><h3>{esc(h.name)} per shard (p10–p90, median; click a shard)</h3>'
-        f"{spread_svg(shard_spreads(docs, h), h.edges[0], h.edges[-1], caption=h.name)}</figure>"
-        for h in stats_spec().histograms if h.group == "score")
     body = (head + kpis(run)
-            + "<h2>Funnel: input to kept, by reason</h2>" + funnel_svg(funnel_steps(run))
+            + "<h2>Funnel: input to kept, by reason</h2>" + funnel_figure(run)
             + ("<h2>Inputs</h2>" + inputs_table(manifest) if manifest else "")
+            + ("<h2>PII found, by input and type</h2>" + pii_table(manifest) if manifest else "")
+            + "<h2>Crisis risk (help-seekers' turns)</h2>" + risk_section(run)
             + "<h2>Score distributions (kept records, whole run)</h2>" + histogram_grid(run, ("score",), kept_only=True)
-            + "<h2>Score distributions across shards</h2>" + f'<div class="grid wide">{spreads}</div>'
+            + "<h2>Score distributions across shards</h2>" + spread_section(run, docs)
             + "<h2>Shards, most unusual first</h2>" + outlier_table(ranked, {d["shard"]: d for d in docs})
             + "<h2>Lengths (whole run)</h2>" + legend() + histogram_grid(run, ("length",))
             + "<h2>Labels (whole run)</h2>" + legend() + label_grid(run, "record")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from curate.dashboard.outliers import rank_shards
 from curate.dashboard.pages import index_page, shard_page
-from curate.stats_merge import merge_stats, read_shard_stats
+from curate.stats.merge import merge_stats, read_shard_stats
 
 DASHBOARD = "dashboard"
 

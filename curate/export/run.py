@@ -19,7 +19,7 @@ from curate.export.card import dataset_info, dumps, render_card
 from curate.export.convert import CONVERTERS
 from curate.export.select import KEY, check_balance_column, plan, scan, shard_files, where_expr
 from curate.export.spec import ExportError, ExportSpec
-from curate.export.stats import ExportStats, stats_columns
+from curate.stats.export import ExportStats, stats_columns
 
 SUMMARY = "export.json"
 CARD = "README.md"

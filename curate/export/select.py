@@ -16,7 +16,7 @@ KEY = ("source", "id")
 
 def shard_files(source: Path) -> list[Path]:
     """The kept-record shards of a run folder (OUT/data), a folder of Parquet files or one file."""
-    from curate.inspect import parquet_files
+    from curate.shard_summary import parquet_files
 
     try:
         files = parquet_files(source)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import curate
+from curate.io.encoding import Encoding
 from curate.io.writer import atomic_write_bytes
 from curate.job import Job
 from curate.schema import record_schema
-from curate.stages.rules import load_rule_sets
-from curate.stages.signals import signal_versions
 
 MANIFEST = "manifest.json"
 _DEPENDENCIES = ("ray", "polars", "pyarrow", "numpy", "jieba", "rjieba", "fasttext-numpy2", "datasketch",
@@ -32,18 +32,23 @@ def dependency_versions() -> dict[str, str | None]:
 
 
 def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int] | None = None,
-                     on_disk: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
+                     on_disk: dict[str, dict[str, int]] | None = None,
+                     encodings: dict[str, Encoding | None] | None = None) -> list[dict[str, Any]]:
     """Per input file: records_in, kept, rejected by reason, malformed; every file of the job is listed.
 
     `read` (records the readers produced per file) and `on_disk` (rows found in the written files) make
     `reconciled` an independent check: records read == rows kept on disk + rows rejected on disk.
+    `encodings` (`check_input`'s) adds each text file's `encoding` and how it was decided (`encoding_by`).
     """
     rows = []
     for spec in job.inputs:
         for path in spec.files:
             acc = {"file": path, "input": spec.name, "kind": spec.kind, "format": spec.format_of(path),
                    "bytes": Path(path).stat().st_size, "records_in": 0, "kept": 0, "rejected": 0,
-                   "rejected_by_reason": {}, "license": spec.license}
+                   "rejected_by_reason": {}, "pii_found": {}, "license": spec.license}
+            encoding = (encodings or {}).get(path)
+            if encoding is not None:
+                acc["encoding"], acc["encoding_by"] = encoding.name, encoding.by
             for s in shards:
                 f = s["files"].get(path)
                 if not f:
@@ -52,6 +57,8 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
                     acc[key] += f[key]
                 for reason, n in f["rejected_by_reason"].items():
                     acc["rejected_by_reason"][reason] = acc["rejected_by_reason"].get(reason, 0) + n
+                for kind, n in f.get("pii", {}).items():
+                    acc["pii_found"][kind] = acc["pii_found"].get(kind, 0) + n
             acc["rejected_by_reason"] = dict(sorted(acc["rejected_by_reason"].items()))
             acc["malformed"] = acc["rejected_by_reason"].get("malformed_input", 0)
             if read is not None:
@@ -69,41 +76,89 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
     return rows
 
 
-def build_manifest(job: Job, shards: list[dict[str, Any]], *, started: str, finished: str, seconds: float,
-                   ray_info: dict[str, Any], limit: int | None, read: dict[str, int] | None = None,
-                   on_disk: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    """The manifest document."""
-    inputs = per_input_counts(job, shards, read, on_disk)
+@dataclass
+class RunReport:
+    """What a run tells its manifest beyond the job and the shards: times, engine, steps, models, rules."""
+
+    started: str
+    finished: str
+    seconds: float
+    ray: dict[str, Any]
+    limit: int | None
+    read: dict[str, int] | None = None  # records the readers produced per input file
+    on_disk: dict[str, dict[str, int]] | None = None  # rows found in the written files per input file
+    encodings: dict[str, Encoding | None] | None = None  # each input file's character encoding (check_input)
+    dedup: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, Any] | None = None
+    duplicate_ids: dict[str, Any] | None = None  # per input that maps an id_field: its repeated ids
+    timings: dict[str, float] = field(default_factory=dict)
+    resumed: dict[str, Any] | None = None
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    signals: dict[str, int] = field(default_factory=dict)
+    models: dict[str, Any] = field(default_factory=dict)
+
+
+def _sum_counts(dicts: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in dicts:
+        for k, n in d.items():
+            out[k] = out.get(k, 0) + n
+    return dict(sorted(out.items()))
+
+
+def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Duplicates removed per input file and per source, from the per-file counts."""
+    by_file: dict[str, dict[str, int]] = {}
+    by_source: dict[str, dict[str, int]] = {}
+    for f in inputs:
+        counts = {r: f["rejected_by_reason"].get(r, 0) for r in ("exact_duplicate", "near_duplicate")}
+        by_file[f["file"]] = counts
+        acc = by_source.setdefault(f["input"], {"exact_duplicate": 0, "near_duplicate": 0})
+        for r, n in counts.items():
+            acc[r] += n
+    return {"removed_by_file": by_file, "removed_by_source": by_source}
+
+
+def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) -> dict[str, Any]:
+    """The whole manifest document of a run."""
+    inputs = per_input_counts(job, shards, report.read, report.on_disk, report.encodings)
     reasons: dict[str, int] = {}
     for f in inputs:
         for r, n in f["rejected_by_reason"].items():
             reasons[r] = reasons.get(r, 0) + n
     shards = sorted(shards, key=lambda s: s["shard"])
-    return {
+    manifest = {
         "curate_version": curate.__version__,
         "schema": {"name": record_schema().name, "version": record_schema().version},
         "job": {"name": job.name, "file": job.source_path, "config_hash": job.config_hash(), "config": job.to_dict()},
-        "limit": limit,
-        "started_at": started,
-        "finished_at": finished,
-        "seconds": round(seconds, 3),
+        "limit": report.limit,
+        "started_at": report.started,
+        "finished_at": report.finished,
+        "seconds": round(report.seconds, 3),
         "totals": {
             "records_in": sum(f["records_in"] for f in inputs),
             "kept": sum(f["kept"] for f in inputs),
             "rejected": sum(f["rejected"] for f in inputs),
             "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
             "input_bytes": sum(f["bytes"] for f in inputs),
+            "pii_found": _sum_counts(f["pii_found"] for f in inputs),
         },
         "inputs": inputs,
         "shards": [{k: s.get(k) for k in ("shard", "records_in", "kept", "rejected", "data", "rejects")} for s in shards],
-        "rules": [{"file": rs.path, "name": rs.name, "applies_to": list(rs.applies_to),
-                   "rules": [r.id for r in rs.active], "words": len(rs.words.words) if rs.words else 0}
-                  for rs in load_rule_sets(job.rules)],
-        "signals": signal_versions(),
-        "models": {},
+        "rules": report.rules,
+        "signals": report.signals,
+        "models": report.models,
         "dependencies": dependency_versions(),
-        "ray": ray_info,
+        "ray": report.ray,
+        "dedup": {"params": asdict(job.dedup), **report.dedup, **_duplicates_by(inputs)},
     }
+    if report.lines:
+        manifest["crossdoc_lines"] = report.lines
+    if report.duplicate_ids:
+        manifest["duplicate_ids"] = report.duplicate_ids
+    manifest["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
+    manifest["resumed"] = report.resumed
+    return manifest
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
@@ -112,7 +167,3 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
     atomic_write_bytes(path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
     return path
 
-
-def read_manifest(out: Path) -> dict[str, Any]:
-    """Read OUT/manifest.json."""
-    return json.loads((out / MANIFEST).read_text(encoding="utf-8"))

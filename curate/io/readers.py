@@ -1,15 +1,13 @@
 """The input edge: every input format (JSONL, JSON array, Parquet, text, CSV) to record-schema Arrow tables.
 
-`check_input` is the cheap up-front configuration check (headers and schemas only); `read_file` streams one
-file as conformed tables. A bad record never raises: it becomes a row with drop_reason `malformed_input` and a
+`check_input` is the cheap up-front configuration check (headers and schemas only) and tells each text file's
+character encoding (`curate.io.encoding`); `read_file` streams one file as conformed tables. A bad record never raises: it becomes a row with drop_reason `malformed_input` and a
 `drop_detail` of `file:line: what is wrong`, carrying the raw text so nothing is lost.
 """
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
 import io
 import json
 import mmap
@@ -18,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -26,17 +24,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
-import zstandard
 
 import curate
+from curate.io.encoding import STREAM_ERRORS, Encoding, compression, detect_encoding, open_text, undecodable
 from curate.job import DialogueSpec, InputSpec, JobError
 from curate.render import XTUNER_KEYS
 from curate.schema import conform, record_schema
 
 MALFORMED = "malformed_input"
 
-_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
-_BOM = b"\xef\xbb\xbf"
+_UTF8 = Encoding("utf-8", "declared")  # how Parquet strings are read, and a reader's default encoding
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 # A sentinel distinguishes "field absent" from "field is null" in error messages.
 _MISSING = object()
@@ -52,64 +49,46 @@ _CSV_FIELD_LIMIT = 2**31 - 1
 # --------------------------------------------------------------------------------------------- opening files
 
 
-def _compression(path: str) -> str | None:
-    """Compression codec named by the file's suffix, if any."""
-    return _COMPRESSION.get(Path(path).suffix.lower())
-
-
-def _open_binary(path: str) -> IO[bytes]:
-    """Open `path` for buffered binary reading, decompressing by suffix (.gz, .bz2, .zst)."""
-    comp = _compression(path)
-    if comp == "gzip":
-        return gzip.open(path, "rb")
-    if comp == "bz2":
-        return bz2.open(path, "rb")
-    if comp == "zstd":
-        # zstandard's reader has no line iteration of its own; the BufferedReader adds it.
-        return io.BufferedReader(zstandard.open(path, "rb"))
-    return open(path, "rb")  # noqa: SIM115 - returned to the caller's `with`
-
-
-def _is_json_array(path: str) -> bool:
+def _is_json_array(path: str, encoding: Encoding) -> bool:
     """A `.json` file whose first non-space byte is `[` holds one JSON array; any other file is JSONL."""
     name = path.lower()
-    if _compression(name):
+    if compression(name):
         name = name[: -len(Path(name).suffix)]
     if not name.endswith(".json"):
         return False
-    with _open_binary(path) as f:
+    with open_text(path, encoding) as f:
+        first = True
         while True:
             block = f.read(65536)
             if not block:
                 return False
-            head = block.lstrip(b" \t\r\n" + _BOM)
+            if first:
+                block, first = block.removeprefix(encoding.bom), False
+            head = block.lstrip(b" \t\r\n")
             if head:
                 return head[:1] == b"["
 
 
-def _utf8_error(data: bytes, err: UnicodeDecodeError) -> str:
-    return f"not valid UTF-8 (byte 0x{data[err.start]:02x} at position {err.start})"
-
-
-def _decode_whole(data: bytes) -> tuple[str, bool]:
+def _decode_whole(data: bytes, encoding: Encoding) -> tuple[str, bool]:
     """Decode a whole file; undecodable bytes survive as surrogates so each record can be judged on its own.
 
     Returns the text and whether any byte was undecodable.
     """
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
+    data = data.removeprefix(encoding.bom)
     try:
-        return data.decode("utf-8"), False
+        return data.decode(encoding.codec), False
     except UnicodeDecodeError:
-        return data.decode("utf-8", "surrogateescape"), True
+        return data.decode(encoding.codec, "surrogateescape"), True
 
 
-def _surrogate_error(s: str) -> str | None:
-    """The UTF-8 complaint for text decoded with surrogateescape, or None when it was valid."""
+def _surrogate_error(s: str, encoding: Encoding) -> str | None:
+    """What is wrong with text decoded with surrogateescape (its first bad byte), or None when it was valid."""
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as e:
-        return f"not valid UTF-8 (byte 0x{ord(s[e.start]) - 0xDC00:02x} at position {e.start})"
+        if encoding.utf16:  # the transcoded stream holds 0xFF for whatever did not decode
+            return f"not valid {encoding.label} (undecodable bytes at character {e.start})"
+        return f"not valid {encoding.label} (byte 0x{ord(s[e.start]) - 0xDC00:02x} at position {e.start})"
     return None
 
 
@@ -174,7 +153,7 @@ def _undecodable_row(row: pa.RecordBatch) -> tuple[str, str]:
         try:
             column.to_pylist()
         except UnicodeDecodeError as e:
-            problem = f"field {name!r} is {_utf8_error(e.object, e)}"
+            problem = f"field {name!r} is {undecodable(_UTF8, e.object, e)}"
             break
     try:
         raw = _to_json(row.cast(pa.schema([f.with_type(_binary_type(f.type)) for f in row.schema])).to_pylist()[0])
@@ -199,13 +178,15 @@ def _type_name(value: Any) -> str:
 # ----------------------------------------------------------------------------------- the up-front check
 
 
-def check_input(path: str, spec: InputSpec) -> None:
+def check_input(path: str, spec: InputSpec) -> Encoding | None:
     """Check, before any work, that one input file can fit the job; raise JobError naming the file and field.
+    Returns the file's character encoding (None for Parquet), which its readers are then given.
 
     Catches an unknown format, a missing or unreadable file, a CSV header lacking a mapped column
     (text_field for web; group_field, speaker_field, text_field, order_field for dialogues; id_field and
     url_field when set) and a Parquet schema lacking the mapped text / turns / id / url field or giving it
-    the wrong type. Cheap: reads only the first bytes, the CSV header or the Parquet footer.
+    the wrong type. Cheap: reads only the first 4 MB (to tell the encoding), the CSV header or the Parquet
+    footer.
     """
     where = f"inputs[{spec.name}]"
     fmt = spec.format_of(path)
@@ -216,14 +197,15 @@ def check_input(path: str, spec: InputSpec) -> None:
     try:
         if fmt == "parquet":
             _check_parquet(path, spec, where)
-        elif fmt == "csv":
-            _check_csv(path, spec, where)
-        else:
-            with _open_binary(path) as f:
-                f.read(4096)  # proves the file opens and, when compressed, that the stream header is sane
+            return None
+        # reading the head proves the file opens and, when compressed, that the stream header is sane
+        encoding = detect_encoding(path, spec.encoding)
+        if fmt == "csv":
+            _check_csv(path, spec, where, encoding)
+        return encoding
     except JobError:
         raise
-    except (OSError, EOFError, ValueError, zstandard.ZstdError, pa.ArrowException) as e:
+    except (*STREAM_ERRORS, ValueError, pa.ArrowException) as e:
         raise JobError(f"{where}.path: {path}: cannot read as {fmt}: {e}") from None
 
 
@@ -254,15 +236,13 @@ def _mapped_columns(spec: InputSpec, fmt: str) -> list[tuple[str, str]]:
     return cols
 
 
-def _check_csv(path: str, spec: InputSpec, where: str) -> None:
-    with _open_binary(path) as f:
-        first = f.readline()
-    if first.startswith(_BOM):
-        first = first[len(_BOM) :]
+def _check_csv(path: str, spec: InputSpec, where: str, encoding: Encoding) -> None:
+    with open_text(path, encoding) as f:
+        first = f.readline().removeprefix(encoding.bom)
     try:
-        line = first.decode("utf-8")
+        line = first.decode(encoding.codec)
     except UnicodeDecodeError as e:
-        raise JobError(f"{where}.path: {path}: CSV header is {_utf8_error(first, e)}") from None
+        raise JobError(f"{where}.path: {path}: CSV header is {undecodable(encoding, first, e)}") from None
     if not line.strip():
         raise JobError(f"{where}.path: {path}: empty CSV file (no header line)")
     header = next(csv.reader([line]))
@@ -292,21 +272,24 @@ def _check_parquet(path: str, spec: InputSpec, where: str) -> None:
 
 def read_file(
     path: str, spec: InputSpec, *, rel_name: str, max_record_bytes: int, chunk_rows: int,
-    piece: tuple[int, int, int] | None = None,
+    piece: tuple[int, int, int] | None = None, encoding: Encoding | None = None,
 ) -> Iterator[pa.Table]:
     """Stream the records of one file as tables of at most `chunk_rows` rows, each `curate.schema.conform`ed.
 
     `rel_name` (the file's name relative to the input root) keys the stable ids, so they do not depend on
     where the data is mounted. Records over `max_record_bytes` and every other bad record come out as
     `malformed_input` rows instead of raising. `piece` = (start byte, end byte, line number at start), from
-    `jsonl_pieces`, reads only the lines starting in [start, end) of a splittable JSONL file.
+    `jsonl_pieces`, reads only the lines starting in [start, end) of a splittable JSONL file. `encoding`: the
+    file's, as `check_input` told it (the pieces of one file must agree); None tells it here.
     """
-    reader = _FileReader(path, spec, rel_name, max_record_bytes, max(1, chunk_rows))
     fmt = spec.format_of(path)
+    if encoding is None:
+        encoding = _UTF8 if fmt == "parquet" else detect_encoding(path, spec.encoding)
+    reader = _FileReader(path, spec, rel_name, max_record_bytes, max(1, chunk_rows), encoding)
     if piece is not None:
         yield from reader.jsonl(*piece)
     elif fmt == "jsonl":
-        yield from reader.json_array() if _is_json_array(path) else reader.jsonl()
+        yield from reader.json_array() if _is_json_array(path, encoding) else reader.jsonl()
     elif fmt == "parquet":
         yield from reader.parquet()
     elif fmt == "text":
@@ -317,9 +300,13 @@ def read_file(
         raise JobError(f"inputs[{spec.name}].format: unknown format {fmt!r}")
 
 
-def splittable(path: str, spec: InputSpec) -> bool:
-    """Whether `path` can be read in byte-range pieces: an uncompressed JSONL file (not a JSON array)."""
-    return spec.format_of(path) == "jsonl" and _compression(path) is None and not _is_json_array(path)
+def splittable(path: str, spec: InputSpec, encoding: Encoding | None = None) -> bool:
+    """Whether `path` can be read in byte-range pieces: an uncompressed JSONL file (not a JSON array) whose
+    lines can be split as bytes (UTF-8 or GB18030, not UTF-16). `encoding`: as `read_file` takes it."""
+    if spec.format_of(path) != "jsonl" or compression(path) is not None:
+        return False
+    encoding = encoding or detect_encoding(path, spec.encoding)
+    return not encoding.utf16 and not _is_json_array(path, encoding)
 
 
 def jsonl_pieces(path: str, piece_bytes: int) -> list[tuple[int, int, int]]:
@@ -439,10 +426,14 @@ class _FileReader:
     """Reads one file of one input; one method per format, all feeding a `_Columns`."""
 
     def __init__(
-        self, path: str, spec: InputSpec, rel_name: str, max_record_bytes: int, chunk_rows: int
+        self, path: str, spec: InputSpec, rel_name: str, max_record_bytes: int, chunk_rows: int,
+        encoding: Encoding = _UTF8,
     ) -> None:
         self.path = path
         self.spec = spec
+        self.encoding = encoding
+        self.codec = encoding.codec  # what lines are decoded with: utf-8 (UTF-8, transcoded UTF-16) or gb18030
+        self.bom = encoding.bom
         self.rel_name = rel_name
         self.max_bytes = max_record_bytes
         self.chunk_rows = chunk_rows
@@ -629,7 +620,7 @@ class _FileReader:
         """
         line_no = first_line - 1
         pos = start
-        with _open_binary(self.path) as f:  # a file that cannot be opened at all raises: it is no record
+        with open_text(self.path, self.encoding) as f:  # a file that cannot be opened at all raises: it is no record
             if start:
                 f.seek(start)
             try:
@@ -639,14 +630,14 @@ class _FileReader:
                             break
                         pos += len(raw_line)
                     body = raw_line.rstrip(b"\r\n")
-                    if line_no == 1 and body.startswith(_BOM):
-                        body = body[len(_BOM) :]
+                    if line_no == 1 and body.startswith(self.bom):
+                        body = body[len(self.bom) :]
                     if not body or body.isspace():
                         continue
                     self._jsonl_line(body, line_no)
                     if self._full():
                         yield self.cols.table()
-            except (OSError, EOFError, zstandard.ZstdError) as e:
+            except STREAM_ERRORS as e:
                 # A truncated or corrupt compressed stream: keep what was read, record where it broke.
                 self.cols.bad(line_no + 1, "", f"cannot read the rest of the file: {e}")
         if len(self.cols):
@@ -655,12 +646,12 @@ class _FileReader:
     def _jsonl_line(self, body: bytes, line_no: int) -> None:
         problem = self.too_big(len(body))
         if problem:
-            self.cols.bad(line_no, body.decode("utf-8", "replace"), problem)
+            self.cols.bad(line_no, body.decode(self.codec, "replace"), problem)
             return
         try:
-            s = body.decode("utf-8")
+            s = body.decode(self.codec)
         except UnicodeDecodeError as e:
-            self.cols.bad(line_no, body.decode("utf-8", "replace"), _utf8_error(body, e))
+            self.cols.bad(line_no, body.decode(self.codec, "replace"), undecodable(self.encoding, body, e))
             return
         try:
             obj = json.loads(s)
@@ -680,8 +671,8 @@ class _FileReader:
 
     def json_array(self) -> Iterator[pa.Table]:
         """One JSON array of records; items are decoded one by one so a bad item names its index."""
-        with _open_binary(self.path) as f:
-            s, had_bad_bytes = _decode_whole(f.read())
+        with open_text(self.path, self.encoding) as f:
+            s, had_bad_bytes = _decode_whole(f.read(), self.encoding)
         decoder = json.JSONDecoder()
         pos = _JSON_WS.match(s).end() + 1  # past the '[' that _is_json_array saw
         pos = _JSON_WS.match(s, pos).end()
@@ -721,7 +712,7 @@ class _FileReader:
 
     def _array_item(self, obj: Any, raw: str, index: int, had_bad_bytes: bool) -> None:
         if had_bad_bytes:
-            problem = _surrogate_error(raw)
+            problem = _surrogate_error(raw, self.encoding)
             if problem:
                 self.cols.bad(index, _unescape(raw), problem)
                 return
@@ -772,10 +763,8 @@ class _FileReader:
         if self.spec.text_mode == "blank_line":
             yield from self._text_paragraphs()
             return
-        with _open_binary(self.path) as f:
-            data = f.read()
-        if data.startswith(_BOM):
-            data = data[len(_BOM) :]
+        with open_text(self.path, self.encoding) as f:
+            data = f.read().removeprefix(self.bom)
         self._text_document(data, 1)
         yield self.cols.table()
 
@@ -783,11 +772,11 @@ class _FileReader:
         lines: list[bytes] = []
         start = 0
         line_no = 0
-        with _open_binary(self.path) as f:
+        with open_text(self.path, self.encoding) as f:
             try:
                 for line_no, raw_line in enumerate(f, 1):
-                    if line_no == 1 and raw_line.startswith(_BOM):
-                        raw_line = raw_line[len(_BOM) :]
+                    if line_no == 1 and raw_line.startswith(self.bom):
+                        raw_line = raw_line[len(self.bom) :]
                     if not raw_line or raw_line.isspace():  # empty: a file of a lone BOM
                         if lines:
                             self._text_document(b"".join(lines), start)
@@ -798,7 +787,7 @@ class _FileReader:
                     if not lines:
                         start = line_no
                     lines.append(raw_line)
-            except (OSError, EOFError, zstandard.ZstdError) as e:
+            except STREAM_ERRORS as e:
                 self.cols.bad(line_no + 1, "", f"cannot read the rest of the file: {e}")
         if lines:
             self._text_document(b"".join(lines), start)
@@ -810,9 +799,9 @@ class _FileReader:
             # The paragraph's own line breaks stay; only the break before the separating blank line goes.
             data = data.removesuffix(b"\n").removesuffix(b"\r")
         try:
-            text = data.decode("utf-8")
+            text = data.decode(self.codec)
         except UnicodeDecodeError as e:
-            self.cols.bad(line, data.decode("utf-8", "replace"), _utf8_error(data, e))
+            self.cols.bad(line, data.decode(self.codec, "replace"), undecodable(self.encoding, data, e))
             return
         problem = self.too_big(len(data)) or ("empty document" if not text.strip() else None)
         if problem:
@@ -828,8 +817,8 @@ class _FileReader:
         The stdlib csv reader (C) is used rather than polars here because it reports each row's field count
         and physical line, which is how a ragged row is told apart from one with empty trailing fields.
         """
-        with _open_binary(self.path) as f:
-            text, had_bad_bytes = _decode_whole(f.read())
+        with open_text(self.path, self.encoding) as f:
+            text, had_bad_bytes = _decode_whole(f.read(), self.encoding)
         if csv.field_size_limit() < _CSV_FIELD_LIMIT:
             csv.field_size_limit(_CSV_FIELD_LIMIT)
         reader = csv.reader(io.StringIO(text, newline=""))
@@ -854,7 +843,7 @@ class _FileReader:
                 continue
             problem = None
             if had_bad_bytes:
-                problem = next(filter(None, map(_surrogate_error, row)), None)
+                problem = next((p for p in (_surrogate_error(field, self.encoding) for field in row) if p), None)
                 if problem:  # the row is malformed; U+FFFD for its bad bytes keeps it valid for Arrow/polars
                     row = [_unescape(field) for field in row]
             if len(row) != len(header):
@@ -914,7 +903,7 @@ class _FileReader:
         groups = column(d.group_field)
         if speakers is None or texts is None or groups is None:
             # A configuration error, not a bad record: check_input reports it before any work starts.
-            _check_csv(self.path, self.spec, f"inputs[{self.spec.name}]")  # raises, naming the column
+            _check_csv(self.path, self.spec, f"inputs[{self.spec.name}]", self.encoding)  # raises, naming the column
             raise JobError(f"inputs[{self.spec.name}]: {self.path}: CSV header lacks a mapped column")
         taken = {d.group_field, d.speaker_field, d.text_field, self.spec.id_field, self.spec.url_field}
         meta_names = sorted(name for name in idx if name not in taken)

@@ -1,6 +1,6 @@
 """The output edge: route each batch's rows to kept and rejected Parquet shards, atomically, with stats.
 
-Implemented as a Ray Data `Datasink`, so Ray runs the writes in its tasks; every file is written under a
+The engine's shard sink (`curate.engine.sinks`) calls these in Ray's tasks; every file is written under a
 temporary name and renamed when complete, so a half-written file never carries a final name.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from ray.data import Datasink
-from ray.data.datasource.datasink import WriteResult
 
 from curate.schema import PIECE, conform
-from curate.stages.stats import shard_stats
+from curate.stats.shard import shard_stats
 
 DATA, REJECTS, STATS = "data", "rejects", "stats"
 PIECES_DONE = "done"  # under the checkpoint folder: one marker per finished read task
@@ -74,8 +72,13 @@ def shard_name(file_index: int, first_line: int) -> str:
     return f"part-{file_index:05d}-{first_line:010d}"
 
 
+def shard_file_index(name: str) -> int:
+    """The input file number of a shard named by `shard_name`."""
+    return int(name.split("-")[1])
+
+
 def write_checkpoint(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
-    """Write one phase-A checkpoint shard: every row, with the work columns (but the piece number)."""
+    """Write one per_record checkpoint shard: every row, with the work columns (but the piece number)."""
     if PIECE in table.column_names:
         table = table.drop_columns([PIECE])
     # uncompressed: a checkpoint is written once, read twice and deleted; zstd cost ~0.2 s per 5,000 web pages
@@ -98,70 +101,6 @@ def write_shard(out: Path, name: str, table: pa.Table) -> dict[str, Any]:
     atomic_write_bytes(out / STATS / f"{name}.json",
                        json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True).encode())
     return summary
-
-
-class ShardSink(Datasink):
-    """Writes blocks as shards of at most shard_rows rows of one input file, named by file index and first line.
-
-    `checkpoint=True` writes phase-A checkpoints (all rows, work columns kept) instead of final shards and,
-    for rows that carry their read task's `_piece` number, a marker `done/piece-NNNNNN.json` once all of a
-    piece's shards are written: read → phase A → write fuse into one Ray task per piece, so one `write`
-    call holds every row of its pieces.
-    """
-
-    def __init__(self, out: str, file_index: dict[str, int], shard_rows: int, *, checkpoint: bool = False) -> None:
-        self.out = out
-        self.file_index = file_index
-        self.shard_rows = shard_rows
-        self.checkpoint = checkpoint
-        self.summaries: list[dict[str, Any]] = []
-
-    def on_write_start(self, schema: object = None) -> None:
-        """Create the output folders once, on the driver."""
-        for sub in ((".", PIECES_DONE) if self.checkpoint else (DATA, REJECTS, STATS)):
-            (Path(self.out) / sub).mkdir(parents=True, exist_ok=True)
-
-    def write(self, blocks: Iterable[pa.Table], ctx: object) -> list[dict[str, Any]]:
-        """Write the blocks of one task; returns their shard summaries."""
-        out = Path(self.out)
-        write = write_checkpoint if self.checkpoint else write_shard
-        summaries: list[dict[str, Any]] = []
-        by_piece: dict[int, list[dict[str, Any]]] = {}
-        for block in blocks:
-            if block.num_rows == 0:
-                continue
-            pieces = PIECE in block.column_names
-            groups = block.column(PIECE if pieces else "source_file")
-            keys = pc.unique(groups).to_pylist()
-            for g in keys:
-                part = block if len(keys) == 1 else block.filter(pc.equal(groups, g))
-                f = part.column("source_file")[0].as_py()  # a piece lies within one file
-                # Ray may merge the reader's chunks into larger blocks: cut shards of shard_rows again
-                for lo in range(0, part.num_rows, self.shard_rows):
-                    shard = part.slice(lo, self.shard_rows)
-                    first = pc.min(shard.column("source_line")).as_py()
-                    summary = write(out, shard_name(self.file_index[f], first), shard)
-                    summaries.append(summary)
-                    if pieces:
-                        by_piece.setdefault(g, []).append(summary)
-        for piece, done in by_piece.items():  # after every shard of the piece is in place
-            atomic_write_bytes(out / PIECES_DONE / f"piece-{piece:06d}.json", json.dumps(done).encode())
-        return summaries
-
-    def on_write_complete(self, write_result: WriteResult) -> None:
-        """Collect every task's shard summaries on the driver."""
-        for summaries in write_result.write_returns:
-            self.summaries.extend(summaries)
-
-    @property
-    def supports_distributed_writes(self) -> bool:
-        """Tasks write straight to OUT (shared storage on a cluster)."""
-        return True
-
-    def get_name(self) -> str:
-        """Name shown in Ray's progress bars."""
-        return "WriteShards"
-
 
 
 def rows_on_disk(out: Path, summaries: list[dict[str, Any]]) -> dict[str, dict[str, int]]:

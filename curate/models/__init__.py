@@ -21,4 +21,9 @@ SPEAKER_TASKS: dict[str, tuple[str, ...]] = {
     field: (field,) for field in
     ("gender", "age_group", "neuroticism", "extraversion", "openness", "agreeableness", "conscientiousness")
 }
-TASKS: dict[str, tuple[str, ...]] = {**SCORE_TASKS, **TURN_TASKS, **SPEAKER_TASKS}
+# Flags on help-seekers' turns (the job's `risk:` option, not `tags:`): a per-turn level with its evidence, and
+# the record's highest level with where it was found.
+SEEKER_TASKS: dict[str, tuple[str, ...]] = {
+    "risk": ("risk", "risk_confidence", "risk_evidence"),
+}
+TASKS: dict[str, tuple[str, ...]] = {**SCORE_TASKS, **TURN_TASKS, **SPEAKER_TASKS, **SEEKER_TASKS}

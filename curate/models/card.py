@@ -39,6 +39,9 @@ class ModelCard:
     label_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     # below this top probability a tag's label is null (its scores stay); a job may override it
     min_confidence: float | None = None
+    # how probabilities become a label beyond arg-max, where a task needs it (risk: per-level thresholds and
+    # the cue lexicon that can raise a turn to `high`; see curate/models/risk_decision.py)
+    decision: dict[str, Any] = field(default_factory=dict)
     # False: the job runs this tagger only when it names it (a tagger that does not beat a constant)
     default_on: bool = True
     off_reason: str = ""

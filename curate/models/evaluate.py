@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 
 from curate.annotations import (
+    EMOLLM,
     QUALITY_LEVELS,
+    SMILECHAT,
     is_document_reference_file,
     is_reference_file,
     read_gold_documents,
@@ -71,27 +73,28 @@ def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, 
     if not path.is_file():
         raise FileNotFoundError(f"{path}: labelled file not found")
     if path.suffix == ".tsv":
-        from curate.models.tasks.affect_written import read_tsv
+        from curate.models.training_data.affect_written import read_tsv
 
         if not label_values:
             raise ValueError(f"{path}: a .tsv's labels need a mapping: --map NAME (one of the card's label_maps)")
         return read_tsv(path, label_values)
     if is_document_reference_file(path):
-        from curate.models.train import DEFAULT_DATA_ROOT
+        from curate.assets import data_root as default_data_root
 
         col = column or "domains"
         if col not in DOCUMENT_COLUMNS:
             raise ValueError(f"{path}: --column for a web-document gold file is one of {DOCUMENT_COLUMNS}, not {col!r}")
-        docs = read_gold_documents(path, data_root or Path(DEFAULT_DATA_ROOT))
+        docs = read_gold_documents(path, data_root or default_data_root())
         return [Example(d.domains if col == "domains" else ((d.domain,) if col == "domain" else (d.quality,)), d.text)
                 for d in docs if part is None or d.part == part]
     if is_reference_file(path):
-        from curate.models.train import DEFAULT_DATA_ROOT
+        from curate.assets import data_root as default_data_root
 
-        turns = read_gold_turns(path, data_root or Path(DEFAULT_DATA_ROOT))
+        # gold references may name SMILECHAT or EmoLLM dialogues (the risk labels do)
+        turns = read_gold_turns(path, data_root or default_data_root(), sources=(SMILECHAT, EMOLLM))
         return [Example((label_values.get(t.label, t.label),), t.text) for t in turns if part is None or t.part == part]
     if path.suffix == ".csv" and column:
-        from curate.models.tasks import cped
+        from curate.models.training_data import cped
 
         with path.open(encoding="utf-8", newline="") as f:
             header = next(csv.reader(f), [])
@@ -178,12 +181,16 @@ def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
 
 
 def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = None, config: str | Path | None = None,
-              data_root: str | Path = "../shared/data", label_map_name: str | None = None, column: str | None = None,
+              data_root: str | Path | None = None, label_map_name: str | None = None, column: str | None = None,
               part: str | None = None) -> tuple[dict[str, Any], str]:
     """Evaluate TASK's model on labelled files, or with none on the valid split its training config builds.
 
-    Returns the report and a one-line description of what was evaluated.
+    `data_root` (default `curate.assets.data_root()`) is where the valid split and gold turn references
+    are read from. Returns the report and a one-line description of what was evaluated.
     """
+    from curate.assets import data_root as default_data_root
+
+    root = Path(data_root).resolve() if data_root else default_data_root()
     model_card = read_card(card or default_card(task))
     if model_card.task != task:
         raise ValueError(f"{model_card.path}: the card is for task {model_card.task!r}, not {task!r}")
@@ -201,11 +208,15 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
             if col is None and is_document_reference_file(Path(path)):
                 col = DEFAULT_DOCUMENT_COLUMN.get(task, "domains")
             examples += read_labelled(path, values, label, column=col, context_of=context_of, part=part,
-                                      data_root=Path(data_root))
+                                      data_root=root)
         what = ", ".join(data) + (f" (part {part})" if part else "")
     else:
         from curate.models.train import build_splits, load_train_config
 
-        examples = build_splits(load_train_config(task, config), Path(data_root).resolve()).valid
+        if not root.is_dir():
+            from curate.assets import missing_data_message
+
+            raise FileNotFoundError(missing_data_message(root))
+        examples = build_splits(load_train_config(task, config), root).valid
         what = f"valid split of {task}'s training config"
     return evaluate(model_card, examples), what

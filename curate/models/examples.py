@@ -1,6 +1,6 @@
 """Labelled examples for training and evaluation, and the deterministic helpers that split them.
 
-A task's data builder (`curate/models/tasks/<task>.py`) returns `Splits`; the trainer turns each
+A task's data builder (`curate/models/training_data/<task>.py`) returns `Splits`; the trainer turns each
 `Example` into a fastText line and the evaluator scores the model on `Splits.valid`.
 """
 

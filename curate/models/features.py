@@ -5,7 +5,7 @@ builds the same tokens straight into `FastTextTokens` (`tokens`, `tokens_with_co
 the lines, and every model reading a batch shares them through `FeatureCache` (ChineseWebText segments
 once and feeds every fastText model from those tokens; we do the same per batch). Words come from the
 batch's distinct pieces (text between punctuation that jieba never joins, and whitespace), each segmented
-once; inside `segments_for_batch` (phase C) the pieces are shared across featurisations, so a dialogue's
+once; inside `segments_for_batch` (finish) the pieces are shared across featurisations, so a dialogue's
 turns, read by the domain model in the rendered dialogue and by the persona models in each speaker's text,
 are segmented once. `tests/unit/test_fasttext_engine.py` checks that both paths give the same tokens.
 """
@@ -163,7 +163,7 @@ _BATCH_SEGMENTS: ContextVar[Segments | None] = ContextVar("batch_segments", defa
 
 @contextmanager
 def segments_for_batch() -> Iterator[Segments]:
-    """Within this block every word-mode featurisation shares one `Segments` (phase C: one per batch)."""
+    """Within this block every word-mode featurisation shares one `Segments` (finish: one per batch)."""
     token = _BATCH_SEGMENTS.set(Segments())
     try:
         yield _BATCH_SEGMENTS.get()

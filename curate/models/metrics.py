@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
@@ -42,7 +42,7 @@ def report(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarr
         tp = int((pred_m[:, j] & gold_m[:, j]).sum())
         fp = int((pred_m[:, j] & ~gold_m[:, j]).sum())
         fn = int((~pred_m[:, j] & gold_m[:, j]).sum())
-        p, r, f = _prf(tp, fp, fn)
+        p, r, f = precision_recall_f1(tp, fp, fn)
         per_label[lab] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": int(gold_m[:, j].sum())}
     present = [lab for lab in labels if per_label[lab]["support"] or (pred_m[:, index[lab]].any())]
     macro_f1 = float(np.mean([per_label[lab]["f1"] for lab in present])) if present else 0.0
@@ -60,7 +60,7 @@ def report(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarr
     for j, lab in enumerate(labels):
         if lab in present:
             tp = int((base_pred[:, j] & gold_m[:, j]).sum())
-            base_f1.append(_prf(tp, int((base_pred[:, j] & ~gold_m[:, j]).sum()), int((~base_pred[:, j] & gold_m[:, j]).sum()))[2])
+            base_f1.append(precision_recall_f1(tp, int((base_pred[:, j] & ~gold_m[:, j]).sum()), int((~base_pred[:, j] & gold_m[:, j]).sum()))[2])
     return {
         "n": n,
         "accuracy": round(float(correct.mean()) if n else 0.0, 4),

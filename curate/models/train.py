@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from curate.assets import asset_dir, resolve_asset
+from curate.assets import SHARED_DATA, asset_dir, missing_data_message, resolve_asset
+from curate.assets import data_root as default_data_root
 from curate.models.calibration import fit_platt, log_length
 from curate.models.card import ModelCard, write_card
 from curate.models.classifier import Classifier
@@ -30,7 +31,7 @@ from curate.models.features import DEFAULT_MAX_CHARS, featurize_with_context
 from curate.models.metrics import reliability, report
 
 log = logging.getLogger("curate")
-DEFAULT_DATA_ROOT = "../shared/data"
+DEFAULT_DATA_ROOT = SHARED_DATA  # kept for callers that import it; the location itself is curate.assets.data_root()
 CARD_HEADER = "# Model card, written by `curate train` (see training.command); edit the training config, not this file.\n"
 
 
@@ -63,9 +64,9 @@ def load_train_config(task: str, config: str | Path | None = None) -> TrainConfi
 
 
 def build_splits(cfg: TrainConfig, data_root: Path) -> Splits:
-    """Run the task's data builder (`curate.models.tasks.BUILDER.build`, BUILDER = the config's `builder`,
+    """Run the task's data builder (`curate.models.training_data.BUILDER.build`, BUILDER = the config's `builder`,
     default the task's name: the five Big Five traits share one builder) and check its labels."""
-    module = importlib.import_module(f"curate.models.tasks.{cfg.doc.get('builder', cfg.task)}")
+    module = importlib.import_module(f"curate.models.training_data.{cfg.doc.get('builder', cfg.task)}")
     # the builder sees the `data:` mapping, plus the label spellings of the source when the config gives them
     splits: Splits = module.build({**cfg.doc["data"], "label_values": cfg.doc.get("label_values") or {},
                                    "label_maps": cfg.doc.get("label_maps") or {}}, data_root)
@@ -94,11 +95,17 @@ def _binary_targets(examples: list[Example], positive: str) -> np.ndarray:
     return np.array([positive in ex.labels for ex in examples], dtype=np.float64)
 
 
-def train_task(task: str, *, config: str | Path | None = None, data_root: str | Path = DEFAULT_DATA_ROOT,
+def train_task(task: str, *, config: str | Path | None = None, data_root: str | Path | None = None,
                out_dir: str | Path | None = None, command: str | None = None) -> ModelCard:
-    """Train TASK's model from its config and write `OUT/TASK.ftz` and the card `OUT/TASK.yaml`."""
+    """Train TASK's model from its config and write `OUT/TASK.ftz` and the card `OUT/TASK.yaml`.
+
+    `data_root`: the shared datasets' folder; default `curate.assets.data_root()` ($CURATE_DATA, else
+    ../shared/data beside the checkout).
+    """
     cfg = load_train_config(task, config)
-    data_root = Path(data_root).resolve()
+    data_root = Path(data_root).resolve() if data_root else default_data_root()
+    if not data_root.is_dir():
+        raise FileNotFoundError(missing_data_message(data_root))
     out = Path(out_dir) if out_dir else asset_dir("classifiers")
     out.mkdir(parents=True, exist_ok=True)
     doc = cfg.doc
@@ -132,7 +139,7 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
         labels=list(doc["labels"]), positive=positive, multi_label=bool(doc.get("multi_label", False)),
         features=feats, threshold=doc.get("threshold"), label_values={str(k): str(v) for k, v in (doc.get("label_values") or {}).items()},
         label_maps={str(k): {str(a): str(b) for a, b in v.items()} for k, v in (doc.get("label_maps") or {}).items()},
-        min_confidence=doc.get("min_confidence"), default_on=bool(doc.get("default_on", True)),
+        min_confidence=doc.get("min_confidence"), decision=dict(doc.get("decision") or {}), default_on=bool(doc.get("default_on", True)),
         off_reason=str(doc.get("off_reason", "")).strip(),
         description=str(doc.get("description", "")).strip(), sha256=_sha256(model_path), path=out / f"{stem}.yaml")
     clf = Classifier(card)
@@ -152,7 +159,8 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     card.training = {
         "command": command or f"curate train {task}",
         "config": _rel(cfg.path),
-        "data_root": DEFAULT_DATA_ROOT if data_root == Path(DEFAULT_DATA_ROOT).resolve() else str(data_root),
+        # the default location is recorded in words, not as this machine's path, so the card stays reproducible
+        "data_root": SHARED_DATA if data_root == default_data_root() else str(data_root),
         "data": doc["data"],
         "examples": {**Splits(train, splits.valid).counts(), "calibration": len(calib)},
         "fasttext": {**params, "thread": 1, "seed": seed},

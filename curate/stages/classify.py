@@ -38,7 +38,7 @@ class Scorers:
             missing = set(order) - set(domain.labels)
             if missing:
                 raise ValueError(f"{domain.card.path}: the domain model lacks label(s) {sorted(missing)}")
-            self._domain_cols = [domain.labels.index(lab) for lab in order]
+            self.domain_columns = [domain.labels.index(lab) for lab in order]
         self.versions = json.dumps({t: m.card.version_tag for t, m in sorted(self.models.items())}, ensure_ascii=False)
 
     def add_versions(self, models: Mapping[str, Classifier]) -> None:
@@ -72,7 +72,7 @@ def score_batch(batch: pa.Table, scorers: Scorers) -> pa.Table:
     for task, model in scorers.models.items():
         proba = model.predict_proba(texts, cache)
         if task == "domain":
-            scores = proba[:, scorers._domain_cols].astype(np.float32)
+            scores = proba[:, scorers.domain_columns].astype(np.float32)
             order = label_set("domain")
             top = np.asarray(order, dtype=object)[scores.argmax(axis=1)] if len(texts) else np.array([], dtype=object)
             flat = pa.array(scores.reshape(-1), type=pa.float32())

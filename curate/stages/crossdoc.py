@@ -4,8 +4,8 @@ CCNet (Wenzek et al. 2020) hashes every normalised paragraph (line) and removes 
 the corpus. curate keeps documents whole and measures instead: the share of a document's characters that
 sit in lines which also occur in another document of the run. Documents of one duplicate cluster count as
 one, so a survivor is not penalised for the copies dedup already removed. The signal needs the whole run,
-so it is computed in three steps: line hashes per record (phase A, work columns), the set of duplicated
-lines (phase B, a Ray hash shuffle by line), the fraction and its rules (phase C).
+so it is computed in three steps: line hashes per record (per_record, work columns), the set of duplicated
+lines (dedup_global, a Ray hash shuffle by line), the fraction and its rules (finish).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.arrowutil import as_array
+from curate.stages.base import Settings, Stage
 
 SIGNAL = "sig_dup_paragraph_frac"
 VERSION = 1
@@ -52,9 +53,13 @@ def line_columns(table: pa.Table, kinds: tuple[str, ...]) -> dict[str, pa.Array]
     }
 
 
-def line_rows(table: pa.Table) -> pa.Table:
-    """(line, node) pairs of the live records: the rows the phase-B shuffle groups by line."""
-    t = table.filter(pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(LINE_HASHES))))
+def line_rows(table: pa.Table, skip: pa.Array | None = None) -> pa.Table:
+    """(line, node) pairs of the live records: the rows the dedup_global shuffle groups by line. `skip`: nodes
+    left out (texts only rejected records carry: `curate.stages.dup_ids.skipped_nodes`)."""
+    live = pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(LINE_HASHES)))
+    if skip is not None and len(skip):
+        live = pc.and_(live, pc.invert(pc.is_in(table.column("exact_hash"), value_set=skip)))
+    t = table.filter(live)
     lists = as_array(t.column(LINE_HASHES))
     parents = pc.list_parent_indices(lists)
     nodes = pc.take(as_array(t.column("exact_hash")), parents)
@@ -93,3 +98,17 @@ def dup_paragraph_frac(table: pa.Table, dup_lines: pl.Series) -> tuple[np.ndarra
     total, dup = full["total"].to_numpy().astype(np.float64), full["dup"].to_numpy().astype(np.float64)
     frac = np.divide(dup, total, out=np.zeros(n), where=total > 0)
     return frac, computed
+
+
+def _line_hashes(table: pa.Table, settings: Settings) -> pa.Table:
+    from curate.stages.rules import global_rule_kinds, load_rule_sets
+
+    kinds = global_rule_kinds(load_rule_sets(settings.rule_files))
+    if kinds:
+        for name, col in line_columns(table, kinds).items():
+            table = table.append_column(name, col)
+    return table
+
+
+HASH_LINES = Stage("line_hashes", reads=("text", "kind"), adds=(LINE_HASHES, LINE_CHARS),
+                    apply=_line_hashes, on_failed=True)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -29,21 +30,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.arrowutil import as_array
+from curate.stages.base import Settings, Stage
 from curate.stages.minhash import MinHashParams, band_keys, signatures, sorted_shingle_sets
 from curate.stages.ngrams import to_codepoints
+
+if TYPE_CHECKING:
+    from curate.job import DedupSpec
 
 EXACT, NEAR = "exact_duplicate", "near_duplicate"
 BANDS, CHARS = "_bands", "_text_chars"
 
 
-@dataclass(frozen=True)
-class DedupParams:
-    """Dedup settings (from the job's `dedup:` block)."""
-
-    exact: bool = True
-    near: bool = True
-    threshold: float = 0.8
-    minhash: MinHashParams = MinHashParams()
+def minhash_params(spec: DedupSpec) -> MinHashParams | None:
+    """The MinHash settings of a job's `dedup:` block; None when near-duplicate removal is off."""
+    if not spec.near:
+        return None
+    bands, rows = spec.bands_rows()
+    return MinHashParams(num_perm=spec.num_perm, ngram=spec.ngram, bands=bands, rows=rows, seed=spec.seed)
 
 
 def compact_text(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -73,13 +76,16 @@ def signature_columns(table: pa.Table, params: MinHashParams | None) -> dict[str
     return out
 
 
-def band_rows(table: pa.Table, bands: tuple[int, int] | None = None) -> pa.Table:
+def band_rows(table: pa.Table, bands: tuple[int, int] | None = None, skip: pa.Array | None = None) -> pa.Table:
     """(key, node) for bands [lo, hi) (default all) of every live record: the rows the LSH shuffle groups by key.
 
     Band keys already mix the band index in, so keys of different bands never collide and any subset of
-    bands can be bucketed on its own: the union of the passes' edges is the all-bands result.
+    bands can be bucketed on its own: the union of the passes' edges is the all-bands result. `skip`: nodes
+    left out (texts only rejected records carry: `curate.stages.dup_ids.skipped_nodes`).
     """
     live = pc.and_(pc.is_null(table.column("drop_reason")), pc.is_valid(table.column(BANDS)))
+    if skip is not None and len(skip):
+        live = pc.and_(live, pc.invert(pc.is_in(table.column("exact_hash"), value_set=skip)))
     t = table.filter(live)
     if t.num_rows == 0:
         return pa.table({"key": pa.array([], pa.uint64()), "node": pa.array([], pa.uint64())})
@@ -132,7 +138,7 @@ class ShingleSets:
             batch = to_codepoints(compact_text(texts.slice(lo, chunk).fill_null("").to_arrow()))
             return sorted_shingle_sets(batch.codepoints, batch.offsets.astype(np.int64), ngram)
 
-        # the compiled pass releases the GIL: chunks on threads use the CPUs the driver has (phase B runs there)
+        # the compiled pass releases the GIL: chunks on threads use the CPUs the driver has (dedup_global runs there)
         threads = os.cpu_count() or 1
         chunk = max(1, min(self.CHUNK, -(-len(texts) // threads)))
         with ThreadPoolExecutor(threads) as pool:
@@ -328,3 +334,23 @@ def apply_dedup(table: pa.Table, decisions: pl.DataFrame) -> pa.Table:
     for col in ("dup_cluster", "dup_of", "drop_reason", "drop_detail"):
         table = table.set_column(table.schema.get_field_index(col), col, out[col].to_arrow().cast(pa.string()))
     return table
+
+
+def _signatures(table: pa.Table, settings: Settings) -> pa.Table:
+    for name, col in signature_columns(table, settings.minhash).items():
+        table = table.append_column(name, col)
+    return table
+
+
+@lru_cache(maxsize=4)
+def _decisions(path: str) -> pl.DataFrame:
+    # read once per worker process; the dedup step writes the file once and never changes it
+    return pl.read_parquet(path)
+
+
+DEDUP_SIGNATURES = Stage("dedup_signatures", reads=("text", "drop_reason"), adds=(CHARS, BANDS),
+                         apply=_signatures, on_failed=True)
+APPLY_DEDUP = Stage("apply_dedup", reads=("source_file", "source_line"),
+                    adds=("dup_cluster", "dup_of", "drop_reason", "drop_detail"),
+                    apply=lambda table, s: apply_dedup(table, _decisions(s.decisions)),
+                    active=lambda s: s.decisions is not None)

@@ -7,6 +7,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from curate.arrowutil import as_array
+from curate.stages.base import Stage
 
 
 def exact_hash(table: pa.Table) -> pa.Table:
@@ -17,3 +18,6 @@ def exact_hash(table: pa.Table) -> pa.Table:
     hashes = pa.array([h(t.encode("utf-8")) if ok and t is not None else None for t, ok in zip(texts, live, strict=True)],
                       type=pa.uint64())
     return table.set_column(table.schema.get_field_index("exact_hash"), "exact_hash", hashes)
+
+
+EXACT_HASH = Stage("exact_hash", reads=("text",), adds=("exact_hash",), apply=lambda table, _: exact_hash(table))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from curate.stages.ngrams import _BASE, CodepointBatch, mix64
+from curate.stages.ngrams import POLY_BASE, CodepointBatch, mix64
 
 _EMPTY = np.uint32(0xFFFFFFFF)
 
@@ -56,7 +56,7 @@ def shingle_hashes(batch: CodepointBatch, n: int) -> tuple[np.ndarray, np.ndarra
     with np.errstate(over="ignore"):
         roll = cps[: max(0, len(cps) - n + 1)].copy()
         for k in range(1, n):
-            roll *= _BASE
+            roll *= POLY_BASE
             roll += cps[k : k + len(roll)]
         if not short.any():
             h = roll[starts]
@@ -70,7 +70,7 @@ def shingle_hashes(batch: CodepointBatch, n: int) -> tuple[np.ndarray, np.ndarra
         at, width = batch.offsets[some], lengths[some]
         hs = np.zeros(len(some), dtype=np.uint64)
         for k in range(n - 1):
-            hs = np.where(k < width, hs * _BASE + cps[np.minimum(at + k, len(cps) - 1)], hs)
+            hs = np.where(k < width, hs * POLY_BASE + cps[np.minimum(at + k, len(cps) - 1)], hs)
         h[~full] = hs
         h ^= np.where(full, np.uint64(n), lengths[doc].astype(np.uint64))
         return mix64(h), doc
@@ -81,7 +81,7 @@ def signatures(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
     p = params.num_perm
     sig = np.full((batch.n_docs, p), _EMPTY, dtype=np.uint32)
     seed = np.uint64(params.seed * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF)
-    _fill_bins(batch.codepoints, batch.offsets.astype(np.int64), params.ngram, seed, sig)
+    fill_bins(batch.codepoints, batch.offsets.astype(np.int64), params.ngram, seed, sig)
     _densify(sig, params.seed)
     return sig
 
@@ -97,12 +97,12 @@ def _mix(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled; mix64 on on
 
 
 @numba.njit(nogil=True, cache=True)
-def _fill_bins(cps: np.ndarray, offsets: np.ndarray, n: int, seed: np.uint64, sig: np.ndarray) -> None:  # pragma: no cover
+def fill_bins(cps: np.ndarray, offsets: np.ndarray, n: int, seed: np.uint64, sig: np.ndarray) -> None:  # pragma: no cover
     """One pass over every document's shingles: the hash of `shingle_hashes`, mixed with the seed, picks
     a bin (its top 32 bits × num_perm) that keeps the minimum of its low 32 bits (the lowest bit cleared, so
-    0xFFFFFFFF stays free to mean "empty"). Equal to the NumPy definition in `_fill_bins_numpy` (tested)."""
+    0xFFFFFFFF stays free to mean "empty"). Equal to the NumPy definition in `fill_bins_numpy` (tested)."""
     p = np.uint64(sig.shape[1])
-    base = np.uint64(0x100000001B3)  # ngrams._BASE
+    base = POLY_BASE
     for d in range(len(offsets) - 1):
         a, length = offsets[d], offsets[d + 1] - offsets[d]
         if length == 0:
@@ -132,7 +132,7 @@ def sorted_shingle_sets(cps: np.ndarray, offsets: np.ndarray, n: int) -> tuple[n
         total += length - n + 1 if length >= n else min(length, 1)
     flat = np.empty(total, dtype=np.uint64)
     sizes = np.zeros(n_docs, dtype=np.int64)
-    base = np.uint64(0x100000001B3)  # ngrams._BASE
+    base = POLY_BASE
     pos = 0
     for d in range(n_docs):
         a, length = offsets[d], offsets[d + 1] - offsets[d]
@@ -157,8 +157,8 @@ def sorted_shingle_sets(cps: np.ndarray, offsets: np.ndarray, n: int) -> tuple[n
     return flat[:pos], sizes
 
 
-def _fill_bins_numpy(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
-    """The bins before densification, in NumPy from `shingle_hashes` (the definition `_fill_bins` follows)."""
+def fill_bins_numpy(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
+    """The bins before densification, in NumPy from `shingle_hashes` (the definition `fill_bins` follows)."""
     p = params.num_perm
     h, doc = shingle_hashes(batch, params.ngram)
     h = mix64(h ^ np.uint64(params.seed * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF))
@@ -202,13 +202,6 @@ def band_keys(sig: np.ndarray, params: MinHashParams) -> np.ndarray:
         for r in range(params.rows):
             h = mix64(h ^ used[:, :, r])
     return np.ascontiguousarray(h)
-
-
-def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
-    """(bands, rows) minimising the weighted false positive and negative areas (datasketch's routine)."""
-    from datasketch.lsh import _optimal_param
-
-    return _optimal_param(threshold, num_perm, fp_weight, fn_weight)
 
 
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:

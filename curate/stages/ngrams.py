@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 # Odd 64-bit multiplier for the polynomial rolling hash (arithmetic wraps mod 2**64).
-_BASE = np.uint64(0x100000001B3)
+POLY_BASE = np.uint64(0x100000001B3)  # the polynomial n-gram hash's base (shared with minhash)
 _POS_BITS = 27  # positions per sort chunk: 134M code points
 _POS_MASK = np.uint64((1 << _POS_BITS) - 1)
 
@@ -168,7 +168,7 @@ def repetition_profile(
             cand, cand_doc, h = cand[keep], cand_doc[keep], h[keep]
         with np.errstate(over="ignore"):
             for k in range(built, n):
-                h = h * _BASE + cps[cand + k]
+                h = h * POLY_BASE + cps[cand + k]
         built = n
         dup_mask, dup_count, top = _group_runs(h, cand_doc, batch.n_docs)
         windows = _window_counts(batch.lengths, n, ex)

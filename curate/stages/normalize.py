@@ -9,6 +9,7 @@ conversion calls into C++ once per text.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 from curate.arrowutil import as_array, flat_children, replace_children
 from curate.job import NormalizeSpec
 from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR
+from curate.stages.base import Settings, Stage
 
 # Full-width punctuation that Chinese text uses as its own: NFKC would turn '，' into ',' and '：' into ':',
 # which changes the register of every sentence, so these are shielded from NFKC with private-use stand-ins.
@@ -40,7 +42,7 @@ def _nfkc_all(texts: pl.Series) -> pl.Series:
     return pl.select(pl.when(clash).then(normalised).otherwise(restored)).to_series().alias(texts.name)
 
 
-def _nfkc(texts: pl.Series) -> pl.Series:
+def nfkc(texts: pl.Series) -> pl.Series:
     """Shielded NFKC, computed only for the texts it changes.
 
     Most texts are already in NFKC once their Chinese punctuation is shielded (9 in 10 on web text), and
@@ -95,27 +97,24 @@ def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, p
     # Invisible characters go before NFKC: removing one can bring a base and a combining mark (or two
     # Hangul jamo) together, which NFKC composes, so the other order leaves text that is not NFKC and that
     # a second pass would change. NFKC never produces an invisible character, so none come back after it.
-    nxt = current.str.replace_all(_INVISIBLE, "")
-    steps.append(("invisible_removed", nxt != current))
-    current = nxt
-    if spec.nfkc:
-        nxt = _nfkc(current)
-        steps.append(("nfkc", nxt != current))
-        current = nxt
-    nxt = _whitespace(current)
-    steps.append(("whitespace_collapsed", nxt != current))
-    current = nxt
-    if spec.to_simplified:
-        nxt = to_simplified(current)
-        steps.append(("traditional_converted", nxt != current))
-        current = nxt
+    chain: list[tuple[str, Callable[[pl.Series], pl.Series], bool]] = [
+        ("invisible_removed", lambda t: t.str.replace_all(_INVISIBLE, ""), True),
+        ("nfkc", nfkc, spec.nfkc),
+        ("whitespace_collapsed", _whitespace, True),
+        ("traditional_converted", to_simplified, spec.to_simplified),
+    ]
+    for name, step, on in chain:
+        if on:
+            nxt = step(current)
+            steps.append((name, nxt != current))
+            current = nxt
     flags = pl.DataFrame({name: changed for name, changed in steps}).select(
         pl.concat_list([pl.when(pl.col(name)).then(pl.lit(name)) for name, _ in steps]).list.drop_nulls()
     )
     return current.alias(texts.name), flags.to_series()
 
 
-def _render_dialogues(turns: pa.Array, n_rows: int) -> pa.Array:
+def render_dialogues(turns: pa.Array, n_rows: int) -> pa.Array:
     """`speaker：utterance` lines per dialogue, joined with newlines (vectorised over the flat turns).
 
     `curate.render.render_dialogue` is the same rendering for one dialogue, in Python, for the builders."""
@@ -152,7 +151,7 @@ def normalize(table: pa.Table, spec: NormalizeSpec) -> pa.Table:
         turn_text = pl.from_arrow(values.field("text")).cast(pl.String)
         norm_turn_text, turn_flags = normalize_texts(turn_text, spec)
         turns = replace_children(turns, {"text": norm_turn_text.to_arrow()})
-        rendered = pl.from_arrow(_render_dialogues(turns, n)).cast(pl.String)
+        rendered = pl.from_arrow(render_dialogues(turns, n)).cast(pl.String)
         per_dialogue = (
             pl.DataFrame({"row": parents, "dlg_flags": turn_flags})
             .explode("dlg_flags")
@@ -173,3 +172,10 @@ def normalize(table: pa.Table, spec: NormalizeSpec) -> pa.Table:
     table = table.set_column(table.schema.get_field_index("turns"), "turns", turns)
     idx = table.schema.get_field_index("norm_flags")
     return table.set_column(idx, "norm_flags", flags.to_arrow().cast(pa.list_(pa.string())))
+
+
+def _normalize(table: pa.Table, settings: Settings) -> pa.Table:
+    return normalize(table, settings.normalize)
+
+
+NORMALIZE = Stage("normalize", reads=("text", "turns"), adds=("text", "turns", "norm_flags"), apply=_normalize)

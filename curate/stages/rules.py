@@ -24,6 +24,8 @@ import yaml
 from curate.arrowutil import as_array
 from curate.assets import resolve_asset
 from curate.schema import arrow_schema
+from curate.stages.base import Settings, Stage
+from curate.stages.crossdoc import LINE_HASHES, SIGNAL, dup_paragraph_frac
 from curate.stages.signals import GLOBAL_SIGNALS, REGISTRY, SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
 
@@ -70,12 +72,12 @@ class RuleSet:
 
     @property
     def active(self) -> tuple[Rule, ...]:
-        """Enabled rules on per-batch signals, in file order (phase A)."""
+        """Enabled rules on per-batch signals, in file order (per_record)."""
         return tuple(r for r in self.rules if r.enabled and r.signal not in GLOBAL_SIGNALS)
 
     @property
     def active_global(self) -> tuple[Rule, ...]:
-        """Enabled rules on whole-run signals, in file order (phase C)."""
+        """Enabled rules on whole-run signals, in file order (finish)."""
         return tuple(r for r in self.rules if r.enabled and r.signal in GLOBAL_SIGNALS)
 
 
@@ -159,7 +161,7 @@ def _format_value(v: Any) -> str:
 SIGNAL_PART_CHARS = 1_000_000
 
 
-def _char_bounded(rows: np.ndarray, chars: np.ndarray) -> list[np.ndarray]:
+def char_bounded(rows: np.ndarray, chars: np.ndarray) -> list[np.ndarray]:
     """`rows` in consecutive parts of about SIGNAL_PART_CHARS characters (a longer document alone)."""
     cum = np.cumsum(chars[rows])
     if not len(rows) or cum[-1] <= SIGNAL_PART_CHARS:
@@ -184,14 +186,14 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
 
     values: dict[str, np.ndarray] = {}
     computed: dict[str, np.ndarray] = {}
-    fired_by_rule: list[tuple[Rule, np.ndarray]] = []
+    fired_by_rule: list[tuple[Rule, np.ndarray, np.ndarray]] = []
     for rs in rule_sets:
         mask = live & np.isin(kind, rs.applies_to)
         rows = np.flatnonzero(mask)
         needed = sorted({r.signal for r in rs.active})
         if len(rows) and needed:
             want_turns = any(REGISTRY[c].needs_turns for c in needed)
-            for part in _char_bounded(rows, chars):
+            for part in char_bounded(rows, chars):
                 x = SignalInput(text.gather(part), turns.take(pa.array(part)) if want_turns else None, rs.words)
                 for col, vals in compute_signals(x, needed).items():
                     arr = vals.to_numpy() if isinstance(vals, pl.Series) else np.asarray(vals)
@@ -215,11 +217,51 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
         arr = pa.array(vals, mask=~computed[col]).cast(schema.field(col).type)
         table = table.set_column(table.schema.get_field_index(col), col, arr)
 
+    return _write_verdicts(table, fired_by_rule, live, prior_flags=None)
+
+
+def global_rule_kinds(rule_sets: Sequence[RuleSet]) -> tuple[str, ...]:
+    """Record kinds that some active whole-run rule applies to (empty: no such rule)."""
+    return tuple(sorted({k for rs in rule_sets if rs.active_global for k in rs.applies_to}))
+
+
+def apply_global_rules(table: pa.Table, rule_sets: Sequence[RuleSet], values: dict[str, np.ndarray],
+                       computed: np.ndarray) -> pa.Table:
+    """finish: fill whole-run signal columns and evaluate their rules on rows still live.
+
+    Fired rule ids are appended to `rule_flags`; the first one becomes `drop_reason` of a live row.
+    """
+    schema = arrow_schema()
+    live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False) & computed
+    kind = np.asarray(table.column("kind").to_numpy(zero_copy_only=False))
+    for col, vals in values.items():
+        arr = pa.array(vals, mask=~computed).cast(schema.field(col).type)
+        table = table.set_column(table.schema.get_field_index(col), col, arr)
+    fired: list[tuple[Rule, np.ndarray, np.ndarray]] = []
+    for rs in rule_sets:
+        mask = live & np.isin(kind, rs.applies_to)
+        for rule in rs.active_global:
+            fired.append((rule, mask & rule.fires(values[rule.signal]), values[rule.signal]))
+    if not fired:
+        return table
+    return _write_verdicts(table, fired, live, prior_flags=as_array(table.column("rule_flags")))
+
+
+def _write_verdicts(table: pa.Table, fired: list[tuple[Rule, np.ndarray, np.ndarray]], live: np.ndarray,
+                    prior_flags: pa.Array | None) -> pa.Table:
+    """The one verdict writer of both rule passes. For live rows: the fired rules' ids in `rule_flags`
+    (after `prior_flags`, the first pass's), the first fired one as `drop_reason` and its
+    `signal=value op threshold` as `drop_detail`. Rows not live keep their three columns.
+
+    `fired`: (rule, fired mask, the value the rule judged) per rule, in rule order.
+    """
+    n = table.num_rows
+    schema = arrow_schema()
     frame = pl.DataFrame(
-        {f"f{i}": fired for i, (_, fired, _) in enumerate(fired_by_rule)}
-        | {f"v{i}": seen for i, (_, _, seen) in enumerate(fired_by_rule)}
-    ) if fired_by_rule else pl.DataFrame({"_": np.zeros(n)})
-    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _, _) in enumerate(fired_by_rule)]
+        {f"f{i}": f for i, (_, f, _) in enumerate(fired)} | {f"v{i}": v for i, (_, _, v) in enumerate(fired)}
+    ) if fired else pl.DataFrame({"_": np.zeros(n)})
+    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _, _) in enumerate(fired)]
+
     def shown(i: int, rule: Rule) -> pl.Expr:
         col = pl.col(f"v{i}")
         kind = schema.field(rule.signal).type
@@ -231,71 +273,57 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
 
     details = [
         pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}", shown(i, r)))
-        for i, (r, _, _) in enumerate(fired_by_rule)
+        for i, (r, _, _) in enumerate(fired)
     ]
     if ids:
-        out = frame.select(
-            flags=pl.concat_list(ids).list.drop_nulls(),
-            reason=pl.coalesce(ids),
-            detail=pl.coalesce(details),
-        )
+        new = pl.concat_list(ids).list.drop_nulls()
+        if prior_flags is not None:
+            frame = frame.with_columns(old=pl.from_arrow(prior_flags))
+            new = pl.concat_list([pl.col("old").fill_null(pl.lit([], pl.List(pl.String))), new])
+        out = frame.select(flags=new, reason=pl.coalesce(ids), detail=pl.coalesce(details))
     else:
         # no rules: empty flags, no reason (built in Arrow: Python lists of n rows cost ~0.1 s per 5,000)
         empty = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
         out = pl.from_arrow(pa.table({"flags": empty, "reason": pa.nulls(n, pa.string()),
                                       "detail": pa.nulls(n, pa.string())}))
-    old_reason = as_array(table.column("drop_reason"))
-    old_detail = as_array(table.column("drop_detail"))
     live_arr = pa.array(live)
-    reason = pc.if_else(live_arr, out["reason"].to_arrow().cast(pa.string()), old_reason)
-    detail = pc.if_else(live_arr, out["detail"].to_arrow().cast(pa.string()), old_detail)
-    flags = out["flags"].to_arrow().cast(pa.list_(pa.string()))
-    flags = pc.if_else(live_arr, flags, pa.nulls(n, pa.list_(pa.string())))
-    for col, arr in (("rule_flags", flags), ("drop_reason", reason), ("drop_detail", detail)):
-        table = table.set_column(table.schema.get_field_index(col), col, arr)
+    columns = {
+        "rule_flags": out["flags"].to_arrow().cast(pa.list_(pa.string())),
+        "drop_reason": out["reason"].to_arrow().cast(pa.string()),
+        "drop_detail": out["detail"].to_arrow().cast(pa.string()),
+    }
+    for col, arr in columns.items():
+        table = table.set_column(table.schema.get_field_index(col), col,
+                                 pc.if_else(live_arr, arr, as_array(table.column(col))))
     return table
 
 
-def global_rule_kinds(rule_sets: Sequence[RuleSet]) -> tuple[str, ...]:
-    """Record kinds that some active whole-run rule applies to (empty: no such rule)."""
-    return tuple(sorted({k for rs in rule_sets if rs.active_global for k in rs.applies_to}))
+def _rules(table: pa.Table, settings: Settings) -> pa.Table:
+    return apply_rules(table, load_rule_sets(settings.rule_files))
 
 
-def apply_global_rules(table: pa.Table, rule_sets: Sequence[RuleSet], values: dict[str, np.ndarray],
-                       computed: np.ndarray) -> pa.Table:
-    """Phase C: fill whole-run signal columns and evaluate their rules on rows still live.
+@cache
+def _dup_lines(path: str) -> pl.Series:
+    # read once per worker process; the whole-run step writes the file once and never changes it
+    return pl.read_parquet(path)["line"]
 
-    Fired rule ids are appended to `rule_flags`; the first one becomes `drop_reason` of a live row.
-    """
-    schema = arrow_schema()
-    live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False) & computed
-    kind = np.asarray(table.column("kind").to_numpy(zero_copy_only=False))
-    for col, vals in values.items():
-        arr = pa.array(vals, mask=~computed).cast(schema.field(col).type)
-        table = table.set_column(table.schema.get_field_index(col), col, arr)
-    fired: list[tuple[Rule, np.ndarray]] = []
-    for rs in rule_sets:
-        mask = live & np.isin(kind, rs.applies_to)
-        for rule in rs.active_global:
-            fired.append((rule, mask & rule.fires(values[rule.signal])))
-    if not fired:
+
+def _whole_run_rules(table: pa.Table, settings: Settings) -> pa.Table:
+    if LINE_HASHES not in table.column_names:
         return table
-    frame = pl.DataFrame({"old": pl.from_arrow(as_array(table.column("rule_flags")))}
-                         | {f"f{i}": f for i, (_, f) in enumerate(fired)}
-                         | {f"v{i}": values[r.signal] for i, (r, _) in enumerate(fired)})
-    ids = [pl.when(pl.col(f"f{i}")).then(pl.lit(r.id)) for i, (r, _) in enumerate(fired)]
-    details = [pl.when(pl.col(f"f{i}")).then(pl.format(f"{r.signal}={{}} {r.op} {_format_value(r.value)}",
-                                                      pl.col(f"v{i}").round(6).cast(pl.String)))
-               for i, (r, _) in enumerate(fired)]
-    out = frame.select(
-        flags=pl.concat_list([pl.col("old").fill_null(pl.lit([], pl.List(pl.String))), pl.concat_list(ids).list.drop_nulls()]),
-        reason=pl.coalesce(ids),
-        detail=pl.coalesce(details),
-    )
-    live_arr = pa.array(live)
-    reason = pc.if_else(live_arr, out["reason"].to_arrow().cast(pa.string()), as_array(table.column("drop_reason")))
-    detail = pc.if_else(live_arr, out["detail"].to_arrow().cast(pa.string()), as_array(table.column("drop_detail")))
-    flags = pc.if_else(live_arr, out["flags"].to_arrow().cast(pa.list_(pa.string())), as_array(table.column("rule_flags")))
-    for col, arr in (("rule_flags", flags), ("drop_reason", reason), ("drop_detail", detail)):
-        table = table.set_column(table.schema.get_field_index(col), col, arr)
-    return table
+    frac, computed = dup_paragraph_frac(table, _dup_lines(settings.dup_lines))
+    return apply_global_rules(table, load_rule_sets(settings.rule_files), {SIGNAL: frac}, computed)
+
+
+RULES = Stage("rules", reads=("text", "turns", "kind"), adds=("sig_*", "rule_flags", "drop_reason", "drop_detail"),
+              apply=_rules)
+WHOLE_RUN_RULES = Stage("whole_run_rules", reads=(LINE_HASHES, "kind"),
+                        adds=(SIGNAL, "rule_flags", "drop_reason", "drop_detail"), apply=_whole_run_rules,
+                        active=lambda s: s.dup_lines is not None)
+
+
+def describe_rule_sets(names: Sequence[str]) -> list[dict[str, Any]]:
+    """Each rule set of a run as the manifest lists it: file, name, kinds, active rule ids, word-list size."""
+    return [{"file": rs.path, "name": rs.name, "applies_to": list(rs.applies_to),
+             "rules": [r.id for r in rs.active], "words": len(rs.words.words) if rs.words else 0}
+            for rs in load_rule_sets(names)]

@@ -75,7 +75,7 @@ class Signal:
 
 
 REGISTRY: dict[str, Signal] = {}
-# Signals that need the whole run: computed after phase B, their rules evaluated in phase C
+# Signals that need the whole run: computed after dedup_global, their rules evaluated in finish
 # (curate/stages/crossdoc.py). Column -> producer name and version.
 GLOBAL_SIGNALS: dict[str, tuple[str, int]] = {"sig_dup_paragraph_frac": ("crossdoc_lines", 1)}
 

@@ -1,5 +1,6 @@
 """Affect tags: emotion, sentiment and dialogue act per turn, support strategy per supporter turn, persona
-per speaker, and a record-level emotion and sentiment, from the job's tagging model cards.
+per speaker, a record-level emotion and sentiment, and crisis risk per seeker turn and per record, from the
+job's tagging model cards.
 
 A stage over one batch of records; rejected rows keep nulls. A tagging task may have two models: the
 written one (its `card`: seekers', supporters' turns and web text) and a `spoken` one for turns whose role
@@ -12,6 +13,10 @@ A record's `emotion_scores` is the mean of its units' emotion probabilities: the
 dialogue that has any (what a counselling dialogue's emotion is about), else all its turns; the sentences
 of a web document (the taggers are trained on utterances, so a long document is read as the sequence of
 utterance-sized units it is made of, not as one out-of-distribution text); `sentiment` likewise.
+Crisis risk (the job's `risk:` option) is read on seeker turns only: each gets a level, its confidence and
+the evidence span that the risk card's `decision` gives (`curate.models.risk_decision`: the tagger and its
+cue lexicon); the record's `risk` is the highest level over its seeker turns and `risk_evidence` names the
+first turn at that level and the span. With `risk.drop` a `high` record is rejected (`risk_high`).
 `Taggers` is built once per Ray actor (models load once per worker).
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -26,9 +32,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.job import ModelSpec
-from curate.models import SPEAKER_TASKS, TURN_TASKS
+from curate.models import SEEKER_TASKS, SPEAKER_TASKS, TURN_TASKS
 from curate.models.classifier import Classifier, load_classifier
 from curate.models.features import FeatureCache
+from curate.models.risk_decision import LEVELS as RISK_LEVELS
+from curate.models.risk_decision import Decision, assess
 from curate.schema import arrow_schema, label_set
 
 SUPPORTER = "supporter"
@@ -38,15 +46,17 @@ AFFECT_TASKS = ("emotion", "sentiment")  # the per-turn tags that also give the 
 # sentence ends for splitting web documents into utterance-sized units (Chinese and Latin punctuation, newlines)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?…])|\n+")
 MAX_UNITS = 64  # a long document's first 64 sentences carry its tone; bounds the work per record
+RISK = "risk"
+RISK_HIGH = "risk_high"  # drop_reason of a high-risk record under the job's risk.drop
 
 
 class Taggers:
     """The job's tagging models, loaded once; calling it tags a batch."""
 
     def __init__(self, specs: Mapping[str, ModelSpec]) -> None:
-        unknown = set(specs) - set(TURN_TASKS) - set(SPEAKER_TASKS)
+        unknown = set(specs) - set(TURN_TASKS) - set(SPEAKER_TASKS) - set(SEEKER_TASKS)
         if unknown:
-            raise ValueError(f"unknown tagging task(s) {sorted(unknown)}; known: {[*TURN_TASKS, *SPEAKER_TASKS]}")
+            raise ValueError(f"unknown tagging task(s) {sorted(unknown)}; known: {[*TURN_TASKS, *SPEAKER_TASKS, *SEEKER_TASKS]}")
         self.models: dict[str, Classifier] = {task: load_classifier(spec.card) for task, spec in specs.items()}
         self.spoken: dict[str, Classifier] = {task: load_classifier(spec.spoken) for task, spec in specs.items()
                                               if spec.spoken and task in TURN_TASKS}
@@ -61,6 +71,8 @@ class Taggers:
             if missing:
                 raise ValueError(f"{model.card.path}: the {task} model lacks label(s) {sorted(missing)}")
             self.label_order[id(model)] = [model.labels.index(lab) for lab in order]
+        self.risk = Decision.of(self.models[RISK].card.decision) if RISK in self.models else None
+        self.risk_drop = bool(specs[RISK].drop) if RISK in specs else False
 
     def proba(self, task: str, texts: list[str], contexts: list[tuple[str, ...]] | None,
               cache: FeatureCache | None, *, spoken: bool = False) -> np.ndarray:
@@ -86,7 +98,7 @@ def _label_set_of(task: str) -> str:
     return task
 
 
-def _top(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float | np.ndarray = 0.0) -> pa.Array:
+def top_labels(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float | np.ndarray = 0.0) -> pa.Array:
     """The arg-max label of each row, null where its probability is below `min_confidence` (one, or one per row)."""
     if not len(scores):
         return pa.array([], type=pa.string())
@@ -121,7 +133,9 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     unit_spoken = np.zeros(0, dtype=bool)
     unit_scores: dict[str, np.ndarray] = {}
     if turns_col is not None:
-        new_turns, speakers, unit_rows, unit_scores, seeker, unit_spoken = _tag_turns(turns_col, kept, taggers)
+        new_turns, speakers, unit_rows, unit_scores, seeker, unit_spoken, risk = _tag_turns(turns_col, kept, taggers)
+        if risk is not None:
+            batch = _record_risk(batch, risk, taggers.risk_drop)
         use = _seeker_units(unit_rows, seeker, batch.num_rows)
         unit_rows, unit_spoken = unit_rows[use], unit_spoken[use]
         unit_scores = {task: scores[use] for task, scores in unit_scores.items()}
@@ -167,9 +181,10 @@ def _is(values: pa.Array, name: str) -> np.ndarray:
 
 
 def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
-               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, RiskTurns | None]:
     """New `turns` (tags filled on kept rows), `speakers`, and each tagged turn's row, affect scores, whether
-    it is a seeker's and whether the spoken models read it."""
+    it is a seeker's and whether the spoken models read it; plus the seeker turns' risk (None without a risk
+    tagger)."""
     turn_type = arrow_schema().field("turns").type.value_type
     flat = pc.list_flatten(turns)
     parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
@@ -203,25 +218,94 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
                                             cache if len(written) == len(idx) else FeatureCache(sub_texts))
         if spoken.any():
             if speaker_ctx is None:
-                speaker_ctx = _speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)), texts)
+                speaker_ctx = speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)), texts)
             talk = sel[spoken]
             scores[spoken] = taggers.proba(task, [texts[i] for i in talk], [speaker_ctx[i] for i in talk], None,
                                            spoken=True)
         if task in AFFECT_TASKS:
             affect[task] = scores
         target = idx[sel]
-        fields[task] = _scatter(_top(labels, scores, taggers.floor(task, spoken)), target, n_flat)
+        fields[task] = _scatter(top_labels(labels, scores, taggers.floor(task, spoken)), target, n_flat)
         fields[f"{task}_confidence"] = _scatter(_confidence(scores), target, n_flat)
         score_field = f"{task}_scores"
         if score_field in fields:
             fields[score_field] = _scatter(_list_of_floats(scores), target, n_flat)
+    risk = None
+    if taggers.risk is not None:
+        sel = np.flatnonzero(_is(roles, SEEKER))
+        risk = _risk_turns([texts[i] for i in sel], idx[sel], parents, turns, taggers)
+        fields.update(_scatter_risk(risk, n_flat))
     new_flat = pa.StructArray.from_arrays([fields[f.name].cast(f.type) for f in turn_type], fields=list(turn_type))
     new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
-    return new_turns, speakers, parents[idx], affect, _is(roles, SEEKER), spoken_turn
+    return new_turns, speakers, parents[idx], affect, _is(roles, SEEKER), spoken_turn, risk
 
 
-def _speaker_contexts(rows: np.ndarray, speakers: pa.Array, texts: list[str]) -> list[tuple[str, ...]]:
+@dataclass
+class RiskTurns:
+    """The seeker turns' risk: flat position, record row, index in the record's turns, level index (0 none,
+    1 concern, 2 high), confidence and evidence span."""
+
+    flat: np.ndarray
+    rows: np.ndarray
+    turn: np.ndarray
+    level: np.ndarray
+    confidence: np.ndarray
+    spans: list[tuple[int, int] | None]
+
+
+def _risk_turns(texts: list[str], flat: np.ndarray, parents: np.ndarray, turns: pa.ListArray, taggers: Taggers) -> RiskTurns:
+    """Level, confidence and evidence of each seeker turn (`flat`: their positions among the batch's turns)."""
+    assert taggers.risk is not None
+    proba = taggers.proba(RISK, texts, None, None) if texts else np.zeros((0, len(RISK_LEVELS)))
+    res = assess(texts, taggers.models[RISK], taggers.risk, proba)
+    rows = parents[flat]
+    offsets = turns.offsets.to_numpy()
+    starts = offsets[rows] - offsets[0] if len(flat) else np.zeros(0, dtype=np.int64)  # flat positions start at 0
+    return RiskTurns(flat, rows, flat - starts, res.level, res.confidence, res.spans)
+
+
+def _scatter_risk(risk: RiskTurns, n_flat: int) -> dict[str, pa.Array]:
+    """The turn fields `risk`, `risk_confidence`, `risk_span` over the batch's flat turns."""
+    levels = pa.array(RISK_LEVELS, type=pa.string()).take(pa.array(risk.level, type=pa.int64()))
+    spans = pa.array([list(s) if s else None for s in risk.spans], type=pa.list_(pa.int32()))
+    return {RISK: _scatter(levels, risk.flat, n_flat),
+            f"{RISK}_confidence": _scatter(pa.array(risk.confidence, type=pa.float32()), risk.flat, n_flat),
+            f"{RISK}_span": _scatter(spans, risk.flat, n_flat)}
+
+
+def _record_risk(batch: pa.Table, risk: RiskTurns, drop: bool) -> pa.Table:
+    """Record `risk` (the highest seeker-turn level) and `risk_evidence` (the first turn at it, and its span);
+    with `drop`, kept `high` records become `risk_high` rejects."""
+    n = batch.num_rows
+    best = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(best, risk.rows, risk.level)
+    at_best = np.flatnonzero(risk.level == best[risk.rows])  # flat order: row-major, turns in order
+    first = at_best[np.unique(risk.rows[at_best], return_index=True)[1]] if len(at_best) else at_best
+    has = best >= 0
+    batch = _set(batch, RISK, pa.array(RISK_LEVELS, type=pa.string()).take(pa.array(np.maximum(best, 0), mask=~has)))
+    flagged = first[risk.level[first] > 0]
+    evidence_type = arrow_schema().field("risk_evidence").type
+    span = np.array([risk.spans[i] or (0, 0) for i in flagged], dtype=np.int32).reshape(-1, 2)
+    ev = pa.StructArray.from_arrays([pa.array(risk.turn[flagged], type=pa.int32()), pa.array(span[:, 0]), pa.array(span[:, 1])],
+                                    fields=list(evidence_type))
+    batch = _set(batch, "risk_evidence", _scatter(ev, risk.rows[flagged], n))
+    if drop and "drop_reason" in batch.column_names:
+        high = np.flatnonzero((best == 2) & _kept_rows(batch))
+        if len(high):
+            where = dict(zip(risk.rows[flagged].tolist(), zip(risk.turn[flagged].tolist(), span.tolist(), strict=True),
+                             strict=True))
+            detail: list[str | None] = [None] * n
+            for r in high.tolist():
+                turn, (a, b) = where[r]
+                detail[r] = f"crisis risk high: seeker turn {turn}, evidence characters {a}-{b} (the job's risk.drop)"
+            mask = pa.array(np.isin(np.arange(n), high))
+            batch = _set(batch, "drop_reason", pc.if_else(mask, pa.scalar(RISK_HIGH), batch["drop_reason"]))
+            batch = _set(batch, "drop_detail", pc.if_else(mask, pa.array(detail, type=pa.string()), batch["drop_detail"]))
+    return batch
+
+
+def speaker_contexts(rows: np.ndarray, speakers: pa.Array, texts: list[str]) -> list[tuple[str, ...]]:
     """Each turn's speaker context: the same speaker's other turns of the same record, joined as in training
     (`cped.speaker_context`): the speaker's joined turns with the turn's own span cut out, in one Polars pass."""
     frame = pl.DataFrame({"row": rows, "speaker": pl.Series(speakers.to_pylist(), dtype=pl.String).fill_null(""),
@@ -273,7 +357,7 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
             continue
         if f.name in taggers.models and joined:
             scores = taggers.proba(f.name, joined, None, cache)
-            cols[f.name] = _top(label_set(_label_set_of(f.name)), scores)
+            cols[f.name] = top_labels(label_set(_label_set_of(f.name)), scores)
         else:
             cols[f.name] = pa.nulls(len(g_row), type=f.type)
     structs = pa.StructArray.from_arrays([cols[f.name] for f in speaker_type], fields=list(speaker_type))
@@ -297,7 +381,7 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
         sums = np.zeros((n, len(labels)))
         np.add.at(sums, unit_rows, scores)
         mean = (sums[rows] / counts[rows, None]).astype(np.float32)
-        batch = _set(batch, task, _scatter(_top(labels, mean, taggers.floor(task, spoken)), rows, n))
+        batch = _set(batch, task, _scatter(top_labels(labels, mean, taggers.floor(task, spoken)), rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only
             batch = _set(batch, "emotion_scores", _scatter(_list_of_floats(mean), rows, n))

@@ -38,8 +38,8 @@ class Visit:
 
 
 @contextmanager
-def browser_page() -> Iterator[tuple[object, Visit]]:
-    """A fresh headless page and the record of its visit."""
+def browser_page(width: int = 1280) -> Iterator[tuple[object, Visit]]:
+    """A fresh headless page `width` CSS pixels wide and the record of its visit."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -49,7 +49,7 @@ def browser_page() -> Iterator[tuple[object, Visit]]:
         browser = p.chromium.launch(executable_path=executable, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": width, "height": 900})
             visit = Visit()
             page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: visit.page_errors.append(str(e)))
@@ -67,3 +67,47 @@ def screenshot(page: object, folder: Path, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, SCREENSHOTS / name)
     return path
+
+
+# Measured in the page (Playwright's evaluate, which the pages' Content-Security-Policy does not block): every
+# chart inside its panel, every label inside its chart, no two panels overlapping, nothing wider than the window.
+_LAYOUT_JS = """() => {
+  const out = [], tol = 1, W = window.innerWidth;
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const box = e => e.getBoundingClientRect();
+  const show = b => `[x ${b.left.toFixed(1)}-${b.right.toFixed(1)}, y ${b.top.toFixed(1)}-${b.bottom.toFixed(1)}]`;
+  const inside = (a, b) => a.left >= b.left - tol && a.right <= b.right + tol && a.top >= b.top - tol
+    && a.bottom <= b.bottom + tol;
+  const name = e => (e.closest('figure')?.querySelector('h3')?.textContent || '') + ' ' + e.getAttribute('class');
+  const svgs = [...document.querySelectorAll('svg')];
+  for (const svg of svgs) {
+    const panel = svg.closest('figure'), a = box(svg);
+    if (!panel) { out.push(`${name(svg)}: chart outside any panel`); continue; }
+    const b = box(panel);
+    if (!inside(a, b)) out.push(`${name(svg)}: chart ${show(a)} not inside its panel ${show(b)}`);
+    if (a.width < 100 || a.height < 10) out.push(`${name(svg)}: chart only ${show(a)}`);
+    for (const t of svg.querySelectorAll('text'))
+      if (!inside(box(t), a)) out.push(`${name(svg)}: label "${t.textContent}" ${show(box(t))} outside its chart ${show(a)}`);
+    const marks = [...svg.querySelectorAll('rect:not(.hit), circle')].filter(m => {
+      const r = m.getBBox(); return r.width > 0.4 && r.height > 0.4; });
+    if (!marks.length) out.push(`${name(svg)}: an empty chart (nothing drawn)`);
+  }
+  const panels = [...document.querySelectorAll('figure')].map(f => [f, box(f)]);
+  for (const [f, b] of panels) {
+    if (b.left < -tol || b.right > W + tol) out.push(`${name(f)}: panel ${show(b)} outside the window (${W} px)`);
+  }
+  for (let i = 0; i < panels.length; i++) for (let j = i + 1; j < panels.length; j++) {
+    const [p, a] = panels[i], [q, b] = panels[j];
+    const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (dx > tol && dy > tol) out.push(`panels ${name(p)} ${show(a)} and ${name(q)} ${show(b)} overlap`);
+  }
+  const sw = document.documentElement.scrollWidth;
+  if (sw > W + tol) out.push(`the page is ${sw} px wide in a ${W} px window`);
+  return {problems: out, charts: svgs.length, panels: panels.length};
+}"""
+
+
+def layout(page: object) -> dict:
+    """{problems, charts, panels} of the open page: see _LAYOUT_JS (opens every <details> first)."""
+    return page.evaluate(_LAYOUT_JS)  # type: ignore[attr-defined]

@@ -23,13 +23,13 @@ from click.testing import CliRunner
 
 from curate.cli import main
 from curate.job import JobError, parse_job
-from curate.pipeline import run_job
+from curate.run import run_job
 from curate.stages.rules import load_rule_sets
 
 BAD = Path(__file__).resolve().parents[1] / "fixtures" / "bad_inputs"
 MALFORMED = "malformed_input"
 BIG_CHARS = 3_500_000  # "长" is 3 bytes in UTF-8: a 10.5 MB document, over the default 8 MB max_record_bytes
-# Phase B's near-duplicate shuffle costs ~30 s on a 2-core machine even for these few records; reading is
+# dedup_global's near-duplicate shuffle costs ~30 s on a 2-core machine even for these few records; reading is
 # what is under test here, so the bad-input job leaves dedup off (test_run_shared runs the shipped job with it).
 NO_DEDUP = {"exact": False, "near": False}
 DEDUP_REASONS = {"exact_duplicate", "near_duplicate"}

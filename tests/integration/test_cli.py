@@ -21,13 +21,13 @@ from curate.job import load_job
 from curate.schema import record_schema
 from curate.stages.rules import load_rule_set
 from curate.stages.signals import REGISTRY
+from tests.conftest import FIXTURES, REPO, SMILECHAT_FIXTURE, shared_sample_inputs
 
 HEAVY = ("ray", "pyarrow", "fasttext", "polars", "torch", "transformers")
-# Phase B (near-duplicate LSH through Ray's hash shuffle) costs ~30 s even for a handful of records on a
+# dedup_global (near-duplicate LSH through Ray's hash shuffle) costs ~30 s even for a handful of records on a
 # 2-core machine; these CLI runs check the command line and byte-reproducibility, so they leave dedup off
 # (dedup is covered by test_run_shared and test_dedup_determinism).
 NO_DEDUP = {"exact": False, "near": False}
-SMILECHAT_LINES = 300
 
 
 def invoke(*args: str):
@@ -102,21 +102,28 @@ def test_help_imports_nothing_heavy(tmp_path):
     assert modules == [], f"--help imported {modules}"
 
 
-def test_dry_run_prints_the_config_hash_and_runs_nothing(repo, shared_data, tmp_path):
+# the demo job reads only committed files; shared-sample reads the full datasets beside the checkout
+@pytest.mark.parametrize("job_name", ["demo.yaml", pytest.param("shared-sample.yaml", marks=pytest.mark.data)])
+def test_dry_run_prints_the_config_hash_and_runs_nothing(repo, job_name, tmp_path, request):
+    overrides: list[str] = []
+    if job_name == "shared-sample.yaml":  # its inputs must exist to resolve: point them at the datasets
+        overrides = shared_sample_inputs(request.getfixturevalue("shared_data"))
+    flags = [a for o in overrides for a in ("--input", o)]
     out = tmp_path / "out"
-    job_file = repo / "jobs" / "shared-sample.yaml"
-    expected = load_job(job_file, output=str(out)).config_hash()
-    result = invoke("run", str(job_file), "-o", str(out), "--dry-run")
+    job_file = repo / "jobs" / job_name
+    expected = load_job(job_file, inputs=overrides, output=str(out)).config_hash()
+    result = invoke("run", str(job_file), *flags, "-o", str(out), "--dry-run")
     assert result.exit_code == 0, result.output
     assert f"config hash: {expected}" in result.output
     assert re.fullmatch(r"[0-9a-f]{16}", expected)
     shown = yaml.safe_load(result.output.split("config hash:")[0])
-    assert [i["name"] for i in shown["inputs"]] == ["smilechat", "cped", "commoncrawl"]
+    names = [i["name"] for i in yaml.safe_load(job_file.read_text(encoding="utf-8"))["inputs"]]
+    assert [i["name"] for i in shown["inputs"]] == names and len(names) >= 3
     assert shown["output"] == str(out.resolve())
     assert not out.exists()
     # the resolved hash does not depend on where the output goes; and nothing heavy is started
-    assert f"config hash: {expected}" in invoke("run", str(job_file), "--dry-run", "-o", str(tmp_path / "o2")).output
-    modules, stdout = _loaded_modules([["run", str(job_file), "--dry-run", "-o", str(out)]], tmp_path)
+    assert f"config hash: {expected}" in invoke("run", str(job_file), *flags, "--dry-run", "-o", str(tmp_path / "o2")).output
+    modules, stdout = _loaded_modules([["run", str(job_file), *flags, "--dry-run", "-o", str(out)]], tmp_path)
     assert f"config hash: {expected}" in stdout
     assert "ray" not in modules and "fasttext" not in modules
     assert not out.exists()
@@ -133,22 +140,26 @@ def _snapshot(out: Path) -> dict[str, str]:
     }
 
 
+DEMO_WEB = REPO / "demo" / "web.jsonl"
+
+
+def _lines(path: Path) -> int:
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
 @pytest.fixture(scope="module")
-def small_job(ray_local, shared_data, tmp_path_factory) -> tuple[Path, Path]:
+def small_job(ray_local, tmp_path_factory) -> tuple[Path, Path]:
+    """The SMILECHAT fixture (100 dialogues) and the demo's web pages, read in place."""
     tmp = tmp_path_factory.mktemp("cli-small")
-    with open(shared_data / "smilechat" / "dialogues.jsonl", encoding="utf-8") as f:
-        head = [next(f) for _ in range(SMILECHAT_LINES)]
-    (tmp / "smilechat-head.jsonl").write_text("".join(head), encoding="utf-8")
     doc = {
         "name": "small",
         "inputs": [
-            {"name": "smilechat", "path": "smilechat-head.jsonl", "kind": "dialogue", "id_field": "id",
+            {"name": "smilechat", "path": str(SMILECHAT_FIXTURE), "kind": "dialogue", "id_field": "id",
              "dialogue": {"style": "turns"}},
-            {"name": "commoncrawl", "path": str(shared_data / "web" / "cwt-commoncrawl-sample.jsonl"),
-             "text_field": "raw_content", "url_field": "url"},
+            {"name": "web", "path": str(DEMO_WEB), "text_field": "text", "url_field": "url"},
         ],
         "dedup": NO_DEDUP,
-        "shard_rows": 120,
+        "shard_rows": 40,
     }
     job_file = tmp / "small.yaml"
     job_file.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
@@ -168,7 +179,7 @@ def small_run(small_job) -> tuple[Path, Path, dict[str, str], dict]:
 def test_small_run_counts(small_run):
     _, out, snap, manifest = small_run
     counts = {f["input"]: (f["records_in"], f["kept"], f["rejected"]) for f in manifest["inputs"]}
-    assert counts["smilechat"][0] == SMILECHAT_LINES and counts["commoncrawl"][0] == 100
+    assert counts["smilechat"][0] == _lines(SMILECHAT_FIXTURE) >= 100 and counts["web"][0] == _lines(DEMO_WEB) > 100
     assert all(f["reconciled"] for f in manifest["inputs"])
     assert any(k.startswith("data/") for k in snap) and any(k.startswith("rejects/") for k in snap)
 
@@ -256,10 +267,23 @@ def test_rules_explain_gives_a_verdict():
     assert "cwt_too_short" in result.output
 
 
+@pytest.mark.data  # the card's figure: the whole COLD dev split
 def test_eval_toxicity_on_cold_dev_prints_the_table(shared_data) -> None:
     result = invoke("eval", "toxicity", "--data", str(shared_data / "cold" / "dev.csv"))
     assert result.exit_code == 0, result.output
     assert "accuracy=0.8865" in result.output and "majority baseline (safe)" in result.output
+    assert "confusion (rows gold, columns predicted)" in result.output
+
+
+def test_eval_toxicity_on_the_cold_fixture_beats_the_majority() -> None:
+    path = FIXTURES / "cold" / "dev.csv"
+    result = invoke("eval", "toxicity", "--data", str(path))
+    assert result.exit_code == 0, result.output
+    m = re.search(r"^n=(\d+)\s+accuracy=([\d.]+) .* majority baseline \((\w+)\): accuracy=([\d.]+)", result.output, re.M)
+    assert m, result.output
+    n, acc, majority, base = int(m[1]), float(m[2]), m[3], float(m[4])
+    assert n == _lines(path) - 1 and majority in ("safe", "offensive")
+    assert acc > base + 0.2, result.output
     assert "confusion (rows gold, columns predicted)" in result.output
 
 

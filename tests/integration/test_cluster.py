@@ -257,7 +257,7 @@ def test_the_demo_on_a_two_node_cluster_equals_the_local_run(two_node_cluster, t
     assert snap_cluster == snap_local, "the same bytes"
 
     # Ray Data spreads its tasks over the nodes (its default SPREAD strategy), and each node has one CPU:
-    # both read and run phase A
+    # both read and run per_record
     ran = tasks_by_node(two_node_cluster)
     for node, names in ran.items():
-        assert any("phase_a_batch" in n for n in names), f"{node} ran no phase A task: {ran}"
+        assert any("_phase_task" in n for n in names), f"{node} ran no per_record task: {ran}"

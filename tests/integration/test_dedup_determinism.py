@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from curate.job import parse_job
-from curate.pipeline import run_job
+from curate.run import run_job
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_WEB = REPO / "demo" / "web.jsonl"
@@ -96,12 +96,13 @@ def test_other_shard_sizes_give_the_same_survivors(corpus, baseline, tmp_path) -
 
 def test_the_hash_shuffle_path_gives_the_same_survivors(corpus, baseline, tmp_path, monkeypatch) -> None:
     # large runs group LSH buckets and lines with Ray's key-based hash shuffle instead of one block
-    import curate.pipeline
+    import curate.engine.plans
+    import curate.stages.dedup_global
 
-    monkeypatch.setattr(curate.pipeline, "SINGLE_BLOCK_GROUP_ROWS", 0)
-    monkeypatch.setattr(curate.pipeline, "DRIVER_BUCKET_ROWS", 0)  # small runs bucket in the driver otherwise
+    monkeypatch.setattr(curate.engine.plans, "SINGLE_BLOCK_GROUP_ROWS", 0)
+    monkeypatch.setattr(curate.stages.dedup_global, "DRIVER_BUCKET_ROWS", 0)  # small runs bucket in the driver otherwise
     # all bands in one shuffle (a real large run shuffles one band per pass: the same code, more passes)
-    monkeypatch.setattr(curate.pipeline, "band_passes", lambda bands, n: [(0, bands)])
+    monkeypatch.setattr(curate.stages.dedup_global, "band_passes", lambda bands, n: [(0, bands)])
     f = tmp_path / "all.jsonl"
     f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
     assert _run([f], tmp_path / "out", shard_rows=100) == baseline
@@ -109,10 +110,10 @@ def test_the_hash_shuffle_path_gives_the_same_survivors(corpus, baseline, tmp_pa
 
 def test_band_passes_give_the_same_survivors(corpus, baseline, tmp_path, monkeypatch) -> None:
     # a million records bucket their bands in several passes; here three uneven passes of one block each
-    import curate.pipeline
+    import curate.stages.dedup_global
 
-    monkeypatch.setattr(curate.pipeline, "band_passes", lambda bands, n: [(0, 5), (5, 6), (6, bands)])
-    monkeypatch.setattr(curate.pipeline, "DRIVER_BUCKET_ROWS", 0)
+    monkeypatch.setattr(curate.stages.dedup_global, "band_passes", lambda bands, n: [(0, 5), (5, 6), (6, bands)])
+    monkeypatch.setattr(curate.stages.dedup_global, "DRIVER_BUCKET_ROWS", 0)
     f = tmp_path / "all.jsonl"
     f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
     assert _run([f], tmp_path / "out", shard_rows=100) == baseline
@@ -120,9 +121,9 @@ def test_band_passes_give_the_same_survivors(corpus, baseline, tmp_path, monkeyp
 
 def test_file_pieces_give_the_same_survivors(corpus, baseline, tmp_path, monkeypatch) -> None:
     # large JSONL files are read in byte-range pieces, one Ray task each; here pieces of ~3 kB
-    import curate.pipeline
+    import curate.run
 
-    monkeypatch.setattr(curate.pipeline, "piece_bytes", lambda total, cpus: 3000)
+    monkeypatch.setattr(curate.run, "piece_bytes", lambda total, cpus: 3000)
     f = tmp_path / "all.jsonl"
     f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
     out = tmp_path / "out"

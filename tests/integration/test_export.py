@@ -1,4 +1,4 @@
-"""`curate export` on a real run over SMILECHAT (and the CommonCrawl sample): every exported line checked
+"""`curate export` on a real run over SMILECHAT (the committed fixture) and the demo's web pages: every exported line checked
 against its format, the selection round-tripped against an independent Polars query, the card and
 dataset_info.json, seeded sampling, and the exported Parquet loaded by Polars, PyArrow, DuckDB and `datasets`."""
 
@@ -15,27 +15,25 @@ from click.testing import CliRunner
 from curate.cli import main
 from curate.export import ExportSpec, export_run
 from curate.schema import arrow_schema, label_set
-from tests.conftest import make_job
+from tests.conftest import REPO, SMILECHAT_FIXTURE, make_job
 
 pytestmark = pytest.mark.ray
 
-N_DIALOGUES = 120
+N_DIALOGUES = sum(1 for line in SMILECHAT_FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip())
 WHERE = "quality > 0.9 and toxicity < 0.3 and esc_relevance > 0.5"  # quality does the selecting: the toxicity model no longer flags these counselling dialogues
 
 
 @pytest.fixture(scope="module")
-def run_out(tmp_path_factory, shared_data, ray_local) -> Path:
-    """A real run: the first N SMILECHAT dialogues and the CommonCrawl sample, scored, strategy-tagged."""
-    from curate.pipeline import run_job
+def run_out(tmp_path_factory, ray_local) -> Path:
+    """A real run: the N SMILECHAT dialogues of the fixture and the demo's web pages, scored, strategy-tagged."""
+    from curate.run import run_job
 
     tmp = tmp_path_factory.mktemp("export-run")
-    with (shared_data / "smilechat" / "dialogues.jsonl").open(encoding="utf-8") as f:
-        (tmp / "smile.jsonl").write_text("".join(next(f) for _ in range(N_DIALOGUES)), encoding="utf-8")
     job = make_job(tmp, [
-        {"name": "smilechat", "path": "smile.jsonl", "kind": "dialogue", "id_field": "id", "license": "CC0-1.0",
+        {"name": "smilechat", "path": str(SMILECHAT_FIXTURE), "kind": "dialogue", "id_field": "id", "license": "CC0-1.0",
          "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}},
-        {"name": "cwt", "path": str(shared_data / "web" / "cwt-commoncrawl-sample.jsonl"), "kind": "web",
-         "text_field": "raw_content", "url_field": "url", "license": "evaluation only"},
+        {"name": "web", "path": str(REPO / "demo" / "web.jsonl"), "kind": "web",
+         "text_field": "text", "url_field": "url", "license": "Apache-2.0"},
     ], rules=["default.yaml", "dialogue.yaml"], tags={"strategy": "strategy.yaml"}, shard_rows=40)
     result = run_job(job)
     assert result.manifest["totals"]["kept"] > N_DIALOGUES // 2

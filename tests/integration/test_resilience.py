@@ -92,7 +92,7 @@ def _outputs(out: Path) -> dict[str, bytes]:
 
 def _final_files_complete(out: Path) -> None:
     """After a kill: every file under a final name is whole (Parquet footers read), none is half-written."""
-    for p in list(out.glob("data/*.parquet")) + list(out.glob("rejects/*.parquet")) + list(out.glob("_work/a/*.parquet")):
+    for p in list(out.glob("data/*.parquet")) + list(out.glob("rejects/*.parquet")) + list(out.glob("_work/per_record/*.parquet")):
         pq.read_metadata(p)
     for p in list(out.glob("stats/*.json")) + list(out.glob("_work/**/*.json")):
         json.loads(p.read_text(encoding="utf-8"))
@@ -128,9 +128,9 @@ def _resume_and_compare(job_file: Path, out: Path, reference: tuple[dict[str, by
 
 
 @pytest.mark.parametrize("fault", [
-    {"at": "phase_a", "match": DLG_TEXT, "action": "kill_driver"},  # a read task in flight
-    {"at": "after_phase_a", "action": "kill_driver"},
-    {"at": "phase_c", "match": WEB_TEXT, "action": "kill_driver"},  # shards being scored and written
+    {"at": "per_record", "match": DLG_TEXT, "action": "kill_driver"},  # a read task in flight
+    {"at": "after_per_record", "action": "kill_driver"},
+    {"at": "finish", "match": WEB_TEXT, "action": "kill_driver"},  # shards being scored and written
 ], ids=lambda f: f["at"])
 def test_driver_killed_then_resumed(job_file: Path, tmp_path: Path, reference: tuple, fault: dict) -> None:
     out = tmp_path / "out"
@@ -138,14 +138,13 @@ def test_driver_killed_then_resumed(job_file: Path, tmp_path: Path, reference: t
     assert rc == -signal.SIGKILL, log
     assert not (out / "manifest.json").exists()
     resumed = _resume_and_compare(job_file, out, reference)
-    a, c = resumed["phase_a"], resumed["phase_c"]
-    if fault["at"] == "phase_a":
-        assert a["read_now"] >= 1 and "phase_b" not in resumed
-    else:  # killed after phase A: nothing read again
+    a, c = resumed["per_record"], resumed["finish"]
+    if fault["at"] == "per_record":
+        assert a["read_now"] >= 1 and "dedup_global" not in resumed
+    else:  # killed after per_record: nothing read again
         assert a["done_before"] == a["pieces"] and a["read_now"] == 0
-    if fault["at"] == "phase_c":  # phase B's decisions were reused
-        assert resumed["phase_b"] == "done before"
-    if fault["at"] == "phase_c":
+    if fault["at"] == "finish":  # the global steps' decisions were reused
+        assert resumed["dedup_global"] == "done before"
         assert c["written_now"] >= 1
     assert c["done_before"] + c["written_now"] == c["shards"]
 
@@ -161,11 +160,12 @@ def test_driver_killed_from_outside_then_resumed(job_file: Path, tmp_path: Path,
     rc, log = _finish(proc)
     assert rc == -signal.SIGKILL, log
     resumed = _resume_and_compare(job_file, out, reference)
-    assert resumed["phase_c"]["done_before"] >= 3
+    assert resumed["finish"]["done_before"] >= 3
 
 
 def test_workers_killed_are_retried(job_file: Path, tmp_path: Path, reference: tuple) -> None:
-    """A Ray worker SIGKILLed in phase A (a task) and in phase C (a model actor): Ray retries, output unchanged."""
+    """A Ray worker SIGKILLed in per_record (a task) and in finish (a model actor): Ray retries, output unchanged.
+    The faults use the points' earlier names (phase_a, phase_c), still read for one release."""
     out = tmp_path / "out"
     faults = [{"at": "phase_a", "match": DLG_TEXT, "action": "kill_worker", "once": str(tmp_path / "a.flag")},
               {"at": "phase_c", "match": WEB_TEXT, "action": "kill_worker", "once": str(tmp_path / "c.flag")}]
@@ -188,21 +188,23 @@ def _reference_rows(reference: tuple, folder: Path) -> pl.DataFrame:
 
 
 def test_failing_records_become_processing_errors(job_file: Path, tmp_path: Path, reference: tuple) -> None:
-    """A stage raising on one record, in phase A and in phase C: that record is rejected with the exception,
+    """A stage raising on one record, in per_record and in finish: that record is rejected with the exception,
     every other record ends as in the uninterrupted run."""
     ref = _reference_rows(reference, tmp_path / "ref")
     # kept records with no duplicate anywhere, so that failing them changes no other record's fate
     alone = ref.filter(pl.col("drop_reason").is_null() & pl.col("dup_cluster").is_null())
     web, dlg = (alone.filter(pl.col("kind") == k)["id"].sort()[0] for k in ("web", "dialogue"))
     out = tmp_path / "out"
-    rc, log = _run(job_file, out, [{"at": "phase_a", "id": web, "action": "raise"},
-                                   {"at": "phase_c", "id": dlg, "action": "raise"}])
+    rc, log = _run(job_file, out, [{"at": "per_record", "id": web, "action": "raise"},
+                                   {"at": "finish", "id": dlg, "action": "raise"}])
     assert rc == 0, log
     assert "warning: 2 record(s) failed processing" in log
     rows = pl.concat([pl.read_parquet(p) for p in sorted(out.glob("*/*.parquet"))], how="diagonal_relaxed")
     failed = rows.filter(pl.col("drop_reason") == "processing_error")
     assert sorted(failed["id"].to_list()) == sorted([web, dlg])
-    assert failed["drop_detail"].str.contains("InjectedFault: injected fault at phase_").all()
+    details = sorted(failed["drop_detail"].to_list())
+    assert all("InjectedFault: injected fault at " in d for d in details)
+    assert any("at per_record" in d for d in details) and any("at finish" in d for d in details)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert all(f["reconciled"] for f in manifest["inputs"])
     assert manifest["totals"]["records_in"] == reference[1]["totals"]["records_in"]
@@ -228,7 +230,7 @@ mount -t tmpfs -o size=600k tmpfs {mnt}
 rc=0; {cli} run {job_file} -o {mnt}/out > {tmp_path}/full.log 2>&1 || rc=$?
 echo "first rc=$rc"
 find {mnt}/out -name '*.parquet' -o -name '*.json' | sort > {tmp_path}/left.txt
-ls -a {mnt}/out/_work/a > {tmp_path}/work.txt
+ls -a {mnt}/out/_work/per_record > {tmp_path}/work.txt
 mount -o remount,size=64m {mnt}
 {cli} run {job_file} -o {mnt}/out > {tmp_path}/resumed.log 2>&1
 cp -r {mnt}/out {saved}

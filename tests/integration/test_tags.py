@@ -1,4 +1,5 @@
-"""Affect tags end to end: a real `curate run` over SMILECHAT and CPED fills the turn, speaker and record tags."""
+"""Affect tags end to end: a real `curate run` over SMILECHAT and CPED (the committed fixtures) fills the
+turn, speaker and record tags."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from curate.models import SPEAKER_TASKS
 from curate.schema import label_set
-from tests.conftest import make_job
+from tests.conftest import CPED_FIXTURE, SMILECHAT_FIXTURE, make_job
 
 KNOWN = {
     "id": "known-1",
@@ -35,14 +36,14 @@ def _min_confidence(task: str, spoken: bool = False) -> float:
 
 
 @pytest.fixture(scope="module")
-def tagged(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, ray_local) -> pl.DataFrame:
-    from curate.pipeline import run_job
+def tagged(tmp_path_factory: pytest.TempPathFactory, ray_local) -> pl.DataFrame:
+    """KNOWN and the 100 SMILECHAT dialogues of the fixture; the 30 CPED valid dialogues of the fixture."""
+    from curate.run import run_job
 
     tmp = tmp_path_factory.mktemp("tags")
-    lines = (shared_data / "smilechat" / "dialogues.jsonl").read_text(encoding="utf-8").splitlines()[:120]
+    lines = SMILECHAT_FIXTURE.read_text(encoding="utf-8").splitlines()
     (tmp / "smile.jsonl").write_text("\n".join([json.dumps(KNOWN, ensure_ascii=False), *lines]) + "\n", encoding="utf-8")
-    rows = (shared_data / "cped" / "valid.csv").read_text(encoding="utf-8").splitlines()[:400]
-    (tmp / "cped.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp / "cped.csv").write_bytes(CPED_FIXTURE.read_bytes())
     job = make_job(tmp, [
         {"name": "smilechat", "path": "smile.jsonl", "kind": "dialogue", "id_field": "id",
          "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}},
@@ -139,7 +140,7 @@ def test_tv_dialogue_turns_use_the_spoken_model_with_the_speaker_context(tagged:
 
 
 def test_min_confidence_withholds_labels_and_keeps_scores(tmp_path: Path, ray_local) -> None:
-    from curate.pipeline import run_job
+    from curate.run import run_job
 
     (tmp_path / "d.jsonl").write_text(json.dumps(KNOWN, ensure_ascii=False) + "\n", encoding="utf-8")
     job = make_job(tmp_path, [{"name": "d", "path": "d.jsonl", "kind": "dialogue", "id_field": "id",
@@ -153,3 +154,23 @@ def test_min_confidence_withholds_labels_and_keeps_scores(tmp_path: Path, ray_lo
     assert turns["emotion_scores"].null_count() == 0                 # ... the scores and confidence kept
     assert df["emotion_confidence"].null_count() == 0
     assert df["emotion"].is_null()[0] == (df["emotion_confidence"][0] < 0.999)
+
+
+def test_seeker_turns_and_records_carry_crisis_risk(tagged: pl.DataFrame) -> None:
+    # risk is on by default: every kept seeker turn has a level, no other turn has one; a record's risk is the highest
+    turns = tagged.select("id", "turns").explode("turns").unnest("turns")
+    seeker = turns.filter(pl.col("role") == "seeker")
+    assert seeker.height > 100 and seeker["risk"].null_count() == 0
+    assert set(seeker["risk"].unique()) <= set(label_set("risk"))
+    assert turns.filter(pl.col("role") != "seeker")["risk"].null_count() == turns.filter(pl.col("role") != "seeker").height
+    order = {lab: i for i, lab in enumerate(label_set("risk"))}
+    worst = seeker.group_by("id").agg(pl.col("risk").replace_strict(order).max().alias("w"))
+    got = dict(zip(tagged["id"], tagged["risk"], strict=True))
+    for rid, w in worst.iter_rows():
+        assert got[rid] == label_set("risk")[w]
+    assert tagged.filter(pl.col("source") == "cped")["risk"].null_count() == tagged.filter(pl.col("source") == "cped").height
+    flagged = tagged.filter(pl.col("risk") != "none")
+    for row in flagged.select("turns", "risk", "risk_evidence").iter_rows(named=True):
+        ev = row["risk_evidence"]
+        turn = row["turns"][ev["turn"]]
+        assert turn["role"] == "seeker" and turn["risk"] == row["risk"] and turn["risk_span"] == [ev["start"], ev["end"]]

@@ -1,4 +1,6 @@
-"""`curate train TASK` from this checkout reproduces the committed model and its card metrics, byte for byte."""
+"""`curate train TASK` from this checkout reproduces the committed model and its card metrics, byte for byte.
+
+Training reads the full datasets (marked `data`: skipped where they are missing; tests/data-sources.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from curate.models import SCORE_TASKS
 from curate.models.card import read_card
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("task", list(SCORE_TASKS))
 def test_train_reproduces_the_committed_card(task: str, repo: Path, shared_data: Path, tmp_path: Path) -> None:
     committed = read_card(repo / "classifiers" / f"{task}.yaml")

@@ -85,7 +85,7 @@ def test_classify_stage_scores_kept_rows_with_the_checkpoint(tiny_bert: Path) ->
 
 
 def test_run_job_scores_with_the_checkpoint_in_ray_actors(tiny_bert: Path, tmp_path: Path, ray_local) -> None:
-    from curate.pipeline import run_job
+    from curate.run import run_job
     from tests.conftest import make_job
 
     src = tmp_path / "in.jsonl"

@@ -46,10 +46,19 @@ def make_rows(n: int, seed: int = 0, *, quality_shift: float = 0.0, source: str 
             turns = []
             for t in range(rnd.randint(2, 15)):
                 role = "seeker" if t % 2 == 0 else "supporter"
-                turns.append({"speaker": f"p{t % 2}", "role": role, "role_raw": role, "text": "嗯" * rnd.randint(0, 300),
+                risk = rnd.choice(["none"] * 6 + ["concern", "high"]) if kept and role == "seeker" else None
+                text = "嗯" * rnd.randint(0, 300)
+                turns.append({"speaker": f"p{t % 2}", "role": role, "role_raw": role, "text": text,
                               "emotion": rnd.choice(label_set("emotion")) if kept else None,
                               "dialogue_act": rnd.choice(label_set("dialogue_act")) if kept else None,
-                              "strategy": rnd.choice(label_set("strategy")) if kept and role == "supporter" else None})
+                              "strategy": rnd.choice(label_set("strategy")) if kept and role == "supporter" else None,
+                              "risk": risk, "risk_span": [0, min(5, len(text))] if risk in ("concern", "high") else None})
+            if kept:  # the record's risk: its seeker turns' highest, and the first turn at it
+                order = ["none", "concern", "high"]
+                seeker = [(i, t) for i, t in enumerate(turns) if t["risk"] is not None]
+                best = max(seeker, key=lambda it: (order.index(it[1]["risk"]), -it[0]))
+                row |= {"risk": best[1]["risk"], "risk_evidence": None if best[1]["risk"] == "none" else
+                        {"turn": best[0], "start": best[1]["risk_span"][0], "end": best[1]["risk_span"][1]}}
             row |= {"turns": turns, "sig_n_turns": len(turns), "sig_n_speakers": 2,
                     "speakers": [{"speaker": f"p{s}", "role": "seeker" if s == 0 else "supporter", "n_turns": 1,
                                   "gender": rnd.choice(label_set("gender")) if kept else None} for s in range(2)]}

@@ -13,10 +13,10 @@ from curate.schema import conform
 from curate.stages import dedup
 from curate.stages.minhash import (
     MinHashParams,
-    _fill_bins,
-    _fill_bins_numpy,
     band_keys,
     estimated_jaccard,
+    fill_bins,
+    fill_bins_numpy,
     shingle_hashes,
     signatures,
     sorted_shingle_sets,
@@ -47,9 +47,9 @@ def test_compiled_bins_equal_the_numpy_definition(ngram: int) -> None:
     for seed in (1, 7):
         params = MinHashParams(num_perm=128, ngram=ngram, bands=1, rows=1, seed=seed)
         sig = np.full((batch.n_docs, 128), 0xFFFFFFFF, dtype=np.uint32)
-        _fill_bins(batch.codepoints, batch.offsets.astype(np.int64), ngram,
+        fill_bins(batch.codepoints, batch.offsets.astype(np.int64), ngram,
                    np.uint64(seed * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF), sig)
-        assert np.array_equal(sig, _fill_bins_numpy(batch, params))
+        assert np.array_equal(sig, fill_bins_numpy(batch, params))
 
 
 @pytest.mark.parametrize("ngram", [1, 3, 5, 9])
@@ -215,7 +215,7 @@ def test_no_candidates_means_no_edges_and_no_clusters() -> None:
 
 
 def test_band_passes_cover_every_band_once() -> None:
-    from curate.pipeline import BAND_PASS_ROWS, band_passes
+    from curate.stages.dedup_global import BAND_PASS_ROWS, band_passes
 
     assert band_passes(12, 1_000) == [(0, 12)]
     assert band_passes(12, BAND_PASS_ROWS // 4) == [(0, 4), (4, 8), (8, 12)]

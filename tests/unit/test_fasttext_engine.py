@@ -1,7 +1,8 @@
 """The batch fastText engine (curate/models/fasttext_backend.py) against fastText's own predict.
 
-Every shipped model, on real text from ../shared/data (CPED turns, SMILECHAT dialogues, CWT pages) and on
-awkward lines: probabilities must equal `fasttext`'s `predict(k=-1)` (fastText's sigmoid table quantises
+Every shipped model, on real text and on awkward lines. The real text: the committed fixtures (CPED turns,
+SMILECHAT dialogues, COLD comments) with the demo's web pages; and, where the full datasets are present
+(marked `data`), 3,000 CPED turns, 300 SMILECHAT dialogues and ChineseWebText's dirty pages: probabilities must equal `fasttext`'s `predict(k=-1)` (fastText's sigmoid table quantises
 the ova loss's probabilities in steps of ~6e-4, so ova models get that tolerance).
 """
 
@@ -27,19 +28,40 @@ from curate.models.features import (
     tokens,
     tokens_with_context,
 )
+from tests.conftest import FIXTURES, REPO
 
 ODD = ["", " ", "__label__safe 你好", "a\x00b c", "\u3000\t 换行\n之后", "😀😀 مرحبا שלום", "x" * 3000,
        "e\u0301\u200b\u202e反转", "，，，。。。！！！", "你" * 500]
 
 
-def _texts(shared_data: Path) -> list[str]:
-    texts: list[str] = []
-    with open(shared_data / "cped" / "valid.csv", encoding="utf-8") as f:
-        texts += [row["Utterance"] for _, row in zip(range(3000), csv.DictReader(f), strict=False)]
-    with open(shared_data / "smilechat" / "dialogues.jsonl", encoding="utf-8") as f:
-        texts += [json.dumps(json.loads(line), ensure_ascii=False)[:1500] for _, line in zip(range(300), f, strict=False)]
-    with open(shared_data / "web" / "cwt-quality-dirty.jsonl", encoding="utf-8") as f:
-        texts += [json.loads(line).get("text", "") for _, line in zip(range(300), f, strict=False)]
+def _csv_column(path: Path, column: str, n: int) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return [row[column] for _, row in zip(range(n), csv.DictReader(f), strict=False)]
+
+
+def _jsonl(path: Path, n: int) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for _, line in zip(range(n), f, strict=False)]
+
+
+def _dialogue_texts(root: Path, n: int) -> list[str]:
+    """SMILECHAT dialogues as their JSON (ids, roles and all), cut at 1,500 characters."""
+    return [json.dumps(r, ensure_ascii=False)[:1500] for r in _jsonl(root / "smilechat" / "dialogues.jsonl", n)]
+
+
+@pytest.fixture(scope="module", params=["fixtures", pytest.param("full", marks=pytest.mark.data)])
+def real_texts(request) -> list[str]:
+    """Real text and the awkward lines (ODD); see the module docstring."""
+    if request.param == "fixtures":
+        texts = [*_csv_column(FIXTURES / "cped" / "valid.csv", "Utterance", 3000),
+                 *_csv_column(FIXTURES / "cped" / "train.csv", "Utterance", 3000),
+                 *_dialogue_texts(FIXTURES, 300),
+                 *_csv_column(FIXTURES / "cold" / "dev.csv", "TEXT", 300),
+                 *[r["text"] for r in _jsonl(REPO / "demo" / "web.jsonl", 10_000)]]
+    else:
+        root = request.getfixturevalue("shared_data")
+        texts = [*_csv_column(root / "cped" / "valid.csv", "Utterance", 3000), *_dialogue_texts(root, 300),
+                 *[r.get("text", "") for r in _jsonl(root / "web" / "cwt-quality-dirty.jsonl", 300)]]
     return texts + ODD
 
 
@@ -53,9 +75,9 @@ def _reference(path: Path, lines: list[str], clf: FastTextClassifier) -> np.ndar
 
 
 @pytest.mark.parametrize("card_path", sorted((asset_dir("classifiers")).glob("*.yaml")), ids=lambda p: p.stem)
-def test_shipped_model_matches_fasttext(card_path: Path, shared_data: Path) -> None:
+def test_shipped_model_matches_fasttext(card_path: Path, real_texts: list[str]) -> None:
     card = read_card(card_path)
-    texts = _texts(shared_data)
+    texts = real_texts
     lines = featurize(texts, card.features.get("mode", "chars"), int(card.features.get("max_chars", 2000)))
     clf = FastTextClassifier(card.model_path, card.labels)
     assert clf.native, "the shipped models must run on the batch engine"
@@ -111,12 +133,12 @@ def test_fnv1a_is_fasttexts_hash() -> None:
     assert fnv1a(pa.array(words)).tolist() == [ref(w) for w in words]
 
 
-def test_words_of_pieces_shared_in_a_batch_equal_the_featurised_lines(shared_data: Path) -> None:
+def test_words_of_pieces_shared_in_a_batch_equal_the_featurised_lines(real_texts: list[str]) -> None:
     """Word tokens are built from distinct pieces between breaks and whitespace; the pieces of one batch are
     segmented once (segments_for_batch). Whatever was segmented before, each call's tokens are the lines'."""
     from curate.models.features import segments_for_batch
 
-    texts: list[str | None] = [*_texts(shared_data)[:400], *ODD, None,
+    texts: list[str | None] = [*real_texts[:400], *ODD, None,
                                "“你好，”她说：“今天（真的）很好…”——好吗？！", "a,b;c:d(e)f!g?h'i\"j", "，你好，你好，",
                                "abc-def 3.14% #tag&x_y", "医生：你好\n病人：我头疼", "你好 ， 世界", "你好，世界。"]
     joined = ["\n".join(t or "" for t in texts[i: i + 5]) for i in range(0, len(texts) - 5, 3)]  # the same pieces
@@ -142,9 +164,9 @@ def _sequences(t: FastTextTokens) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("mode", ["chars", "words"])
-def test_direct_tokens_equal_featurised_lines(mode: str, shared_data: Path) -> None:
+def test_direct_tokens_equal_featurised_lines(mode: str, real_texts: list[str]) -> None:
     """The run's tokens (no lines built) are exactly what fastText reads from the training featurisation."""
-    texts: list[str | None] = [*_texts(shared_data)[:1500], *ODD, None, "前\x00后"]
+    texts: list[str | None] = [*real_texts[:1500], *ODD, None, "前\x00后"]
     for max_chars in (2000, 7):
         assert _sequences(tokens(texts, mode, max_chars)) == _sequences(
             FastTextTokens.from_lines(featurize(texts, mode, max_chars)))

@@ -12,7 +12,7 @@ Properties:
 - normalisation gives one non-null text per input without invisible characters, CR or runs of blanks, and
   is idempotent: a second pass changes nothing and flags nothing;
 - signals give one value per row, of the schema column's type, finite, ratios in [0, 1];
-- phase A keeps any batch's row count and order, leaves malformed rows as read, never needs the
+- per_record keeps any batch's row count and order, leaves malformed rows as read, never needs the
   processing_error fallback, and only drops rows by a rule id that is the first of its rule_flags.
 
 CI runs a fixed, bounded set of examples (profile `ci`: derandomized, no example database, so a failure
@@ -45,10 +45,11 @@ from hypothesis import strategies as st
 
 from curate.io.readers import MALFORMED, jsonl_pieces, read_file
 from curate.job import STYLE_DEFAULTS, DialogueSpec, InputSpec, NormalizeSpec
+from curate.run import PER_RECORD, per_record
 from curate.schema import arrow_schema, conform, record_schema
+from curate.stages.base import PhaseRunner, Settings
 from curate.stages.minhash import MinHashParams
 from curate.stages.normalize import normalize_texts
-from curate.stages.phase_a import phase_a_batch, run_phase_a
 from curate.stages.rules import load_rule_set
 from curate.stages.signals import REGISTRY, SignalInput, compute_signals
 
@@ -62,12 +63,12 @@ settings.register_profile("fuzz-long", max_examples=2000, deadline=None, suppres
                           print_blob=True)
 # Applied per test rather than loaded globally, so other test modules keep hypothesis' own defaults.
 FUZZ = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-# Phase A over megabyte texts costs about a second an example: a few are enough to show it copes.
+# per_record over megabyte texts costs about a second an example: a few are enough to show it copes.
 FUZZ_HUGE = settings(FUZZ, max_examples=max(3, FUZZ.max_examples // 12))
 
 MAX = 8_000_000
 RULE_FILES = ["default.yaml", "dialogue.yaml"]
-PROCESSING_ERROR = "processing_error"  # the reject phase A's fault containment makes of a failing record
+PROCESSING_ERROR = "processing_error"  # the reject per_record's fault containment makes of a failing record
 HUGE_BYTES = 1_500_000
 
 # ------------------------------------------------------------------------------------------- strategies
@@ -214,13 +215,18 @@ def fresh_dir(tmp_path: Path) -> Path:
     return Path(tempfile.mkdtemp(dir=tmp_path))
 
 
+# These properties are about UTF-8 input and its bad bytes, so the files declare UTF-8: with `auto`, a file of
+# ASCII records and one bad fragment such as C0 AF would rightly read as GB18030 (tests/unit/test_encodings.py).
+UTF8 = "utf-8"
+
+
 def web_spec(path: Path, **kw: Any) -> InputSpec:
-    return InputSpec(path=str(path), kind="web", name="web", files=[str(path)], **kw)
+    return InputSpec(path=str(path), kind="web", name="web", files=[str(path)], encoding=UTF8, **kw)
 
 
 def dialogue_spec(path: Path, style: str, **kw: Any) -> InputSpec:
     d = DialogueSpec(style=style, **STYLE_DEFAULTS[style])
-    return InputSpec(path=str(path), kind="dialogue", name="dlg", dialogue=d, files=[str(path)], **kw)
+    return InputSpec(path=str(path), kind="dialogue", name="dlg", dialogue=d, files=[str(path)], encoding=UTF8, **kw)
 
 
 def read_rows(path: Path, spec: InputSpec, *, chunk_rows: int, max_bytes: int = MAX,
@@ -633,7 +639,7 @@ def test_dialogue_signals_one_valid_value_per_row(words, dialogues):
     assert (out["sig_min_turn_chars"] <= out["sig_max_turn_chars"]).all()
 
 
-# ------------------------------------------------------------------------------------------------ phase A
+# ------------------------------------------------------------------------------------------------ per_record
 
 _IDENTITY = {"source": "fuzz", "source_file": "fuzz.jsonl", "schema_version": record_schema().version,
              "pipeline_version": "test"}
@@ -661,12 +667,13 @@ def to_table(rows: list[dict[str, Any]]) -> pa.Table:
     return conform(pa.Table.from_pylist(rows, schema=pa.schema(fields)))
 
 
-def check_phase_a(rows: list[dict[str, Any]]) -> None:
-    """Phase A keeps count and order, leaves malformed rows as read and only drops by a fired rule."""
-    if not rows:  # phase_a_batch's fallback would hide a failure on an empty batch: call the pure function
-        assert run_phase_a(arrow_schema().empty_table(), RULE_FILES, NormalizeSpec(), MinHashParams()).num_rows == 0
+def check_per_record(rows: list[dict[str, Any]]) -> None:
+    """per_record keeps count and order, leaves malformed rows as read and only drops by a fired rule."""
+    settings = Settings(rule_files=tuple(RULE_FILES), normalize=NormalizeSpec(), minhash=MinHashParams())
+    if not rows:  # the contained runner's fallback would hide a failure on an empty batch: call the pure function
+        assert per_record(arrow_schema().empty_table(), settings).num_rows == 0
         return
-    out = phase_a_batch(to_table(rows), RULE_FILES, NormalizeSpec(), MinHashParams())
+    out = PhaseRunner(PER_RECORD, settings)(to_table(rows))
     assert out.num_rows == len(rows)
     rule_ids = {r.id for f in RULE_FILES for r in load_rule_set(f).rules}
     result = out.select([f.name for f in arrow_schema()]).to_pylist()
@@ -688,14 +695,14 @@ def check_phase_a(rows: list[dict[str, Any]]) -> None:
 
 @FUZZ
 @given(record_rows(unicode_text(24)))
-def test_phase_a_keeps_row_count_and_order(rows):
-    check_phase_a(rows)
+def test_per_record_keeps_row_count_and_order(rows):
+    check_per_record(rows)
 
 
 @FUZZ_HUGE
 @given(record_rows(st.one_of(huge_text(), unicode_text())))
-def test_phase_a_copes_with_megabyte_texts(rows):
-    check_phase_a(rows)
+def test_per_record_copes_with_megabyte_texts(rows):
+    check_per_record(rows)
 
 
 # ------------------------------------------------------------------------------------- model features

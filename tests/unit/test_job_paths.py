@@ -61,3 +61,27 @@ def test_urls_are_refused_with_the_supported_route(tmp_path: Path, monkeypatch: 
     with pytest.raises(JobError, match=r"inputs\[0\]\.path: 'gs://b/x\.jsonl' is a URL"):
         parse_job({"inputs": [{"path": "gs://b/x.jsonl"}]}, tmp_path)
     assert not (tmp_path / "s3:").exists()
+
+
+def test_input_may_omit_the_name_when_the_job_has_one_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"text": "你好"}\n', encoding="utf-8")
+    (tmp_path / "other.jsonl").write_text('{"text": "再见"}\n', encoding="utf-8")
+    (tmp_path / "a=b.jsonl").write_text('{"text": "再见"}\n', encoding="utf-8")
+    (tmp_path / "job.yaml").write_text("inputs: [{name: web, path: in.jsonl}]\ntags: false\n", encoding="utf-8")
+    for given, file in (("other.jsonl", "other.jsonl"), ("web=other.jsonl", "other.jsonl"), ("a=b.jsonl", "a=b.jsonl")):
+        job = load_job(tmp_path / "job.yaml", inputs=[given])
+        assert job.inputs[0].name == "web" and job.inputs[0].files == [str(tmp_path / file)], given
+
+
+def test_a_bare_input_path_on_a_job_of_several_inputs_names_the_inputs(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"text": "你好"}\n', encoding="utf-8")
+    (tmp_path / "job.yaml").write_text("inputs: [{name: web, path: in.jsonl}, {name: chat, path: in.jsonl}]\n",
+                                       encoding="utf-8")
+    with pytest.raises(JobError, match=r"--input in.jsonl: the job has 2 inputs, so name one: NAME=PATH with NAME "
+                                       r"in \['chat', 'web'\]"):
+        load_job(tmp_path / "job.yaml", inputs=["in.jsonl"])
+    with pytest.raises(JobError, match=r"--input wbe=in.jsonl: no input named 'wbe'; inputs: \['chat', 'web'\]"):
+        load_job(tmp_path / "job.yaml", inputs=["wbe=in.jsonl"])

@@ -187,7 +187,7 @@ def test_classify_stage_keeps_rows_and_order_and_nulls_rejects(tiny_fasttext: Pa
 
 
 def test_toxicity_counselling_turns_skip_held_out_dialogues_and_interleave(tmp_path: Path) -> None:
-    from curate.models.tasks.toxicity import counselling_turns, held_out, interleave
+    from curate.models.training_data.toxicity import counselling_turns, held_out, interleave
 
     rows = [{"id": f"smilechat-{i}", "turns": [{"role": "client", "content": f"c{i}-{j}"} if j % 2 == 0
                                                else {"role": "counselor", "content": f"s{i}-{j}"} for j in range(4)]}
@@ -244,6 +244,6 @@ def test_read_labelled_tsv_needs_a_map_and_names_the_line(tmp_path: Path) -> Non
     ("是的，我们在一起三年了。", None),                   # no cue: not used for training
 ])
 def test_emotion_weak_labeller_follows_the_guide(text: str, label: str | None) -> None:
-    from curate.models.tasks.emotion_weak import load_cues
+    from curate.models.training_data.emotion_weak import load_cues
 
     assert load_cues("emotion-cues.yaml").label(text) == label

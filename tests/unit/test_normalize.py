@@ -232,6 +232,6 @@ def test_empty_table_is_returned_as_is():
 def test_nfkc_keeps_nulls_and_only_touches_texts_that_need_it() -> None:
     import polars as pl
 
-    from curate.stages.normalize import _nfkc
+    from curate.stages.normalize import nfkc
 
-    assert _nfkc(pl.Series(["ＡＢＣ，你好", None, "你好，世界"])).to_list() == ["ABC，你好", None, "你好，世界"]
+    assert nfkc(pl.Series(["ＡＢＣ，你好", None, "你好，世界"])).to_list() == ["ABC，你好", None, "你好，世界"]

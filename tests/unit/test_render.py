@@ -3,6 +3,8 @@ normalize stage renders, and the training-data builders' dialogue texts are the 
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +13,7 @@ import yaml
 
 from curate.io.readers import read_file
 from curate.job import Job, parse_job
-from curate.models.tasks import domain, esc_relevance, quality
+from curate.models.training_data import domain, esc_relevance, quality
 from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR, render_dialogue, render_turn, xtuner_turns
 from curate.stages.normalize import normalize, normalize_texts
 from tests.unit.test_normalize import dialogue_row, normalize_rows, turn
@@ -46,6 +48,7 @@ def test_xtuner_turns_are_the_readers_turns():
 
 
 # ------------------------------------------------------------------------ real data, through the pipeline
+# `dataset_root`: the committed fixtures, and the full datasets where they are present (tests/conftest.py).
 
 
 def _job(inp: dict, tmp_path: Path) -> Job:
@@ -77,47 +80,59 @@ def _first_difference(got: list[str], want: list[str]) -> str:
     return "" if i is None else f"record {i}: builder {got[i][:200]!r} != pipeline {want[i][:200]!r}"
 
 
-def test_smilechat_training_text_is_the_text_the_pipeline_scores(shared_data, tmp_path):
+def _json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_smilechat_training_text_is_the_text_the_pipeline_scores(dataset_root, tmp_path):
     """A SMILECHAT record's `text` (the job's reader and normalize stage) is each builder's training text
     of that dialogue, for every dialogue of the file."""
     doc = yaml.safe_load((REPO / "jobs" / "shared-sample.yaml").read_text(encoding="utf-8"))
     inp = next(dict(i) for i in doc["inputs"] if i["name"] == "smilechat")  # roles: client/counselor
-    path = shared_data / "smilechat" / "dialogues.jsonl"
+    path = dataset_root / "smilechat" / "dialogues.jsonl"
     inp["path"] = str(path)
     job = _job(inp, tmp_path)
     ids, texts = _pipeline_records(job)
-    assert len(ids) == 11051 and texts[0].startswith("client：高三后的迷茫")
+    raw = _json_lines(path)
+    assert len(ids) == len(raw) >= 100 and texts[0].startswith("client：高三后的迷茫")
+    assert ids == [r["id"] for r in raw]
 
-    quality_by_id = {key.removeprefix("smilechat:"): text for key, text in quality._smilechat(path)}
-    domain_by_id = dict(domain._smilechat(path))
-    assert [i for i, _ in esc_relevance._smilechat(path)] == ids  # one ESC `dialogue` unit per dialogue, in order
+    quality_by_id = {key.removeprefix("smilechat:"): text for key, text in quality.smilechat_texts(path)}
+    domain_by_id = dict(domain.smilechat_texts(path))
+    assert [i for i, _ in esc_relevance.smilechat_texts(path)] == ids  # one ESC `dialogue` unit per dialogue, in order
     built = {
         "quality": [quality_by_id[i] for i in ids],
         "domain": [domain_by_id[i] for i in ids],
-        "esc_relevance": [u.text for u in esc_relevance._support_units(
-            "smilechat", esc_relevance._smilechat(path), {"units": ["dialogue"]}, {})],
+        "esc_relevance": [u.text for u in esc_relevance.support_units(
+            "smilechat", esc_relevance.smilechat_texts(path), {"units": ["dialogue"]}, {})],
     }
     for task, texts_built in built.items():
         got = _normalised(job, texts_built)
         assert got == texts, f"{task}: {_first_difference(got, texts)}"
 
 
-def test_emollm_training_text_is_the_text_the_pipeline_scores(shared_data, tmp_path):
+def test_emollm_training_text_is_the_text_the_pipeline_scores(dataset_root, tmp_path):
     """EmoLLM read as xtuner (system, input, output turns): the builders render what the pipeline scores.
     The ESC builder also collapses the line breaks inside a turn, which its chars features never see."""
-    path = shared_data / "emollm" / "data.json"
+    path = dataset_root / "emollm" / "data.json"
     job = _job({"name": "emollm", "path": str(path), "kind": "dialogue", "dialogue": {"style": "xtuner"}}, tmp_path)
     _, texts = _pipeline_records(job)
-    assert len(texts) == 1596 and texts[0].startswith("system：现在你是一个心理专家")
-    for task, built in (("quality", quality._emollm(path)), ("domain", domain._emollm(path))):
+    n = len(json.loads(path.read_text(encoding="utf-8")))
+    assert len(texts) == n >= 40 and texts[0].startswith("system：现在你是一个心理专家")
+    for task, built in (("quality", quality.emollm_texts(path)), ("domain", domain.emollm_texts(path))):
         got = _normalised(job, [t for _, t in built])
         assert got == texts, f"{task}: {_first_difference(got, texts)}"
-    esc = _normalised(job, [u.text for u in esc_relevance._support_units(
-        "emollm", esc_relevance._emollm(path), {"units": ["dialogue"]}, {})])
+    esc = _normalised(job, [u.text for u in esc_relevance.support_units(
+        "emollm", esc_relevance.emollm_texts(path), {"units": ["dialogue"]}, {})])
     assert ["".join(t.split()) for t in esc] == ["".join(t.split()) for t in texts]
 
 
 @pytest.mark.parametrize("task", [quality, domain])
-def test_cped_scenes_render_with_their_speakers(task, shared_data):
-    key, text = next(iter(task._cped(shared_data / "cped" / "train.csv")))
-    assert key == "cped:32_000" and text.split(TURN_SEPARATOR)[:2] == ["于春晓：怎么了", "于春晓：撞车了吗"]
+def test_cped_scenes_render_with_their_speakers(task, dataset_root):
+    path = dataset_root / "cped" / "train.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = [r for _, r in zip(range(2), csv.DictReader(f), strict=False)]
+    assert rows[0]["Dialogue_ID"] == rows[1]["Dialogue_ID"]
+    key, text = next(iter(task.cped_texts(path)))
+    assert key == f"cped:{rows[0]['Dialogue_ID']}"
+    assert text.split(TURN_SEPARATOR)[:2] == [f"{r['Speaker']}：{r['Utterance']}" for r in rows]

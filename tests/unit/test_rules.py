@@ -1,4 +1,4 @@
-"""The rules stage through phase A: ChineseWebText 2.0 thresholds on both sides, FineWeb-2 and dialogue rules,
+"""The rules stage through per_record: ChineseWebText 2.0 thresholds on both sides, FineWeb-2 and dialogue rules,
 kinds, flag order, malformed rows, row order, and rule-file validation.
 
 Texts are built from `fresh(k)`: k ideographs never used before in the text, simplified, and appearing in no
@@ -20,9 +20,10 @@ import pytest
 import yaml
 
 from curate.job import NormalizeSpec
+from curate.run import per_record as run_per_record
 from curate.schema import conform, record_schema
+from curate.stages.base import Settings
 from curate.stages.normalize import to_simplified
-from curate.stages.phase_a import run_phase_a
 from curate.stages.rules import RuleError, load_rule_set, load_rule_sets
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
@@ -92,17 +93,17 @@ def to_table(rows: list[dict]) -> pa.Table:
     return conform(pa.Table.from_pylist(rows, schema=pa.schema([record_schema().arrow.field(k) for k in keys])))
 
 
-def phase_a(rows: list[dict], rule_files: list[str] = ALL_RULES, norm: NormalizeSpec | None = None) -> list[dict]:
-    return run_phase_a(to_table(rows), list(rule_files), norm or NormalizeSpec()).to_pylist()
+def per_record(rows: list[dict], rule_files: list[str] = ALL_RULES, norm: NormalizeSpec | None = None) -> list[dict]:
+    return run_per_record(to_table(rows), Settings(rule_files=tuple(rule_files), normalize=norm or NormalizeSpec())).to_pylist()
 
 
-def phase_a_web(text: str, rule_files: list[str] = WEB_RULES) -> dict:
-    return phase_a([web_row(text)], rule_files)[0]
+def per_record_web(text: str, rule_files: list[str] = WEB_RULES) -> dict:
+    return per_record([web_row(text)], rule_files)[0]
 
 
 def check_rule(text: str, expected: str | None, rule_files: list[str] = WEB_RULES) -> dict:
-    """Phase A on one web text: `expected` is the drop reason and the only rule that fires (None: nothing fires)."""
-    row = phase_a_web(text, rule_files)
+    """per_record on one web text: `expected` is the drop reason and the only rule that fires (None: nothing fires)."""
+    row = per_record_web(text, rule_files)
     assert row["drop_reason"] == expected, row["rule_flags"]
     if expected is None:
         assert row["rule_flags"] == []
@@ -210,7 +211,7 @@ def test_cwt_sensitive_words_counts_a_repeated_word_once():
     word = sensitive_words()[0]
     fresh = Fresh()
     text = "\n".join(word + fresh(30) + "。" for _ in range(8))
-    row = phase_a_web(text)
+    row = per_record_web(text)
     assert row["sig_sensitive_hits"] == 1
     assert "cwt_sensitive_words" not in row["rule_flags"]
 
@@ -226,7 +227,7 @@ def _repeat_doc(tail: list[int]) -> str:
 def test_cwt_inner_repetition_fires_just_above_0_5():
     text = _repeat_doc([30, 30, 29])
     assert cwt_rep13(text) == 176 / 351
-    row = phase_a_web(text)
+    row = per_record_web(text)
     assert row["drop_reason"] == "cwt_inner_repetition"
     assert row["sig_rep13_ratio"] == pytest.approx(176 / 351, abs=1e-6)
     assert row["drop_detail"].startswith("sig_rep13_ratio=")
@@ -237,14 +238,14 @@ def test_cwt_inner_repetition_fires_just_above_0_5():
 def test_cwt_inner_repetition_keeps_exactly_0_5():
     text = _repeat_doc([30, 30, 30])
     assert cwt_rep13(text) == 0.5
-    row = phase_a_web(text)
+    row = per_record_web(text)
     assert row["sig_rep13_ratio"] == pytest.approx(0.5, abs=1e-6)
     assert "cwt_inner_repetition" not in row["rule_flags"]
     assert all(f.startswith("fw2_") for f in row["rule_flags"])
 
 
 def test_cwt_inner_repetition_scores_13_characters_or_fewer_as_zero():
-    row = phase_a_web("哈" * 13)
+    row = per_record_web("哈" * 13)
     assert row["sig_rep13_ratio"] == 0.0
     assert "cwt_inner_repetition" not in row["rule_flags"]
 
@@ -262,7 +263,7 @@ def _default_with_traditional(tmp_path: Path) -> str:
 
 def test_cwt_traditional_is_disabled_by_default():
     assert "cwt_traditional" not in [r.id for r in load_rule_set("default.yaml").active]
-    assert "cwt_traditional" not in phase_a_web(clean_doc() + "\n這個問題真的很重要。")["rule_flags"]
+    assert "cwt_traditional" not in per_record_web(clean_doc() + "\n這個問題真的很重要。")["rule_flags"]
 
 
 def test_cwt_traditional_fires_on_traditional_text_when_enabled(tmp_path):
@@ -275,7 +276,7 @@ def test_cwt_traditional_keeps_simplified_text_when_enabled(tmp_path):
 
 def test_cwt_traditional_does_not_fire_after_to_simplified(tmp_path):
     rules = [_default_with_traditional(tmp_path)]
-    row = phase_a([web_row(clean_doc() + "\n這個問題真的很重要。")], rules, NormalizeSpec(to_simplified=True))[0]
+    row = per_record([web_row(clean_doc() + "\n這個問題真的很重要。")], rules, NormalizeSpec(to_simplified=True))[0]
     assert row["rule_flags"] == []
     assert row["sig_has_traditional"] is False
     assert "traditional_converted" in row["norm_flags"]
@@ -370,24 +371,24 @@ def test_every_fineweb2_rule_has_a_case():
 
 @pytest.mark.parametrize("rule", sorted(FW2_CASES))
 def test_fineweb2_rule_fires_on_a_clear_positive(rule):
-    row = phase_a_web(FW2_CASES[rule][0]())
+    row = per_record_web(FW2_CASES[rule][0]())
     assert rule in row["rule_flags"]
     assert row["drop_reason"] == row["rule_flags"][0]
 
 
 @pytest.mark.parametrize("rule", sorted(FW2_CASES))
 def test_fineweb2_rule_does_not_fire_on_a_near_miss(rule):
-    row = phase_a_web(FW2_CASES[rule][1]())
+    row = per_record_web(FW2_CASES[rule][1]())
     assert rule not in row["rule_flags"]
 
 
 @pytest.mark.parametrize("rule", sorted(FW2_CASES))
 def test_fineweb2_rule_does_not_fire_on_a_clean_document(rule):
-    assert rule not in phase_a_web(clean_doc())["rule_flags"]
+    assert rule not in per_record_web(clean_doc())["rule_flags"]
 
 
 def test_duplicated_5grams_alone_fire_only_the_5gram_rule():
-    row = phase_a_web(_dup_blocks(5, 5))
+    row = per_record_web(_dup_blocks(5, 5))
     assert row["rule_flags"] == ["fw2_dup_5gram"]
     assert row["sig_dup_6gram_frac"] == 0.0
 
@@ -428,46 +429,46 @@ def test_every_dialogue_rule_has_a_case():
 
 
 def test_healthy_dialogue_fires_no_rule():
-    row = phase_a([dialogue_row(healthy_turns())])[0]
+    row = per_record([dialogue_row(healthy_turns())])[0]
     assert row["rule_flags"] == []
     assert row["drop_reason"] is None
 
 
 @pytest.mark.parametrize("rule", sorted(DIALOGUE_POSITIVES))
 def test_dialogue_rule_fires_on_a_clear_positive(rule):
-    row = phase_a([dialogue_row(DIALOGUE_POSITIVES[rule]())])[0]
+    row = per_record([dialogue_row(DIALOGUE_POSITIVES[rule]())])[0]
     assert rule in row["rule_flags"]
     assert row["drop_reason"] == row["rule_flags"][0]
 
 
 @pytest.mark.parametrize("rule", sorted(DIALOGUE_POSITIVES))
 def test_dialogue_rule_does_not_fire_on_a_healthy_dialogue(rule):
-    assert rule not in phase_a([dialogue_row(healthy_turns())])[0]["rule_flags"]
+    assert rule not in per_record([dialogue_row(healthy_turns())])[0]["rule_flags"]
 
 
 def test_missing_role_does_not_fire_when_roles_are_unknown():
     turns = [{**t, "role": "other"} for t in healthy_turns()]
-    row = phase_a([dialogue_row(turns)])[0]
+    row = per_record([dialogue_row(turns)])[0]
     assert row["sig_missing_role"] is False
     assert row["rule_flags"] == []
 
 
 def test_speaker_dominates_keeps_exactly_80_percent():
     turns = healthy_turns()[:2] + [turn("来访者", f"我还想说第{i}件事。", "seeker") for i in range(3)]
-    row = phase_a([dialogue_row(turns)])[0]
+    row = per_record([dialogue_row(turns)])[0]
     assert row["sig_top_speaker_frac"] == pytest.approx(4 / 5)
     assert "dlg_speaker_dominates" not in row["rule_flags"]
 
 
 def test_repeated_turns_compare_normalised_utterances():
     turns = healthy_turns() + [turn("来访者", "  最近工作压力很大，晚上总是睡不着。\u200b", "seeker")] * 2
-    row = phase_a([dialogue_row(turns)])[0]
+    row = per_record([dialogue_row(turns)])[0]
     assert row["sig_repeated_turn_frac"] == pytest.approx(2 / 6)
     assert "dlg_repeated_turns" in row["rule_flags"]
 
 
 def test_dialogue_without_turns_fires_too_few_turns():
-    rows = phase_a([dialogue_row([], id="empty"), dialogue_row(healthy_turns(), id="ok")])
+    rows = per_record([dialogue_row([], id="empty"), dialogue_row(healthy_turns(), id="ok")])
     assert "dlg_too_few_turns" in rows[0]["rule_flags"]
     assert rows[1]["rule_flags"] == []
 
@@ -476,19 +477,19 @@ def test_dialogue_without_turns_fires_too_few_turns():
 
 
 def test_web_rules_never_fire_on_a_dialogue():
-    row = phase_a([dialogue_row(healthy_turns()[:2])])[0]  # rendered text of 44 characters, no 。 at the end
+    row = per_record([dialogue_row(healthy_turns()[:2])])[0]  # rendered text of 44 characters, no 。 at the end
     assert row["sig_char_len"] is None
     assert row["rule_flags"] == []
 
 
 def test_dialogue_rules_never_fire_on_a_web_document():
-    row = phase_a([web_row("太短了")])[0]
+    row = per_record([web_row("太短了")])[0]
     assert row["sig_n_turns"] is None
     assert not any(f.startswith("dlg_") for f in row["rule_flags"])
 
 
 def test_a_rule_set_sees_only_its_kinds_in_a_mixed_batch():
-    rows = phase_a([web_row("太短了", id="w"), dialogue_row(healthy_turns()[:1], id="d"), web_row(clean_doc(), id="c")])
+    rows = per_record([web_row("太短了", id="w"), dialogue_row(healthy_turns()[:1], id="d"), web_row(clean_doc(), id="c")])
     assert rows[0]["rule_flags"][0] == "cwt_too_short"
     assert rows[1]["rule_flags"] == [
         "dlg_too_few_turns", "dlg_single_speaker", "dlg_missing_role", "dlg_speaker_dominates"]
@@ -499,7 +500,7 @@ def test_a_rule_set_sees_only_its_kinds_in_a_mixed_batch():
 
 
 def test_rule_flags_list_every_fired_rule_in_file_order():
-    row = phase_a_web("太短了")
+    row = per_record_web("太短了")
     assert row["rule_flags"] == [
         "cwt_too_short", "cwt_short_lines", "fw2_top_2gram", "fw2_top_3gram", "fw2_line_punct", "fw2_short_lines"]
     order = [r.id for r in load_rule_set("default.yaml").active]
@@ -507,7 +508,7 @@ def test_rule_flags_list_every_fired_rule_in_file_order():
 
 
 def test_drop_reason_is_the_first_fired_rule_and_detail_shows_its_value():
-    row = phase_a_web("你好" * 150)
+    row = per_record_web("你好" * 150)
     assert row["rule_flags"][0] == row["drop_reason"] == "cwt_inner_repetition"
     assert len(row["rule_flags"]) > 1
     assert row["drop_detail"] == "sig_rep13_ratio=1.0 > 0.5"
@@ -522,8 +523,8 @@ def _one_rule_file(tmp_path: Path, rule_id: str) -> str:
 
 def test_first_rule_across_rule_sets_follows_the_job_order(tmp_path):
     extra = _one_rule_file(tmp_path, "x_any_length")
-    after = phase_a([web_row("太短了")], ["default.yaml", extra])[0]
-    before = phase_a([web_row("太短了")], [extra, "default.yaml"])[0]
+    after = per_record([web_row("太短了")], ["default.yaml", extra])[0]
+    before = per_record([web_row("太短了")], [extra, "default.yaml"])[0]
     assert after["drop_reason"] == "cwt_too_short"
     assert after["rule_flags"][-1] == "x_any_length"
     assert before["drop_reason"] == "x_any_length"
@@ -534,19 +535,19 @@ def test_drop_detail_shows_the_value_that_fired_when_a_later_rule_set_reuses_the
     later = tmp_path / "no_words.yaml"
     later.write_text(yaml.safe_dump({"name": "no_words", "applies_to": ["web"], "rules": [
         {"id": "x_sensitive", "signal": "sig_sensitive_per_line", "op": ">", "value": 5}]}), encoding="utf-8")
-    row = phase_a([web_row(_sensitive_doc(51))], ["default.yaml", str(later)])[0]
+    row = per_record([web_row(_sensitive_doc(51))], ["default.yaml", str(later)])[0]
     assert row["drop_reason"] == "cwt_sensitive_words"
     assert row["drop_detail"] == "sig_sensitive_per_line=0.51 > 0.5"
 
 
 def test_kept_row_has_empty_flags_and_no_reason():
-    row = phase_a_web(clean_doc())
+    row = per_record_web(clean_doc())
     assert (row["rule_flags"], row["drop_reason"], row["drop_detail"]) == ([], None, None)
 
 
 def test_malformed_rows_keep_their_reason_and_get_no_signals():
     bad = web_row("{not json", id="bad", drop_reason="malformed_input", drop_detail="x.jsonl:3: invalid JSON")
-    rows = phase_a([bad, web_row(clean_doc(), id="good")])
+    rows = per_record([bad, web_row(clean_doc(), id="good")])
     assert rows[0]["drop_reason"] == "malformed_input"
     assert rows[0]["drop_detail"] == "x.jsonl:3: invalid JSON"
     assert rows[0]["rule_flags"] is None
@@ -563,7 +564,7 @@ def test_output_has_the_input_rows_in_input_order():
         web_row("x", id=i, drop_reason="malformed_input")
         for k, i in enumerate(ids)
     ]
-    out = phase_a(rows)
+    out = per_record(rows)
     assert [r["id"] for r in out] == ids
     assert [r["kind"] for r in out] == [r["kind"] for r in rows]
 
@@ -639,7 +640,7 @@ def test_signals_in_character_bounded_parts_equal_the_whole_batch(monkeypatch: p
     rows += [web_row(_repeat_doc([5, 7, 9]), id="rep"), web_row(_sensitive_doc(6), id="sens"), web_row("", id="empty")]
     rows += [dialogue_row([turn("A", "我今天很难过，考试没考好。", "seeker"), turn("B", "听起来你很失落。", "supporter")] * (k + 1),
                           id=f"d{k}") for k in range(10)]
-    whole = phase_a(rows)
+    whole = per_record(rows)
     monkeypatch.setattr(rules, "SIGNAL_PART_CHARS", 300)  # many parts, some of one long document
-    assert phase_a(rows) == whole
-    assert len(rules._char_bounded(np.arange(50), np.full(50, 100))) > 10
+    assert per_record(rows) == whole
+    assert len(rules.char_bounded(np.arange(50), np.full(50, 100))) > 10

@@ -1,11 +1,14 @@
-"""Rule signals against straightforward pure-Python re-implementations, on real texts from ../shared/data.
+"""Rule signals against straightforward pure-Python re-implementations, on real texts.
 
 The references follow the definitions in rules/README.md and ChineseWebText 2.0's preprocess.py: one
-document at a time, plain loops, no shared machinery with curate's vectorised batch code.
+document at a time, plain loops, no shared machinery with curate's vectorised batch code. The texts: the
+committed fixtures (SMILECHAT dialogues, COLD comments) with the demo's web pages, written to trip every
+rule; and, where the full datasets are present (marked `data`), ChineseWebText's raw CommonCrawl pages.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 from pathlib import Path
@@ -16,15 +19,18 @@ import pyarrow as pa
 import pytest
 
 from curate.job import DialogueSpec, NormalizeSpec
+from curate.run import per_record
 from curate.schema import conform, record_schema
+from curate.stages.base import Settings
 from curate.stages.normalize import normalize_texts
-from curate.stages.phase_a import run_phase_a
 from curate.stages.rules import load_rule_set
 from curate.stages.signals import GLOBAL_SIGNALS, REGISTRY, SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
+from tests.conftest import FIXTURES, REPO, SMILECHAT_FIXTURE
 
 N_DIALOGUES = 100
 N_PAGES = 100
+N_COMMENTS = 100
 EDGE_TEXTS = ["", "a", "哈" * 13, "哈" * 14, "哈" * 15, "\n", "\n\n\n", "  \t ", "一二三四五六七八九十。\n" * 3]
 WEB_SIGNALS = sorted(c for c, s in REGISTRY.items() if not s.needs_turns)
 TERMINAL = set("。！？!?…；;.”」』\"')）》")
@@ -32,22 +38,34 @@ TERMINAL = set("。！？!?…；;.”」』\"')）》")
 # ------------------------------------------------------------------------------------------------ data
 
 
-def _smilechat(shared_data: Path, n: int) -> list[list[dict]]:
-    with (shared_data / "smilechat" / "dialogues.jsonl").open(encoding="utf-8") as f:
+def _smilechat(path: Path, n: int) -> list[list[dict]]:
+    with path.open(encoding="utf-8") as f:
         return [json.loads(line)["turns"] for _, line in zip(range(n), f, strict=False)]
 
 
-def _commoncrawl(shared_data: Path, n: int) -> list[str]:
-    with (shared_data / "web" / "cwt-commoncrawl-sample.jsonl").open(encoding="utf-8") as f:
-        return [json.loads(line)["raw_content"] for _, line in zip(range(n), f, strict=False)]
+def _jsonl_field(path: Path, field: str, n: int) -> list[str]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line)[field] for _, line in zip(range(n), f, strict=False)]
 
 
-@pytest.fixture(scope="module")
-def raw_texts(shared_data) -> list[str]:
-    """100 SMILECHAT dialogues (utterances joined with newlines), 100 CommonCrawl pages, and edge cases."""
-    dialogues = ["\n".join(t["content"] for t in turns) for turns in _smilechat(shared_data, N_DIALOGUES)]
-    texts = dialogues + _commoncrawl(shared_data, N_PAGES) + EDGE_TEXTS
-    assert len(texts) >= 200
+def _cold(path: Path, n: int) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return [row["TEXT"] for _, row in zip(range(n), csv.DictReader(f), strict=False)]
+
+
+@pytest.fixture(scope="module", params=["fixtures", pytest.param("commoncrawl", marks=pytest.mark.data)])
+def raw_texts(request) -> list[str]:
+    """Edge cases, plus: 100 SMILECHAT dialogues (utterances joined with newlines), 100 COLD comments and the
+    demo's 304 web pages; or 100 raw CommonCrawl pages (the full datasets' web/ sample, never committed)."""
+    if request.param == "fixtures":
+        dialogues = ["\n".join(t["content"] for t in turns) for turns in _smilechat(SMILECHAT_FIXTURE, N_DIALOGUES)]
+        texts = dialogues + _cold(FIXTURES / "cold" / "dev.csv", N_COMMENTS)
+        texts += _jsonl_field(REPO / "demo" / "web.jsonl", "text", 10_000)
+    else:
+        shared_data = request.getfixturevalue("shared_data")
+        texts = _jsonl_field(shared_data / "web" / "cwt-commoncrawl-sample.jsonl", "raw_content", N_PAGES)
+    texts += EDGE_TEXTS
+    assert len(texts) >= N_PAGES
     return texts
 
 
@@ -235,7 +253,7 @@ def test_sensitive_words_match_case_insensitively(words):
 # ------------------------------------------------------------------------------------------------ dialogue signals
 
 
-def _dialogue_rows(shared_data: Path) -> list[dict]:
+def _dialogue_rows() -> list[dict]:
     spec = DialogueSpec()
     identity = {"source": "smilechat", "source_file": "dialogues.jsonl", "schema_version": record_schema().version,
                 "pipeline_version": "test"}
@@ -243,7 +261,7 @@ def _dialogue_rows(shared_data: Path) -> list[dict]:
         {"id": f"d{i}", "kind": "dialogue", "source_line": i + 1, **identity,
          "turns": [{"speaker": t["role"], "role": spec.role_of(t["role"]), "role_raw": t["role"], "text": t["content"]}
                    for t in turns]}
-        for i, turns in enumerate(_smilechat(shared_data, N_DIALOGUES))
+        for i, turns in enumerate(_smilechat(SMILECHAT_FIXTURE, N_DIALOGUES))
     ]
 
 
@@ -264,10 +282,11 @@ def dialogue_reference(turns: list[dict]) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def dialogue_out(shared_data) -> list[dict]:
-    rows = _dialogue_rows(shared_data)
+def dialogue_out() -> list[dict]:
+    """Phase A on the 100 SMILECHAT dialogues of the fixtures."""
+    rows = _dialogue_rows()
     table = conform(pa.Table.from_pylist(rows, schema=pa.schema([record_schema().arrow.field(k) for k in rows[0]])))
-    return run_phase_a(table, ["dialogue.yaml"], NormalizeSpec()).to_pylist()
+    return per_record(table, Settings(rule_files=("dialogue.yaml",), normalize=NormalizeSpec())).to_pylist()
 
 
 DIALOGUE_SIGNALS = sorted(c for c, s in REGISTRY.items() if s.needs_turns)

@@ -1,4 +1,4 @@
-"""Per-shard stats (curate.stages.stats) and their exact merge (curate.stats_merge): pure, no Ray."""
+"""Per-shard stats (curate.stats.shard) and their exact merge (curate.stats.merge): pure, no Ray."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from curate.schema import arrow_schema, label_set, record_schema
-from curate.stages.stats import TURN_CHARS, histogram_block, shard_stats, stats_spec
-from curate.stats_merge import empty_stats, merge_stats
+from curate.stats.merge import empty_stats, merge_stats
+from curate.stats.shard import TURN_CHARS, histogram_block, shard_stats, stats_spec
 from tests.unit.stats_data import make_table
 
 
@@ -148,3 +148,27 @@ def _with_turns(t: pa.Table, turns: list[dict]) -> pa.Table:
         k += n
     col = pa.array(rows, type=arrow_schema().field("turns").type)
     return t.set_column(t.column_names.index("turns"), "turns", col)
+
+
+def test_risk_per_source_and_reviewer_samples():
+    t = pa.concat_tables([make_table(200, 8, source="a"), make_table(100, 9, source="b")])
+    s = shard_stats(t)
+    rows = t.to_pylist()
+    for source in ("a", "b"):
+        mine = [r for r in rows if r["source"] == source]
+        assert sum(s["risk_by_source"][source]["all"].values()) == len(mine)
+        assert s["risk_by_source"][source]["kept"].get("high", 0) == sum(r["risk"] == "high" for r in mine)
+    cfg = stats_spec().doc["risk"]
+    assert set(s["risk_samples"]) == set(cfg["levels"])
+    for level, picked in s["risk_samples"].items():
+        assert 0 < len(picked) <= cfg["per_level"] and all(r["risk"] == level for r in picked)
+        assert [r["hash"] for r in picked] == sorted(r["hash"] for r in picked)
+        for r in picked:
+            row = next(x for x in rows if x["id"] == r["id"])
+            text = row["turns"][r["turn"]]["text"]
+            assert r["evidence"] == text[r["start"]:r["end"]] and len(r["before"]) <= cfg["context_chars"]
+    assert s["labels"]["turns.risk[seeker]"]["kept"].keys() <= set(label_set("risk"))
+    parts = [shard_stats(p) for p in _split(t, 5, 8)]
+    whole = merge_stats([s])
+    assert merge_stats(parts)["risk_by_source"] == whole["risk_by_source"]
+    assert merge_stats(parts)["risk_samples"] == whole["risk_samples"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.request
 from pathlib import Path
@@ -13,9 +14,10 @@ from click.testing import CliRunner
 from curate.cli import main
 from curate.dashboard import render_dashboard
 from curate.dashboard.outliers import rank_shards
-from curate.dashboard.pages import sample_card
+from curate.dashboard.pages import MAX_INPUT_ROWS, inputs_table, sample_card
 from curate.dashboard.serve import HOST, dashboard_server
-from curate.stages.stats import shard_stats
+from curate.dashboard.svg import MAX_COLUMNS, Spread, label_bars_svg, spread_svg, text_width
+from curate.stats.shard import shard_stats
 from tests.unit.stats_data import make_table
 
 
@@ -99,3 +101,49 @@ def test_serve_binds_loopback_only(run_out):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _spreads(n: int, odd: int | None = None) -> list[Spread]:
+    return [Spread(f"part-{i:05d}", f"part-{i:05d}.html", 0.1 if i == odd else 0.6, 0.2 if i == odd else 0.8,
+                   0.3 if i == odd else 0.9, 10) for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 5, MAX_COLUMNS])
+def test_a_spread_chart_has_one_linked_column_per_shard_up_to_max_columns(n):
+    svg = spread_svg(_spreads(n), 0.0, 1.0)
+    assert svg.count('<g class="shard">') == n and "bucket" not in svg
+    assert re.findall(r'href="([^"]+)"', svg) == [f"part-{i:05d}.html" for i in range(n)]
+    assert "viewBox=" in svg and " width=" not in svg.split(">")[0], "no fixed pixel width: CSS scales it"
+
+
+@pytest.mark.parametrize("n", [MAX_COLUMNS + 1, 200, 500])
+def test_many_shards_share_columns_and_a_column_links_its_most_unusual_shard(n):
+    odd = n - 7
+    svg = spread_svg(_spreads(n, odd), 0.0, 1.0)
+    buckets = re.findall(r'<a href="([^"]+)"><g class="bucket"><title>([^<]*)</title>', svg)
+    assert MAX_COLUMNS // 2 <= len(buckets) <= MAX_COLUMNS and '<g class="shard">' not in svg
+    assert sum(1 for href, _ in buckets if href == f"part-{odd:05d}.html") == 1
+    assert f"most unusual part-{odd:05d} (median 0.20)" in next(t for h, t in buckets if h == f"part-{odd:05d}.html")
+    ranges = [re.match(r"shards (\d+)–(\d+) of (\d+)", t).groups() for _, t in buckets]
+    assert ranges[0][0] == "1" and ranges[-1][1] == ranges[-1][2] == str(n), "every shard in one column"
+
+
+def test_a_long_label_is_cut_to_fit_and_named_whole_in_its_title():
+    long = "Restatement or Paraphrasing of what the seeker said, at length"
+    svg = label_bars_svg([(long, 5, 3), ("Question", 9, 9)], width=400)
+    label_x = float(re.search(r'<text x="([\d.]+)"[^>]*text-anchor="end">', svg).group(1))
+    shown = re.search(r'text-anchor="end">([^<]*)</text>', svg).group(1)
+    assert shown.endswith("…") and long.startswith(shown[:-1]) and f"<title>{long}: 5 (3 kept)</title>" in svg
+    assert text_width(shown, 11) <= label_x, "the cut label fits left of its bar"
+    assert "<title>Question: 9 (9 kept)</title>" in svg and ">Question</text>" in svg
+
+
+def test_many_input_files_fold_under_a_summary_with_unreconciled_ones_first():
+    files = [{"input": "web", "file": f"/d/w{i:03d}.jsonl", "records_in": 2, "kept": 1, "rejected": 1,
+              "reconciled": i != 17} for i in range(MAX_INPUT_ROWS + 5)]
+    html = inputs_table({"inputs": files})
+    assert html.startswith("<details open><summary>25 input files, 1 NOT reconciled</summary>")
+    assert html.index("w017.jsonl") < html.index("w000.jsonl") and html.count("<tr>") == 26
+    html = inputs_table({"inputs": [f | {"reconciled": True} for f in files]})
+    assert html.startswith("<details><summary>25 input files, all reconciled</summary>")
+    assert "<details" not in inputs_table({"inputs": files[:MAX_INPUT_ROWS]})

@@ -59,6 +59,7 @@ def test_duplicate_reference_is_a_problem(root: Path) -> None:
     assert found == ["line 2: duplicate web/docs.txt line 0"]
 
 
+@pytest.mark.data
 def test_committed_web_gold_resolves(repo: Path, shared_data: Path) -> None:
     """The committed gold file still matches the data (sha1 per line) and its parts are the tool's."""
     import sys

@@ -1,0 +1,49 @@
+"""Joining a Ray cluster, or starting a quiet local Ray sized to this machine."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from curate.job import JobError
+
+log = logging.getLogger("curate")
+
+
+def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[str, Any]:
+    """Join the cluster at `address` (or RAY_ADDRESS), else start a quiet local Ray sized to this machine."""
+    import ray
+
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                  "logging_level": logging.ERROR if not log.isEnabledFor(logging.INFO) else logging.INFO, "configure_logging": True}
+        if address:
+            _check_reachable(address)
+            try:
+                ray.init(address=address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as e:  # unreachable, refused, malformed
+                raise JobError(f"cannot join the Ray cluster at {address}: {e}") from None
+        else:
+            ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+    if not log.isEnabledFor(logging.INFO):  # Ray Data's own progress chatter; our summary follows the run
+        # CRITICAL: a failed task's traceback comes back as our exception; curate reports it once, clearly
+        logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False  # one bar per operator and execution; curate.progress shows the phases
+    ctx.print_on_execution_start = False
+    res = ray.cluster_resources()
+    return {"address": address or "local", "nodes": len(ray.nodes()), "cpus": res.get("CPU", 0)}
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on a HOST:PORT that nothing listens on (ray.init would retry for minutes)."""
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():
+        return  # "auto", ray:// and the like: Ray resolves and reports them itself
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as e:
+        raise JobError(f"cannot reach the Ray cluster at {address}: {e.strerror or e}") from None

@@ -1,0 +1,69 @@
+"""The model stages: scores (quality, domain, toxicity, ESC relevance) and affect tags, over kept rows.
+
+Declared here without importing the model runtimes: a run without models never loads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from curate.stages.base import Settings, Stage
+
+if TYPE_CHECKING:
+    from curate.stages.classify import Scorers
+    from curate.stages.tag import Taggers
+
+
+@dataclass
+class Models:
+    """The job's scorers and taggers, loaded once per actor."""
+
+    scorers: Scorers | None
+    taggers: Taggers | None
+
+
+def load_models(settings: Settings) -> Models:
+    """Load the job's models; the scorers' per-row `models` column also names every tagger."""
+    from curate.stages.classify import Scorers
+    from curate.stages.tag import Taggers
+
+    scorers = Scorers(settings.scores) if settings.scores else None
+    taggers = Taggers(settings.tags) if settings.tags else None
+    if scorers and taggers:
+        scorers.add_versions({**taggers.models, **{f"{t}-spoken": m for t, m in taggers.spoken.items()}})
+    return Models(scorers, taggers)
+
+
+def _score(table: pa.Table, models: Models) -> pa.Table:
+    return models.scorers(table) if models.scorers is not None else table
+
+
+def _tag(table: pa.Table, models: Models) -> pa.Table:
+    return models.taggers(table) if models.taggers is not None else table
+
+
+SCORES = Stage("scores", reads=("text", "turns", "drop_reason"),
+               adds=("quality", "domain", "domain_scores", "toxicity", "toxic", "esc_relevance", "models"),
+               apply=_score, setup=load_models, active=lambda s: bool(s.scores), models=True)
+TAGS = Stage("tags", reads=("turns", "speakers", "drop_reason"),
+             adds=("turns.emotion", "turns.sentiment", "turns.dialogue_act", "turns.strategy", "speakers.*",
+                   "emotion", "sentiment"),
+             apply=_tag, setup=load_models, active=lambda s: bool(s.tags), models=True)
+
+
+def models_report(settings: Settings) -> dict[str, Any]:
+    """The models that scored and tagged a run: task → name, version, backend, file hash, card, threshold,
+    min_confidence; a tagging task's spoken model (role-other turns) as `TASK-spoken`."""
+    from curate.models.card import read_card
+
+    out: dict[str, Any] = {}
+    for task, spec in sorted({**settings.scores, **settings.tags}.items()):
+        for key, path in ((task, spec.card), *(((f"{task}-spoken", spec.spoken),) if spec.spoken else ())):
+            card = read_card(path)
+            out[key] = {"name": card.name, "version": card.version, "backend": card.backend, "sha256": card.sha256,
+                        "card": path, "threshold": spec.threshold if spec.threshold is not None else card.threshold,
+                        "min_confidence": spec.min_confidence if spec.min_confidence is not None else card.min_confidence}
+    return out
