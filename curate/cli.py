@@ -166,7 +166,8 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
     """Show every signal, each rule's threshold and verdict, and the outcome for TEXT.
 
     Uses the run's own stages (normalise, pii, signals, rules), so the verdict is the one `curate run` gives
-    with the shipped jobs' settings; the PII found (and the candidates turned down, with why) come first.
+    with the shipped jobs' settings; the PII found (and the candidates turned down, with why) come first, the
+    crisis-risk level of each seeker turn (the tagger's probabilities, the lexicon's cue, the evidence) last.
 
     \b
     Examples:

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 import curate
 from curate.job import NormalizeSpec
+from curate.models.risk_explain import explain_risk, format_risk
 from curate.pii.explain import explain_pii, format_pii
 from curate.pii.spec import PiiSpec
 from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR
@@ -100,7 +101,10 @@ def format_explanation(row: dict, verdicts: list[Verdict]) -> str:
 def explain_text(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.yaml", "dialogue.yaml"),
                  norm: NormalizeSpec | None = None, pii: PiiSpec | None = None) -> str:
     """What `curate rules explain` prints: the pii stage's findings (and the candidates it turned down), then
-    every signal, threshold and verdict on the text as the run sees it (redacted)."""
+    every signal, threshold and verdict on the text as the run sees it (redacted), then the crisis-risk level
+    of each seeker turn and why."""
     row, verdicts = explain(text, kind, rule_files, norm, pii=pii)
     turns = _turns_from_lines(text) if kind == "dialogue" else None
-    return format_pii(explain_pii(text, kind, pii or PiiSpec(), turns=turns)) + "\n\n" + format_explanation(row, verdicts)
+    risk = format_risk(explain_risk(row.get("turns") or []), kind)  # on the redacted turns, as the run tags them
+    return "\n\n".join([format_pii(explain_pii(text, kind, pii or PiiSpec(), turns=turns)),
+                        format_explanation(row, verdicts), risk])
