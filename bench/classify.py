@@ -19,7 +19,10 @@ within 1.3×), and ours/bare.
 
 Usage::
 
-    python bench/classify.py [--limit-mb 8] [--batch-size 5000] [--repeat 3] [--no-ray]
+    python bench/classify.py [--limit-mb 8] [--batch-size 5000] [--repeat 3] [--no-ray] [--cards DIR]
+
+``--cards DIR`` takes the four cards (and their models) from DIR instead of ``classifiers/``: to time an
+older set of models in the same sitting (e.g. ``git show REV:classifiers/quality.yaml`` and its model).
 """
 
 from __future__ import annotations
@@ -85,11 +88,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-ray", action="store_true", help="Skip the Ray Data row.")
+    ap.add_argument("--cards", type=Path, default=None, help="folder of the cards to time (default classifiers/)")
     args = ap.parse_args(argv)
 
     texts = corpus(args.limit_mb)
     mb = sum(len(t.encode()) for t in texts) / 1e6
-    specs = {task: ModelSpec(str(asset_dir("classifiers") / f"{task}.yaml")) for task in SCORE_TASKS}
+    cards = args.cards or asset_dir("classifiers")
+    specs = {task: ModelSpec(str(cards / f"{task}.yaml")) for task in SCORE_TASKS}
     scorers = Scorers(specs)
     modes = {m.card.features.get("mode", "chars") for m in scorers.models.values()}
     max_chars = {m.card.features.get("mode", "chars"): int(m.card.features.get("max_chars", 2000))

@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. pseudo.per_label=500")
     ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
+    ap.add_argument("--mode", help="feature mode override (chars, words)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--name", default="config")
     ap.add_argument("--save", type=Path, help="keep the model trained on the whole select part here")
@@ -129,7 +130,7 @@ def main() -> None:
     for s in args.ft:
         _set(params, s)
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
-    mode, max_chars = conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
+    mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
     labels = list(conf["labels"])
     gold_spec = {**(data.get("gold") or {}), "path": GOLD, "part": "select"}
     repeat = int(gold_spec.get("repeat", 1)) if data.get("gold") else 0

@@ -75,12 +75,21 @@ def p_high(model: Any, texts: list[str], mode: str, max_chars: int) -> np.ndarra
     return np.array(out, dtype=float)
 
 
-def graded(p: np.ndarray, levels: list[str], length: np.ndarray | None = None) -> dict:
+def graded(p: np.ndarray, levels: list[str], length: np.ndarray | None = None,
+           folds: np.ndarray | None = None) -> dict:
     """AUC per pair of levels and each level's share below 0.3 / 0.6 after a calibration fitted on these
-    scores (Platt, or with `length`, Platt with the text's log length: the ranking then changes too)."""
+    scores (Platt, or with `length`, Platt with the text's log length: the ranking then changes too). With
+    `folds`, each fold's documents are calibrated by a fit on the other folds' scores (no document fits its
+    own calibration: the honest figure, since platt_length's length term reorders)."""
     lv = np.array(levels)
-    cal = fit_platt(p, np.array([TARGET[x] for x in levels]), length)
+    target = np.array([TARGET[x] for x in levels])
+    cal = fit_platt(p, target, length)
     q = apply_calibration(p, cal, length)
+    if folds is not None:
+        for f in np.unique(folds):
+            out, held = folds != f, folds == f
+            c = fit_platt(p[out], target[out], None if length is None else length[out])
+            q[held] = apply_calibration(p[held], c, None if length is None else length[held])
     return {"auc": {f"{a}>{b}": round(auc(q[lv == a], q[lv == b]), 4)
                     for a, b in (("high", "low"), ("high", "medium"), ("medium", "low"))},
             "below": {lev: {"0.3": round(float((q[lv == lev] < 0.3).mean()), 4),
@@ -96,6 +105,7 @@ def main() -> None:
     ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. gold.repeat=8")
     ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
+    ap.add_argument("--mode", help="feature mode override (chars, words)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--name", default="config")
     ap.add_argument("--dump", type=Path, help="write the out-of-fold scores here (JSON)")
@@ -108,7 +118,7 @@ def main() -> None:
     for s in args.ft:
         _set(params, s)
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
-    mode, max_chars = conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
+    mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
     spec = data.get("gold") or {}
     repeat, medium = int(spec.get("repeat", 0)), str(spec.get("medium", "both"))
     t0 = time.time()
@@ -132,7 +142,9 @@ def main() -> None:
         model = train_with([d for d, x in zip(docs, fold, strict=True) if x != f])
         p[held] = p_high(model, [docs[i].text for i in held], mode, max_chars)
     levels = [d.quality for d in docs]
-    cv = {"platt": graded(p, levels), "platt_length": graded(p, levels, log_length([d.text for d in docs]))}
+    length = log_length([d.text for d in docs])
+    cv = {"platt": graded(p, levels), "platt_length": graded(p, levels, length),
+          "platt_length_outfold": graded(p, levels, length, np.array(fold))}
     if args.dump:
         args.dump.write_text(json.dumps({"p": p.tolist(), "levels": levels, "keys": [web_gold.doc_key(d) for d in docs]}))
     full = train_with(docs)
