@@ -9,13 +9,19 @@ runs: same featurisation, same calibration) and prints, as markdown:
   CommonCrawl pages, the arg-max against the gold primary domain (the select pages, 59 of them, were
   trained on: they are marked apart);
 * quality: the score histogram (10 bins over 0–1) per reader grade, for the test part and the CommonCrawl
-  pages.
+  pages;
+* ChineseWebText 2.0's domain test file: top-1 (arg-max among the line's labels) against the majority
+  baseline, for the whole file and its halves A (read for selection by experiments/domain_web.py) and B
+  (never read there);
+* ChineseWebText's 10 clean + 10 dirty examples: the quality score's AUC clean > dirty, accuracy at 0.5 and
+  the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -24,10 +30,16 @@ import numpy as np
 from curate.annotations import QUALITY_LEVELS, read_gold_documents, read_lines
 from curate.assets import data_root
 from curate.models.classifier import load_classifier
+from curate.models.metrics import auc
 from curate.schema import label_set
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "experiments"))
+from domain_web import cwt_half  # noqa: E402  (the one definition of the halves)
+
 CC = "web/cwt-commoncrawl-sample.jsonl"
+CWT_TEST = "web/cwt2-domain-test.txt"
+CWT_CLEAN, CWT_DIRTY = "web/cwt-quality-clean.jsonl", "web/cwt-quality-dirty.jsonl"
 
 
 def domain_table(gold: list[str], pred: list[str], title: str) -> str:
@@ -92,6 +104,40 @@ def main() -> None:
         lv = [d.quality for d, k in zip(cc, keep, strict=True) if k]
         print(quality_histogram(lv, c_q[np.array(keep)], f"Quality score by reader grade, CommonCrawl pages {name}"))
         print()
+    print(cwt_domain(dom, args.data_root))
+    print()
+    print(cwt_quality(qual, args.data_root))
+
+
+def cwt_domain(dom: object, root: Path) -> str:
+    """Top-1 on CWT 2.0's domain test file, whole and per half, against the majority baseline."""
+    lines = (root / CWT_TEST).read_text(encoding="utf-8").splitlines()
+    gold = [tuple(t[9:] for t in x.split() if t.startswith("__label__")) for x in lines]
+    texts = [" ".join(t for t in x.split() if not t.startswith("__label__")) for x in lines]
+    labels = list(dom.labels)  # type: ignore[attr-defined]
+    top = [labels[i] for i in dom.predict_proba(texts).argmax(axis=1)]  # type: ignore[attr-defined]
+    maj = Counter(lab for g in gold for lab in g).most_common(1)[0][0]
+    out = [f"**ChineseWebText 2.0 domain test file** (top-1: the arg-max is one of the line's labels; majority "
+           f"baseline: always `{maj}`)", "", "| lines | n | top-1 | baseline |", "|---|--:|--:|--:|"]
+    for name, keep in (("all", lambda n: True), ("half A (selection)", lambda n: cwt_half(n) == "A"),
+                       ("half B (never read in selection)", lambda n: cwt_half(n) == "B")):
+        idx = [n for n in range(len(lines)) if keep(n)]
+        acc = np.mean([top[n] in gold[n] for n in idx])
+        base = np.mean([maj in gold[n] for n in idx])
+        out.append(f"| {name} | {len(idx)} | {acc:.3f} | {base:.3f} |")
+    return "\n".join(out)
+
+
+def cwt_quality(qual: object, root: Path) -> str:
+    """CWT's 10 clean and 10 dirty examples: AUC clean > dirty, accuracy at 0.5, medians."""
+    def texts(name: str) -> list[str]:
+        return [json.loads(x)["text"] for x in read_lines(root / name) if x.strip()]
+
+    pc = qual.score(texts(CWT_CLEAN))  # type: ignore[attr-defined]
+    pd = qual.score(texts(CWT_DIRTY))  # type: ignore[attr-defined]
+    acc = ((pc >= 0.5).sum() + (pd < 0.5).sum()) / (len(pc) + len(pd))
+    return (f"**ChineseWebText's {len(pc)} clean + {len(pd)} dirty examples**: AUC clean > dirty {auc(pc, pd):.2f}, "
+            f"accuracy at 0.5 {acc:.2f}, median clean {np.median(pc):.2f}, dirty {np.median(pd):.2f}")
 
 
 if __name__ == "__main__":
