@@ -288,8 +288,9 @@ def train(task: str, config: str | None, data_root: str | None, out_dir: str | N
                                    "beside the checkout).")
 @click.option("--map", "label_map_name", metavar="NAME",
               help="Map the file's label spellings with the card's label_maps[NAME] (ewect, chnsenticorp).")
-@click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA).")
-@click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn references.")
+@click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA), or of a web-document "
+                                "gold file (domains, domain, quality; default domains, quality for quality).")
+@click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn or document references.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str | None,
           label_map_name: str | None, column: str | None, part: str | None, as_json: bool) -> None:
@@ -304,12 +305,14 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     curate eval emotion --model classifiers/emotion-spoken.yaml --data ../shared/data/cped/valid.csv --column Emotion
     curate eval emotion --data classifiers/annotations/emotion-hand-labels.jsonl --part test
     curate eval sentiment --data ../shared/data/chnsenticorp/dev.tsv --map chnsenticorp
+    curate eval domain --data classifiers/annotations/web-hand-labels.jsonl --part test
+    curate eval quality --data classifiers/annotations/web-hand-labels.jsonl --part test
     curate eval esc_relevance                       (held-out slice of its training data)
     """
     import json
 
     from curate.models.evaluate import eval_task
-    from curate.models.metrics import format_report
+    from curate.models.metrics import format_graded, format_report
 
     if task == "dialogue_quality":  # rated dialogues, not labels: rank correlation on a part of the ratings
         from curate.assets import data_root as default_data_root
@@ -331,7 +334,12 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
                               label_map_name=label_map_name, column=column, part=part)
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from None
-    click.echo(json.dumps(rep, ensure_ascii=False, indent=1) if as_json else format_report(rep, f"{task} on {what}"))
+    if as_json:
+        click.echo(json.dumps(rep, ensure_ascii=False, indent=1))
+    elif "graded" in rep:
+        click.echo(format_graded(rep["graded"], f"{task} on {what}: the score by the reader's grade"))
+    else:
+        click.echo(format_report(rep, f"{task} on {what}"))
 
 
 @main.command("list")
