@@ -57,7 +57,7 @@ def explain_risk(turns: list[dict], card: str = "risk.yaml") -> RiskReport:
     picked = [(i, t.get("text") or "") for i, t in enumerate(turns) if t.get("role") == SEEKER]
     texts = [text for _, text in picked]
     order = [model.labels.index(lab) for lab in LEVELS]
-    proba = model.predict_proba(texts)[:, order] if texts else np.zeros((0, len(LEVELS)))
+    proba = model.predict_proba(decision.model_texts(texts))[:, order] if texts else np.zeros((0, len(LEVELS)))
     result = assess(texts, model, decision, proba)
     hits = decision.cues.read_batch(texts) if decision.cues is not None and texts else [None] * len(texts)
     out = []
