@@ -20,7 +20,7 @@ import copy
 import hashlib
 import json
 import random
-import tempfile
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,11 +31,12 @@ import yaml
 
 from curate.assets import data_root
 from curate.models.examples import Example
-from curate.models.fasttext_backend import load_fasttext
-from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
 from curate.models.training_data import domain, web_gold
-from curate.models.training_data.domain import _load_seeds, _stop_view
+from curate.models.training_data.domain import load_seeds, stop_view
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ftcv import labelled_lines, set_dotted, train_lines  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
@@ -57,30 +58,6 @@ def read_cwt(path: Path, half: str) -> list[Example]:
         out.append(Example(tuple(t[9:] for t in toks if t.startswith("__label__")),
                            " ".join(t for t in toks if not t.startswith("__label__"))))
     return out
-
-
-def _set(cfg: dict, dotted: str) -> None:
-    key, val = dotted.split("=", 1)
-    *path, last = key.split(".")
-    node = cfg
-    for k in path:
-        node = node.setdefault(k, {})
-    node[last] = yaml.safe_load(val)
-
-
-def _lines(examples: list[Example], mode: str, max_chars: int) -> list[str]:
-    feats = featurize([e.text for e in examples], mode, max_chars)
-    return [" ".join(f"__label__{x}" for x in e.labels) + " " + f for e, f in zip(examples, feats, strict=True)]
-
-
-def train(lines: list[str], params: dict, seed: int, save: Path | None = None) -> Any:
-    """fastText one-vs-all on prepared lines (child-process trainer, unquantised), kept at `save` if given."""
-    with tempfile.TemporaryDirectory(prefix="domain-web-") as tmp:
-        path = Path(tmp) / "train.txt"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        out = save or Path(tmp) / "m.bin"
-        train_fasttext(path, out, seed=seed, params=params, quantize=None)
-        return load_fasttext(out)
 
 
 def predict(model: Any, texts: list[str], labels: list[str], mode: str, max_chars: int) -> np.ndarray:
@@ -125,10 +102,10 @@ def main() -> None:
     conf = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
     data = copy.deepcopy(conf["data"])
     for s in args.set:
-        _set(data, s)
+        set_dotted(data, s)
     params = dict(conf["fasttext"])
     for s in args.ft:
-        _set(params, s)
+        set_dotted(params, s)
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
     mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
     labels = list(conf["labels"])
@@ -136,9 +113,9 @@ def main() -> None:
     repeat = int(gold_spec.get("repeat", 1)) if data.get("gold") else 0
     t0 = time.time()
     base = domain.build({**data, "gold": {}}, root)  # everything but the gold documents
-    base_lines = _lines(base.train, mode, max_chars)
+    base_lines = labelled_lines(base.train, mode, max_chars)
     docs = web_gold.gold_documents(gold_spec, root)
-    stop = frozenset(str(w) for w in _load_seeds(data).get("stopwords", []))
+    stop = frozenset(str(w) for w in load_seeds(data).get("stopwords", []))
     share = float((data.get("stopword_view") or {}).get("share", 0.0))
     rng = random.Random(seed)
     labels_of = domain.gold_labels(data.get("gold") or {})
@@ -148,14 +125,14 @@ def main() -> None:
         for d in keep:
             for _ in range(repeat):
                 text = d.text.strip()[: int(data.get("max_chars", 1500))]
-                exs.append(Example(labels_of(d), _stop_view(text, stop) if rng.random() < share else text))
-        return _lines(exs, mode, max_chars)
+                exs.append(Example(labels_of(d), stop_view(text, stop) if rng.random() < share else text))
+        return labelled_lines(exs, mode, max_chars)
 
     def train_with(keep: list, save: Path | None = None) -> Any:
         lines = base_lines + gold_lines(keep)
         if data.get("shuffle"):
             random.Random(seed).shuffle(lines)
-        return train(lines, params, seed, save)
+        return train_lines(lines, params, seed, save)
 
     fold = {web_gold.doc_key(d): int(hashlib.sha1(web_gold.doc_key(d).encode()).hexdigest()[:8], 16) % args.folds
             for d in docs}

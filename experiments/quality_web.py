@@ -21,7 +21,7 @@ import copy
 import hashlib
 import json
 import random
-import tempfile
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,38 +32,16 @@ import yaml
 from curate.assets import data_root
 from curate.models.calibration import apply_calibration, fit_platt, log_length
 from curate.models.examples import Example
-from curate.models.fasttext_backend import load_fasttext
-from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
 from curate.models.metrics import auc
 from curate.models.training_data import quality, web_gold
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ftcv import labelled_lines, set_dotted, train_lines  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
 TARGET = {"low": 0.0, "medium": 0.5, "high": 1.0}
-
-
-def _set(cfg: dict, dotted: str) -> None:
-    key, val = dotted.split("=", 1)
-    *path, last = key.split(".")
-    node = cfg
-    for k in path:
-        node = node.setdefault(k, {})
-    node[last] = yaml.safe_load(val)
-
-
-def _lines(examples: list[Example], mode: str, max_chars: int) -> list[str]:
-    feats = featurize([e.text for e in examples], mode, max_chars)
-    return [" ".join(f"__label__{x}" for x in e.labels) + " " + f for e, f in zip(examples, feats, strict=True)]
-
-
-def train(lines: list[str], params: dict, seed: int) -> Any:
-    """fastText on prepared lines (child-process trainer, unquantised)."""
-    with tempfile.TemporaryDirectory(prefix="quality-web-") as tmp:
-        path = Path(tmp) / "train.txt"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        train_fasttext(path, Path(tmp) / "m.bin", seed=seed, params=params, quantize=None)
-        return load_fasttext(Path(tmp) / "m.bin")
 
 
 def p_high(model: Any, texts: list[str], mode: str, max_chars: int) -> np.ndarray:
@@ -113,27 +91,27 @@ def main() -> None:
     conf = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
     data = copy.deepcopy(conf["data"])
     for s in args.set:
-        _set(data, s)
+        set_dotted(data, s)
     params = dict(conf["fasttext"])
     for s in args.ft:
-        _set(params, s)
+        set_dotted(params, s)
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
     mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
     spec = data.get("gold") or {}
     repeat, medium = int(spec.get("repeat", 0)), str(spec.get("medium", "both"))
     t0 = time.time()
     base = quality.build({**data, "gold": {}}, root)
-    base_lines = _lines(base.train, mode, max_chars)
+    base_lines = labelled_lines(base.train, mode, max_chars)
     docs = web_gold.gold_documents({"path": GOLD, "part": "select"}, root)
     cut = int(data.get("max_chars", 3000))
 
     def train_with(keep: list) -> Any:
         exs = [Example(k, d.text.strip()[:cut]) for d in keep for _ in range(repeat)
                for k in quality.reader_labels(d.quality, medium)]
-        lines = base_lines + _lines(exs, mode, max_chars)
+        lines = base_lines + labelled_lines(exs, mode, max_chars)
         if data.get("shuffle"):
             random.Random(seed).shuffle(lines)
-        return train(lines, params, seed)
+        return train_lines(lines, params, seed)
 
     fold = [int(hashlib.sha1(web_gold.doc_key(d).encode()).hexdigest()[:8], 16) % args.folds for d in docs]
     p = np.zeros(len(docs))

@@ -32,6 +32,7 @@ from curate.models.train import load_train_config, train_task
 from curate.models.training_data.web_gold import doc_key, gold_documents
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ftcv import set_dotted  # noqa: E402
 from toxicity_counselling import load_sets, measure  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,19 +49,10 @@ def web_sets(data_root: Path) -> dict[str, list[str]]:
     return {"clue_docs": clue, "cc_pages": cc}
 
 
-def _set(doc: dict, dotted: str) -> None:
-    key, val = dotted.split("=", 1)
-    *path, last = key.split(".")
-    node = doc
-    for k in path:
-        node = node.setdefault(k, {})
-    node[last] = yaml.safe_load(val)
-
-
 def train_variant(spec: str, data_root: Path, tmp: Path, n: int) -> Path:
     doc = copy.deepcopy(load_train_config("toxicity").doc)
     for s in re.split(r",(?=[\w.]+=)", spec):  # a comma starts a new KEY=VALUE, not one inside a value
-        _set(doc["data"], s)
+        set_dotted(doc["data"], s)
     out = tmp / f"v{n}"
     out.mkdir()
     path = out / "train.yaml"

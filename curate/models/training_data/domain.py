@@ -44,7 +44,8 @@ FALLBACK = "general"
 _PUNCT = re.compile(r"^[\W_]+$")
 
 
-def _load_seeds(cfg: dict) -> dict:
+def load_seeds(cfg: dict) -> dict:
+    """The seed file of the domain config (`domain-seeds.yaml` unless `seeds:` names another)."""
     return yaml.safe_load(training_asset(cfg.get("seeds", "domain-seeds.yaml")).read_text(encoding="utf-8"))
 
 
@@ -160,7 +161,7 @@ class PseudoWriter:
 
 # ---------------------------------------------------------------- stop-word view
 
-def _stop_view(text: str, stop: frozenset[str]) -> str:
+def stop_view(text: str, stop: frozenset[str]) -> str:
     """The text as ChineseWebText 2.0's test file shows it: jieba words, no stop words, no punctuation."""
     import rjieba
 
@@ -179,7 +180,7 @@ def gold_labels(spec: dict) -> Callable[[GoldDocument], tuple[str, ...]]:
 def build(cfg: dict, data_root: Path) -> Splits:
     """Train/valid examples for `curate train domain`; `cfg` is the config's `data:` mapping."""
     rng = random.Random(cfg.get("seed", 1))
-    seeds = _load_seeds(cfg)
+    seeds = load_seeds(cfg)
     wl = WeakLabeler(seeds, **cfg.get("weak", {}))
     max_chars = int(cfg.get("max_chars", 1500))
     items: list[tuple[str, Example]] = []
@@ -246,7 +247,7 @@ def build(cfg: dict, data_root: Path) -> Splits:
     share = float(sw.get("share", 0.0))
     if share > 0:
         stop = frozenset(str(w) for w in seeds.get("stopwords", [])) | frozenset(str(w) for w in sw.get("extra", []))
-        items = [(k, Example(ex.labels, _stop_view(ex.text, stop))) if rng.random() < share else (k, ex)
+        items = [(k, Example(ex.labels, stop_view(ex.text, stop))) if rng.random() < share else (k, ex)
                  for k, ex in items]
     splits = split_by_key(items[:n_other], float(cfg.get("valid_fraction", 0.1)), salt="domain")
     splits.train += [ex for _, ex in items[n_other:]]

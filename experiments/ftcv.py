@@ -1,0 +1,41 @@
+"""What the fastText cross-validation experiments share: a training config with `--set`/`--ft` overrides,
+featurised training lines, and a model trained by `curate train`'s child-process trainer (unquantised)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any  # fastText's model class has no type hints
+
+import yaml
+
+from curate.models.examples import Example
+from curate.models.fasttext_backend import load_fasttext
+from curate.models.fasttext_train import train_fasttext
+from curate.models.features import featurize
+
+
+def set_dotted(cfg: dict, dotted: str) -> None:
+    """Apply one `a.b.c=VALUE` override (VALUE read as YAML) to `cfg` in place."""
+    key, val = dotted.split("=", 1)
+    *path, last = key.split(".")
+    node = cfg
+    for k in path:
+        node = node.setdefault(k, {})
+    node[last] = yaml.safe_load(val)
+
+
+def labelled_lines(examples: list[Example], mode: str, max_chars: int) -> list[str]:
+    """fastText training lines: each example's `__label__` tags and its featurised text."""
+    feats = featurize([e.text for e in examples], mode, max_chars)
+    return [" ".join(f"__label__{x}" for x in e.labels) + " " + f for e, f in zip(examples, feats, strict=True)]
+
+
+def train_lines(lines: list[str], params: dict, seed: int, save: Path | None = None) -> Any:
+    """fastText on prepared lines (child-process trainer, unquantised), kept at `save` if given."""
+    with tempfile.TemporaryDirectory(prefix="ftcv-") as tmp:
+        path = Path(tmp) / "train.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        out = save or Path(tmp) / "m.bin"
+        train_fasttext(path, out, seed=seed, params=params, quantize=None)
+        return load_fasttext(out)
