@@ -28,6 +28,7 @@ import argparse
 import copy
 import itertools
 import random
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -46,19 +47,12 @@ from curate.models.train import TrainConfig, build_splits
 from curate.models.training_data import cped
 from curate.schema import label_map
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ftcv import set_key  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FT = {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "dim": 64, "minCount": 1, "loss": "softmax"}
 SPOKEN_FOLDS = 4
-
-
-def _set(cfg: dict, key: str, value: object) -> None:
-    *path, last = key.split(".")
-    node = cfg
-    for p in path:
-        if not isinstance(node.get(p), dict):
-            node[p] = {}
-        node = node[p]
-    node[last] = value
 
 
 def _clean(cfg: dict) -> dict:
@@ -196,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     for combo in itertools.product(*values):
         cfg = copy.deepcopy(base)
         for k, v in zip(keys, combo, strict=True):
-            _set(cfg, k, v)
+            set_key(cfg, k, v)
         cfg = _clean(cfg)
         name = " ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True)) or "config as shipped"
         name += f" +EWECT x{args.add_ewect}" if args.add_ewect else ""

@@ -15,14 +15,21 @@ from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
 
 
-def set_dotted(cfg: dict, dotted: str) -> None:
-    """Apply one `a.b.c=VALUE` override (VALUE read as YAML) to `cfg` in place."""
-    key, val = dotted.split("=", 1)
+def set_key(cfg: dict, key: str, value: object) -> None:
+    """Set the dotted `key` (`data.oversample.alpha`) of `cfg` in place, making the mappings on the way."""
     *path, last = key.split(".")
     node = cfg
     for k in path:
-        node = node.setdefault(k, {})
-    node[last] = yaml.safe_load(val)
+        if not isinstance(node.get(k), dict):
+            node[k] = {}
+        node = node[k]
+    node[last] = value
+
+
+def set_dotted(cfg: dict, dotted: str) -> None:
+    """Apply one `a.b.c=VALUE` override (VALUE read as YAML) to `cfg` in place."""
+    key, val = dotted.split("=", 1)
+    set_key(cfg, key, yaml.safe_load(val))
 
 
 def labelled_lines(examples: list[Example], mode: str, max_chars: int) -> list[str]:
