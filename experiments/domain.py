@@ -11,14 +11,11 @@ spaces and featurised like any text.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any  # fastText's model class has no type hints
-
-import yaml
 
 from curate.assets import data_root
 from curate.models.examples import Example
@@ -26,7 +23,7 @@ from curate.models.features import featurize
 from curate.models.training_data import domain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ftcv import labelled_lines, set_dotted, train_lines  # noqa: E402
+from ftcv import labelled_lines, load_config, train_lines  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,13 +84,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. pseudo.per_label=500")
     ap.add_argument("--ft", action="append", default=[], help="fasttext param override, e.g. epoch=5")
     args = ap.parse_args()
-    conf = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
-    data_cfg = copy.deepcopy(conf["data"])
-    for s in args.set:
-        set_dotted(data_cfg, s)
-    params = dict(conf["fasttext"])
-    for s in args.ft:
-        set_dotted(params, s)
+    conf, data_cfg, params = load_config(args)
     root = Path(args.data_root)
     t0 = time.time()
     splits = domain.build(data_cfg, root)

@@ -16,7 +16,6 @@ part are never read here. Models are unquantised (selection only); the committed
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import json
 import random
@@ -27,16 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from curate.assets import data_root
 from curate.models.examples import Example
 from curate.models.features import featurize
 from curate.models.training_data import domain, web_gold
 from curate.models.training_data.domain import load_seeds, stop_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ftcv import labelled_lines, set_dotted, train_lines  # noqa: E402
+from ftcv import config_args, labelled_lines, load_config, train_lines  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
@@ -90,22 +87,13 @@ def scores(proba: np.ndarray, gold: list[tuple[str, ...]], labels: list[str]) ->
 def main() -> None:
     """Cross-validate one configuration and print a JSON summary line."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--config", default=str(REPO / "classifiers/train/domain.yaml"))
-    ap.add_argument("--data-root", default=str(data_root()))
-    ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. pseudo.per_label=500")
-    ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
+    config_args(ap, REPO / "classifiers/train/domain.yaml", "pseudo.per_label=500")
     ap.add_argument("--mode", help="feature mode override (chars, words)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--name", default="config")
     ap.add_argument("--save", type=Path, help="keep the model trained on the whole select part here")
     args = ap.parse_args()
-    conf = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
-    data = copy.deepcopy(conf["data"])
-    for s in args.set:
-        set_dotted(data, s)
-    params = dict(conf["fasttext"])
-    for s in args.ft:
-        set_dotted(params, s)
+    conf, data, params = load_config(args)
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
     mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
     labels = list(conf["labels"])

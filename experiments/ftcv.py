@@ -3,12 +3,15 @@ featurised training lines, and a model trained by `curate train`'s child-process
 
 from __future__ import annotations
 
+import argparse
+import copy
 import tempfile
 from pathlib import Path
 from typing import Any  # fastText's model class has no type hints
 
 import yaml
 
+from curate.assets import data_root
 from curate.models.examples import Example
 from curate.models.fasttext_backend import load_fasttext
 from curate.models.fasttext_train import train_fasttext
@@ -46,3 +49,23 @@ def train_lines(lines: list[str], params: dict, seed: int, save: Path | None = N
         out = save or Path(tmp) / "m.bin"
         train_fasttext(path, out, seed=seed, params=params, quantize=None)
         return load_fasttext(out)
+
+
+def config_args(ap: argparse.ArgumentParser, config: Path, set_example: str) -> None:
+    """The options every config experiment takes: the training config, the data folder and overrides."""
+    ap.add_argument("--config", default=str(config))
+    ap.add_argument("--data-root", default=str(data_root()))
+    ap.add_argument("--set", action="append", default=[], help=f"data.* override, e.g. {set_example}")
+    ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
+
+
+def load_config(args: argparse.Namespace) -> tuple[dict, dict, dict]:
+    """The config, its `data` mapping and its fastText parameters, with the `--set`/`--ft` overrides applied."""
+    conf = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
+    data = copy.deepcopy(conf["data"])
+    for s in args.set:
+        set_dotted(data, s)
+    params = dict(conf["fasttext"])
+    for s in args.ft:
+        set_dotted(params, s)
+    return conf, data, params

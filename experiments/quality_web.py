@@ -17,7 +17,6 @@ unquantised (selection only); the committed model is quantised.
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import json
 import random
@@ -27,9 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from curate.assets import data_root
 from curate.models.calibration import apply_calibration, fit_platt, log_length
 from curate.models.examples import Example
 from curate.models.features import featurize
@@ -37,7 +34,7 @@ from curate.models.metrics import auc
 from curate.models.training_data import quality, web_gold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ftcv import labelled_lines, set_dotted, train_lines  # noqa: E402
+from ftcv import config_args, labelled_lines, load_config, train_lines  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
@@ -79,22 +76,13 @@ def graded(p: np.ndarray, levels: list[str], length: np.ndarray | None = None,
 def main() -> None:
     """Cross-validate one configuration and print a JSON summary line."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--config", default=str(REPO / "classifiers/train/quality.yaml"))
-    ap.add_argument("--data-root", default=str(data_root()))
-    ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. gold.repeat=8")
-    ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
+    config_args(ap, REPO / "classifiers/train/quality.yaml", "gold.repeat=8")
     ap.add_argument("--mode", help="feature mode override (chars, words)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--name", default="config")
     ap.add_argument("--dump", type=Path, help="write the out-of-fold scores here (JSON)")
     args = ap.parse_args()
-    conf = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
-    data = copy.deepcopy(conf["data"])
-    for s in args.set:
-        set_dotted(data, s)
-    params = dict(conf["fasttext"])
-    for s in args.ft:
-        set_dotted(params, s)
+    conf, data, params = load_config(args)
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
     mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
     spec = data.get("gold") or {}
