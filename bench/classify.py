@@ -19,7 +19,13 @@ within 1.3×), and ours/bare.
 
 Usage::
 
-    python bench/classify.py [--limit-mb 8] [--batch-size 5000] [--repeat 3] [--no-ray]
+    python bench/classify.py [--limit-mb 8] [--batch-size 5000] [--repeat 3] [--no-ray] [--cards DIR]
+
+``--cards DIR`` takes the four cards (and their models) from DIR instead of ``classifiers/``: to time an
+older set of models in the same sitting (e.g. ``git show REV:classifiers/quality.yaml`` and its model).
+``--compare DIR`` times only the stage, for DIR's cards and the ``--cards`` ones in turn within each of
+``--repeat`` rounds (one process, same batches), and prints the best and median of each: on a shared box
+the load drifts between two separate runs more than a model change moves the stage.
 """
 
 from __future__ import annotations
@@ -85,11 +91,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-ray", action="store_true", help="Skip the Ray Data row.")
+    ap.add_argument("--cards", type=Path, default=None, help="folder of the cards to time (default classifiers/)")
+    ap.add_argument("--compare", type=Path, default=None, help="time the stage for these cards and --cards, interleaved")
     args = ap.parse_args(argv)
 
     texts = corpus(args.limit_mb)
     mb = sum(len(t.encode()) for t in texts) / 1e6
-    specs = {task: ModelSpec(str(asset_dir("classifiers") / f"{task}.yaml")) for task in SCORE_TASKS}
+    cards = args.cards or asset_dir("classifiers")
+    if args.compare:
+        compare(texts, mb, {"compare": args.compare, "cards": cards}, args.batch_size, args.repeat)
+        return
+    specs = {task: ModelSpec(str(cards / f"{task}.yaml")) for task in SCORE_TASKS}
     scorers = Scorers(specs)
     modes = {m.card.features.get("mode", "chars") for m in scorers.models.values()}
     max_chars = {m.card.features.get("mode", "chars"): int(m.card.features.get("max_chars", 2000))
@@ -126,6 +138,25 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nratio ours/(bare + segmentation): stage {stage / floor:.2f}x" +
           (f", Ray actor {ray_s / floor:.2f}x" if ray_s else "") + "   (target <= 1.3x)")
     print(f"ratio ours/bare predict alone: stage {stage / sum(bare.values()):.2f}x")
+
+
+def compare(texts: list[str], mb: float, folders: dict[str, Path], batch_size: int, repeat: int) -> None:
+    """The stage for each folder's cards, interleaved round by round; best and median seconds of each."""
+    batches = [pa.table({"text": texts[i:i + batch_size]}) for i in range(0, len(texts), batch_size)]
+    scorers = {name: Scorers({task: ModelSpec(str(d / f"{task}.yaml")) for task in SCORE_TASKS})
+               for name, d in folders.items()}
+    times: dict[str, list[float]] = {name: [] for name in folders}
+    for _ in range(repeat):
+        for name, sc in scorers.items():
+            t0 = time.perf_counter()
+            for b in batches:
+                score_batch(b, sc)
+            times[name].append(time.perf_counter() - t0)
+    print(f"{len(texts):,} texts, {mb:.1f} MB; classify stage (score_batch), {repeat} interleaved rounds")
+    for name, sc in scorers.items():
+        ts = sorted(times[name])
+        models = ", ".join(f"{t}={m.card.version_tag}" for t, m in sc.models.items())
+        print(f"{name:<8} {folders[name]}: best {ts[0]:.2f} s, median {ts[len(ts) // 2]:.2f} s   ({models})")
 
 
 def _time_ray(batches: list[pa.Table], specs: dict[str, ModelSpec], repeat: int) -> float:

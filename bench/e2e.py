@@ -888,7 +888,8 @@ def report(res: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- main
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    """The bench's options (bench/stage_share.py builds the same corpus from them)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mb", type=float, default=1000.0, help="corpus size, MB of curate's input files (default 1000)")
     ap.add_argument("--dialogue-frac", type=float, default=0.5, help="share of the bytes in dialogue inputs")
@@ -902,11 +903,20 @@ def main() -> None:
     ap.add_argument("--work", help="work folder (default: <tmp>/curate-bench-e2e-<params hash>, kept for reruns)")
     ap.add_argument("--keep-outputs", action="store_true", help="keep curate's OUT and datatrove's folders in WORK/run")
     ap.add_argument("--json", help="also write the results here")
-    args = ap.parse_args()
+    return ap
+
+
+def default_work(params: dict[str, Any]) -> Path:
+    """The work folder of a corpus with these parameters, kept for reruns."""
+    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / f"curate-bench-e2e-{key}"
+
+
+def main() -> None:
+    args = parser().parse_args()
     skip = {s for s in args.skip.split(",") if s}
     params = corpus_params(args)
-    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-    work = Path(args.work) if args.work else Path(tempfile.gettempdir()) / f"curate-bench-e2e-{key}"
+    work = Path(args.work) if args.work else default_work(params)
     corpus = work / "corpus"
     work.mkdir(parents=True, exist_ok=True)
     summary = ensure_corpus(corpus, params)

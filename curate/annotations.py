@@ -1,10 +1,15 @@
-"""Hand labels stored as references to SMILECHAT (and EmoLLM) turns, and the checks that keep them honest.
+"""Hand labels stored as references to SMILECHAT (and EmoLLM) turns or web documents, and the checks that keep them honest.
 
 The gold files in `classifiers/annotations/` never hold text: each row names a SMILECHAT dialogue
 (`smilechat-N`) or an EmoLLM one (`emollm-I`, its position in `data.json`) as `dialogue_id`, a 0-based `turn` index and `sha1`, the first 12 hex digits of the sha1 of that turn's
 content (UTF-8), plus its `label` (and, for sets with an untouched test part, its `part`). The text is read
 from the data root and checked against the sha1 here; the training builders, `curate eval` and the
 annotation tools in `annotate/` all resolve references through this module.
+
+Web documents (`web-hand-labels.jsonl`) are referenced the same way: `file` (a data file under the data
+root: one document per line, or a JSONL of CCNet pages whose text is `raw_content`), a 0-based `line`, and
+`sha1`, the first 12 hex digits of the sha1 of that line's UTF-8 text without its newline; the labels are
+`domain` (primary), `domains` (all that apply, primary first) and `quality` (`QUALITY_LEVELS`).
 """
 
 from __future__ import annotations
@@ -122,8 +127,7 @@ def resolve(path: Path, dialogues: dict[str, list[dict]], role: str | Collection
             for r, t in zip(rows, turns, strict=True)]
 
 
-def is_reference_file(path: Path) -> bool:
-    """True when `path` is a JSONL of turn references (its first row has `dialogue_id`, `turn`, `sha1`)."""
+def _first_row_has(path: Path, keys: set[str]) -> bool:
     if path.suffix != ".jsonl" or not path.is_file():
         return False
     with path.open(encoding="utf-8") as f:
@@ -132,7 +136,12 @@ def is_reference_file(path: Path) -> bool:
         row = json.loads(first)
     except json.JSONDecodeError:
         return False
-    return isinstance(row, dict) and {"dialogue_id", "turn", "sha1"} <= set(row)
+    return isinstance(row, dict) and keys <= set(row)
+
+
+def is_reference_file(path: Path) -> bool:
+    """True when `path` is a JSONL of turn references (its first row has `dialogue_id`, `turn`, `sha1`)."""
+    return _first_row_has(path, {"dialogue_id", "turn", "sha1"})
 
 
 def read_gold_turns(name: str | Path, data_root: Path, role: str | Collection[str] | None = None,
@@ -140,3 +149,92 @@ def read_gold_turns(name: str | Path, data_root: Path, role: str | Collection[st
     """Resolve a gold file (a path, or a name under `classifiers/annotations/`) against SMILECHAT (and the
     other `sources`, e.g. EMOLLM)."""
     return resolve(gold_file(name), load_dialogues(data_root, sources), role, labels)
+
+
+# ---------------------------------------------------------------- web documents
+
+QUALITY_LEVELS = ("low", "medium", "high")  # a reader's quality rating, worst first (web-guide.md §3)
+
+
+@dataclass(frozen=True)
+class GoldDocument:
+    """One resolved web-document gold row: where it is, its text and labels, and its part."""
+
+    file: str
+    line: int
+    text: str
+    domain: str
+    domains: tuple[str, ...]
+    quality: str
+    part: str
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a data file, without their newlines (split on "\n" only, as the file was written)."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def document_text(file: str, line: str) -> str:
+    """The document a line holds: a CCNet page's `raw_content` (`.jsonl`), else the line itself."""
+    return str(json.loads(line)["raw_content"]) if file.endswith(".jsonl") else line
+
+
+def document_problems(rows: list[dict], lines_of: Callable[[str], list[str]], domains: Collection[str],
+                      part_of: Callable[[str, int], str] | None = None) -> list[str]:
+    """What is wrong with web-document gold rows, as "line N: …": an unknown file or line, a sha1 that no
+    longer matches, a domain or quality outside its set, a primary domain not first in `domains`, a wrong
+    part, a duplicate."""
+    out, seen = [], set()
+    for n, row in enumerate(rows, 1):
+        file, line = row.get("file"), row.get("line")
+        try:
+            lines = lines_of(str(file))
+        except OSError:
+            out.append(f"line {n}: no data file {file!r}")
+            continue
+        if not isinstance(line, int) or not 0 <= line < len(lines):
+            out.append(f"line {n}: no line {line!r} in {file}")
+            continue
+        if sha12(lines[line]) != row.get("sha1"):
+            out.append(f"line {n}: sha1 mismatch for {file} line {line} (file {row.get('sha1')}, data "
+                       f"{sha12(lines[line])}): the data changed or the reference is wrong")
+        doms = row.get("domains") or []
+        if row.get("domain") not in domains or not doms or doms[0] != row.get("domain") \
+                or any(d not in domains for d in doms) or len(set(doms)) != len(doms):
+            out.append(f"line {n}: domain {row.get('domain')!r} / domains {doms!r}: each one of {sorted(domains)}, "
+                       "the primary first, no repeats")
+        if row.get("quality") not in QUALITY_LEVELS:
+            out.append(f"line {n}: quality {row.get('quality')!r} is not one of {list(QUALITY_LEVELS)}")
+        if part_of is not None and row.get("part") != part_of(str(file), line):
+            out.append(f"line {n}: part {row.get('part')!r}, expected {part_of(str(file), line)!r}")
+        if (file, line) in seen:
+            out.append(f"line {n}: duplicate {file} line {line}")
+        seen.add((file, line))
+    return out
+
+
+def is_document_reference_file(path: Path) -> bool:
+    """True when `path` is a JSONL of web-document references (its first row has `file`, `line`, `sha1`)."""
+    return _first_row_has(path, {"file", "line", "sha1"})
+
+
+def read_gold_documents(name: str | Path, data_root: Path) -> list[GoldDocument]:
+    """Resolve a web-document gold file (a path, or a name under `classifiers/annotations/`) against the data
+    root; the first problem is an error naming the file and line."""
+    from curate.schema import label_set
+
+    path = gold_file(name)
+    rows = read_rows(path)
+    cache: dict[str, list[str]] = {}
+
+    def lines_of(file: str) -> list[str]:
+        if file not in cache:
+            cache[file] = read_lines(data_root / file)
+        return cache[file]
+
+    found = document_problems(rows, lines_of, set(label_set("domain")))
+    if found:
+        raise ValueError(f"{path}: {found[0]}" + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
+    return [GoldDocument(r["file"], r["line"], document_text(r["file"], lines_of(r["file"])[r["line"]]), r["domain"],
+                         tuple(r["domains"]), r["quality"], r.get("part", "test")) for r in rows]

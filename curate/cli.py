@@ -174,7 +174,8 @@ def rules_explain(text: str | None, file: object, kind: str, rule_files: tuple[s
     """Show every signal, each rule's threshold and verdict, and the outcome for TEXT.
 
     Uses the run's own stages (normalise, pii, signals, rules), so the verdict is the one `curate run` gives
-    with the shipped jobs' settings; the PII found (and the candidates turned down, with why) come first.
+    with the shipped jobs' settings; the PII found (and the candidates turned down, with why) come first, the
+    crisis-risk level of each seeker turn (the tagger's probabilities, the lexicon's cue, the evidence) last.
 
     \b
     Examples:
@@ -281,8 +282,12 @@ def train(task: str, config: str | None, data_root: str | None, out_dir: str | N
                           command=shell_command(["curate", *sys.argv[1:]]) if sys.argv[0].endswith("curate") else None)
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from None
-    valid = card.metrics["valid"]
     click.echo(f"{card.name} {card.version}: {card.model_path} ({card.training['size_bytes']:,} bytes), card {card.path}")
+    if "select_cv" in card.metrics:  # a rank model fitted on hand ratings (dialogue_quality)
+        cv = card.metrics["select_cv"]
+        click.echo(f"select CV: n={cv['n']} spearman={cv['spearman']:.4f} (web quality {cv['baseline_web_quality']:.4f})")
+        return
+    valid = card.metrics["valid"]
     click.echo(f"valid: n={valid['n']} accuracy={valid['accuracy']:.4f} macro-F1={valid['macro_f1']:.4f} "
                f"(majority baseline {valid['baseline']['accuracy']:.4f})")
 
@@ -299,8 +304,9 @@ def train(task: str, config: str | None, data_root: str | None, out_dir: str | N
                                    "beside the checkout).")
 @click.option("--map", "label_map_name", metavar="NAME",
               help="Map the file's label spellings with the card's label_maps[NAME] (ewect, chnsenticorp).")
-@click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA).")
-@click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn references.")
+@click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA), or of a web-document "
+                                "gold file (domains, domain, quality; default domains, quality for quality).")
+@click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn or document references.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str | None,
           label_map_name: str | None, column: str | None, part: str | None, as_json: bool) -> None:
@@ -315,19 +321,41 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     curate eval emotion --model classifiers/emotion-spoken.yaml --data ../shared/data/cped/valid.csv --column Emotion
     curate eval emotion --data classifiers/annotations/emotion-hand-labels.jsonl --part test
     curate eval sentiment --data ../shared/data/chnsenticorp/dev.tsv --map chnsenticorp
+    curate eval domain --data classifiers/annotations/web-hand-labels.jsonl --part test
+    curate eval quality --data classifiers/annotations/web-hand-labels.jsonl --part test
     curate eval esc_relevance                       (held-out slice of its training data)
     """
     import json
 
     from curate.models.evaluate import eval_task
-    from curate.models.metrics import format_report
+    from curate.models.metrics import format_graded, format_report
 
+    if task == "dialogue_quality":  # rated dialogues, not labels: rank correlation on a part of the ratings
+        from curate.assets import data_root as default_data_root
+        from curate.models.dialogue_quality_train import evaluate_gold, format_rank_report
+        from curate.models.evaluate import default_card
+
+        if data:
+            raise _fail(ValueError("dialogue_quality is measured on its hand ratings (--part), not --data"))
+        try:
+            rep = evaluate_gold(card or default_card(task), Path(data_root) if data_root else default_data_root(),
+                                Path(config) if config else None, part)
+        except (FileNotFoundError, ValueError) as e:
+            raise _fail(e) from None
+        click.echo(json.dumps(rep, ensure_ascii=False, indent=1) if as_json
+                   else format_rank_report(rep, f"dialogue_quality on the {part or 'select and test'} ratings"))
+        return
     try:
         rep, what = eval_task(task, data, card=card, config=config, data_root=data_root,
                               label_map_name=label_map_name, column=column, part=part)
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from None
-    click.echo(json.dumps(rep, ensure_ascii=False, indent=1) if as_json else format_report(rep, f"{task} on {what}"))
+    if as_json:
+        click.echo(json.dumps(rep, ensure_ascii=False, indent=1))
+    elif "graded" in rep:
+        click.echo(format_graded(rep["graded"], f"{task} on {what}: the score by the reader's grade"))
+    else:
+        click.echo(format_report(rep, f"{task} on {what}"))
 
 
 @main.command("list")

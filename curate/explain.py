@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import pyarrow as pa
 
 import curate
 from curate.job import NormalizeSpec
+from curate.models.risk_explain import explain_risk, format_risk
 from curate.pii.explain import explain_pii, format_pii
 from curate.pii.spec import PiiSpec
 from curate.render import SPEAKER_SEPARATOR, TURN_SEPARATOR
@@ -68,7 +71,10 @@ def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.
         [record_schema().arrow.field(k) for k in row])))
     settings = Settings(rule_files=tuple(rule_files), normalize=norm or NormalizeSpec(), pii=pii or PiiSpec(),
                         roles=tuple(roles or ()))
-    out = per_record(table, settings).to_pylist()[0]
+    table = per_record(table, settings)
+    if kind == "dialogue":  # every text-only dialogue signal, and crisis risk, whether or not a rule reads them
+        table = dialogue_text_signals(table)
+    out = table.to_pylist()[0]
     verdicts = []
     for rs in load_rule_sets(list(rule_files)):
         if kind not in rs.applies_to:
@@ -79,6 +85,26 @@ def explain(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.
     return out, verdicts
 
 
+def dialogue_text_signals(table: pa.Table) -> pa.Table:
+    """The dialogue signals one text can give: every text-only one, and `risk_unaddressed` from the seeker
+    turns' crisis-risk tags (the shipped risk tagger runs on them first, as a run's tags stage would)."""
+    from curate.stages.dialogue import RISK, fill_text_signals, risk_unaddressed
+    from curate.stages.tag import tag_batch
+
+    table = tag_batch(fill_text_signals(table), risk_tagger())
+    flag, computed = risk_unaddressed(table.column("turns"), table.num_rows)
+    return table.set_column(table.schema.get_field_index(RISK), RISK, pa.array(flag, mask=~computed))
+
+
+@cache
+def risk_tagger() -> Any:
+    """The shipped crisis-risk tagger alone (the job's default `risk:`), loaded once."""
+    from curate.job import RiskSpec, with_risk
+    from curate.stages.tag import Taggers
+
+    return Taggers(with_risk({}, RiskSpec()))
+
+
 def format_explanation(row: dict, verdicts: list[Verdict]) -> str:
     """Human-readable report: signals, then rule verdicts, then the outcome."""
     lines = ["signals:"]
@@ -86,6 +112,10 @@ def format_explanation(row: dict, verdicts: list[Verdict]) -> str:
         v = row.get(name)
         if v is not None:
             lines.append(f"  {name:26s} {v:.4f}" if isinstance(v, float) else f"  {name:26s} {v}")
+    if row.get("kind") == "dialogue":
+        from curate.stages.dialogue import describe
+
+        lines += [f"  {name:26s} (only in a run: {why})" for name, why in describe().items()]
     lines += ["", "rules:"]
     for v in verdicts:
         val = f"{v.value:.4f}" if isinstance(v.value, float) else str(v.value)
@@ -100,7 +130,10 @@ def format_explanation(row: dict, verdicts: list[Verdict]) -> str:
 def explain_text(text: str, kind: str = "web", rule_files: Sequence[str] = ("default.yaml", "dialogue.yaml"),
                  norm: NormalizeSpec | None = None, pii: PiiSpec | None = None) -> str:
     """What `curate rules explain` prints: the pii stage's findings (and the candidates it turned down), then
-    every signal, threshold and verdict on the text as the run sees it (redacted)."""
+    every signal, threshold and verdict on the text as the run sees it (redacted), then the crisis-risk level
+    of each seeker turn and why."""
     row, verdicts = explain(text, kind, rule_files, norm, pii=pii)
     turns = _turns_from_lines(text) if kind == "dialogue" else None
-    return format_pii(explain_pii(text, kind, pii or PiiSpec(), turns=turns)) + "\n\n" + format_explanation(row, verdicts)
+    risk = format_risk(explain_risk(row.get("turns") or []), kind)  # on the redacted turns, as the run tags them
+    return "\n\n".join([format_pii(explain_pii(text, kind, pii or PiiSpec(), turns=turns)),
+                        format_explanation(row, verdicts), risk])

@@ -159,6 +159,25 @@ class DedupSpec:
         return lsh.b, lsh.r
 
 
+DECONTAMINATE_MODES = ("drop", "flag")
+
+
+@dataclass
+class DecontamSpec:
+    """Records sharing text with evaluation sets (see curate/stages/decontaminate.py).
+
+    A record is contaminated when one of its texts (the text of a web record, each turn of a dialogue) shares
+    at least `threshold` consecutive character `ngram`-grams (of the compact text, as dedup's shingles) with
+    the evaluation texts: an overlap of `threshold + ngram - 1` characters. `threshold: 1` is any shared
+    n-gram; the default is measured in bench/decontam.py.
+    """
+
+    against: list[InputSpec] = field(default_factory=list)
+    ngram: int = 13
+    threshold: int = 20
+    mode: str = "drop"  # drop: reject as `contaminated`; flag: keep, with `contaminated_by` set
+
+
 @dataclass
 class ModelSpec:
     """A model the job runs for one task: its card, for binary tasks an optional threshold override, for tags
@@ -216,6 +235,7 @@ class Job:
     normalize: NormalizeSpec = field(default_factory=NormalizeSpec)
     pii: PiiSpec = field(default_factory=PiiSpec)
     dedup: DedupSpec = field(default_factory=DedupSpec)
+    decontaminate: DecontamSpec | None = None
     scores: dict[str, ModelSpec] = field(default_factory=default_scores)
     tags: dict[str, ModelSpec] = field(default_factory=default_tags)
     risk: RiskSpec = field(default_factory=RiskSpec)
@@ -258,8 +278,9 @@ class Job:
         return h.hexdigest()[:16]
 
 
-_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "pii", "dedup", "scores", "tags", "risk", "shard_rows",
-             "max_record_bytes", "limit", "ray"}
+_JOB_KEYS = {"name", "inputs", "output", "rules", "normalize", "pii", "dedup", "decontaminate", "scores", "tags",
+             "risk", "shard_rows", "max_record_bytes", "limit", "ray"}
+_DECONTAMINATE_KEYS = {"against", "ngram", "threshold", "mode"}
 _DEDUP_KEYS = {"exact", "near", "threshold", "ngram", "num_perm", "bands", "rows", "fn_weight", "seed"}
 _INPUT_KEYS = {"path", "kind", "name", "source", "format", "text_field", "id_field", "url_field", "text_mode",
                "encoding", "dialogue", "license"}
@@ -357,8 +378,8 @@ def _parse_dialogue(d: Any, where: str) -> DialogueSpec:
     return spec
 
 
-def _parse_input(d: Any, index: int, base: Path) -> InputSpec:
-    where = f"inputs[{index}]"
+def _parse_input(d: Any, index: int, base: Path, where: str | None = None) -> InputSpec:
+    where = where or f"inputs[{index}]"
     d = _check_keys(d, _INPUT_KEYS, where)
     if "path" not in d:
         raise JobError(f"{where}.path: required")
@@ -422,6 +443,63 @@ def _parse_dedup(d: Any) -> DedupSpec:
     b, r = spec.bands_rows()
     if b * r > spec.num_perm:
         raise JobError(f"dedup: bands × rows = {b * r} exceeds num_perm = {spec.num_perm}")
+    return spec
+
+
+def _first_record_keys(path: str, fmt: str) -> set[str]:
+    """The fields of the first record of an uncompressed JSONL or a Parquet file (empty when unknown)."""
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return set(pq.read_schema(path).names)
+        if fmt == "jsonl" and detect_format(path) == "jsonl" and Path(path).suffix.lower() in (".jsonl", ".ndjson"):
+            with open(path, encoding="utf-8-sig") as f:
+                for line in f:
+                    if line.strip():
+                        first = json.loads(line)
+                        return set(first) if isinstance(first, dict) else set()
+    except (OSError, ValueError):
+        pass  # the reader reports an unreadable file
+    return set()
+
+
+def _guess_eval_input(path: str, index: int, base: Path) -> dict[str, Any]:
+    """An `against` entry given as a plain path, as an input mapping: the format from the extension; a JSONL or
+    Parquet file whose first record has no `text` but a dialogue style's turn list is read as dialogues."""
+    doc: dict[str, Any] = {"path": path, "name": f"against{index}"}
+    files = _resolve_files(path, base, f"decontaminate.against[{index}]")
+    fmt = detect_format(files[0])
+    keys = _first_record_keys(files[0], fmt or "")
+    if "text" not in keys:
+        for style in ("turns", "sharegpt", "messages", "xtuner"):
+            if STYLE_DEFAULTS[style]["turns_field"] in keys:
+                return {**doc, "kind": "dialogue", "dialogue": {"style": style}}
+    return doc
+
+
+def _parse_decontaminate(d: Any, base: Path) -> DecontamSpec | None:
+    """`decontaminate:` → DecontamSpec (None when absent or false)."""
+    if d is None or d is False:
+        return None
+    d = _check_keys(d, _DECONTAMINATE_KEYS, "decontaminate")
+    against = d.get("against")
+    if isinstance(against, str | dict):
+        against = [against]
+    if not isinstance(against, list) or not against:
+        raise JobError("decontaminate.against: a list of evaluation files (paths, globs or input mappings) is required")
+    spec = DecontamSpec()
+    for i, item in enumerate(against):
+        where = f"decontaminate.against[{i}]"
+        if isinstance(item, str):
+            item = _guess_eval_input(item, i, base)
+        elif not isinstance(item, dict):
+            raise JobError(f"{where}: expected a path or an input mapping (path, kind, format, ...), got {item!r}")
+        spec.against.append(_parse_input({"name": f"against{i}", **item}, i, base, where))
+    for key in ("ngram", "threshold"):
+        if key in d:
+            setattr(spec, key, _positive_int(d[key], f"decontaminate.{key}"))
+    spec.mode = _choice(d.get("mode", spec.mode), DECONTAMINATE_MODES, "decontaminate.mode")
     return spec
 
 
@@ -498,7 +576,7 @@ def parse_risk(d: Any) -> RiskSpec:
     return spec
 
 
-def _with_risk(tags: dict[str, ModelSpec], risk: RiskSpec) -> dict[str, ModelSpec]:
+def with_risk(tags: dict[str, ModelSpec], risk: RiskSpec) -> dict[str, ModelSpec]:
     """The job's taggers plus the risk tagger when `risk.tag` (its own switch: `tags: false` leaves it on)."""
     from curate.models.card import CardError, read_card
 
@@ -556,6 +634,11 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
     if ray_cfg.get("address") is not None and not isinstance(ray_cfg["address"], str):
         raise JobError(f"ray.address: expected a string like ray://host:10001 or auto, got {ray_cfg['address']!r}")
     dedup = _parse_dedup(doc.get("dedup"))
+    decontaminate = _parse_decontaminate(doc.get("decontaminate"), base)
+    for i, spec in enumerate(decontaminate.against if decontaminate else []):
+        for f in spec.files:  # every record of that input would be rejected
+            if f in owner:
+                raise JobError(f"decontaminate.against[{i}]: {f} is an input of this job ({owner[f]!r})")
     try:
         pii = parse_pii(doc.get("pii"))
     except PiiSpecError as e:
@@ -571,8 +654,9 @@ def parse_job(doc: Any, base: Path, source_path: str | None = None) -> Job:
         normalize=NormalizeSpec(nfkc=bool(norm.get("nfkc", True)), to_simplified=bool(norm.get("to_simplified", False))),
         pii=pii,
         dedup=dedup,
+        decontaminate=decontaminate,
         scores=parse_models(doc.get("scores"), default_scores(), "scores"),
-        tags=_with_risk(parse_models(doc.get("tags"), default_tags(), "tags"), risk),
+        tags=with_risk(parse_models(doc.get("tags"), default_tags(), "tags"), risk),
         risk=risk,
         shard_rows=_positive_int(doc.get("shard_rows", DEFAULT_SHARD_ROWS), "shard_rows"),
         max_record_bytes=_positive_int(doc.get("max_record_bytes", 8_000_000), "max_record_bytes"),

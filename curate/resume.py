@@ -9,10 +9,10 @@ final name is complete, and a unit's files without its marker are simply written
 * dedup_global, one unit: `_work/dedup_global.json`, written after the global steps' files;
 * finish, one unit per checkpoint shard: `stats/<shard>.json`, written after the shard's data and rejects.
 
-`_work/plan.json` holds what the units depend on: the job's config hash, the inputs' sizes and mtimes,
-curate's and the schema's versions, and the piece size that cut the inputs into read tasks. A rerun resumes
-only when all of these match; otherwise it starts over. Every unit is deterministic, so a resumed run writes
-the same shards, byte for byte, as an uninterrupted one.
+`_work/plan.json` holds what the units depend on: the job's config hash, the inputs' (and the evaluation
+files') sizes and mtimes, curate's and the schema's versions, and the piece size that cut the inputs into read
+tasks. A rerun resumes only when all of these match; otherwise it starts over. Every unit is deterministic,
+so a resumed run writes the same shards, byte for byte, as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -33,13 +33,17 @@ PLAN, GLOBAL_DONE, CHECKPOINTS = "plan.json", "dedup_global.json", "per_record"
 def plan_key(job: Job, limit: int | None) -> dict[str, Any]:
     """Everything a run's units depend on; a rerun resumes only when its key is the same."""
     files = [p for spec in job.inputs for p in spec.files]
-    return {
+    key = {
         "config_hash": job.config_hash(),
         "curate_version": curate.__version__,
         "schema_version": record_schema().version,
         "limit": limit,
         "inputs": [[p, *storage.stat(p)] for p in files],
     }
+    if job.decontaminate:  # a changed evaluation file changes which records are contaminated
+        evals = [p for spec in job.decontaminate.against for p in spec.files]
+        key["against"] = [[p, *storage.stat(p)] for p in evals]
+    return key
 
 
 def _read_json(path: str) -> Any:

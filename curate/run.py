@@ -1,9 +1,11 @@
 """The run: the stages in the order they run, and how a job goes through them.
 
-    per_record     read → conform → normalize → pii → rules → exact_hash → dedup_signatures → hash_lines → checkpoint
-    dedup_global   duplicate_ids, cluster_duplicates, duplicated_lines (whole run, one file each under OUT/_work)
-    finish         checkpoint → apply_duplicate_ids → apply_dedup → whole_run_rules → scores → tags → conform
-                   → shards, rejects, stats
+    per_record     read → conform → normalize → pii → decontaminate → rules → exact_hash → dedup_signatures
+                   → hash_lines → reply_clauses → checkpoint
+    dedup_global   duplicate_ids, cluster_duplicates, duplicated_lines, generic_replies (whole run, one file each
+                   under OUT/_work)
+    finish         checkpoint → apply_duplicate_ids → apply_dedup → whole_run_rules → scores → tags
+                   → dialogue_signals → dialogue_quality → conform → shards, rejects, stats
 
 Adding a stage is one entry in a list below plus its module (`curate.stages.base.Stage`). The engine
 (`curate.engine`: Ray) runs the lists; every unit of work is checkpointed, so an interrupted run resumes.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from curate.io import storage
+from curate.io.evalsets import check_eval_files, eval_files
 from curate.io.manifest import RunReport, build_manifest, write_manifest
 from curate.io.output_folder import WORK, check_free_space, prepare_output, storage_error
 from curate.io.readers import check_input
@@ -30,9 +33,13 @@ from curate.job import DEFAULT_SHARD_ROWS, DedupSpec, Job, JobError
 from curate.progress import Progress
 from curate.stages.base import CONFORM, GlobalStep, Phase, PhaseRunner, Settings, StepResult
 from curate.stages.crossdoc import HASH_LINES
+from curate.stages.decontaminate import DECONTAMINATE
 from curate.stages.dedup import APPLY_DEDUP, DEDUP_SIGNATURES, minhash_params
 from curate.stages.dedup_global import CLUSTER_DUPLICATES, DUPLICATE_IDS, DUPLICATED_LINES
+from curate.stages.dialogue import DIALOGUE_SIGNALS
+from curate.stages.dialogue_quality import DIALOGUE_QUALITY
 from curate.stages.dup_ids import APPLY_DUPLICATE_IDS, warn_duplicate_ids
+from curate.stages.generic_replies import CLAUSES, GENERIC_REPLIES, REPLY_CLAUSES
 from curate.stages.hashing import EXACT_HASH
 from curate.stages.models import SCORES, TAGS, models_report
 from curate.stages.normalize import NORMALIZE
@@ -40,9 +47,11 @@ from curate.stages.pii import PII
 from curate.stages.rules import RULES, WHOLE_RUN_RULES, describe_rule_sets, load_rule_sets
 from curate.stages.signals import signal_versions
 
-PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, PII, RULES, EXACT_HASH, DEDUP_SIGNATURES, HASH_LINES))
-DEDUP_GLOBAL: tuple[GlobalStep, ...] = (DUPLICATE_IDS, CLUSTER_DUPLICATES, DUPLICATED_LINES)
-FINISH = Phase("finish", (APPLY_DUPLICATE_IDS, APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, CONFORM))
+PER_RECORD = Phase("per_record", (CONFORM, NORMALIZE, PII, DECONTAMINATE, RULES, EXACT_HASH, DEDUP_SIGNATURES,
+                                  HASH_LINES, REPLY_CLAUSES))
+DEDUP_GLOBAL: tuple[GlobalStep, ...] = (DUPLICATE_IDS, CLUSTER_DUPLICATES, DUPLICATED_LINES, GENERIC_REPLIES)
+FINISH = Phase("finish", (APPLY_DUPLICATE_IDS, APPLY_DEDUP, WHOLE_RUN_RULES, SCORES, TAGS, DIALOGUE_SIGNALS,
+                          DIALOGUE_QUALITY, CONFORM))
 
 # `curate dedup`: the same machinery with the dedup stages only
 DEDUP_RECORDS = Phase("per_record", (CONFORM, EXACT_HASH, DEDUP_SIGNATURES))
@@ -63,7 +72,7 @@ class RunResult:
 
 def per_record(table: pa.Table, settings: Settings) -> pa.Table:
     """The per_record stages over one table, in this process and uncontained (tests, `curate rules explain`)."""
-    return PhaseRunner(PER_RECORD, settings).apply(table)
+    return PhaseRunner(PER_RECORD, PER_RECORD.prepare(settings)).apply(table)
 
 
 def settings_of(job: Job) -> Settings:
@@ -72,7 +81,8 @@ def settings_of(job: Job) -> Settings:
     return Settings(rule_files=tuple(job.rules), normalize=job.normalize, pii=job.pii, roles=roles, dedup=job.dedup,
                     minhash=minhash_params(job.dedup), scores=job.scores, tags=job.tags,
                     id_inputs=tuple(s.name for s in job.inputs if s.id_field),
-                    files=tuple(p for s in job.inputs for p in s.files))
+                    files=tuple(p for s in job.inputs for p in s.files), decontaminate=job.decontaminate,
+                    kinds=tuple(sorted({s.kind for s in job.inputs})))
 
 
 def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work: str, settings: Settings,
@@ -80,7 +90,8 @@ def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work
     """The whole-run steps in order; their files' paths and reports, as the state `curate.resume` records. A step
     sees the files of the steps before it (`Settings.<output>`)."""
     state: dict[str, Any] = {"decisions": None, "dup_lines": None, "dedup": {"enabled": settings.dedup.exact or settings.dedup.near},
-                             "lines": None, "dup_ids": None, "duplicate_ids": None}
+                             "lines": None, "dup_ids": None, "duplicate_ids": None, "generic_replies": None,
+                             "generic_replies_report": None}
     for step in steps:
         if not (checkpoints and step.active(settings)):
             continue
@@ -92,7 +103,8 @@ def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work
 
 
 # where each global step's report goes in the state (and the manifest)
-_REPORTS = {"decisions": "dedup", "dup_lines": "lines", "dup_ids": "duplicate_ids"}
+_REPORTS = {"decisions": "dedup", "dup_lines": "lines", "dup_ids": "duplicate_ids",
+            "generic_replies": "generic_replies_report"}
 
 
 def _files(folder: str) -> list[str]:
@@ -135,6 +147,8 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     files = [(path, spec) for spec in job.inputs for path in spec.files]
     # configuration errors surface before any work starts; each text file's encoding is told once, here
     encodings = {path: check_input(path, spec) for path, spec in files}
+    if job.decontaminate:
+        check_eval_files(eval_files(job.decontaminate.against))
     load_rule_sets(job.rules)
     key = units.plan_key(job, limit)
     plan = prepare_output(out, overwrite, key if resume and not limit else None)
@@ -194,10 +208,18 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
     todo_bytes = None if limit else {i: source.pieces[i].size() for i in range(len(source.pieces)) if i not in done_before}
     read_bytes = None if todo_bytes is None else sum(todo_bytes.values())
     before = frozenset(c["shard"] for done in done_before.values() for c in done)
+    decontamination = None
     with progress.phase("per_record (read, rules, hashes)", total_records=limit, total_bytes=read_bytes,
                         sample=CheckpointProgress(checkpoint_dir, todo_bytes, before)) as shown:
         if source.num_tasks():
-            engine.records(source, PER_RECORD, settings, checkpoint_sink, limit)
+            # what the stages build once in the driver (the evaluation index) is for this phase's workers only
+            t_prepare = time.perf_counter()
+            phase_settings = PER_RECORD.prepare(settings)
+            if phase_settings.eval_index is not None:
+                decontamination = {"evaluation_files": [asdict(s) for s in phase_settings.eval_index.sources],
+                                   "ngrams": len(phase_settings.eval_index),
+                                   "index_seconds": round(time.perf_counter() - t_prepare, 3)}
+            engine.records(source, PER_RECORD, phase_settings, checkpoint_sink, limit)
         shown.done(sum(c["rows"] for c in checkpoint_sink.summaries), read_bytes)
     checkpoint_summaries = [c for done in done_before.values() for c in done] + checkpoint_sink.summaries
     read: dict[str, int] = {}
@@ -226,7 +248,7 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
         resumed["dedup_global"] = "done before"
     inject("after_dedup_global")
     settings = replace(settings, decisions=state["decisions"], dup_lines=state["dup_lines"],
-                       dup_ids=state.get("dup_ids"))
+                       dup_ids=state.get("dup_ids"), generic_replies=state.get("generic_replies"))
     timings["dedup_global"] = time.perf_counter() - t0 - timings["per_record"]
 
     # finish: one unit per checkpoint shard, the final shards, rejects and stats
@@ -240,8 +262,8 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
     with progress.phase("finish (scores, tags, shards)", total_records=todo_records, total_bytes=finish_bytes,
                         sample=ShardProgress(storage.join(out, STATS), todo_rows, per_record_bytes)) as shown:
         if todo:
-            # every column but the dedup work columns (band keys, text length), which dedup_global has used up
-            columns = [c for c in storage.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS)]
+            # every column but the work columns dedup_global has used up (band keys, text length, reply clauses)
+            columns = [c for c in storage.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS, CLAUSES)]
             engine.shards(todo, columns, FINISH, settings, sink)
         shown.done(sum(s["records_in"] for s in sink.summaries), finish_bytes)
     if resumed is not None:
@@ -252,8 +274,10 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
                        finished=datetime.now(UTC).isoformat(timespec="seconds"), seconds=time.perf_counter() - t0,
                        ray=ray_info, limit=limit, read=read, on_disk=rows_on_disk(out, summaries), encodings=encodings,
                        dedup=state["dedup"], lines=state["lines"], duplicate_ids=state.get("duplicate_ids"),
+                       generic_replies=state.get("generic_replies_report"),
                        timings=timings, resumed=resumed,
-                       rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings))
+                       rules=describe_rule_sets(job.rules), signals=signal_versions(), models=models_report(settings),
+                       decontamination=decontamination)
     manifest = build_manifest(job, summaries, report)
     write_manifest(out, manifest)
     if report.duplicate_ids:

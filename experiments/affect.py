@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"accuracy {where}: {right.mean():.3f}, coarse {right6.mean():.3f} (n={len(gold)})")
     print(f"{'min_confidence':>15}{'emitted':>10}{'accuracy':>10}{'coarse':>10}")
     chosen: dict[str, float | None] = {"label": None, "coarse": None}
-    for t in np.round(np.arange(0.0, 0.96, 0.05), 2):
+    for t in [*np.round(np.arange(0.0, 0.96, 0.05), 2), 0.97, 0.98, 0.99]:
         m = conf >= t
         acc, acc6 = (right[m].mean(), right6[m].mean()) if m.any() else (float("nan"), float("nan"))
         print(f"{t:>15.2f}{m.mean():>10.1%}{acc:>10.3f}{acc6:>10.3f}")

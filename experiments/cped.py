@@ -24,6 +24,7 @@ import argparse
 import copy
 import importlib
 import itertools
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,18 +39,11 @@ from curate.models.features import featurize_with_context
 from curate.models.metrics import report
 from curate.models.training_data import cped
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ftcv import set_key  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FT = {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "dim": 64, "minCount": 1, "loss": "softmax"}
-
-
-def _set(cfg: dict, key: str, value: object) -> None:
-    *path, last = key.split(".")
-    node = cfg
-    for p in path:
-        if not isinstance(node.get(p), dict):
-            node[p] = {}
-        node = node[p]
-    node[last] = value
 
 
 def _clean(cfg: dict) -> dict:
@@ -148,7 +142,7 @@ def main() -> None:
     for combo in itertools.product(*values):
         cfg = copy.deepcopy(base)
         for k, v in zip(keys, combo, strict=True):
-            _set(cfg, k, v)
+            set_key(cfg, k, v)
         cfg = _clean(cfg)
         skey = yaml.safe_dump(cfg["data"], sort_keys=True)
         if skey not in splits_cache:

@@ -11,21 +11,19 @@ spaces and featurised like any text.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
-import tempfile
+import sys
 import time
 from pathlib import Path
 from typing import Any  # fastText's model class has no type hints
 
-import yaml
-
 from curate.assets import data_root
 from curate.models.examples import Example
-from curate.models.fasttext_backend import load_fasttext
-from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize
 from curate.models.training_data import domain
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ftcv import labelled_lines, load_config, train_lines  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,16 +39,8 @@ def read_test(path: Path) -> list[Example]:
 
 
 def train(examples: list[Example], mode: str, max_chars: int, params: dict, seed: int) -> Any:
-    """fastText one-vs-all model on featurised examples, trained by `curate train`'s child-process trainer
-    (unquantised) and loaded here."""
-    feats = featurize([e.text for e in examples], mode, max_chars)
-    with tempfile.TemporaryDirectory(prefix="domain-exp-") as tmp:
-        path = Path(tmp) / "train.txt"
-        with path.open("w", encoding="utf-8") as f:
-            for ex, ft in zip(examples, feats, strict=True):
-                f.write(" ".join(f"__label__{x}" for x in ex.labels) + " " + ft + "\n")
-        train_fasttext(path, Path(tmp) / "m.bin", seed=seed, params=params, quantize=None)
-        return load_fasttext(Path(tmp) / "m.bin")
+    """fastText one-vs-all model on featurised examples (child-process trainer, unquantised)."""
+    return train_lines(labelled_lines(examples, mode, max_chars), params, seed)
 
 
 def evaluate(model: Any, examples: list[Example], mode: str, max_chars: int,
@@ -85,15 +75,6 @@ def evaluate(model: Any, examples: list[Example], mode: str, max_chars: int,
             "top_counts": dict(sorted(tops.items()))}
 
 
-def _set(cfg: dict, dotted: str) -> None:
-    key, val = dotted.split("=", 1)
-    *path, last = key.split(".")
-    node = cfg
-    for k in path:
-        node = node.setdefault(k, {})
-    node[last] = yaml.safe_load(val)
-
-
 def main() -> None:
     """Run one experiment and print a JSON summary and a table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -103,13 +84,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="data.* override, e.g. pseudo.per_label=500")
     ap.add_argument("--ft", action="append", default=[], help="fasttext param override, e.g. epoch=5")
     args = ap.parse_args()
-    conf = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
-    data_cfg = copy.deepcopy(conf["data"])
-    for s in args.set:
-        _set(data_cfg, s)
-    params = dict(conf["fasttext"])
-    for s in args.ft:
-        _set(params, s)
+    conf, data_cfg, params = load_config(args)
     root = Path(args.data_root)
     t0 = time.time()
     splits = domain.build(data_cfg, root)

@@ -183,7 +183,7 @@ def cmd_report(data_root: Path) -> None:
         turns = [t for t in all_turns if t.part == part]
         texts = [t.text for t in turns]
         gold = np.array([LEVEL[t.label] for t in turns])
-        proba = model_proba(model, texts)
+        proba = model_proba(model, d.model_texts(texts))
         cue, demoted = cue_levels(texts, model.card.decision.get("cues", "risk-cues.yaml"))
         preds = {"majority (none)": np.zeros_like(gold), "weak labeller (lexicon)": cue,
                  "tagger (arg-max)": proba.argmax(1), "shipped decision": levels(proba, cue, d, demoted)}

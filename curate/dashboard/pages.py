@@ -65,10 +65,12 @@ def kpis(doc: dict[str, Any]) -> str:
 
 
 def funnel_steps(doc: dict[str, Any]) -> list[FunnelStep]:
-    """Input to kept: malformed input, then the rules (largest first), then duplicates, then processing errors."""
+    """Input to kept: malformed input, evaluation-set overlap, then the rules (largest first), then duplicates,
+    then processing errors."""
     reasons = doc["rejected_by_reason"]
     pipeline = set(label_set("pipeline_drop_reason"))
     stages = [("parsed", ["malformed_input"]),
+              ("clear of evaluation sets", ["contaminated"]),
               ("passed the rules", sorted((r for r in reasons if r not in pipeline), key=lambda r: (-reasons[r], r))),
               ("unique", ["duplicate_id", "exact_duplicate", "near_duplicate"]),
               ("kept", ["risk_high", "processing_error"])]

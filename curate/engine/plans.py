@@ -55,8 +55,10 @@ def group_by_key(ds: Any, key: str, n_rows: int) -> Any:
     return ds.repartition(max(2, min(256, n_rows // 2_000_000 + 1)), keys=[key])
 
 
-def _phase_task(batch: pa.Table, phase: Phase, settings: Settings) -> pa.Table:
+def _phase_task(batch: pa.Table, phase: Phase, settings: Settings | ray.ObjectRef) -> pa.Table:
     """A phase of model-free stages over one block; the read task's `_piece` column passes through untouched."""
+    if isinstance(settings, ray.ObjectRef):  # NumPy arrays in it are read in place from the object store
+        settings = ray.get(settings)
     piece = batch.column(PIECE) if PIECE in batch.column_names else None
     if piece is not None:
         batch = batch.drop_columns([PIECE])
@@ -66,8 +68,10 @@ def _phase_task(batch: pa.Table, phase: Phase, settings: Settings) -> pa.Table:
 
 def _phase_and_write(ds: Any, phase: Phase, settings: Settings, sink: ShardSink) -> None:
     """The phase over each block, then the sink: read, map and write fuse into one Ray task per block."""
-    ds = ds.map_batches(_phase_task, fn_kwargs={"phase": phase, "settings": settings}, batch_format="pyarrow",
-                        batch_size=None)
+    # the settings may hold what a stage prepared in the driver (decontaminate's index): one object store copy
+    # that every task reads, rather than a copy inside the task's function (Ray warns above 100 MiB)
+    ds = ds.map_batches(_phase_task, fn_kwargs={"phase": phase, "settings": ray.put(settings)},
+                        batch_format="pyarrow", batch_size=None)
     write_fused(ds, sink)
 
 

@@ -77,6 +77,19 @@ def _distribution(counts: dict[str, int], top: int = 20) -> list[str]:
     return _table(("value", "count", "share"), rows)
 
 
+DIALOGUE_QUALITY_NOTE = ("How good each exported dialogue is as training data for a supporter model (0-1, the predicted "
+                         "1-5 rating of curate's dialogue-quality rubric mapped to (r - 1) / 4; 0.6 ≈ a predicted 3.4; at most "
+                         "0.25 where crisis risk is left unaddressed; classifiers/dialogue_quality.yaml).")
+
+
+def _score_distribution(name: str, summary: dict[str, Any], note: str) -> list[str]:
+    """A score's histogram over the exported records as a Markdown table (bins [lo, hi), the last closed)."""
+    edges, counts = summary["histogram"]["edges"], summary["histogram"]["counts"]
+    total = sum(counts) or 1
+    rows = [(f"{edges[i]:.1f}–{edges[i + 1]:.1f}", f"{c:,}", f"{100 * c / total:.1f}%") for i, c in enumerate(counts)]
+    return [f"### `{name}` distribution", "", note, "", *_table(("range", "records", "share"), rows), ""]
+
+
 def render_card(summary: dict[str, Any], manifest: dict[str, Any] | None) -> str:
     """The dataset card (README.md) for an export summary (what export.json holds) and the run's manifest."""
     spec, counts, sel = summary["spec"], summary["counts"], summary["selection"]
@@ -137,6 +150,9 @@ def render_card(summary: dict[str, Any], manifest: dict[str, Any] | None) -> str
         lines += _table(("score", "records", "null", "mean", "min", "max"),
                         [(f"`{k}`", f"{v['n']:,}", f"{v['nulls']:,}", v["mean"], v["min"], v["max"]) for k, v in scores.items()])
         lines.append("")
+        quality = scores.get("dialogue_quality")
+        if quality and quality["n"] and quality.get("histogram"):
+            lines += _score_distribution("dialogue_quality", quality, DIALOGUE_QUALITY_NOTE)
     lines += ["## Models", ""]
     models = (manifest or {}).get("models") or {}
     if models:

@@ -60,6 +60,12 @@ def per_input_counts(job: Job, shards: list[dict[str, Any]], read: dict[str, int
                 for kind, n in f.get("pii", {}).items():
                     acc["pii_found"][kind] = acc["pii_found"].get(kind, 0) + n
             acc["rejected_by_reason"] = dict(sorted(acc["rejected_by_reason"].items()))
+            if job.decontaminate:
+                by: dict[str, int] = {}
+                for s in shards:
+                    for name, n in s["files"].get(path, {}).get("contaminated_by", {}).items():
+                        by[name] = by.get(name, 0) + n
+                acc["contaminated_by"] = dict(sorted(by.items()))
             acc["malformed"] = acc["rejected_by_reason"].get("malformed_input", 0)
             if read is not None:
                 acc["records_read"] = read.get(path, 0)
@@ -91,11 +97,14 @@ class RunReport:
     dedup: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, Any] | None = None
     duplicate_ids: dict[str, Any] | None = None  # per input that maps an id_field: its repeated ids
+    generic_replies: dict[str, Any] | None = None  # the generic-replies step's report (dialogue quality)
     timings: dict[str, float] = field(default_factory=dict)
     resumed: dict[str, Any] | None = None
     rules: list[dict[str, Any]] = field(default_factory=list)
     signals: dict[str, int] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    # decontaminate, when this attempt built the index: the evaluation files as indexed, and the seconds it took
+    decontamination: dict[str, Any] | None = None
 
 
 def _sum_counts(dicts: Any) -> dict[str, int]:
@@ -117,6 +126,58 @@ def _duplicates_by(inputs: list[dict[str, Any]]) -> dict[str, Any]:
         for r, n in counts.items():
             acc[r] += n
     return {"removed_by_file": by_file, "removed_by_source": by_source}
+
+
+def dialogue_quality_summary(inputs: list[dict[str, Any]], shards: list[dict[str, Any]],
+                             generic: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Kept dialogues with crisis risk left unaddressed and the dialogue_quality histogram of the kept
+    records, in all and per source (from the shards' stats), with the generic-replies step's report; None
+    when the run computed neither."""
+    source_of = {f["file"]: f["input"] for f in inputs}
+    risk: dict[str, int] = {}
+    hist: dict[str, list[int]] = {}
+    edges = None
+    for s in shards:
+        (path,) = s["files"] or {"": None}  # a shard holds one input file's records
+        src = source_of.get(path, path)
+        flags = s.get("labels", {}).get("risk_unaddressed", {}).get("kept", {})
+        if "true" in flags or "false" in flags:  # computed for this shard's dialogues (else only nulls)
+            risk[src] = risk.get(src, 0) + flags.get("true", 0)
+        h = s.get("histograms", {}).get("dialogue_quality", {}).get("kept")
+        if h and h["n"] > h["nulls"]:
+            acc = hist.setdefault(src, [0] * len(h["counts"]))
+            hist[src] = [a + b for a, b in zip(acc, h["counts"], strict=True)]
+    if not risk and not hist and not generic:
+        return None
+    if hist:
+        from curate.stats.shard import stats_spec
+
+        edges = next(list(h.edges) for h in stats_spec().histograms if h.name == "dialogue_quality")
+    total = [sum(c) for c in zip(*hist.values(), strict=True)] if hist else []
+    return {
+        "risk_unaddressed": {"kept": sum(risk.values()), "by_source": dict(sorted(risk.items()))},
+        "scored": sum(total),
+        "histogram": {"edges": edges, "counts": total, "by_source": dict(sorted(hist.items()))} if hist else None,
+        "generic_replies": generic,
+    }
+
+
+def _decontamination(job: Job, inputs: list[dict[str, Any]], built: dict[str, Any] | None) -> dict[str, Any]:
+    """The decontaminate block's report: its parameters, the evaluation files, and the records that share
+    text with them (rejected as contaminated, or kept and flagged) per source and per evaluation file."""
+    spec = job.decontaminate
+    assert spec is not None
+    by_source: dict[str, int] = {}
+    by_eval: dict[str, int] = {}
+    for f in inputs:
+        for name, n in f["contaminated_by"].items():
+            by_source[f["input"]] = by_source.get(f["input"], 0) + n
+            by_eval[name] = by_eval.get(name, 0) + n
+    built = built or {"evaluation_files": [{"path": p} for s in spec.against for p in s.files]}
+    return {"params": {"ngram": spec.ngram, "threshold": spec.threshold, "mode": spec.mode},
+            **built, "contaminated": sum(by_eval.values()),
+            "by_source": {src: by_source.get(src, 0) for src in dict.fromkeys(f["input"] for f in inputs)},
+            "by_evaluation_file": dict(sorted(by_eval.items()))}
 
 
 def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) -> dict[str, Any]:
@@ -154,8 +215,13 @@ def build_manifest(job: Job, shards: list[dict[str, Any]], report: RunReport) ->
     }
     if report.lines:
         manifest["crossdoc_lines"] = report.lines
+    if job.decontaminate:
+        manifest["decontamination"] = _decontamination(job, inputs, report.decontamination)
     if report.duplicate_ids:
         manifest["duplicate_ids"] = report.duplicate_ids
+    quality = dialogue_quality_summary(inputs, shards, report.generic_replies)
+    if quality:
+        manifest["dialogue_quality"] = quality
     manifest["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
     manifest["resumed"] = report.resumed
     return manifest

@@ -8,7 +8,11 @@ SCORE_TASKS: dict[str, tuple[str, ...]] = {
     "domain": ("domain", "domain_scores"),
     "toxicity": ("toxicity", "toxic"),
     "esc_relevance": ("esc_relevance",),
+    "dialogue_quality": ("dialogue_quality",),
 }
+# Scores computed from a record's signals and tags rather than by a text classifier: their own finish stage
+# runs them (curate/stages/dialogue_quality.py), not the scores stage.
+SIGNAL_SCORES: tuple[str, ...] = ("dialogue_quality",)
 # Per-turn tags: fields of the `turn` struct (strategy on supporter turns only).
 TURN_TASKS: dict[str, tuple[str, ...]] = {
     "emotion": ("emotion", "emotion_scores"),

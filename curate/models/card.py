@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-BACKENDS = ("fasttext", "transformers", "lexicon")
+BACKENDS = ("fasttext", "transformers", "lexicon", "linear")  # linear: curate.models.dialogue_quality
 
 
 class CardError(ValueError):

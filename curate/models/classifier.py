@@ -3,7 +3,8 @@
 A `Classifier` is a model card plus its loaded backend. fastText models read the batch's tokens from a
 `FeatureCache` shared by every model of the batch (lines, for a model outside the batch engine);
 transformers and lexicon models read raw text. Binary
-cards may carry a Platt calibration, applied here so every caller sees calibrated probabilities.
+cards may carry a Platt calibration (`platt_length`: with the text's length), applied here so every caller
+sees calibrated probabilities.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.models.calibration import apply_calibration
+from curate.models.calibration import apply_calibration, log_length, needs_length
 from curate.models.card import ModelCard, read_card
 from curate.models.examples import Example
 from curate.models.features import DEFAULT_MAX_CHARS, FeatureCache
@@ -67,7 +68,8 @@ class Classifier:
             proba = self.backend.predict_proba(cache.tokens(mode, max_chars) if native else cache.get(mode, max_chars))
         if self.card.calibration and self.card.positive:
             j = self.labels.index(self.card.positive)
-            p = apply_calibration(proba[:, j], self.card.calibration)
+            length = log_length(texts) if needs_length(self.card.calibration) else None
+            p = apply_calibration(proba[:, j], self.card.calibration, length)
             proba = proba.copy()
             if len(self.labels) == 2:
                 proba[:, j], proba[:, 1 - j] = p, 1 - p

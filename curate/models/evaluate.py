@@ -10,7 +10,10 @@ Labelled files, by extension:
 - a CPED-style `.csv` (`Dialogue_ID`, `Speaker`, `Utterance`): labels from `--column` (`Emotion`, `Sentiment`,
   `DA`), each turn with the context the card's model reads (previous turns, or the same speaker's others);
 - a gold file of turn references (`classifiers/annotations/*-hand-labels.jsonl`), resolved against the data
-  root; `--part select|test` picks a part.
+  root; `--part select|test` picks a part;
+- a gold file of web-document references (`web-hand-labels.jsonl`): labels from `--column` `domains` (every
+  domain that applies, primary first: the default for domain), `domain` (primary only) or `quality` (the
+  reader's low / medium / high: the default for quality, reported as a graded view of the score).
 Label spellings of the source (COLD's 0/1) are mapped through the card's `label_values`.
 """
 
@@ -24,15 +27,33 @@ from typing import Any
 
 import numpy as np
 
-from curate.annotations import EMOLLM, SMILECHAT, is_reference_file, read_gold_turns
+from curate.annotations import (
+    EMOLLM,
+    QUALITY_LEVELS,
+    SMILECHAT,
+    is_document_reference_file,
+    is_reference_file,
+    read_gold_documents,
+    read_gold_turns,
+)
 from curate.assets import resolve_asset
 from curate.models.card import ModelCard, read_card
 from curate.models.classifier import load_classifier
 from curate.models.examples import Example
-from curate.models.metrics import abstention_view, group_view, predicted_share, report
+from curate.models.metrics import (
+    abstention_view,
+    first_label_accuracy,
+    graded_view,
+    group_view,
+    predicted_share,
+    report,
+    top_without_gold,
+)
 from curate.schema import label_map
 
 TEXT_FIELDS = ("text", "TEXT", "raw_content", "Utterance")
+DOCUMENT_COLUMNS = ("domains", "domain", "quality")  # label columns of a web-document gold file
+DEFAULT_DOCUMENT_COLUMN = {"quality": "quality"}  # per task; else `domains`
 
 
 def _labels(value: Any, label_values: dict[str, str], where: str) -> tuple[str, ...]:
@@ -57,6 +78,15 @@ def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, 
         if not label_values:
             raise ValueError(f"{path}: a .tsv's labels need a mapping: --map NAME (one of the card's label_maps)")
         return read_tsv(path, label_values)
+    if is_document_reference_file(path):
+        from curate.assets import data_root as default_data_root
+
+        col = column or "domains"
+        if col not in DOCUMENT_COLUMNS:
+            raise ValueError(f"{path}: --column for a web-document gold file is one of {DOCUMENT_COLUMNS}, not {col!r}")
+        docs = read_gold_documents(path, data_root or default_data_root())
+        return [Example(d.domains if col == "domains" else ((d.domain,) if col == "domain" else (d.quality,)), d.text)
+                for d in docs if part is None or d.part == part]
     if is_reference_file(path):
         from curate.assets import data_root as default_data_root
 
@@ -120,6 +150,10 @@ def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
     """Run the card's model over the examples and compute the report (threshold from the card), with the
     coarse six-way view for emotion, label shares, and what the card's `min_confidence` emits."""
     unknown = {lab for ex in examples for lab in ex.labels} - set(card.labels)
+    if card.positive and unknown and {lab for ex in examples for lab in ex.labels} <= set(QUALITY_LEVELS):
+        # a reader's graded levels (low / medium / high) for a binary score: how the score orders them
+        scores = load_classifier(card).score([ex.text for ex in examples])
+        return {"graded": graded_view(scores, [ex.labels[0] for ex in examples], QUALITY_LEVELS)}
     if unknown:
         raise ValueError(f"labels {sorted(unknown)} are not among the model's {card.labels} "
                          f"(map them with the card's label_values, --map NAME or PATH=LABEL)")
@@ -127,7 +161,8 @@ def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
     gold = [ex.labels for ex in examples]
     rep = report(card.labels, gold, proba, multi_label=card.multi_label, threshold=card.threshold or 0.5)
     if card.multi_label:
-        return rep
+        return {**rep, "first_label": first_label_accuracy(card.labels, gold, proba),
+                "top_without_gold": top_without_gold(card.labels, gold, proba)}
     present = {lab for g in gold for lab in g}
     if len(present) == 2 < len(card.labels):
         # a two-class file (positive/negative reviews) for a model with more labels: also the accuracy with
@@ -169,7 +204,10 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
         context_of = str(model_card.features.get("context_of", "previous"))
         for spec in data:
             path, label = parse_data_spec(spec)
-            examples += read_labelled(path, values, label, column=column, context_of=context_of, part=part,
+            col = column
+            if col is None and is_document_reference_file(Path(path)):
+                col = DEFAULT_DOCUMENT_COLUMN.get(task, "domains")
+            examples += read_labelled(path, values, label, column=col, context_of=context_of, part=part,
                                       data_root=root)
         what = ", ".join(data) + (f" (part {part})" if part else "")
     else:

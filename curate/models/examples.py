@@ -33,6 +33,12 @@ class Splits:
     train: list[Example]
     valid: list[Example]
     notes: dict[str, object] = field(default_factory=dict)
+    # examples that fit a binary model's calibration; empty: `curate train` slices train. With
+    # `calibration_fold` (one fold id per calibration example) and `train_fold` (one per train example, -1 for
+    # examples every fold trains on), they are also in train and are scored out of fold (cross-fitting)
+    calibration: list[Example] = field(default_factory=list)
+    calibration_fold: list[int] = field(default_factory=list)
+    train_fold: list[int] = field(default_factory=list)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Label counts per split, for the card."""

@@ -158,6 +158,13 @@ def format_views(rep: dict[str, Any]) -> list[str]:
                      f"accuracy={gv['baseline']['accuracy']:.4f}")
         lines.append("  " + "  ".join(f"{k} {v['gold']:.1%}/{v['predicted']:.1%}" for k, v in gv["share"].items())
                      + "   (share gold/predicted)")
+    if "first_label" in rep:
+        f = rep["first_label"]
+        lines.append(f"arg-max vs the first gold label (the web gold's primary domain): accuracy={f['accuracy']:.4f}   "
+                     f"majority baseline ({f['baseline']['majority_label']}): accuracy={f['baseline']['accuracy']:.4f}")
+    if "top_without_gold" in rep:
+        lines.append("arg-max where the gold lacks it: " + "  ".join(
+            f"{k} {v['top']}/{v['n']} ({v['share']:.1%})" for k, v in rep["top_without_gold"].items()))
     if "share" in rep:
         lines.append("label share gold/predicted: " + "  ".join(
             f"{k} {v['gold']:.1%}/{v['predicted']:.1%}" for k, v in rep["share"].items() if v["gold"] or v["predicted"]))
@@ -167,3 +174,70 @@ def format_views(rep: dict[str, Any]) -> list[str]:
         lines.append(f"min_confidence {a['min_confidence']:.2f}: labels emitted {a['emitted']:.1%}, "
                      f"accuracy of those emitted {a['accuracy_emitted']:.4f}{groups}")
     return lines
+
+
+def top_without_gold(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per label, how often it is the arg-max of a document whose gold labels lack it (multi-label: a news
+    article predicted `dialogue`), as {label: {n, top, share}} over the documents without it."""
+    top = proba.argmax(axis=1) if len(gold) else np.zeros(0, dtype=int)
+    out = {}
+    for j, lab in enumerate(labels):
+        without = np.array([lab not in g for g in gold], dtype=bool)
+        hits = int((top[without] == j).sum()) if without.any() else 0
+        if hits:
+            out[lab] = {"n": int(without.sum()), "top": hits, "share": round(hits / int(without.sum()), 4)}
+    return out
+
+
+def first_label_accuracy(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray) -> dict[str, Any]:
+    """Accuracy of the arg-max against each document's first gold label (the primary domain of the web gold
+    set), with the majority baseline of first labels."""
+    n = len(gold)
+    top = [labels[i] for i in proba.argmax(axis=1)] if n else []
+    first = [g[0] for g in gold]
+    majority, m_count = Counter(first).most_common(1)[0] if n else ("", 0)
+    return {"accuracy": round(sum(a == b for a, b in zip(top, first, strict=True)) / n, 4) if n else 0.0,
+            "baseline": {"majority_label": majority, "accuracy": round(m_count / n, 4) if n else 0.0}}
+
+
+def auc(high: np.ndarray, low: np.ndarray) -> float:
+    """Probability that a random `high` score exceeds a random `low` one (ties count half): ROC AUC."""
+    from scipy.stats import rankdata
+
+    high, low = np.asarray(high, dtype=float), np.asarray(low, dtype=float)
+    if not len(high) or not len(low):
+        return float("nan")
+    ranks = rankdata(np.concatenate([high, low]))  # average ranks over ties, 1-based
+    return float((ranks[: len(high)].sum() - len(high) * (len(high) + 1) / 2) / (len(high) * len(low)))
+
+
+def graded_view(scores: np.ndarray, gold: Sequence[str], levels: Sequence[str],
+                cuts: Sequence[float] = (0.3, 0.6)) -> dict[str, Any]:
+    """How a 0–1 score orders documents graded on an ordered scale (`levels`, worst first): per level the
+    count, median, share below/above each cut and a 10-bin histogram; AUC for every pair of levels."""
+    scores = np.asarray(scores, dtype=float)
+    g = np.asarray(gold)
+    per = {}
+    for lev in levels:
+        s = scores[g == lev]
+        if not len(s):
+            continue
+        per[lev] = {"n": len(s), "median": round(float(np.median(s)), 4), "mean": round(float(s.mean()), 4),
+                    **{f"below_{c}": round(float((s < c).mean()), 4) for c in cuts},
+                    "histogram": np.histogram(s, bins=10, range=(0.0, 1.0))[0].tolist()}
+    pairs = {f"{hi}>{lo}": round(auc(scores[g == hi], scores[g == lo]), 4)
+             for i, lo in enumerate(levels) for hi in levels[i + 1:] if hi in per and lo in per}
+    return {"levels": list(levels), "cuts": list(cuts), "per_level": per, "auc": pairs, "n": len(g)}
+
+
+def format_graded(rep: dict[str, Any], title: str = "") -> str:
+    """The graded view as the plain-text table `curate eval` prints."""
+    lines = [title] if title else []
+    cuts = rep["cuts"]
+    lines.append(f"n={rep['n']}  AUC " + "  ".join(f"{k}={v:.4f}" for k, v in rep["auc"].items()))
+    lines.append(f"{'level':<10}{'n':>6}{'median':>9}{'mean':>8}" + "".join(f"{'<' + str(c):>8}" for c in cuts)
+                 + "   histogram 0.0-0.1 … 0.9-1.0")
+    for lev, m in rep["per_level"].items():
+        lines.append(f"{lev:<10}{m['n']:>6}{m['median']:>9.3f}{m['mean']:>8.3f}"
+                     + "".join(f"{m[f'below_{c}']:>8.1%}" for c in cuts) + "   " + " ".join(f"{v:>3}" for v in m["histogram"]))
+    return "\n".join(lines)

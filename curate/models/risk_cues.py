@@ -52,6 +52,7 @@ class RiskCues:
         self.current_after = int(doc["current_after"])
         self.clause_end = re.compile(doc["clause_end"])
         self.ignore = _alternation(doc["ignore"])
+        self.ignore_re2 = "|".join(f"(?:{p})" for p in doc["ignore"])
         self.idioms = _alternation(doc["idioms"])
         self.high = _alternation(doc["high"])
         self.concern = _alternation(doc["concern"])
@@ -130,6 +131,12 @@ class RiskCues:
                 break
             start = end_m.end()
         return CueHit((NONE, CONCERN, HIGH)[best], span, cue, demoted and best < 2)
+
+    def masked(self, texts: Sequence[str | None]) -> list[str]:
+        """`texts` with every `ignore` phrase (累死了, 笑死, 让我去死) cut to a clause break, in one Arrow pass:
+        what the tagger reads, so that it is no more moved by a figure of speech than the lexicon is."""
+        arr = pa.array(list(texts), type=pa.string()).fill_null("")
+        return pc.replace_substring_regex(arr, pattern=self.ignore_re2, replacement="，").to_pylist()
 
     def read_batch(self, texts: pa.Array | Sequence[str | None]) -> list[CueHit]:
         """`read` for every text; turns no cue can match are skipped in one vectorised pass."""

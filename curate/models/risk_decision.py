@@ -44,6 +44,10 @@ class Decision:
     cue_concern: bool
     cue_veto: bool = False
 
+    def model_texts(self, texts: Sequence[str | None]) -> list[str]:
+        """What the tagger reads of each turn: the text with the lexicon's figures of speech cut out."""
+        return self.cues.masked(texts) if self.cues is not None else [t or "" for t in texts]
+
     @classmethod
     def of(cls, decision: dict[str, Any]) -> Decision:
         """From a card's `decision` mapping (missing thresholds: arg-max-like 0.5)."""
@@ -79,9 +83,10 @@ class RiskResult:
 
 
 def assess(texts: Sequence[str | None], model: Classifier, d: Decision, proba: np.ndarray | None = None) -> RiskResult:
-    """Level, confidence and evidence span of every text (model probabilities in `LEVELS` order, or `proba`)."""
+    """Level, confidence and evidence span of every text (model probabilities in `LEVELS` order of
+    `d.model_texts(texts)`, or `proba`)."""
     order = [model.labels.index(lab) for lab in LEVELS]
-    p = model.predict_proba(texts)[:, order] if proba is None else proba
+    p = model.predict_proba(d.model_texts(texts))[:, order] if proba is None else proba
     hits = d.cues.read_batch(texts) if d.cues is not None else [CueHit(LEVELS[0])] * len(texts)
     cue = np.array([LEVEL[h.level] for h in hits], dtype=np.int64)
     lev = levels(p, cue, d, np.array([h.demoted for h in hits], dtype=bool))
@@ -121,7 +126,7 @@ def _model_spans(texts: Sequence[str | None], rows: list[int], lev: np.ndarray, 
                 break
             start = m.end()
     first.append(len(clauses))
-    p = model.predict_proba(clauses)[:, order] if clauses else np.zeros((0, 3))
+    p = model.predict_proba(d.model_texts(clauses))[:, order] if clauses else np.zeros((0, 3))
     for r, i in enumerate(rows):
         a, b = first[r], first[r + 1]
         if a < b:

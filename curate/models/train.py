@@ -12,7 +12,7 @@ import logging
 import shlex
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import yaml
 
 from curate.assets import SHARED_DATA, asset_dir, missing_data_message, resolve_asset
 from curate.assets import data_root as default_data_root
-from curate.models.calibration import fit_platt
+from curate.models.calibration import fit_platt, log_length
 from curate.models.card import ModelCard, write_card
 from curate.models.classifier import Classifier
 from curate.models.examples import Example, Splits, in_valid
@@ -109,13 +109,18 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     out = Path(out_dir) if out_dir else asset_dir("classifiers")
     out.mkdir(parents=True, exist_ok=True)
     doc = cfg.doc
+    if doc.get("trainer"):  # not a fastText model: the config names its own trainer (curate.models.TRAINER.train)
+        trainer = importlib.import_module(f"curate.models.{doc['trainer']}")
+        return trainer.train(cfg, data_root, out, command or f"curate train {task}")
     seed = int(doc.get("seed", 1))
     positive = doc.get("positive")
     calib_spec = doc.get("calibration")
     t0 = time.perf_counter()
     splits = build_splits(cfg, data_root)
     train, calib = splits.train, []
-    if calib_spec and positive:  # a slice of train, never valid, fits the calibration
+    if calib_spec and positive and splits.calibration:  # the builder's own calibration examples
+        calib = splits.calibration
+    elif calib_spec and positive:  # a slice of train, never valid, fits the calibration
         frac = float(calib_spec.get("fraction", 0.1))
         keep = [not in_valid(f"{i}", frac, salt=f"calibration-{seed}") for i in range(len(train))]
         calib = [ex for ex, k in zip(train, keep, strict=True) if not k]
@@ -143,7 +148,10 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     clf = Classifier(card)
     if calib:
         j = card.labels.index(positive)
-        card.calibration = fit_platt(clf.predict_examples(calib)[:, j], _binary_targets(calib, positive))
+        length = log_length([ex.text for ex in calib]) if calib_spec.get("method") == "platt_length" else None
+        p = (_cross_fitted(card, splits, params, doc.get("quantize"), seed) if splits.calibration_fold
+             else clf.predict_examples(calib)[:, j])
+        card.calibration = fit_platt(p, _binary_targets(calib, positive), length)
         clf.card = card
     proba = clf.predict_examples(splits.valid)
     metrics: dict[str, Any] = {"valid": report(card.labels, [ex.labels for ex in splits.valid], proba,
@@ -168,6 +176,28 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     log.info("%s: wrote %s (%d bytes) and %s; training %.1f s, total %.1f s", task, model_path,
              model_path.stat().st_size, card.path, train_seconds, time.perf_counter() - t0)
     return card
+
+
+def _cross_fitted(card: ModelCard, splits: Splits, params: dict[str, Any], quantize: dict[str, Any] | None,
+                  seed: int) -> np.ndarray:
+    """P(positive) of each calibration example from a model trained, as the final one is, on train less the
+    examples of its fold (`Splits.calibration_fold` / `train_fold`): the calibration sees scores of documents
+    the model never trained on, and every calibration document also trains the final model."""
+    folds = np.asarray(splits.calibration_fold)
+    train_fold = np.asarray(splits.train_fold)
+    j = card.labels.index(str(card.positive))
+    out = np.zeros(len(splits.calibration))
+    feats = card.features
+    with tempfile.TemporaryDirectory(prefix=f"curate-crossfit-{card.task}-") as tmp:
+        for f in sorted(set(folds.tolist())):
+            keep = [ex for ex, g in zip(splits.train, train_fold, strict=True) if g != f]
+            lines, model = Path(tmp) / f"train-{f}.txt", Path(tmp) / f"fold-{f}.ftz"
+            _write_lines(lines, keep, feats["mode"], int(feats["max_chars"]), int(feats.get("context", 0)))
+            train_fasttext(lines, model, seed=seed, params=params, quantize=quantize)
+            fold_card = replace(card, model=model.name, path=Path(tmp) / f"fold-{f}.yaml", calibration=None)
+            held = np.flatnonzero(folds == f)
+            out[held] = Classifier(fold_card).predict_examples([splits.calibration[i] for i in held])[:, j]
+    return out
 
 
 def _rel(path: Path) -> str:

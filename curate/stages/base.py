@@ -12,15 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
 from curate.faults import contain, inject, mark_failed
-from curate.job import DedupSpec, ModelSpec, NormalizeSpec
+from curate.job import DecontamSpec, DedupSpec, ModelSpec, NormalizeSpec
 from curate.pii.spec import PiiSpec
 from curate.schema import conform
 from curate.stages.minhash import MinHashParams
+
+if TYPE_CHECKING:
+    from curate.stages.contamination import NgramIndex
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,14 @@ class Settings:
     tags: dict[str, ModelSpec] = field(default_factory=dict)
     id_inputs: tuple[str, ...] = ()  # the inputs that map an id_field (their ids may repeat)
     files: tuple[str, ...] = ()  # every input file, in the job's order (which occurrence of an id is first)
+    kinds: tuple[str, ...] = ("dialogue", "web")  # the record kinds the job's inputs hold (dialogue-only stages
+    # are inactive, at no cost, for a job of web inputs alone)
     decisions: str | None = None  # the dedup step's per-record decisions (a Parquet file under OUT/_work)
     dup_lines: str | None = None  # the whole-run line step's duplicated lines
     dup_ids: str | None = None  # the duplicate-id step's later copies of an input's ids
+    decontaminate: DecontamSpec | None = None
+    eval_index: NgramIndex | None = None  # built by the decontaminate stage's `prepare`, for its phase only
+    generic_replies: str | None = None  # the whole-run generic supporter clauses (dialogue quality)
 
 
 def _always(settings: Settings) -> bool:
@@ -50,6 +58,8 @@ def _always(settings: Settings) -> bool:
 class Stage:
     """A per-record stage: `apply(batch, state)` with `state = setup(settings)` (or the settings themselves).
 
+    `prepare`: runs once in the driver before the phase and returns the settings its workers get (data built
+    from files, such as an index, which Ray ships through its object store once, not once per task).
     `models`: the stage runs the job's models, so its phase runs on actors that set it up once.
     `on_failed`: it also runs on a record another stage failed on (work columns every row must have).
     Stages that share a `setup` function share its one result.
@@ -63,6 +73,7 @@ class Stage:
     active: Callable[[Settings], bool] = _always
     models: bool = False
     on_failed: bool = False
+    prepare: Callable[[Settings], Settings] | None = None
 
 
 class Engine(Protocol):
@@ -110,6 +121,13 @@ class Phase:
     def active(self, settings: Settings) -> tuple[Stage, ...]:
         """The stages this job runs."""
         return tuple(s for s in self.stages if s.active(settings))
+
+    def prepare(self, settings: Settings) -> Settings:
+        """The settings this phase's workers get: each active stage's `prepare`, in order (driver, once)."""
+        for s in self.active(settings):
+            if s.prepare is not None:
+                settings = s.prepare(settings)
+        return settings
 
     def needs_models(self, settings: Settings) -> bool:
         """True when a stage runs models: the engine then uses an actor pool."""

@@ -104,7 +104,7 @@ def dup_paragraph_frac(table: pa.Table, dup_lines: pl.Series) -> tuple[np.ndarra
 def _line_hashes(table: pa.Table, settings: Settings) -> pa.Table:
     from curate.stages.rules import global_rule_kinds, load_rule_sets
 
-    kinds = global_rule_kinds(load_rule_sets(settings.rule_files))
+    kinds = global_rule_kinds(load_rule_sets(settings.rule_files), (SIGNAL,))
     if kinds:
         for name, col in line_columns(table, kinds).items():
             table = table.append_column(name, col)

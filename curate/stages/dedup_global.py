@@ -161,4 +161,4 @@ CLUSTER_DUPLICATES = GlobalStep("cluster_duplicates", reads=("exact_hash", dedup
                                 output="decisions", run=_cluster,
                                 active=lambda s: s.dedup.exact or s.dedup.near)
 DUPLICATED_LINES = GlobalStep("duplicated_lines", reads=("exact_hash", crossdoc.LINE_HASHES), output="dup_lines",
-                              run=_lines, active=lambda s: bool(global_rule_kinds(load_rule_sets(s.rule_files))))
+                              run=_lines, active=lambda s: bool(global_rule_kinds(load_rule_sets(s.rule_files), (crossdoc.SIGNAL,))))

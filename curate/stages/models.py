@@ -27,14 +27,27 @@ class Models:
 
 def load_models(settings: Settings) -> Models:
     """Load the job's models; the scorers' per-row `models` column also names every tagger."""
+    from curate.models import SIGNAL_SCORES
+    from curate.models.card import read_card
     from curate.stages.classify import Scorers
     from curate.stages.tag import Taggers
 
-    scorers = Scorers(settings.scores) if settings.scores else None
+    text_scores = {t: s for t, s in settings.scores.items() if t not in SIGNAL_SCORES}
+    scorers = Scorers(text_scores) if text_scores else None
     taggers = Taggers(settings.tags) if settings.tags else None
     if scorers and taggers:
         scorers.add_versions({**taggers.models, **{f"{t}-spoken": m for t, m in taggers.spoken.items()}})
+    if scorers and "dialogue" in settings.kinds:  # the signal scores' own stage runs them (on dialogues); the
+        # row's `models` names them too
+        scorers.add_versions({t: _Carded(read_card(s.card)) for t, s in settings.scores.items() if t in SIGNAL_SCORES})
     return Models(scorers, taggers)
+
+
+@dataclass
+class _Carded:
+    """A model known by its card alone (what `Scorers.add_versions` reads)."""
+
+    card: Any
 
 
 def _score(table: pa.Table, models: Models) -> pa.Table:

@@ -9,7 +9,7 @@ here: the writer routes rows by `drop_reason`.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -222,28 +222,37 @@ def apply_rules(table: pa.Table, rule_sets: Sequence[RuleSet]) -> pa.Table:
     return _write_verdicts(table, fired_by_rule, live, prior_flags=None)
 
 
-def global_rule_kinds(rule_sets: Sequence[RuleSet]) -> tuple[str, ...]:
-    """Record kinds that some active whole-run rule applies to (empty: no such rule)."""
-    return tuple(sorted({k for rs in rule_sets if rs.active_global for k in rs.applies_to}))
+def global_rule_kinds(rule_sets: Sequence[RuleSet], signals: Collection[str] | None = None) -> tuple[str, ...]:
+    """Record kinds that some active whole-run rule (on one of `signals`, when given) applies to (empty: no
+    such rule)."""
+    return tuple(sorted({k for rs in rule_sets
+                         if any(signals is None or r.signal in signals for r in rs.active_global)
+                         for k in rs.applies_to}))
 
 
 def apply_global_rules(table: pa.Table, rule_sets: Sequence[RuleSet], values: dict[str, np.ndarray],
-                       computed: np.ndarray) -> pa.Table:
+                       computed: np.ndarray | dict[str, np.ndarray]) -> pa.Table:
     """finish: fill whole-run signal columns and evaluate their rules on rows still live.
 
-    Fired rule ids are appended to `rule_flags`; the first one becomes `drop_reason` of a live row.
+    `computed` says where each value was computed (one mask for all, or one per signal); elsewhere the column
+    is null and no rule fires. Only the rules on the signals in `values` are evaluated (each finishing stage
+    fills its own signals). Fired rule ids are appended to `rule_flags`; the first one becomes `drop_reason`
+    of a live row.
     """
     schema = arrow_schema()
-    live = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False) & computed
+    masks = computed if isinstance(computed, dict) else dict.fromkeys(values, computed)
+    not_dropped = pc.is_null(table.column("drop_reason")).to_numpy(zero_copy_only=False)
+    live = not_dropped & np.logical_or.reduce([masks[c] for c in values]) if values else not_dropped
     kind = np.asarray(table.column("kind").to_numpy(zero_copy_only=False))
     for col, vals in values.items():
-        arr = pa.array(vals, mask=~computed).cast(schema.field(col).type)
+        arr = pa.array(vals, mask=~masks[col]).cast(schema.field(col).type)
         table = table.set_column(table.schema.get_field_index(col), col, arr)
     fired: list[tuple[Rule, np.ndarray, np.ndarray]] = []
     for rs in rule_sets:
-        mask = live & np.isin(kind, rs.applies_to)
+        mask = not_dropped & np.isin(kind, rs.applies_to)
         for rule in rs.active_global:
-            fired.append((rule, mask & rule.fires(values[rule.signal]), values[rule.signal]))
+            if rule.signal in values:
+                fired.append((rule, mask & masks[rule.signal] & rule.fires(values[rule.signal]), values[rule.signal]))
     if not fired:
         return table
     return _write_verdicts(table, fired, live, prior_flags=as_array(table.column("rule_flags")))

@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from curate.arrowutil import flat_children
+from curate.arrowutil import as_array, flat_children
+from curate.stages import dialogue_cues as cues
 from curate.stages import ngrams
 from curate.stages.wordlists import WordLists
 
@@ -25,6 +26,22 @@ Columns = dict[str, np.ndarray | pl.Series]
 # n-gram sizes of FineWeb-2's Gopher repetition filter: top n-gram fractions and duplicated n-gram fractions
 _TOP_NS = (2, 3, 4)
 _DUP_NS = (5, 6, 7, 8, 9, 10)
+
+
+def turn_frame(turns: pa.Array | pa.ChunkedArray | None) -> pl.DataFrame:
+    """One row per turn of a `turns` column: its record's `row`, its position `pos` in the dialogue, `role` and
+    `text` (nulls as ""). Empty without turns."""
+    schema = {"row": pl.Int64, "pos": pl.Int64, "role": pl.String, "text": pl.String}
+    if turns is None or len(turns) == 0:
+        return pl.DataFrame(schema=schema)
+    values, parents = flat_children(turns)
+    starts = np.asarray(as_array(turns).offsets, dtype=np.int64)
+    return pl.DataFrame({
+        "row": parents,
+        "pos": np.arange(len(parents), dtype=np.int64) + starts[0] - starts[parents],
+        "role": pl.from_arrow(values.field("role")).cast(pl.String),
+        "text": pl.from_arrow(values.field("text")).cast(pl.String).fill_null(""),
+    }, schema=schema)
 
 
 @dataclass
@@ -58,6 +75,11 @@ class SignalInput:
         return ngrams.to_codepoints(compact.to_arrow())
 
     @cached_property
+    def turn_frame(self) -> pl.DataFrame:
+        """One row per dialogue turn of the batch (`turn_frame`)."""
+        return turn_frame(self.turns)
+
+    @cached_property
     def repetition(self) -> dict[int, ngrams.NgramRepetition]:
         """Repetition of character n-grams of `compact` for every size any signal uses, in one walk."""
         return ngrams.repetition_profile(self.compact, (*_TOP_NS, *_DUP_NS, 13), exclude_last=(13,))
@@ -77,7 +99,16 @@ class Signal:
 REGISTRY: dict[str, Signal] = {}
 # Signals that need the whole run: computed after dedup_global, their rules evaluated in finish
 # (curate/stages/crossdoc.py). Column -> producer name and version.
-GLOBAL_SIGNALS: dict[str, tuple[str, int]] = {"sig_dup_paragraph_frac": ("crossdoc_lines", 1)}
+GLOBAL_SIGNALS: dict[str, tuple[str, int]] = {
+    "sig_dup_paragraph_frac": ("crossdoc_lines", 1),
+    # dialogue quality (curate/stages/dialogue.py): the run-wide generic replies, the taggers' strategy and
+    # emotion, and crisis risk left unaddressed, evaluated after the tags
+    "sig_generic_reply_frac": ("generic_replies", 1),
+    "sig_strategy_entropy": ("dialogue_tags", 1),
+    "sig_seek_valence_shift": ("dialogue_tags", 1),
+    "sig_seek_valence_last": ("dialogue_tags", 1),
+    "risk_unaddressed": ("risk_unaddressed", 2),  # 2: from the crisis-risk tag (was a lexicon of its own)
+}
 
 
 def signal(name: str, version: int, columns: tuple[str, ...], *, needs_turns: bool = False) -> Callable:
@@ -270,6 +301,63 @@ def _dialogue_shape(x: SignalInput) -> Columns:
         "sig_repeated_turn_frac": _ratio(full["repeated"].to_numpy(), n_turns),
         "sig_top_speaker_frac": _ratio(full["top"].to_numpy(), n_turns),
     }
+
+
+def _per_row(x: SignalInput, agg: pl.DataFrame) -> pl.DataFrame:
+    """`agg` (one row per record `row` that has any) spread over every row of the batch, nulls elsewhere."""
+    return pl.DataFrame({"row": np.arange(x.n)}).join(agg, on="row", how="left", maintain_order="left")
+
+
+@signal("support_style", 1, ("sig_sup_mean_chars", "sig_sup_cv_chars", "sig_sup_question_frac",
+                             "sig_sup_opening_frac", "sig_sup_ai_frac", "sig_sup_slogan_frac"), needs_turns=True)
+def _support_style(x: SignalInput) -> Columns:
+    """The supporter's turns: mean length in characters and its coefficient of variation (standard deviation
+    / mean), and the share of turns that ask a question, open with a formula (我理解你的感受…, 听到你…),
+    speak as an AI assistant (作为一个AI…, 很抱歉，我无法…) or carry a stock slogan (加油, 相信自己, 你并不孤单…);
+    cue patterns in `curate/stages/dialogue_cues.py`. 0 for a dialogue without supporter turns."""
+    text = pl.col("text")
+    sup = x.turn_frame.filter(pl.col("role") == "supporter").with_columns(
+        chars=text.str.len_chars().cast(pl.Float64),
+        question=text.str.contains(cues.QUESTION),
+        opening=text.str.strip_chars().str.contains(cues.OPENING),
+        ai=text.str.contains(cues.AI_BOILERPLATE),
+        slogan=text.str.contains(cues.SLOGAN),
+    )
+    agg = sup.group_by("row").agg(
+        mean=pl.col("chars").mean(), std=pl.col("chars").std(ddof=0),
+        question=pl.col("question").mean(), opening=pl.col("opening").mean(), ai=pl.col("ai").mean(),
+        slogan=pl.col("slogan").mean(),
+    )
+    full = _per_row(x, agg).fill_null(0.0)
+    mean = full["mean"].to_numpy()
+    return {
+        "sig_sup_mean_chars": mean,
+        "sig_sup_cv_chars": _ratio(full["std"].to_numpy(), mean),
+        "sig_sup_question_frac": full["question"].to_numpy(),
+        "sig_sup_opening_frac": full["opening"].to_numpy(),
+        "sig_sup_ai_frac": full["ai"].to_numpy(),
+        "sig_sup_slogan_frac": full["slogan"].to_numpy(),
+    }
+
+
+@signal("seeker_engagement", 1, ("sig_seek_reply_chars", "sig_seek_reply_trend"), needs_turns=True)
+def _seeker_engagement(x: SignalInput) -> Columns:
+    """How much the help-seeker keeps talking after their opening turn (often a long forum post): the mean
+    length in characters of their later turns, and its trend, the mean length of the later half of those
+    turns over the earlier half (1 = steady, below 1 = fading to 谢谢 / 好的). 0 and 1 when there are fewer
+    than one and two later turns."""
+    seek = (x.turn_frame.filter(pl.col("role") == "seeker")
+            .with_columns(k=pl.col("pos").rank("ordinal").over("row") - 1, chars=pl.col("text").str.len_chars())
+            .filter(pl.col("k") >= 1)
+            .with_columns(late=pl.col("k") > (pl.col("k").max().over("row") + 1) / 2))
+    agg = seek.group_by("row").agg(
+        mean=pl.col("chars").mean(), n=pl.len(),
+        early=pl.col("chars").filter(~pl.col("late")).mean(), late=pl.col("chars").filter(pl.col("late")).mean(),
+    )
+    full = _per_row(x, agg)
+    trend = np.where(full["n"].fill_null(0).to_numpy() >= 2,
+                     _ratio(full["late"].fill_null(0.0).to_numpy(), full["early"].fill_null(0.0).to_numpy()), 1.0)
+    return {"sig_seek_reply_chars": full["mean"].fill_null(0.0).to_numpy(), "sig_seek_reply_trend": trend}
 
 
 def compute_signals(x: SignalInput, columns: list[str]) -> Columns:

@@ -257,7 +257,8 @@ class RiskTurns:
 def _risk_turns(texts: list[str], flat: np.ndarray, parents: np.ndarray, turns: pa.ListArray, taggers: Taggers) -> RiskTurns:
     """Level, confidence and evidence of each seeker turn (`flat`: their positions among the batch's turns)."""
     assert taggers.risk is not None
-    proba = taggers.proba(RISK, texts, None, None) if texts else np.zeros((0, len(RISK_LEVELS)))
+    proba = (taggers.proba(RISK, taggers.risk.model_texts(texts), None, None) if texts
+             else np.zeros((0, len(RISK_LEVELS))))
     res = assess(texts, taggers.models[RISK], taggers.risk, proba)
     rows = parents[flat]
     offsets = turns.offsets.to_numpy()

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from curate.schema import record_schema
@@ -15,8 +16,9 @@ COUNTED = ("source", "kind")
 
 
 def record_label_columns() -> list[str]:
-    """Top-level string columns that carry a label set (domain, emotion, sentiment, ...), plus `toxic`."""
-    return [f.name for f in record_schema().fields if f.labels and f.name != "kind"] + ["toxic"]
+    """Top-level string columns that carry a label set (domain, emotion, sentiment, ...), plus the flags
+    `toxic` and `risk_unaddressed`."""
+    return [f.name for f in record_schema().fields if f.labels and f.name != "kind"] + ["toxic", "risk_unaddressed"]
 
 
 def turn_label_fields() -> list[str]:
@@ -35,15 +37,19 @@ def stats_columns(schema: pl.Schema) -> list[str]:
     return [c for c in dict.fromkeys(cols) if c in schema]
 
 
+SCORE_BINS = 10  # the scores are 0-1: their distribution in bins of 0.1 (the last one closed)
+
+
 @dataclass
 class ScoreSummary:
-    """Count, nulls, sum, min and max of one score over the exported records."""
+    """Count, nulls, sum, min, max and a 10-bin histogram of one 0-1 score over the exported records."""
 
     n: int = 0
     nulls: int = 0
     total: float = 0.0
     lo: float | None = None
     hi: float | None = None
+    counts: list[int] = field(default_factory=lambda: [0] * SCORE_BINS)
 
     def add(self, col: pl.Series) -> None:
         """Fold one batch's column in."""
@@ -55,11 +61,14 @@ class ScoreSummary:
             lo, hi = float(present.min()), float(present.max())  # type: ignore[arg-type]
             self.lo = lo if self.lo is None else min(self.lo, lo)
             self.hi = hi if self.hi is None else max(self.hi, hi)
+            bins = np.clip((present.to_numpy().astype(np.float64) * SCORE_BINS).astype(np.int64), 0, SCORE_BINS - 1)
+            self.counts = (np.asarray(self.counts) + np.bincount(bins, minlength=SCORE_BINS)).tolist()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"n": self.n, "nulls": self.nulls, "mean": round(self.total / self.n, 4) if self.n else None,
-                "min": None if self.lo is None else round(self.lo, 4), "max": None if self.hi is None else round(self.hi, 4)}
+                "min": None if self.lo is None else round(self.lo, 4), "max": None if self.hi is None else round(self.hi, 4),
+                "histogram": {"edges": [round(i / SCORE_BINS, 2) for i in range(SCORE_BINS + 1)], "counts": self.counts}}
 
 
 @dataclass

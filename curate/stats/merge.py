@@ -67,10 +67,12 @@ def merge_stats(docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
             out[k] += d[k]
         for path, f in d["files"].items():
             acc = out["files"].setdefault(path, {"records_in": 0, "kept": 0, "rejected": 0,
-                                                 "rejected_by_reason": {}, "kept_text_bytes": 0})
+                                                 "rejected_by_reason": {}, "kept_text_bytes": 0,
+                                                 "contaminated_by": {}})
             for k in ("records_in", "kept", "rejected", "kept_text_bytes"):
                 acc[k] += f[k]
             _add_counts(acc["rejected_by_reason"], f["rejected_by_reason"])
+            _add_counts(acc["contaminated_by"], f["contaminated_by"])
             if f.get("pii"):
                 _add_counts(acc.setdefault("pii", {}), f["pii"])
         _add_counts(out["rejected_by_reason"], d["rejected_by_reason"])

@@ -290,7 +290,8 @@ def _risk_samples(df: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
 
 
 def _files(df: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per input file: records in, kept, rejected by reason, bytes of text kept (the manifest sums these)."""
+    """Per input file: records in, kept, rejected by reason, bytes of text kept, records contaminated per
+    evaluation file (the manifest sums these)."""
     per_file = (
         df.group_by("source_file", "drop_reason")
         .agg(n=pl.len(), text_bytes=pl.col("text").str.len_bytes().sum())
@@ -299,7 +300,8 @@ def _files(df: pl.DataFrame) -> dict[str, dict[str, Any]]:
     files: dict[str, dict[str, Any]] = {}
     for row in per_file.iter_rows(named=True):
         f = files.setdefault(row["source_file"], {"records_in": 0, "kept": 0, "rejected": 0,
-                                                  "rejected_by_reason": {}, "kept_text_bytes": 0})
+                                                  "rejected_by_reason": {}, "kept_text_bytes": 0,
+                                                  "contaminated_by": {}})
         f["records_in"] += row["n"]
         if row["drop_reason"] is None:
             f["kept"] += row["n"]
@@ -307,6 +309,11 @@ def _files(df: pl.DataFrame) -> dict[str, dict[str, Any]]:
         else:
             f["rejected"] += row["n"]
             f["rejected_by_reason"][row["drop_reason"]] = row["n"]
+    # records that share text with an evaluation file, kept (mode flag) or not, per evaluation file
+    contaminated = (df.filter(pl.col("contaminated_by").is_not_null()).group_by("source_file", "contaminated_by")
+                    .agg(n=pl.len()).sort("source_file", "contaminated_by"))
+    for path, by, n in contaminated.iter_rows():
+        files[path]["contaminated_by"][by] = n
     if "pii_counts" in df.columns and df["pii_counts"].null_count() < df.height:
         # PII found per type (kept and rejected records alike), only the types that occur
         pii = df.select("source_file", pl.col("pii_counts").struct.unnest()).group_by("source_file").sum()

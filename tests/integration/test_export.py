@@ -20,7 +20,9 @@ from tests.conftest import REPO, SMILECHAT_FIXTURE, make_job
 pytestmark = pytest.mark.ray
 
 N_DIALOGUES = sum(1 for line in SMILECHAT_FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip())
-WHERE = "quality > 0.9 and toxicity < 0.3 and esc_relevance > 0.5"  # quality does the selecting: the toxicity model no longer flags these counselling dialogues
+# quality does the selecting (the toxicity model no longer flags these counselling dialogues): quality 1.3.0 puts
+# the fixture's dialogues between about 0.66 and 0.73, so 0.7 keeps about half (0.9, set for 1.1.0, kept none)
+WHERE = "quality > 0.7 and toxicity < 0.3 and esc_relevance > 0.5"
 
 
 @pytest.fixture(scope="module")

@@ -101,14 +101,22 @@ PLACEHOLDER = re.compile(r"<([A-Z_]+)_(\d+)>")  # the shipped spelling, rules/pi
 
 def redacted_from(got: str, src: str, seen: dict[str, str]) -> bool:
     """`got` is `src` with PII replaced by placeholders, each standing for one value across a record (`seen`)."""
-    pieces = PLACEHOLDER.split(got)[::3]  # split() also returns the two groups of each placeholder
-    m = re.fullmatch("(.+?)".join(re.escape(p) for p in pieces), src, flags=re.S)
-    names = PLACEHOLDER.findall(got)
+    parts = PLACEHOLDER.split(got)  # text, kind, n, text, kind, n, ..., text
+    pattern, groups = [re.escape(parts[0])], {}
+    for i in range(1, len(parts), 3):
+        key = f"{parts[i]}_{parts[i + 1]}"
+        if key in seen:
+            pattern.append(re.escape(seen[key]))
+        elif key in groups:
+            pattern.append(f"(?P={groups[key]})")
+        else:
+            groups[key] = f"g{len(groups)}"
+            pattern.append(f"(?P<{groups[key]}>.+?)")
+        pattern.append(re.escape(parts[i + 2]))
+    m = re.fullmatch("".join(pattern), src, flags=re.S)
     if m is None:
         return False
-    for (kind, n), value in zip(names, m.groups(), strict=True):
-        if seen.setdefault(f"{kind}_{n}", value) != value:
-            return False
+    seen.update({key: m[group] for key, group in groups.items()})
     return True
 
 

@@ -33,6 +33,7 @@ def make_rows(n: int, seed: int = 0, *, quality_shift: float = 0.0, source: str 
             "sig_has_traditional": rnd.choice([True, False, None]),
             "exact_hash": rnd.getrandbits(63),
             "dup_cluster": f"c{i}" if kept and rnd.random() < 0.2 else None,
+            "contaminated_by": ("dev.jsonl", "test.csv")[i % 2] if i % 11 == 5 else None,  # kept or not: mode flag
             "schema_version": "1.0.0", "pipeline_version": "0.1.0",
         }
         if kept:

@@ -23,9 +23,9 @@ def test_curate_data_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 def test_default_is_shared_data_beside_the_checkout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(DATA_ENV, raising=False)
     monkeypatch.chdir(tmp_path)  # not the working folder: the checkout
-    assert data_root() == REPO.parent / "shared" / "data"
+    assert data_root() == (REPO.parent / "shared" / "data").resolve()  # a symlinked shared/ resolves
     monkeypatch.setenv(DATA_ENV, "  ")  # blank counts as unset
-    assert data_root() == REPO.parent / "shared" / "data"
+    assert data_root() == (REPO.parent / "shared" / "data").resolve()  # a symlinked shared/ resolves
 
 
 @pytest.mark.parametrize("args", [["train", "toxicity"], ["eval", "esc_relevance"]])

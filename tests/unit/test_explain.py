@@ -14,14 +14,17 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
+from curate.assets import resolve_asset
 from curate.cli import main
-from curate.explain import explain, format_explanation
-from curate.job import DialogueSpec, NormalizeSpec
+from curate.explain import dialogue_text_signals, explain, format_explanation
+from curate.job import DialogueSpec, ModelSpec, NormalizeSpec, RiskSpec
+from curate.models.risk_explain import explain_risk
 from curate.pii.spec import PiiSpec
 from curate.run import per_record
 from curate.schema import conform, record_schema
 from curate.stages.base import Settings
 from curate.stages.rules import load_rule_set
+from curate.stages.tag import Taggers, tag_batch
 from tests.conftest import FIXTURES, REPO, SMILECHAT_FIXTURE
 
 RULE_FILES = ["default.yaml", "dialogue.yaml"]
@@ -114,7 +117,9 @@ def per_record_rows(rows: list[dict]) -> list[dict]:
     rows = [{"id": f"r{i}", **base, **row} for i, row in enumerate(rows)]
     keys = [f.name for f in record_schema().arrow if any(f.name in r for r in rows)]
     table = conform(pa.Table.from_pylist(rows, schema=pa.schema([record_schema().arrow.field(k) for k in keys])))
-    return per_record(table, Settings(rule_files=tuple(RULE_FILES), normalize=NormalizeSpec(), pii=PiiSpec())).to_pylist()
+    out = per_record(table, Settings(rule_files=tuple(RULE_FILES), normalize=NormalizeSpec(), pii=PiiSpec()))
+    # a run's finish stage fills the dialogue signals no rule read; explain shows them all
+    return (dialogue_text_signals(out) if rows[0]["kind"] == "dialogue" else out).to_pylist()
 
 
 def assert_same_outcome(explained: dict, direct: dict) -> None:
@@ -212,7 +217,7 @@ def test_cli_prints_every_web_rule_and_the_functions_verdict(index):
     text = SYNTHETIC_WEB[index]
     output = run_cli(text)
     row, verdicts = explain(text)
-    assert output.rstrip("\n").endswith(format_explanation(row, verdicts))
+    assert format_explanation(row, verdicts) + "\n\nrisk:" in output
     assert output.startswith("pii:\n")  # the pii stage's findings come first
     for rule in load_rule_set("default.yaml").active:
         assert f" {rule.id} " in output
@@ -241,7 +246,7 @@ def test_cli_keeps_a_clean_page(source, request):
 def test_cli_prints_every_dialogue_rule_and_the_functions_verdict(text):
     output = run_cli("--kind", "dialogue", text)
     row, verdicts = explain(text, kind="dialogue")
-    assert output.rstrip("\n").endswith(format_explanation(row, verdicts))
+    assert format_explanation(row, verdicts) + "\n\nrisk:" in output
     for rule in load_rule_set("dialogue.yaml").active:
         assert f" {rule.id} " in output
     assert not any(f" {r.id} " in output for r in load_rule_set("default.yaml").active)
@@ -266,3 +271,34 @@ def test_cli_with_an_unknown_rule_file_fails_cleanly():
     assert result.exit_code != 0
     assert "no_such_rules.yaml" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# ------------------------------------------------------------------------------------------- crisis risk
+
+
+RISK_DIALOGUE = "来访者：最近真的不想活了，安眠药已经攒了一些\n咨询师：你现在安全吗？\n来访者：我不会自杀的，就是很累\n来访者：我朋友想自杀"
+
+
+def test_risk_reads_seeker_turns_with_the_runs_decision():
+    row, _ = explain(RISK_DIALOGUE, kind="dialogue")
+    report = explain_risk(row["turns"])
+    assert [t.turn for t in report.turns] == [0, 2, 3]  # the supporter's turn is not read
+    first, negated, friend = report.turns
+    assert first.level == "high" and first.cue_level == "high" and "不想活" in (first.evidence or "")
+    # the guide: a negated or someone else's statement is not the seeker at high risk, but not none either
+    assert negated.level == friend.level == "concern" and negated.demoted and friend.demoted
+    assert report.level == "high"
+
+    # the same levels the tag stage writes on the same (redacted) turns in a run
+    taggers = Taggers({"risk": ModelSpec(str(resolve_asset(RiskSpec().card, "classifiers")))})
+    tagged = tag_batch(pa.Table.from_pylist([row], schema=record_schema().arrow), taggers).to_pylist()[0]
+    assert [t["risk"] for t in tagged["turns"]] == ["high", None, "concern", "concern"]
+    assert tagged["risk"] == report.level
+
+
+def test_cli_prints_the_risk_of_each_seeker_turn():
+    output = CliRunner().invoke(main, ["rules", "explain", "--kind", "dialogue", RISK_DIALOGUE]).output
+    risk = output[output.index("\nrisk: "):]
+    assert risk.startswith("\nrisk: high")
+    assert "turn 0: high" in risk and "turn 2: concern" in risk and "turn 1:" not in risk
+    assert "read on help-seekers' turns of dialogues only" in run_cli("我不想活了")

@@ -247,3 +247,24 @@ def test_emotion_weak_labeller_follows_the_guide(text: str, label: str | None) -
     from curate.models.training_data.emotion_weak import load_cues
 
     assert load_cues("emotion-cues.yaml").label(text) == label
+
+
+def test_written_affect_selection_folds_partition_the_train_files_and_repeat_weights(tmp_path: Path) -> None:
+    from curate.models.training_data import affect_written
+
+    texts = [f"微博第{i}条" for i in range(400)]
+    # fold 0 is the slice `curate train` holds out; the ten folds partition the file
+    assert [affect_written.selection_fold(t, "ewect-selection") == 0 for t in texts] == \
+        [in_valid(t, 0.1, salt="ewect-selection") for t in texts]
+    (tmp_path / "ewect").mkdir()
+    (tmp_path / "ewect" / "t.tsv").write_text("label\ttext_a\n" + "".join(f"{i % 2}\t{t}\n" for i, t in enumerate(texts)),
+                                              encoding="utf-8")
+    cfg = {"target": "emotion", "ewect": {"files": ["ewect/t.tsv"], "repeat": 2}, "label_maps": {"ewect": {"0": "neutral", "1": "anger"}}}
+    held: list[str] = []
+    for k in range(affect_written.FOLDS):
+        splits = affect_written.build({**cfg, "selection_fold": k}, tmp_path)
+        assert len(splits.train) == 2 * (len(texts) - len(splits.valid))
+        assert not {ex.text for ex in splits.valid} & {ex.text for ex in splits.train}
+        assert splits.notes["valid_by_source"] == {"ewect": len(splits.valid)}
+        held += [ex.text for ex in splits.valid]
+    assert sorted(held) == sorted(texts)

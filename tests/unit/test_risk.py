@@ -185,3 +185,12 @@ def test_job_risk_option(tmp_path) -> None:
             parse_job({**base, "risk": bad}, tmp_path)
     with pytest.raises(JobError, match="tags"):
         parse_job({**base, "tags": {"risk": "risk.yaml"}}, tmp_path)   # risk is configured under risk:, not tags:
+
+
+@pytest.mark.parametrize("text", ["今天上班累死了，烦死了。", "热死了", "他骂我让我去死。", "笑死我了"])
+def test_figures_of_speech_are_none_for_the_tagger_too(repo, text) -> None:
+    # the tagger reads the turn with the lexicon's `ignore` phrases cut out; it called these high at P ~ 1
+    taggers = Taggers({"risk": ModelSpec(str(repo / "classifiers" / "risk.yaml"))})
+    out = tag_batch(_batch([[("seeker", text)]]), taggers).to_pylist()
+    assert out[0]["turns"][0]["risk"] == "none"
+    assert "死" not in "".join(taggers.risk.model_texts([text]))

@@ -421,6 +421,8 @@ DIALOGUE_POSITIVES: dict[str, Callable[[], list[dict]]] = {
                                                              for i in range(8)],
     "dlg_sensitive_words": lambda: [turn("来访者", f"有人让我{sensitive_words()[0]}。", "seeker"),
                                     turn("咨询师", f"{sensitive_words()[1]}是违法的。", "supporter")],
+    "dlg_ai_boilerplate": lambda: [t if t["role"] == "seeker" else {**t, "text": "作为一个AI，我无法提供建议。"}
+                                   for t in healthy_turns()],
 }
 
 

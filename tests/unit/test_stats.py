@@ -24,8 +24,10 @@ def test_the_manifest_keys_stay():
     s = shard_stats(make_table(120, 3))
     assert s["records_in"] == 120 == s["kept"] + s["rejected"]
     (f,) = s["files"].values()
-    assert set(f) == {"records_in", "kept", "rejected", "rejected_by_reason", "kept_text_bytes"}
+    assert set(f) == {"records_in", "kept", "rejected", "rejected_by_reason", "kept_text_bytes", "contaminated_by"}
     assert f["records_in"] == 120 and f["rejected"] == sum(f["rejected_by_reason"].values())
+    assert f["contaminated_by"] == {"dev.jsonl": 5, "test.csv": 6}  # rows 5, 16, ..., 115 of make_rows
+    assert s["labels"]["contaminated_by"]["all"] == {"dev.jsonl": 5, "test.csv": 6, "(null)": 109}
     assert s["rejected_by_reason"] == f["rejected_by_reason"]
 
 

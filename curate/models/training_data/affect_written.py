@@ -11,8 +11,10 @@ mixes what the shared data has of written Chinese (see `classifiers/train/emotio
 * `gold`: the `select` part of the hand-labelled seeker turns, repeated `repeat` times; the `test` part is
   never read here.
 
-Valid is a fixed ~10 % slice of the EWECT train files (by a hash of the text) plus the gold `select` part
-when it is not trained on: model selection only. The reported figures use EWECT's dev files and the
+Valid is a fixed ~10 % slice of the EWECT (and ChnSentiCorp) train files (by a hash of the text) plus the gold
+`select` part when it is not trained on: model selection only. `selection_fold: K` (0-9, default 0) picks
+which tenth is held out, for cross-validation over the train files (`experiments/affect_cv.py`); a source's
+`repeat: N` writes its train examples N times (weighting). The reported figures use EWECT's dev files and the
 gold `test` part (`curate eval`). For sentiment, every emotion label is mapped through
 `cped.SENTIMENT_OF_EMOTION`. Deterministic: file order, a seeded shuffle.
 """
@@ -24,12 +26,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import xxhash
+
 from curate.annotations import read_gold_turns
-from curate.models.examples import Example, Splits, in_valid
+from curate.models.examples import Example, Splits
 from curate.models.training_data import cped, emotion_weak
 from curate.schema import label_set
 
 SELECTION_FRACTION = 0.1
+FOLDS = round(1 / SELECTION_FRACTION)
+
+
+def selection_fold(text: str, salt: str) -> int:
+    """Which tenth of a source's train file a text falls in; fold 0 is the same slice as
+    `examples.in_valid(text, SELECTION_FRACTION, salt)`."""
+    return xxhash.xxh64_intdigest(f"{salt}:{text}".encode()) % 10_000 // round(10_000 * SELECTION_FRACTION)
 
 
 def read_tsv(path: Path, label_values: dict[str, str]) -> list[Example]:
@@ -56,6 +67,10 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
     train: list[Example] = []
     valid: list[Example] = []
     counts: dict[str, int] = {}
+    valid_counts: dict[str, int] = {}
+    fold = int(cfg.get("selection_fold", 0))
+    if not 0 <= fold < FOLDS:
+        raise ValueError(f"selection_fold {fold} is not in 0..{FOLDS - 1}")
 
     def add(name: str, examples: list[Example], repeat: int = 1) -> None:
         """Examples labelled with CPED emotions, relabelled for the target."""
@@ -70,10 +85,11 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
             continue
         # the config's label map gives the target's labels directly
         examples = [ex for f in spec["files"] for ex in read_tsv(data_root / f, {str(k): v for k, v in maps[name].items()})]
-        sel = [in_valid(ex.text, SELECTION_FRACTION, salt=f"{name}-selection") for ex in examples]
+        sel = [selection_fold(ex.text, f"{name}-selection") == fold for ex in examples]
         counts[name] = sum(not s for s in sel)
-        train.extend(ex for ex, s in zip(examples, sel, strict=True) if not s)
+        train.extend(ex for ex, s in zip(examples, sel, strict=True) if not s for _ in range(int(spec.get("repeat", 1))))
         valid.extend(ex for ex, s in zip(examples, sel, strict=True) if s)
+        valid_counts[name] = sum(sel)
     gold_spec = cfg.get("gold")
     gold_dialogues: set[str] = set()
     if gold_spec:
@@ -84,6 +100,7 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
             add("gold_select", select, int(gold_spec["repeat"]))
         else:
             valid.extend(Example((relabel(ex.labels[0]),), ex.text) for ex in select)
+            valid_counts["gold_select"] = len(select)
     weak = cfg.get("smilechat_weak")
     if weak:
         add("smilechat_weak", emotion_weak.weak_examples(data_root / weak["path"], weak["cues"], exclude=gold_dialogues))
@@ -93,7 +110,9 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
                 "ChnSentiCorp train (sentiment only; research use), SMILECHAT seeker turns weakly labelled by cue "
                 "lexicon (CC0-1.0), hand-labelled SMILECHAT seeker turns (select part)",
         "examples_by_source": counts,
+        "valid_by_source": valid_counts,  # valid holds these sources in this order
         "valid": "selection only: EWECT train slice (10% by text hash) "
                  + ("and ChnSentiCorp train slice" if cfg.get("chnsenticorp") else ""),
     }
+    notes.update(cfg.get("notes") or {})  # the config's own notes (how its settings were chosen)
     return Splits(train, valid, notes)

@@ -150,5 +150,6 @@ def build_splits(cfg: dict[str, Any], data_root: Path, make: Callable[[list[Dial
         "train_examples_before_oversampling": n_train,
         **({"oversample": dict(over)} if over else {}),
         **notes,
+        **(cfg.get("notes") or {}),  # the config's own notes (how its settings were chosen)
     }
     return Splits(train, valid, notes)

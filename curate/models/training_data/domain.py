@@ -27,21 +27,25 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import yaml
 
+from curate.annotations import GoldDocument
 from curate.models.examples import Example, Splits, split_by_key
 from curate.models.training_data import training_asset
+from curate.models.training_data.headlines import headline_examples
 from curate.models.training_data.templates import TemplateWriter
+from curate.models.training_data.web_gold import gold_examples
 from curate.render import render_dialogue, xtuner_turns
 
 FALLBACK = "general"
 _PUNCT = re.compile(r"^[\W_]+$")
 
 
-def _load_seeds(cfg: dict) -> dict:
+def load_seeds(cfg: dict) -> dict:
+    """The seed file of the domain config (`domain-seeds.yaml` unless `seeds:` names another)."""
     return yaml.safe_load(training_asset(cfg.get("seeds", "domain-seeds.yaml")).read_text(encoding="utf-8"))
 
 
@@ -157,7 +161,7 @@ class PseudoWriter:
 
 # ---------------------------------------------------------------- stop-word view
 
-def _stop_view(text: str, stop: frozenset[str]) -> str:
+def stop_view(text: str, stop: frozenset[str]) -> str:
     """The text as ChineseWebText 2.0's test file shows it: jieba words, no stop words, no punctuation."""
     import rjieba
 
@@ -167,10 +171,16 @@ def _stop_view(text: str, stop: frozenset[str]) -> str:
 
 # ---------------------------------------------------------------- build
 
+def gold_labels(spec: dict) -> Callable[[GoldDocument], tuple[str, ...]]:
+    """The labels a gold document trains with: every domain that applies, or its primary domain only
+    (`labels: primary`)."""
+    return (lambda d: (d.domain,)) if spec.get("labels") == "primary" else (lambda d: d.domains)
+
+
 def build(cfg: dict, data_root: Path) -> Splits:
     """Train/valid examples for `curate train domain`; `cfg` is the config's `data:` mapping."""
     rng = random.Random(cfg.get("seed", 1))
-    seeds = _load_seeds(cfg)
+    seeds = load_seeds(cfg)
     wl = WeakLabeler(seeds, **cfg.get("weak", {}))
     max_chars = int(cfg.get("max_chars", 1500))
     items: list[tuple[str, Example]] = []
@@ -221,24 +231,43 @@ def build(cfg: dict, data_root: Path) -> Splits:
                 text = writer.document(pick, float(ps.get("filler_share", 0.3)))[:max_chars]
                 items.append((f"pseudo:{d}:{j}", Example(pick, text)))
                 sources["pseudo"] += 1
+    # 4. THUCNews headlines mapped onto the domains (capped per category, so they do not dominate)
+    news = headline_examples(cfg.get("headlines") or {}, data_root, rng)
+    items += news
+    if news:
+        sources["headlines"] += len(news)
+    # 5. real web documents labelled by reading (the gold file's select part), always in train
+    gold = gold_examples(cfg.get("gold") or {}, data_root, gold_labels(cfg.get("gold") or {}), max_chars)
+    if gold:
+        sources["gold"] += len(gold)
+    n_other = len(items)
+    items += gold
     # stop-word view of a share of the examples (the test file's form), with the seeds file's own list
     sw = cfg.get("stopword_view") or {}
     share = float(sw.get("share", 0.0))
     if share > 0:
         stop = frozenset(str(w) for w in seeds.get("stopwords", [])) | frozenset(str(w) for w in sw.get("extra", []))
-        items = [(k, Example(ex.labels, _stop_view(ex.text, stop))) if rng.random() < share else (k, ex)
+        items = [(k, Example(ex.labels, stop_view(ex.text, stop))) if rng.random() < share else (k, ex)
                  for k, ex in items]
-    splits = split_by_key(items, float(cfg.get("valid_fraction", 0.1)), salt="domain")
+    splits = split_by_key(items[:n_other], float(cfg.get("valid_fraction", 0.1)), salt="domain")
+    splits.train += [ex for _, ex in items[n_other:]]
+    if cfg.get("shuffle"):  # fastText reads its file in order while the learning rate decays: mix the sources
+        rng.shuffle(splits.train)
     splits.notes.update({
         "recipe": "seed-keyword + structural-cue weak labels on COLD comments and CPED/SMILECHAT/EmoLLM dialogues "
                   "(dialogue forced), plus template pseudo-documents written from the seeds file's templates, pools "
-                  "and hand-written prose; no web/ sample and no outside corpus is used for training; valid is held "
-                  "out of these weak/synthetic labels, so it measures agreement with them, not accuracy",
+                  "and hand-written prose"
+                  + ("; THUCNews headlines mapped onto the domains" if news else "")
+                  + ("; the web gold set's select part (documents labelled by reading), repeated, all in train"
+                     if gold else "; no web/ sample and no outside corpus is used for training")
+                  + "; valid is held out of the weak/synthetic/headline labels, so it measures agreement with them, "
+                    "not accuracy on real pages (see the card's notes.evaluation)",
         "sources": dict(sorted(sources.items())),
         "seeds": "classifiers/train/" + str(cfg.get("seeds", "domain-seeds.yaml")),
         "stopwords": "hand-written list in the seeds file (`stopwords`)",
         "stopword_view_share": share,
     })
-    if "feature_choice" in cfg:
-        splits.notes["feature_choice"] = cfg["feature_choice"]
+    for key in ("dialogue_rule", "selection", "evaluation", "feature_choice"):
+        if key in cfg:
+            splits.notes[key] = cfg[key]
     return splits

@@ -1,11 +1,18 @@
 """Training data for the `quality` model: dialogue / comment prose and generated text, plus generated corruptions.
 
-Licence first: ChineseWebText's files (`web/`: the CommonCrawl sample and the clean/dirty examples) carry
-no licence to redistribute, and a committed model is a redistribution, so none of them is trained on. The
-builder refuses a `web/` path as a training source; the CommonCrawl sample is read only by
-`commoncrawl_eval` (the experiments' evaluation slice and hand check), never by `build`.
+Web text: the only `web/` text trained on is the select part of the web gold set
+(`classifiers/annotations/web-hand-labels.jsonl`: CLUECorpusSmall documents and CommonCrawl pages graded
+high / medium / low by a reader), read through its references at run time, as issue 21 asks; the data
+folder's README allows committing models trained on the shared data with a card naming it. The builder
+still refuses a `web/` path as a recipe source, and the clean/dirty examples and the CommonCrawl sample as
+a whole are read only by `commoncrawl_eval` and the experiments.
 
 Training examples, built at run time from the shared data (nothing is copied into the repo):
+
+0. **Graded web documents** (`gold`): high → high, low → low, medium → one high and one low example (its
+   score learns to sit between), each repeated. Every document also fits the calibration (`platt_length`:
+   with the text's length, which fastText's averaged n-grams miss), scored out of fold: `curate train`
+   trains one model per fold of the documents (cross-fitting) before the final one.
 
 1. **Recipe labels on real text.** SMILECHAT and EmoLLM dialogues (long, punctuated supporter prose),
    COLD comments (short prose) and, if configured, CPED scenes get a heuristic score in [0, 1] from
@@ -42,9 +49,11 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import xxhash
 
 from curate.assets import asset_dir
 from curate.models.examples import Example, Splits, split_by_key
+from curate.models.training_data.web_gold import doc_key, gold_documents
 from curate.render import render_dialogue, xtuner_turns
 from curate.stages.signals import SignalInput, compute_signals
 from curate.stages.wordlists import WordLists
@@ -663,26 +672,78 @@ def labelled(cfg: dict, data_root: Path) -> list[tuple[str, str, Example]]:
     return out
 
 
+def reader_labels(level: str, medium: str) -> list[tuple[str, ...]]:
+    """The binary examples one gold document gives: high → high, low → low, medium → one high and one low
+    (`medium: both`, so the score of thin text learns to sit between the two), low (`low`) or none (`skip`)."""
+    if level != "medium":
+        return [(level,)]
+    return {"both": [("high",), ("low",)], "low": [("low",)], "skip": []}[medium]
+
+
+def gold_examples(spec: dict, data_root: Path, max_chars: int) -> tuple[list[Example], list[int], list[Example], list[int], Counter]:
+    """Training and calibration examples from the web gold set (`spec`: path, part, repeat, medium,
+    calibration_folds): every document trains (repeated) and fits the calibration, scored by a model that
+    did not train on its fold (`curate train` cross-fits when the fold ids are given), so 0–1 scores are
+    fitted on real pages a reader graded. Returns train examples and their fold ids, calibration examples
+    and theirs, and counts."""
+    train: list[Example] = []
+    train_fold: list[int] = []
+    calib: list[Example] = []
+    calib_fold: list[int] = []
+    counts: Counter[str] = Counter()
+    repeat, medium = int(spec.get("repeat", 1)), str(spec.get("medium", "both"))
+    folds = int(spec.get("calibration_folds", 0))
+    for doc in gold_documents(spec, data_root):
+        text = doc.text.strip()[:max_chars]
+        kinds = reader_labels(doc.quality, medium)
+        fold = xxhash.xxh64_intdigest(f"quality-calibration:{doc_key(doc)}".encode()) % folds if folds else -1
+        train += [Example(k, text) for _ in range(repeat) for k in kinds]
+        train_fold += [fold] * (repeat * len(kinds))
+        if folds:
+            calib += [Example(k, text) for k in kinds]
+            calib_fold += [fold] * len(kinds)
+        counts[f"gold:{doc.quality}"] += 1
+    return train, train_fold, calib, calib_fold, counts
+
+
 def build(cfg: dict, data_root: Path) -> Splits:
-    """Recipe-labelled dialogue / comment text, generated prose and web junk, one corruption per high; split by key."""
+    """Recipe-labelled dialogue / comment text, generated prose and web junk, one corruption per high; split by
+    key; plus the web gold set's select part (repeated, always in train) and its calibration slice."""
     seed = int(cfg.get("seed", 1))
     high_min, low_max = float(cfg.get("high_min", 0.65)), float(cfg.get("low_max", 0.35))
     items = labelled(cfg, data_root)
     counts = Counter(origin for _, origin, _ in items)
     pairs = [(key, ex) for key, _, ex in items if ex.labels]
     splits = split_by_key(pairs, float(cfg.get("valid_fraction", 0.15)), salt=f"quality:{seed}")
+    gold_train, gold_fold, splits.calibration, splits.calibration_fold, gold_counts = gold_examples(
+        cfg.get("gold") or {}, data_root, int(cfg.get("max_chars", 3000)))
+    counts.update(gold_counts)
+    if gold_train:
+        pairs_t = [(ex, -1) for ex in splits.train] + list(zip(gold_train, gold_fold, strict=True))
+        if cfg.get("shuffle"):  # fastText reads its file in order while the learning rate decays: mix the sources
+            random.Random(seed).shuffle(pairs_t)
+        splits.train = [ex for ex, _ in pairs_t]
+        splits.train_fold = [f for _, f in pairs_t] if splits.calibration_fold else []
     splits.notes["recipe"] = RECIPE + f" Thresholds: high_min={high_min}, low_max={low_max}."
     splits.notes["sources"] = dict(sorted(counts.items()))
     splits.notes["training_data"] = (
         "SMILECHAT (CC0-1.0), EmoLLM (MIT), COLD (Apache-2.0) and, if configured, CPED (Apache-2.0), read from "
         "the shared data at run time; plus text generated by the builder (template prose, web junk from "
-        "rules/words and the builder's templates, corruptions). No ChineseWebText / CommonCrawl text (web/, "
-        "evaluation-only licence) is trained on.")
+        "rules/words and the builder's templates, corruptions)" + (
+            ". Plus the select part of the web gold set (classifiers/annotations/web-hand-labels.jsonl: "
+            "CLUECorpusSmall documents and ChineseWebText CommonCrawl pages from web/, research / evaluation "
+            "data with no redistribution licence, graded by a reader), read through its references; no other "
+            "web/ text is trained on." if gold_counts else
+            ". No ChineseWebText / CommonCrawl text (web/, evaluation-only licence) is trained on."))
     splits.notes["check_set"] = ("web/cwt-quality-clean.jsonl (high) and web/cwt-quality-dirty.jsonl (low), "
-                                 "ChineseWebText's own examples, and the web/cwt-commoncrawl-sample.jsonl pages "
-                                 "(hand check, recipe-labelled slice): evaluation only, never trained on")
-    if cfg.get("feature_choice"):
-        splits.notes["feature_choice"] = cfg["feature_choice"]
+                                 "ChineseWebText's own examples, never trained on" + (
+                                     "; and the web gold set's untouched test part (curate eval quality --data "
+                                     "classifiers/annotations/web-hand-labels.jsonl --part test)" if gold_counts
+                                     else ", and the web/cwt-commoncrawl-sample.jsonl pages (hand check, "
+                                     "recipe-labelled slice): evaluation only, never trained on"))
+    for key in ("selection", "evaluation", "scale", "feature_choice"):
+        if cfg.get(key):
+            splits.notes[key] = cfg[key]
     return splits
 
 

@@ -9,6 +9,7 @@ COLD dev, so the card's metrics are COLD's.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import xxhash
 from curate.annotations import SMILECHAT, load_smilechat
 from curate.models.evaluate import read_labelled
 from curate.models.examples import Example, Splits, in_valid
+from curate.models.training_data.headlines import headline_examples
+from curate.models.training_data.web_gold import doc_key, gold_documents
 
 HOLDOUT_FRACTION = 0.3
 HOLDOUT_SALT = "toxicity-smilechat"
@@ -96,5 +99,22 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
             f" Plus {len(turns['counselor'])} SMILECHAT counselor and {len(turns['client'])} client turns as safe,"
             f" from dialogues outside the held-out {c.get('holdout_fraction', HOLDOUT_FRACTION):g}"
             f" (in_valid(id, salt={c.get('salt', HOLDOUT_SALT)!r})), spread evenly through COLD train.")
+    web = web_safe(cfg.get("web") or {}, data_root)
+    if web:
+        train = interleave(train, web)
+        notes["recipe"] += (f" Plus {len(web)} web texts as safe (THUCNews headlines and the web gold set's select "
+                            "documents, classifiers/annotations/web-hand-labels.jsonl), spread evenly through train.")
     notes.update(cfg.get("notes") or {})
     return Splits(train, valid, notes)
+
+
+def web_safe(w: dict[str, Any], data_root: Path) -> list[Example]:
+    """Real web text as `safe` (`w`: `headlines` spec, `gold` spec): news headlines of every category and
+    the web gold set's select documents, less those a reader found rude or vulgar (`gold.exclude`, keys
+    `file:line`); COLD alone flags crime reports, gender and sex topics and angry reviews on the web."""
+    rng = random.Random(int(w.get("seed", 1)))
+    texts = [ex.text for _, ex in headline_examples(w.get("headlines") or {}, data_root, rng)]
+    exclude = set((w.get("gold") or {}).get("exclude") or ())
+    texts += [d.text.strip() for d in gold_documents(w.get("gold") or {}, data_root) if doc_key(d) not in exclude]
+    rng.shuffle(texts)
+    return [Example(("safe",), t) for t in texts if t]

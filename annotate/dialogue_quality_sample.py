@@ -1,0 +1,149 @@
+"""Whole dialogues of SMILECHAT and EmoLLM rated 1-5 by reading, with `classifiers/annotations/dialogue-quality-guide.md`.
+
+Gold file `classifiers/annotations/dialogue-quality-hand-labels.jsonl`: references (dialogue id, sha1 of the
+turn contents), the rating, `part` and a short English note, never the text. `part` is fixed by the
+dialogue id before anything is read: `test` (about 40 %, the untouched part whose figures are reported)
+or `select` (fitting and model selection).
+
+The sample is deterministic: SMILECHAT_N ids drawn with `random.Random(SEED)` from SMILECHAT's sorted ids,
+EMOLLM_N from EmoLLM's, then the two shuffled together with the same seed so that any prefix mixes both; a
+second round (MORE_*, seed SEED-more) is drawn the same way from the dialogues the first did not take.
+`show` prints each dialogue compactly (long turns cut in the middle, so openings and closings stay).
+
+    python annotate/dialogue_quality_sample.py show --start 0 --count 10
+    python annotate/dialogue_quality_sample.py record < ratings.tsv   # "INDEX<TAB>RATING<TAB>NOTE" lines
+    python annotate/dialogue_quality_sample.py check                  # every line resolves, sha1 and part match
+    python annotate/dialogue_quality_sample.py stats                  # ratings per part and source
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+from curate.annotations import SEEKER_ROLES, gold_file, read_rows
+from curate.assets import data_root
+from curate.dialogue_gold import RATINGS, dialogue_sha12, load_dialogues, problems
+
+SEED = "curate-dialogue-quality-v1"
+TEST_SHARE = 0.4
+SMILECHAT_N, EMOLLM_N = 240, 100
+MORE_SMILECHAT_N, MORE_EMOLLM_N = 80, 30  # a second round, rated after the first was fitted (learning curve still rising)
+GOLD = "dialogue-quality-hand-labels.jsonl"
+# characters shown of a turn: its head and tail (the middle of a long turn is cut)
+HEAD, TAIL, FIRST_HEAD = 100, 20, 170
+
+
+def part_of(dialogue_id: str) -> str:
+    """`test` or `select`, from a hash of the dialogue id alone."""
+    h = int(hashlib.sha1(f"{SEED}:{dialogue_id}".encode()).hexdigest()[:8], 16)
+    return "test" if h / 0xFFFFFFFF < TEST_SHARE else "select"
+
+
+def sample(dialogues: dict[str, list[dict]]) -> list[str]:
+    """The sampled dialogue ids, in sample order."""
+    def ids(prefix: str) -> list[str]:
+        return sorted((d for d in dialogues if d.startswith(prefix)), key=lambda s: int(s.rsplit("-", 1)[1]))
+
+    rng = random.Random(SEED)
+    refs = rng.sample(ids("smilechat-"), SMILECHAT_N) + rng.sample(ids("emollm-"), EMOLLM_N)
+    rng.shuffle(refs)
+    # the second round (indices 340 on), drawn the same way from the dialogues the first did not take
+    taken = set(refs)
+    more = random.Random(f"{SEED}-more")
+    extra = (more.sample([d for d in ids("smilechat-") if d not in taken], MORE_SMILECHAT_N)
+             + more.sample([d for d in ids("emollm-") if d not in taken], MORE_EMOLLM_N))
+    more.shuffle(extra)
+    return refs + extra
+
+
+def _cut(text: str, head: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= head + TAIL + 5 else f"{text[:head]} …… {text[-TAIL:]}"
+
+
+def show(dialogues: dict[str, list[dict]], refs: list[str], start: int, count: int) -> None:
+    """Print sampled dialogues `start` .. `start + count - 1`, one line per turn (S: seeker, C: supporter)."""
+    for i in range(start, min(len(refs), start + count)):
+        did = refs[i]
+        turns = dialogues[did]
+        print(f"=== [{i}] {did} ({len(turns)} turns)")
+        first = True
+        for t in turns:
+            if t["role"] == "system":
+                continue
+            tag = "S" if t["role"] in SEEKER_ROLES else "C"
+            print(f"{tag}: {_cut(t['content'], FIRST_HEAD if first else HEAD)}")
+            first = False
+    print(f"--- {len(refs)} sampled dialogues in all", file=sys.stderr)
+
+
+def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[str]) -> int:
+    """Append "INDEX<TAB>RATING[<TAB>NOTE]" lines to the gold file (skipping dialogues it holds); the count added."""
+    done = {r["dialogue_id"] for r in read_rows(gold)} if gold.exists() else set()
+    added = 0
+    with gold.open("a", encoding="utf-8") as out:
+        for line in lines:
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").split("\t")
+            idx, rating, note = int(parts[0]), int(parts[1]), (parts[2].strip() if len(parts) > 2 else "")
+            if rating not in RATINGS:
+                raise SystemExit(f"bad rating {rating!r} for sample {idx}")
+            did = refs[idx]
+            if did in done:
+                continue
+            row = {"dialogue_id": did, "sha1": dialogue_sha12(dialogues[did]), "rating": rating, "part": part_of(did)}
+            if note:
+                row["note"] = note
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            done.add(did)
+            added += 1
+    return added
+
+
+def stats(rows: list[dict]) -> None:
+    """Rating distribution per part and source."""
+    for part in ("select", "test"):
+        sub = [r for r in rows if r["part"] == part]
+        by_source = Counter(r["dialogue_id"].split("-")[0] for r in sub)
+        print(f"{part}: {len(sub)} dialogues ({', '.join(f'{k} {v}' for k, v in sorted(by_source.items()))})")
+        counts = Counter(r["rating"] for r in sub)
+        for rating in RATINGS:
+            print(f"  {rating}{counts[rating]:>6}{counts[rating] / max(1, len(sub)):>8.1%}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["show", "record", "check", "stats"])
+    ap.add_argument("--data-root", type=Path, default=data_root())
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--count", type=int, default=10)
+    ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{GOLD})")
+    args = ap.parse_args(argv)
+    gold = args.gold or gold_file(GOLD)
+    if args.command == "stats":
+        stats(read_rows(gold))
+        return 0
+    dialogues = load_dialogues(Path(args.data_root))
+    if args.command == "check":
+        found = problems(read_rows(gold), dialogues, part_of)
+        print("\n".join(found) or f"{gold}: {len(read_rows(gold))} lines, all resolve and match")
+        return 1 if found else 0
+    refs = sample(dialogues)
+    if args.command == "show":
+        show(dialogues, refs, args.start, args.count)
+        return 0
+    added = record(sys.stdin.readlines(), gold, dialogues, refs)
+    print(f"appended {added} lines to {gold}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

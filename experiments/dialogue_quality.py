@@ -1,0 +1,178 @@
+"""Model selection for the dialogue-quality score, on the `select` part of the hand ratings only.
+
+Every candidate is scored by cross-validated Spearman with the ratings (the whole fit per fold, as
+`curate.models.dialogue_quality_train.cross_validate`); the `test` part is never read here. Candidates:
+each signal alone, the text score alone, the linear layer over the signals with and without the text score,
+ridge strengths, the risk cap on and off, and (--fasttext) a fastText text model in place of the hashed
+n-gram ridge. `--tag-features` tries what the crisis-risk tagger and the emotion tags' trajectory add to the
+shipped design (features computed here from the tagged turns, not record columns), each alone and added to
+the shipped features, averaged over three CV seeds.
+
+    python experiments/dialogue_quality.py                 # the table
+    python experiments/dialogue_quality.py --fasttext      # also fastText as the text model (slower)
+    python experiments/dialogue_quality.py --tag-features  # candidate features from the risk and emotion tags
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curate.assets import data_root
+from curate.models.dialogue_quality_train import Design, _arrays, _gold, cross_validate, spearman
+from curate.models.hashed_text import document_frequency_idf, fit_ridge
+from curate.models.train import load_train_config
+
+SIGNALS = ["sig_sup_mean_chars", "sig_sup_cv_chars", "sig_sup_question_frac", "sig_sup_opening_frac",
+           "sig_sup_ai_frac", "sig_sup_slogan_frac", "sig_seek_reply_chars", "sig_seek_reply_trend",
+           "sig_generic_reply_frac", "sig_strategy_entropy", "sig_seek_valence_shift", "sig_seek_valence_last",
+           "risk_unaddressed", "sig_n_turns"]
+LOG = {"sig_sup_mean_chars", "sig_seek_reply_chars", "sig_n_turns"}
+
+
+def _design(names: list[str], alpha: float, text_alpha: float | None, risk_cap: bool = True) -> Design:
+    return Design([{"name": n, "transform": "log1p" if n in LOG else "identity"} for n in names], alpha, text_alpha,
+                  risk_cap=risk_cap)
+
+
+def _fasttext_cv(texts: list[str], y: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Out-of-fold P(high) - P(low) of a fastText model of the supporter text (low ≤ 2, mid 3, high ≥ 4)."""
+    from curate.models.fasttext_backend import FastTextClassifier
+    from curate.models.fasttext_train import train_fasttext
+    from curate.models.features import featurize
+
+    labels = np.where(y <= 2, "low", np.where(y >= 4, "high", "mid"))
+    out = np.zeros(len(y))
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, f in enumerate(np.array_split(np.random.default_rng(seed).permutation(len(y)), folds)):
+            train = np.setdiff1d(np.arange(len(y)), f)
+            lines = Path(tmp) / "train.txt"
+            feats = featurize([texts[i] for i in train], "chars", 3000)
+            lines.write_text("".join(f"__label__{labels[i]} {x}\n" for i, x in zip(train, feats, strict=True)),
+                             encoding="utf-8")
+            model = Path(tmp) / f"m{k}.bin"
+            train_fasttext(lines, model, seed=seed, quantize=None,
+                           params={"epoch": 25, "lr": 0.5, "wordNgrams": 2, "dim": 16, "minCount": 1, "loss": "softmax"})
+            p = FastTextClassifier(model, ["low", "mid", "high"]).predict_proba(featurize([texts[i] for i in f], "chars", 3000))
+            out[f] = p[:, 2] - p[:, 0]
+    return out
+
+
+def tag_features(table: Any) -> dict[str, np.ndarray]:
+    """Candidate features from the turns' risk and emotion tags (NaN where undefined): the record's risk level,
+    the share of seeker turns at concern or high, high risk left unaddressed, risk addressed, and the seeker's
+    valence (P(happy group) - P(angry, sad, fear groups), `curate.stages.dialogue`) over the dialogue: mean,
+    minimum, slope over the turns, last minus mean, later half minus earlier half; the supporter's mean valence
+    and mean strategy confidence."""
+    from curate.stages.dialogue import _valence_weights
+
+    w = _valence_weights()
+    level = {"none": 0, "concern": 1, "high": 2}
+
+    def val(t: dict) -> float:
+        return float(np.dot(t["emotion_scores"], w)) if t["emotion_scores"] is not None else np.nan
+
+    def slope(v: np.ndarray) -> float:
+        return float(np.polyfit(np.arange(len(v)) / (len(v) - 1), v, 1)[0]) if len(v) >= 3 else np.nan
+
+    def mean(v: list[float] | np.ndarray) -> float:
+        return float(np.nanmean(v)) if len(v) and np.isfinite(v).any() else np.nan
+
+    rows = table.to_pylist()
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        seek = [t for t in r["turns"] if t["role"] == "seeker"]
+        sup = [t for t in r["turns"] if t["role"] == "supporter"]
+        v = np.array([val(t) for t in seek])
+        half = len(v) // 2
+        risky = r["risk"] in ("concern", "high")
+        feats = {
+            "risk_level": level.get(r["risk"], np.nan) if r["risk"] else np.nan,
+            "risk_turn_share": mean([level.get(t["risk"] or "none", 0) >= 1 for t in seek]),
+            "risk_high_unaddressed": float(bool(r["risk_unaddressed"]) and r["risk"] == "high"),
+            "risk_addressed": float(risky and not r["risk_unaddressed"]),
+            "seek_valence_mean": mean(v), "seek_valence_min": float(np.nanmin(v)) if len(v) else np.nan,
+            "seek_valence_slope": slope(v), "seek_valence_last_minus_mean": v[-1] - mean(v) if len(v) else np.nan,
+            "seek_valence_late_minus_early": mean(v[half:]) - mean(v[:half]) if len(v) >= 2 else np.nan,
+            "sup_valence_mean": mean([val(t) for t in sup]),
+            "sup_strategy_confidence": mean([t["strategy_confidence"] or np.nan for t in sup]),
+        }
+        for k, x in feats.items():
+            out.setdefault(k, []).append(x)
+    return {k: np.array(v, dtype=np.float64) for k, v in out.items()}
+
+
+def cmd_tag_features(gold: Any, raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, risk: np.ndarray,
+                     idf: np.ndarray, shipped: Design) -> None:
+    """Each candidate alone (Spearman, NaN → its mean) and added to the shipped design (CV, three seeds)."""
+    extra = tag_features(gold.table)
+    both = {**raw, **extra}
+
+    def cv(design: Design) -> tuple[float, list[float]]:
+        runs = [spearman(cross_validate(both, texts, y, risk, idf, replace(design, seed=s)), y) for s in (1, 2, 3)]
+        return float(np.mean(runs)), runs
+
+    for name, v in extra.items():
+        filled = np.where(np.isfinite(v), v, np.nanmean(v) if np.isfinite(v).any() else 0.0)
+        print(f"{'alone: ' + name:<52}{spearman(filled, y):>8.3f}")
+    base, runs = cv(shipped)
+    print(f"{'shipped design (3 seeds)':<52}{base:>8.3f}  {runs}")
+    for name in extra:
+        d = replace(shipped, features=[*shipped.features, {"name": name, "transform": "identity"}])
+        m, runs = cv(d)
+        print(f"{'shipped + ' + name:<52}{m:>8.3f}  {runs}")
+    for label, names in (("text + risk_unaddressed only", ["risk_unaddressed"]),
+                         ("text + risk_unaddressed + risk_level", ["risk_unaddressed", "risk_level"]),
+                         ("shipped + risk_level + seek_valence_mean", None)):
+        feats = ([{"name": n, "transform": "identity"} for n in names] if names else
+                 [*shipped.features, {"name": "risk_level", "transform": "identity"},
+                  {"name": "seek_valence_mean", "transform": "identity"}])
+        m, runs = cv(replace(shipped, features=feats))
+        print(f"{label:<52}{m:>8.3f}  {runs}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-root", type=Path, default=data_root())
+    ap.add_argument("--fasttext", action="store_true")
+    ap.add_argument("--tag-features", action="store_true")
+    args = ap.parse_args()
+    cfg = load_train_config("dialogue_quality")
+    gold = _gold(cfg.doc, Path(args.data_root).resolve(), ("select",))
+    base = _design(SIGNALS, 30.0, None)
+    raw, texts, risk, web = _arrays(gold, base)
+    y = gold.ratings
+    idf = document_frequency_idf(gold.corpus_supporter_texts)
+    print(f"select part: {len(y)} dialogues, ratings {dict(zip(*np.unique(y, return_counts=True), strict=True))}")
+    if args.tag_features:
+        cmd_tag_features(gold, raw, texts, y, risk, idf, Design.from_config(cfg.doc))
+        return
+    print(f"{'baseline: web quality':<52}{spearman(web, y):>8.3f}")
+    for name in SIGNALS:
+        print(f"{'signal alone: ' + name:<52}{spearman(np.nan_to_num(raw[name]), y):>8.3f}")
+    for a in (0.1, 0.3, 1.0):
+        oof = np.zeros(len(y))
+        for f in np.array_split(np.random.default_rng(1).permutation(len(y)), 10):
+            train = np.setdiff1d(np.arange(len(y)), f)
+            oof[f] = fit_ridge([texts[i] for i in train], y[train], idf, a).score([texts[i] for i in f])
+        print(f"{f'text score alone (hashed n-gram ridge, alpha {a})':<52}{spearman(oof, y):>8.3f}")
+    if args.fasttext:
+        print(f"{'text score alone (fastText, 3 classes)':<52}{spearman(_fasttext_cv(texts, y, 10, 1), y):>8.3f}")
+    rows = []
+    for alpha in (10.0, 30.0, 100.0, 300.0):
+        rows.append((f"signals, ridge {alpha:g}", _design(SIGNALS, alpha, None)))
+        rows.append((f"signals + text 0.3, ridge {alpha:g}", _design(SIGNALS, alpha, 0.3)))
+    rows.append(("signals + text 0.3, ridge 100, no risk cap", _design(SIGNALS, 100.0, 0.3, risk_cap=False)))
+    rows.append(("text 0.3 + risk only, ridge 100", _design(["risk_unaddressed"], 100.0, 0.3)))
+    for label, design in rows:
+        d = replace(design, folds=10, inner_folds=5, seed=1)
+        print(f"{label:<52}{spearman(cross_validate(raw, texts, y, risk, idf, d), y):>8.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Domain model selection on real web text: cross-validation by document over the web gold set's select part.
+
+    .venv/bin/python experiments/domain_web.py                                  # the config as it is
+    .venv/bin/python experiments/domain_web.py --set pseudo.per_label=0 --set gold.repeat=8 --name nopseudo
+
+The training data is what `curate train domain` builds from `classifiers/train/domain.yaml` (with `--set`
+overrides of its `data:`), except that the gold select part is split into `--folds` folds by document: each
+fold's model is trained on everything else and scores the held-out fold's documents. The pooled out-of-fold
+predictions give top-1 accuracy (arg-max among the document's domains), accuracy against the primary domain,
+macro-F1 at 0.5 and the share of documents that are not conversations or Q&A threads whose arg-max is
+`dialogue`. A model trained on the whole select part also scores the selection half of ChineseWebText 2.0's
+domain test file (`web/cwt2-domain-test.txt`, lines whose hash falls in half A); half B and the gold `test`
+part are never read here. Models are unquantised (selection only); the committed model is quantised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curate.models.examples import Example
+from curate.models.features import featurize
+from curate.models.training_data import domain, web_gold
+from curate.models.training_data.domain import load_seeds, stop_view
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ftcv import config_args, labelled_lines, load_config, train_lines  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+GOLD = "web-hand-labels.jsonl"
+CWT_TEST = "web/cwt2-domain-test.txt"
+
+
+def cwt_half(line_no: int) -> str:
+    """`A` (selection) or `B` (kept for the report) for a line of the CWT test file, by a hash of its number."""
+    return "A" if int(hashlib.sha1(f"cwt2-domain-test:{line_no}".encode()).hexdigest()[:8], 16) % 2 == 0 else "B"
+
+
+def read_cwt(path: Path, half: str) -> list[Example]:
+    """The CWT test file's lines in `half`: labels and space-joined tokens."""
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if cwt_half(n) != half:
+            continue
+        toks = line.split()
+        out.append(Example(tuple(t[9:] for t in toks if t.startswith("__label__")),
+                           " ".join(t for t in toks if not t.startswith("__label__"))))
+    return out
+
+
+def predict(model: Any, texts: list[str], labels: list[str], mode: str, max_chars: int) -> np.ndarray:
+    """Probabilities (n × labels)."""
+    out = np.zeros((len(texts), len(labels)))
+    for i, ft in enumerate(featurize(texts, mode, max_chars)):
+        labs, probs = model.predict(ft, k=-1, threshold=0.0)
+        for lab, p in zip(labs, probs, strict=True):
+            out[i, labels.index(lab[9:])] = p
+    return out
+
+
+def scores(proba: np.ndarray, gold: list[tuple[str, ...]], labels: list[str]) -> dict:
+    """Top-1 (any gold domain), primary accuracy, macro-F1 at 0.5, non-dialogue documents whose top is dialogue."""
+    top = [labels[i] for i in proba.argmax(1)]
+    f1 = []
+    for j, lab in enumerate(labels):
+        pred, g = proba[:, j] >= 0.5, np.array([lab in x for x in gold])
+        tp, fp, fn = (pred & g).sum(), (pred & ~g).sum(), (~pred & g).sum()
+        if g.any() or pred.any():
+            f1.append(2 * tp / (2 * tp + fp + fn))
+    non = [t for t, g in zip(top, gold, strict=True) if "dialogue" not in g]
+    return {"n": len(gold), "top1": round(float(np.mean([t in g for t, g in zip(top, gold, strict=True)])), 4),
+            "primary": round(float(np.mean([t == g[0] for t, g in zip(top, gold, strict=True)])), 4),
+            "macro_f1": round(float(np.mean(f1)), 4),
+            "dialogue_on_non_dialogue": round(sum(t == "dialogue" for t in non) / max(len(non), 1), 4),
+            "top": dict(Counter(top).most_common())}
+
+
+def main() -> None:
+    """Cross-validate one configuration and print a JSON summary line."""
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    config_args(ap, REPO / "classifiers/train/domain.yaml", "pseudo.per_label=500")
+    ap.add_argument("--mode", help="feature mode override (chars, words)")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--name", default="config")
+    ap.add_argument("--save", type=Path, help="keep the model trained on the whole select part here")
+    args = ap.parse_args()
+    conf, data, params = load_config(args)
+    root, seed = Path(args.data_root), int(conf.get("seed", 1))
+    mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
+    labels = list(conf["labels"])
+    gold_spec = {**(data.get("gold") or {}), "path": GOLD, "part": "select"}
+    repeat = int(gold_spec.get("repeat", 1)) if data.get("gold") else 0
+    t0 = time.time()
+    base = domain.build({**data, "gold": {}}, root)  # everything but the gold documents
+    base_lines = labelled_lines(base.train, mode, max_chars)
+    docs = web_gold.gold_documents(gold_spec, root)
+    stop = frozenset(str(w) for w in load_seeds(data).get("stopwords", []))
+    share = float((data.get("stopword_view") or {}).get("share", 0.0))
+    rng = random.Random(seed)
+    labels_of = domain.gold_labels(data.get("gold") or {})
+
+    def gold_lines(keep: list) -> list[str]:
+        exs = []
+        for d in keep:
+            for _ in range(repeat):
+                text = d.text.strip()[: int(data.get("max_chars", 1500))]
+                exs.append(Example(labels_of(d), stop_view(text, stop) if rng.random() < share else text))
+        return labelled_lines(exs, mode, max_chars)
+
+    def train_with(keep: list, save: Path | None = None) -> Any:
+        lines = base_lines + gold_lines(keep)
+        if data.get("shuffle"):
+            random.Random(seed).shuffle(lines)
+        return train_lines(lines, params, seed, save)
+
+    fold = {web_gold.doc_key(d): int(hashlib.sha1(web_gold.doc_key(d).encode()).hexdigest()[:8], 16) % args.folds
+            for d in docs}
+    proba = np.zeros((len(docs), len(labels)))
+    for f in range(args.folds):
+        held = [i for i, d in enumerate(docs) if fold[web_gold.doc_key(d)] == f]
+        model = train_with([d for d in docs if fold[web_gold.doc_key(d)] != f])
+        proba[held] = predict(model, [docs[i].text for i in held], labels, mode, max_chars)
+    cv = scores(proba, [d.domains for d in docs], labels)
+    full = train_with(docs, args.save)
+    cwt = read_cwt(root / CWT_TEST, "A")
+    cwt_scores = scores(predict(full, [e.text for e in cwt], labels, mode, max_chars), [e.labels for e in cwt], labels)
+    print(json.dumps({"name": args.name, "set": args.set, "ft": args.ft, "cv_select": cv, "cwt_A": cwt_scores,
+                      "train_examples": len(base_lines), "seconds": round(time.time() - t0)}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
