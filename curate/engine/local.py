@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from curate.io import storage
 
 
 class LocalEngine:
@@ -20,5 +21,5 @@ class LocalEngine:
                           key: str, n_rows: int, groups: Any, groups_kwargs: dict[str, Any],
                           schema: pa.Schema) -> pa.Table:
         """`rows` over each file's `columns`, then `groups` over all their rows at once."""
-        block = pa.concat_tables([rows(pq.read_table(p, columns=columns), **rows_kwargs) for p in paths])
+        block = pa.concat_tables([rows(storage.read_table(p, columns=columns), **rows_kwargs) for p in paths])
         return groups(block, **groups_kwargs).cast(schema)

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.arrowutil import as_array, flat_children
+from curate.io import storage
 from curate.schema import label_map, label_set
 from curate.stages import dialogue_cues as cues
 from curate.stages import generic_replies
@@ -185,7 +186,7 @@ def finish_signals(table: pa.Table, generic: pl.Series | None) -> tuple[dict[str
 @cache
 def _generic_clauses(path: str) -> pl.Series:
     # read once per worker process; the whole-run step writes the file once and never changes it
-    return pl.read_parquet(path)["clause"]
+    return storage.read_parquet(path)["clause"]
 
 
 def _dialogue_signals(table: pa.Table, settings: Settings) -> pa.Table:

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curate.arrowutil import as_array
+from curate.io import storage
 from curate.io.writer import atomic_write_parquet
 from curate.stages import dup_ids
 from curate.stages.base import Engine, GlobalStep, Settings, Stage, StepResult
@@ -104,36 +103,36 @@ def generic_clauses(rows: pa.Table, components: str | None, min_count: int) -> p
     a near-duplicate cluster (`components`: node → component) counts as its cluster."""
     df = pl.from_arrow(rows).unique()
     if components:
-        comps = pl.read_parquet(components)
+        comps = storage.read_parquet(components)
         df = df.join(comps, on="node", how="left").with_columns(pl.coalesce("component", "node").alias("node"))
     out = df.group_by("clause").agg(pl.col("node").n_unique()).filter(pl.col("node") >= min_count).select("clause")
     return out.to_arrow().cast(pa.schema([("clause", pa.uint64())]))
 
 
-def generic_global(checkpoints: list[str], work: Path, settings: Settings, engine: Engine) -> StepResult:
+def generic_global(checkpoints: list[str], work: str, settings: Settings, engine: Engine) -> StepResult:
     """The run's generic clauses → OUT/_work/generic_replies.parquet, and a report for the manifest."""
     t0 = time.perf_counter()
     live = pl.col("drop_reason").is_null() & pl.col(CLAUSES).is_not_null()
-    counts = pl.scan_parquet(checkpoints).filter(live).select(
+    counts = storage.scan_parquet(checkpoints).filter(live).select(
         dialogues=pl.len(), clauses=pl.col(CLAUSES).list.len().sum()).collect().row(0, named=True)
     need = min_dialogues(counts["dialogues"])
-    comps = work / "components.parquet"
+    comps = storage.join(work, "components.parquet")
     schema = pa.schema([("clause", pa.uint64())])
     columns = ["drop_reason", "exact_hash", CLAUSES]
     skip = dup_ids.without_copies(None, settings.dup_ids)[1]
-    components = str(comps) if comps.exists() else None
+    components = comps if storage.exists(comps) else None
     if not counts["clauses"]:
         clauses = schema.empty_table()
     elif counts["clauses"] <= DRIVER_ROWS:  # small: here, without an engine execution's fixed cost
-        rows = pa.concat_tables([pq.read_table(p, columns=columns) for p in checkpoints])
+        rows = pa.concat_tables([storage.read_table(p, columns=columns) for p in checkpoints])
         clauses = generic_clauses(clause_rows(rows, skip), components, need)
     else:
         clauses = engine.group_and_collect(checkpoints, columns, clause_rows, {"skip": skip}, "clause",
                                            counts["clauses"], generic_clauses,
                                            {"components": components, "min_count": need}, schema)
-    path = work / "generic_replies.parquet"
+    path = storage.join(work, "generic_replies.parquet")
     atomic_write_parquet(path, clauses)
-    return StepResult(str(path), {"dialogues": counts["dialogues"], "clause_occurrences": counts["clauses"] or 0,
+    return StepResult(path, {"dialogues": counts["dialogues"], "clause_occurrences": counts["clauses"] or 0,
                                   "min_dialogues": need, "generic_clauses": clauses.num_rows,
                                   "seconds": round(time.perf_counter() - t0, 3)})
 
