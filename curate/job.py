@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import io
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -447,14 +448,15 @@ def _parse_dedup(d: Any) -> DedupSpec:
 
 
 def _first_record_keys(path: str, fmt: str) -> set[str]:
-    """The fields of the first record of an uncompressed JSONL or a Parquet file (empty when unknown)."""
+    """The fields of the first record of an uncompressed JSONL or a Parquet file, local or at a URL (empty when
+    unknown)."""
+    from curate.io import storage  # pyarrow: only a job with evaluation files given as plain paths needs it
+
     try:
         if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            return set(pq.read_schema(path).names)
+            return set(storage.read_schema(path).names)
         if fmt == "jsonl" and detect_format(path) == "jsonl" and Path(path).suffix.lower() in (".jsonl", ".ndjson"):
-            with open(path, encoding="utf-8-sig") as f:
+            with storage.open_input(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig") as f:
                 for line in f:
                     if line.strip():
                         first = json.loads(line)

@@ -7,7 +7,8 @@ process, its own local Ray, the server's AWS_* settings in its environment:
 * the demo job into `s3://BUCKET/demo` gives the objects a local run gives, byte for byte, and leaves no
   checkpoint, temporary object or unfinished upload; its credentials appear in no object, log or Ray log;
 * inputs on the store (gzip and zstd JSONL, a CSV, a glob of text files, a JSONL big enough to be read in
-  byte-range pieces) give the records the same inputs give from disk;
+  byte-range pieces) and an evaluation file to decontaminate against give the records the same files give
+  from disk;
 * `curate inspect`, `dashboard`, `export` and `dedup` take URLs, `export --to` and dedup's OUT included;
 * a driver killed while shards are written, then rerun into the same `s3://` OUT, resumes (no rename on a
   store: finished units are known by their markers), aborts an unfinished upload left under OUT, and ends
@@ -156,7 +157,9 @@ def _inputs_job(inputs: dict[str, str], out: str) -> dict:
                 {"name": "sitcom", "path": inputs["sitcom"], "kind": "dialogue",
                  "dialogue": {"style": "csv", "group_field": "Dialogue_ID", "speaker_field": "Speaker",
                               "text_field": "Utterance"}},
-                {"name": "notes", "path": inputs["notes"], "kind": "web", "text_mode": "blank_line"}]}
+                {"name": "notes", "path": inputs["notes"], "kind": "web", "text_mode": "blank_line"}],
+            # a plain path: whether it holds dialogues is read from its first record, on the store too
+            "decontaminate": {"against": [inputs["heldout"]], "mode": "flag"}}
 
 
 def _rows(out: Path) -> pl.DataFrame:
@@ -180,10 +183,13 @@ def test_inputs_read_from_s3_give_the_records_read_from_disk(s3_server: S3Server
             for k in range(0, len(texts), 8):
                 doc = "\n".join(texts[k:k + 8]) + f"\n第{i}版"
                 f.write(json.dumps({"id": f"big-{i}-{k}", "text": doc}, ensure_ascii=False) + "\n")
+    # an evaluation set: three of the demo's dialogues, so those records (and any copies) are contaminated
+    (src / "eval").mkdir()
+    (src / "eval" / "heldout.jsonl").write_bytes(b"".join((REPO / "demo" / "dialogues.jsonl").open("rb").readlines()[:3]))
     url = f"s3://{s3_server.bucket()}/in"
     s3_server.upload(src, url)
     names = {"web": "web.jsonl.gz", "big": "big.jsonl", "dialogues": "dialogues.jsonl.zst",
-             "sitcom": "sitcom.csv.bz2", "notes": "notes/*.txt"}
+             "sitcom": "sitcom.csv.bz2", "notes": "notes/*.txt", "heldout": "eval/heldout.jsonl"}
     outs = {}
     for where, base in (("disk", str(src)), ("s3", url)):
         job = tmp_path / f"{where}.yaml"
@@ -202,7 +208,9 @@ def test_inputs_read_from_s3_give_the_records_read_from_disk(s3_server: S3Server
     assert by_input["big"]["bytes"] > 4_000_000
     # read in two pieces (their line numbers counted by Ray tasks on the store): a checkpoint, so a shard, each
     assert len([s for s in manifest["shards"] if s["shard"].startswith("part-00001-")]) >= 2, manifest["shards"]
+    assert [f["path"] for f in manifest["decontamination"]["evaluation_files"]] == [f"{url}/eval/heldout.jsonl"]
     disk, s3 = _rows(tmp_path / "out-disk"), _rows(tmp_path / "out-s3")
+    assert disk.filter(pl.col("contaminated_by") == "heldout.jsonl")["id"].is_in(["dlg-001", "dlg-002", "dlg-003"]).sum() == 3
     assert s3["source_file"].str.starts_with(f"{url}/").all()
     assert s3.height == disk.height == manifest["totals"]["records_in"]
     same = [c for c in disk.columns if c not in ("source_file", "drop_detail")]  # these two name the file
