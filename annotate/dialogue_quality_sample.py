@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import sys
 from collections import Counter
 from pathlib import Path
 
-from curate.annotations import SEEKER_ROLES, gold_file, read_rows
+from curate.annotations import SEEKER_ROLES, append_rows, gold_file, read_rows
 from curate.assets import data_root
 from curate.dialogue_gold import RATINGS, dialogue_sha12, load_dialogues, problems
 
@@ -85,26 +84,19 @@ def show(dialogues: dict[str, list[dict]], refs: list[str], start: int, count: i
 
 def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[str]) -> int:
     """Append "INDEX<TAB>RATING[<TAB>NOTE]" lines to the gold file (skipping dialogues it holds); the count added."""
-    done = {r["dialogue_id"] for r in read_rows(gold)} if gold.exists() else set()
-    added = 0
-    with gold.open("a", encoding="utf-8") as out:
-        for line in lines:
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.rstrip("\n").split("\t")
-            idx, rating, note = int(parts[0]), int(parts[1]), (parts[2].strip() if len(parts) > 2 else "")
-            if rating not in RATINGS:
-                raise SystemExit(f"bad rating {rating!r} for sample {idx}")
-            did = refs[idx]
-            if did in done:
-                continue
-            row = {"dialogue_id": did, "sha1": dialogue_sha12(dialogues[did]), "rating": rating, "part": part_of(did)}
-            if note:
-                row["note"] = note
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            done.add(did)
-            added += 1
-    return added
+
+    def row(line: str) -> dict:
+        parts = line.rstrip("\n").split("\t")
+        idx, rating, note = int(parts[0]), int(parts[1]), (parts[2].strip() if len(parts) > 2 else "")
+        if rating not in RATINGS:
+            raise SystemExit(f"bad rating {rating!r} for sample {idx}")
+        did = refs[idx]
+        r = {"dialogue_id": did, "sha1": dialogue_sha12(dialogues[did]), "rating": rating, "part": part_of(did)}
+        if note:
+            r["note"] = note
+        return r
+
+    return append_rows(lines, gold, lambda r: r["dialogue_id"], row)
 
 
 def stats(rows: list[dict]) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from curate.annotations import (
     QUALITY_LEVELS,
+    append_rows,
     document_problems,
     document_text,
     gold_file,
@@ -97,29 +98,20 @@ def parse_label_line(line: str) -> tuple[int, str, list[str], str, str]:
 def record(task: DocumentTask, lines: list[str], gold: Path, refs: list[tuple[str, int]],
            lines_of: Callable[[str], list[str]]) -> int:
     """Append label lines to the gold file (skipping documents it holds); the count added."""
-    domains, done = set(label_set("domain")), set()
-    if gold.exists():
-        done = {(r["file"], r["line"]) for r in read_rows(gold)}
-    gold.parent.mkdir(parents=True, exist_ok=True)
-    added = 0
-    with gold.open("a", encoding="utf-8") as out:
-        for raw in lines:
-            if not raw.strip() or raw.startswith("#"):
-                continue
-            idx, primary, doms, quality, note = parse_label_line(raw)
-            if any(d not in domains for d in doms) or quality not in QUALITY_LEVELS:
-                raise SystemExit(f"bad label(s) for sample {idx}: {doms} {quality}")
-            file, n = refs[idx]
-            if (file, n) in done:
-                continue
-            row = {"file": file, "line": n, "sha1": sha12(lines_of(file)[n]), "domain": primary, "domains": doms,
-                   "quality": quality, "part": task.part_of(file, n)}
-            if note:
-                row["note"] = note
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            done.add((file, n))
-            added += 1
-    return added
+    domains = set(label_set("domain"))
+
+    def row(line: str) -> dict:
+        idx, primary, doms, quality, note = parse_label_line(line)
+        if any(d not in domains for d in doms) or quality not in QUALITY_LEVELS:
+            raise SystemExit(f"bad label(s) for sample {idx}: {doms} {quality}")
+        file, n = refs[idx]
+        r = {"file": file, "line": n, "sha1": sha12(lines_of(file)[n]), "domain": primary, "domains": doms,
+             "quality": quality, "part": task.part_of(file, n)}
+        if note:
+            r["note"] = note
+        return r
+
+    return append_rows(lines, gold, lambda r: (r["file"], r["line"]), row)
 
 
 def stats(rows: list[dict]) -> None:

@@ -117,7 +117,7 @@ def locate(text: str, span: str) -> tuple[int, int]:
 def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[tuple[str, int, str]]) -> int:
     """Append "INDEX<TAB>LEVEL<TAB>SPAN<TAB>NOTE" lines to the gold file (skipping turns it holds); the count added."""
 
-    def row(idx: int, level: str, rest: list[str]) -> tuple[tuple[str, int], dict]:
+    def row(idx: int, level: str, rest: list[str]) -> dict:
         span, note = (rest + ["", ""])[:2]
         did, turn, stratum = refs[idx]
         text = dialogues[did][turn]["content"]
@@ -132,7 +132,7 @@ def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs:
                 raise SystemExit(f"sample {idx}: {e}") from None
         if note:
             r["note"] = note
-        return (did, turn), r
+        return r
 
     return append_labels(lines, gold, set(label_set("risk")), row)
 

@@ -12,7 +12,6 @@ over the whole file), then up to `per_dialogue` turns of the role per dialogue a
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from collections import Counter
@@ -20,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.annotations import SMILECHAT, gold_file, load_smilechat, problems, read_rows, sha12
+from curate.annotations import SMILECHAT, append_rows, gold_file, load_smilechat, problems, read_rows, sha12
 from curate.assets import data_root
 from curate.schema import label_set
 
@@ -79,42 +78,32 @@ def show(task: TurnTask, dialogues: dict[str, list[dict]], refs: list[tuple[str,
 
 
 def append_labels(lines: list[str], gold: Path, labels: set[str],
-                  make_row: Callable[[int, str, list[str]], tuple[tuple[str, int], dict] | None]) -> int:
-    """Append the labelled sample lines ("INDEX<TAB>LABEL[<TAB>...]", `#` comments skipped) to the gold file,
-    one row each from `make_row(index, label, the other fields)`, skipping turns the file already holds.
-    The count added. Every labelling task records through here."""
-    done = {(r["dialogue_id"], r["turn"]) for r in read_rows(gold)} if gold.exists() else set()
-    gold.parent.mkdir(parents=True, exist_ok=True)
-    added = 0
-    with gold.open("a", encoding="utf-8") as out:
-        for line in lines:
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = [p.strip() for p in line.rstrip("\n").split("\t")]
-            idx, label = int(parts[0]), parts[1]
-            if label not in labels:
-                raise SystemExit(f"bad label {label!r} for sample {idx}")
-            made = make_row(idx, label, parts[2:])
-            if made is None or made[0] in done:
-                continue
-            out.write(json.dumps(made[1], ensure_ascii=False) + "\n")
-            done.add(made[0])
-            added += 1
-    return added
+                  make_row: Callable[[int, str, list[str]], dict | None]) -> int:
+    """Append the labelled sample lines ("INDEX<TAB>LABEL[<TAB>...]") to the gold file, one row each from
+    `make_row(index, label, the other fields)`, skipping turns the file already holds; the count added."""
+
+    def row(line: str) -> dict | None:
+        parts = [p.strip() for p in line.rstrip("\n").split("\t")]
+        idx, label = int(parts[0]), parts[1]
+        if label not in labels:
+            raise SystemExit(f"bad label {label!r} for sample {idx}")
+        return make_row(idx, label, parts[2:])
+
+    return append_rows(lines, gold, lambda r: (r["dialogue_id"], r["turn"]), row)
 
 
 def record(task: TurnTask, lines: list[str], gold: Path, dialogues: dict[str, list[dict]],
            refs: list[tuple[str, int]]) -> int:
     """Append "INDEX<TAB>LABEL[<TAB>NOTE]" lines to the gold file (skipping turns it holds); the count added."""
 
-    def row(idx: int, label: str, rest: list[str]) -> tuple[tuple[str, int], dict]:
+    def row(idx: int, label: str, rest: list[str]) -> dict:
         did, turn = refs[idx]
         r = {"dialogue_id": did, "turn": turn, "sha1": sha12(dialogues[did][turn]["content"]), "label": label}
         if task.part_of is not None:
             r["part"] = task.part_of(did)
         if rest and rest[0]:
             r["note"] = rest[0]
-        return (did, turn), r
+        return r
 
     return append_labels(lines, gold, set(label_set(task.label_set)), row)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,27 @@ def read_rows(path: Path) -> list[dict]:
     """The rows of a gold file."""
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def append_rows(lines: list[str], gold: Path, key_of: Callable[[dict], Hashable],
+                make_row: Callable[[str], dict | None]) -> int:
+    """Append to a gold file one row per label line (blank lines and `#` comments skipped), made by
+    `make_row(line)`, leaving out a row whose `key_of` the file already holds; the count added. Every annotation
+    tool records through here."""
+    done = {key_of(r) for r in read_rows(gold)} if gold.exists() else set()
+    gold.parent.mkdir(parents=True, exist_ok=True)
+    added = 0
+    with gold.open("a", encoding="utf-8") as out:
+        for line in lines:
+            if not line.strip() or line.startswith("#"):
+                continue
+            row = make_row(line)
+            if row is None or key_of(row) in done:
+                continue
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            done.add(key_of(row))
+            added += 1
+    return added
 
 
 def gold_file(name: str | Path) -> Path:

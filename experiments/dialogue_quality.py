@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from curate.assets import data_root
-from curate.models.dialogue_quality_train import Design, _arrays, _gold, cross_validate, spearman
+from curate.models.dialogue_quality_train import Design, cross_validate, gold_arrays, load_gold, spearman
 from curate.models.hashed_text import document_frequency_idf, fit_ridge
 from curate.models.train import load_train_config
 
@@ -69,9 +69,9 @@ def tag_features(table: Any) -> dict[str, np.ndarray]:
     valence (P(happy group) - P(angry, sad, fear groups), `curate.stages.dialogue`) over the dialogue: mean,
     minimum, slope over the turns, last minus mean, later half minus earlier half; the supporter's mean valence
     and mean strategy confidence."""
-    from curate.stages.dialogue import _valence_weights
+    from curate.stages.dialogue import valence_weights
 
-    w = _valence_weights()
+    w = valence_weights()
     level = {"none": 0, "concern": 1, "high": 2}
 
     def val(t: dict) -> float:
@@ -143,9 +143,9 @@ def main() -> None:
     ap.add_argument("--tag-features", action="store_true")
     args = ap.parse_args()
     cfg = load_train_config("dialogue_quality")
-    gold = _gold(cfg.doc, Path(args.data_root).resolve(), ("select",))
+    gold = load_gold(cfg.doc, Path(args.data_root).resolve(), ("select",))
     base = _design(SIGNALS, 30.0, None)
-    raw, texts, risk, web = _arrays(gold, base)
+    raw, texts, risk, web = gold_arrays(gold, base)
     y = gold.ratings
     idf = document_frequency_idf(gold.corpus_supporter_texts)
     print(f"select part: {len(y)} dialogues, ratings {dict(zip(*np.unique(y, return_counts=True), strict=True))}")

@@ -142,13 +142,15 @@ def rank_report(pred: np.ndarray, y: np.ndarray, sources: np.ndarray, baseline: 
     return rep
 
 
-def _gold(doc: dict[str, Any], data_root: Path, parts: tuple[str, ...]) -> Any:
+def load_gold(doc: dict[str, Any], data_root: Path, parts: tuple[str, ...]) -> Any:
+    """The rated dialogues of the config's gold set in `parts`, resolved against the data root."""
     from curate.models.training_data.dialogue_quality import build
 
     return build(doc["data"], data_root, parts)
 
 
-def _arrays(gold: Any, design: Design) -> tuple[dict[str, np.ndarray], list[str], np.ndarray, np.ndarray]:
+def gold_arrays(gold: Any, design: Design) -> tuple[dict[str, np.ndarray], list[str], np.ndarray, np.ndarray]:
+    """The gold dialogues' signal columns, supporter texts, risk_unaddressed flags and web-quality baseline."""
     import pyarrow.compute as pc
 
     texts = supporter_texts(gold.table.column("turns"), gold.table.num_rows).to_pylist()
@@ -162,12 +164,12 @@ def train(cfg: Any, data_root: Path, out: Path, command: str) -> Any:
     from curate.assets import SHARED_DATA
     from curate.assets import data_root as default_data_root
     from curate.models.card import ModelCard, write_card
-    from curate.models.train import CARD_HEADER, _rel, _sha256
+    from curate.models.train import CARD_HEADER, file_sha256, repo_relative
 
     doc = cfg.doc
     design = Design.from_config(doc)
-    gold = _gold(doc, data_root, ("select",))
-    raw, texts, risk, baseline = _arrays(gold, design)
+    gold = load_gold(doc, data_root, ("select",))
+    raw, texts, risk, baseline = gold_arrays(gold, design)
     y = gold.ratings
     idf = document_frequency_idf(gold.corpus_supporter_texts, int((doc.get("model") or {}).get("text", {}).get("buckets", BUCKETS)))
     oof = cross_validate(raw, texts, y, risk, idf, design)
@@ -186,9 +188,9 @@ def train(cfg: Any, data_root: Path, out: Path, command: str) -> Any:
         name=doc["name"], task=TASK, version=str(doc["version"]), backend="linear", model=model_path.name,
         labels=[str(x) for x in doc["labels"]], description=str(doc.get("description", "")).strip(),
         features={"mode": "signals", "columns": [f.name for f in model.features]},
-        threshold=doc.get("threshold"), sha256=_sha256(model_path), path=out / f"{stem}.yaml")
+        threshold=doc.get("threshold"), sha256=file_sha256(model_path), path=out / f"{stem}.yaml")
     card.metrics = metrics
-    card.training = {"command": command, "config": _rel(cfg.path),
+    card.training = {"command": command, "config": repo_relative(cfg.path),
                      "data_root": SHARED_DATA if Path(data_root).resolve() == default_data_root() else str(data_root),
                      "data": doc["data"], "model": doc.get("model"), "cv": doc.get("cv"),
                      "examples": {"select": int(len(y)), "ratings": metrics["select_cv"]["ratings"]},
@@ -216,8 +218,8 @@ def evaluate_gold(card: Any, data_root: Path, config: Path | None, part: str | N
     cfg = load_train_config(TASK, config)
     design = Design.from_config(cfg.doc)
     model = load_model(card)
-    gold = _gold(cfg.doc, data_root, (part,) if part else ("select", "test"))
-    _, texts, risk, baseline = _arrays(gold, design)
+    gold = load_gold(cfg.doc, data_root, (part,) if part else ("select", "test"))
+    _, texts, risk, baseline = gold_arrays(gold, design)
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -87,7 +87,8 @@ def _write_lines(path: Path, examples: list[Example], mode: str, max_chars: int,
             f.write(" ".join(ft_label(lab) for lab in ex.labels) + " " + line + "\n")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes, as a card records its model's."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -144,7 +145,7 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
         label_maps={str(k): {str(a): str(b) for a, b in v.items()} for k, v in (doc.get("label_maps") or {}).items()},
         min_confidence=doc.get("min_confidence"), decision=dict(doc.get("decision") or {}), default_on=bool(doc.get("default_on", True)),
         off_reason=str(doc.get("off_reason", "")).strip(),
-        description=str(doc.get("description", "")).strip(), sha256=_sha256(model_path), path=out / f"{stem}.yaml")
+        description=str(doc.get("description", "")).strip(), sha256=file_sha256(model_path), path=out / f"{stem}.yaml")
     clf = Classifier(card)
     if calib:
         j = card.labels.index(positive)
@@ -161,7 +162,7 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
     card.metrics = metrics
     card.training = {
         "command": command or f"curate train {task}",
-        "config": _rel(cfg.path),
+        "config": repo_relative(cfg.path),
         # the default location is recorded in words, not as this machine's path, so the card stays reproducible
         "data_root": SHARED_DATA if data_root == default_data_root() else str(data_root),
         "data": doc["data"],
@@ -200,7 +201,8 @@ def _cross_fitted(card: ModelCard, splits: Splits, params: dict[str, Any], quant
     return out
 
 
-def _rel(path: Path) -> str:
+def repo_relative(path: Path) -> str:
+    """A path relative to the checkout (as a card names its config), or as given when it lies outside."""
     try:
         return str(path.resolve().relative_to(asset_dir("classifiers").parent))
     except ValueError:

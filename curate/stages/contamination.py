@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.stages.dedup import compact_text
-from curate.stages.minhash import _mix
+from curate.stages.minhash import mix64_scalar
 from curate.stages.ngrams import POLY_BASE, CodepointBatch, to_codepoints
 
 
@@ -93,7 +93,7 @@ def _roll(cps: np.ndarray, a: int, e: int, n: int, out: np.ndarray, at: int) -> 
         if s > a:
             h -= np.uint64(cps[s - 1]) * top
         h = h * base + np.uint64(cps[s + n - 1])
-        out[at + s - a] = _mix(h ^ width)
+        out[at + s - a] = mix64_scalar(h ^ width)
 
 
 @numba.njit(nogil=True, cache=True)

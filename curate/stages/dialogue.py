@@ -104,7 +104,7 @@ def strategy_entropy(turns: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndar
 
 
 @cache
-def _valence_weights() -> np.ndarray:
+def valence_weights() -> np.ndarray:
     """Valence of each emotion label (label-set order): +1 the happy group, -1 angry, sad and fear, 0 neutral
     and surprise (`label_maps.emotion_coarse`)."""
     coarse = label_map("emotion_coarse")
@@ -120,7 +120,7 @@ def seeker_valence(turns: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndarra
     if scores is None or not len(frame):
         return np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
     seek = frame.with_columns(s=scores).filter((pl.col("role") == "seeker") & pl.col("s").is_not_null())
-    weights = _valence_weights()
+    weights = valence_weights()
     matrix = seek["s"].list.to_array(len(weights)).to_numpy().astype(np.float64).reshape(seek.height, len(weights))
     seek = seek.with_columns(v=pl.Series(matrix @ weights))
     agg = seek.sort("row", "pos").group_by("row").agg(first=pl.col("v").first(), last=pl.col("v").last())
@@ -189,7 +189,8 @@ def _generic_clauses(path: str) -> pl.Series:
     return storage.read_parquet(path)["clause"]
 
 
-def _dialogue_signals(table: pa.Table, settings: Settings) -> pa.Table:
+def dialogue_signals(table: pa.Table, settings: Settings) -> pa.Table:
+    """finish: the dialogue signals of each live dialogue and the rules that read them (`DIALOGUE_SIGNALS`)."""
     from curate.stages.rules import apply_global_rules, load_rule_sets
 
     if not _live_dialogues(table).any():
@@ -211,7 +212,7 @@ def needed(settings: Settings) -> bool:
 
 DIALOGUE_SIGNALS = Stage("dialogue_signals", reads=("turns", "text", "kind", "drop_reason", "sig_*"),
                          adds=(*TEXT_SIGNALS, *FINISH_SIGNALS, "rule_flags", "drop_reason", "drop_detail"),
-                         apply=_dialogue_signals, active=needed)
+                         apply=dialogue_signals, active=needed)
 
 
 def describe() -> dict[str, Any]:

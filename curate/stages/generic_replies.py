@@ -73,7 +73,7 @@ def supporter_clauses(turns: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pl
     )
 
 
-def _clause_column(table: pa.Table, settings: Settings) -> pa.Table:
+def clause_column(table: pa.Table, settings: Settings) -> pa.Table:
     """per_record: the distinct supporter clause hashes of each live dialogue (null for other rows)."""
     n = table.num_rows
     live = _live_dialogues(table)
@@ -170,6 +170,6 @@ def needed(settings: Settings) -> bool:
 
 
 REPLY_CLAUSES = Stage("reply_clauses", reads=("turns", "kind", "drop_reason"), adds=(CLAUSES,),
-                      apply=_clause_column, active=needed, on_failed=True)
+                      apply=clause_column, active=needed, on_failed=True)
 GENERIC_REPLIES = GlobalStep("generic_replies", reads=("exact_hash", CLAUSES), output="generic_replies",
                              run=generic_global, active=needed)

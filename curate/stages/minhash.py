@@ -87,7 +87,8 @@ def signatures(batch: CodepointBatch, params: MinHashParams) -> np.ndarray:
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _mix(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled; mix64 on one value
+def mix64_scalar(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    """`ngrams.mix64` on one value, for compiled loops."""
     h ^= h >> np.uint64(30)
     h *= np.uint64(0xBF58476D1CE4E5B9)
     h ^= h >> np.uint64(27)
@@ -113,7 +114,7 @@ def fill_bins(cps: np.ndarray, offsets: np.ndarray, n: int, seed: np.uint64, sig
             h = np.uint64(0)
             for k in range(width):
                 h = h * base + np.uint64(cps[a + s + k])
-            h = _mix(_mix(h ^ np.uint64(width)) ^ seed)
+            h = mix64_scalar(mix64_scalar(h ^ np.uint64(width)) ^ seed)
             b = ((h >> np.uint64(32)) * p) >> np.uint64(32)
             v = np.uint32(h & np.uint64(0xFFFFFFFE))
             if v < sig[d, b]:
@@ -144,7 +145,7 @@ def sorted_shingle_sets(cps: np.ndarray, offsets: np.ndarray, n: int) -> tuple[n
             h = np.uint64(0)
             for k in range(width):
                 h = h * base + np.uint64(cps[a + s + k])
-            flat[pos + s] = _mix(h ^ np.uint64(width))
+            flat[pos + s] = mix64_scalar(h ^ np.uint64(width))
         seg = flat[pos : pos + windows]
         seg.sort()
         u = 1

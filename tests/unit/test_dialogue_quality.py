@@ -20,7 +20,7 @@ from curate.schema import conform, label_map, label_set, record_schema
 from curate.stages import generic_replies as gr
 from curate.stages.base import Settings
 from curate.stages.dialogue import (
-    _dialogue_signals,
+    dialogue_signals,
     risk_unaddressed,
     seeker_risk,
     seeker_valence,
@@ -135,7 +135,7 @@ def test_generic_reply_share_and_clusters(tmp_path: Path):
            "和老师约个时间谈谈成绩", "把大任务拆成三件小事", "先照顾好自己的身体"]
     dialogues = [[sk("谢谢你"), sp(own[i]), sk("嗯"), sp("不客气，祝你生活愉快。")] for i in range(6)]
     dialogues[0] += [sk("还有"), sp(own[6])]
-    table = gr._clause_column(records(dialogues), Settings())
+    table = gr.clause_column(records(dialogues), Settings())
     rows = gr.clause_rows(table)
     assert set(gr.generic_clauses(rows, None, 6)["clause"].to_pylist()) == set(
         gr.generic_clauses(rows, None, 5)["clause"].to_pylist())
@@ -169,7 +169,7 @@ def test_generic_step_small_and_large(tmp_path: Path, monkeypatch, driver_rows: 
     monkeypatch.setattr(gr, "DRIVER_ROWS", driver_rows)
     closing = "不客气，祝你生活愉快。"
     dialogues = [[sk("谢谢你"), sp(f"第{i}个建议是每天散步{i}分钟"), sk("嗯"), sp(closing)] for i in range(6)]
-    table = gr._clause_column(records(dialogues), Settings())
+    table = gr.clause_column(records(dialogues), Settings())
     paths = []
     for k, part in enumerate((table.slice(0, 3), table.slice(3))):
         paths.append(str(tmp_path / f"part-{k}.parquet"))
@@ -274,7 +274,7 @@ GOOD = [sk("最近和男朋友总吵架，我很难过。"), sp("吵架之后你
 def finished(dialogues: list[list[dict]], rule_files: tuple[str, ...] = ("dialogue.yaml",)) -> pa.Table:
     """per_record, the risk tagger (the tags stage), then the dialogue signals, as a run does."""
     settings = Settings(rule_files=rule_files, normalize=NormalizeSpec())
-    return _dialogue_signals(tag_batch(per_record(records(dialogues), settings), risk_tagger()), settings)
+    return dialogue_signals(tag_batch(per_record(records(dialogues), settings), risk_tagger()), settings)
 
 
 def test_dialogue_quality_caps_and_rows():

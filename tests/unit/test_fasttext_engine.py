@@ -67,10 +67,12 @@ def real_texts(request) -> list[str]:
 
 def _reference(path: Path, lines: list[str], clf: FastTextClassifier) -> np.ndarray:
     labels, probs = load_fasttext(path).predict(lines, k=-1)
+    # the card's labels in its order; a label the card does not list goes to a last column, dropped below
+    column = {ft_label(lab): i for i, lab in enumerate(clf.labels)}
     ref = np.zeros((len(lines), len(clf.labels) + 1), dtype=np.float32)
     for i, (labs, ps) in enumerate(zip(labels, probs, strict=True)):
         for lab, p in zip(labs, ps, strict=True):
-            ref[i, clf._index[lab]] = min(p, 1.0)
+            ref[i, column.get(lab, len(clf.labels))] = min(p, 1.0)
     return ref[:, : len(clf.labels)]
 
 
