@@ -41,6 +41,11 @@ def level(text: str) -> str:
     ("我男朋友很绝望。", "none"),                                # third-person hopelessness (clause by clause)
     ("我最近总是焦虑，晚上睡不着。", "none"),
     ("我想好好规划自己的学业。", "none"),                        # 划自己 inside 规划自己
+    ("我想告别这个世界。", "high"),
+    ("我真的想放弃自己的生命。", "high"),
+    ("我不会放弃生命的。", "concern"),                           # negation
+    ("为了工作放弃生命中最重要的东西，值得吗？", "none"),        # a thing in one's life
+    ("每天都过得生不如死。", "concern"),
 ])
 def test_weak_labeller_on_written_sentences(text: str, expected: str) -> None:
     assert level(text) == expected

@@ -28,18 +28,6 @@ from curate.schema import label_set
 
 GOLD = "risk-hand-labels.jsonl"
 SOURCES = (SMILECHAT, EMOLLM)
-# experiments/risk.py on the shipped card (report: test part, 206 turns, 48 high; share: all of SMILECHAT)
-FIGURES = {
-    "test_high": "shipped decision: precision 0.863, recall 0.917 (44 of 48); lexicon alone 0.880 / 0.917; "
-                 "tagger arg-max 0.840 / 0.875; weighted back to the population 0.860 / 0.915",
-    "test_concern": "shipped decision: precision 0.594, recall 0.679; lexicon alone 0.606 / 0.714; tagger arg-max "
-                    "0.652 / 0.536; weighted back to the population 0.586 / 0.180",
-    "test_accuracy": "shipped 0.888 (macro-F1 0.824); lexicon 0.893 (0.834); tagger 0.879 (0.796); majority none 0.631 (0.258)",
-    "select_high": "hybrid 0.879 / 0.962 at every P(high) threshold from 0.1 to 0.95: the tagger adds no high turn "
-                   "the lexicon misses; tagger alone at 0.95: 0.900 / 0.679",
-    "smilechat_dialogues": "11,051: none 9,863 (89.2%), concern 411 (3.7%), high 777 (7.0%)",
-    "self_agreement": "60 of 60 relabelled turns agree: one annotator, one session, first labels in memory",
-}
 
 
 def gold_turns(data_root: Path, name: str = GOLD) -> list[GoldTurn]:
@@ -83,6 +71,6 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
         "weak_levels_all_turns": dict(Counter(h.level for h in hits)),
         "seeker_turns_read": len(turns),
         "cues_sha256": hashlib.sha256(cues_path.read_bytes()).hexdigest(),
-        "figures": FIGURES,
     }
+    notes.update(cfg.get("notes") or {})  # the config's own notes (experiments/risk.py's figures for this card)
     return Splits(train, select, notes)
