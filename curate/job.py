@@ -506,7 +506,8 @@ def _parse_decontaminate(d: Any, base: Path) -> DecontamSpec | None:
 
 
 def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[str, ModelSpec]:
-    """`scores:` / `tags:` → task → ModelSpec. Absent: every task with its shipped card; false: none."""
+    """`scores:` / `tags:` → task → ModelSpec. Absent: every task with its shipped card; false: none; a mapping:
+    the tasks it lists (a card name, a mapping of settings, or true for the shipped card), the others off."""
     from curate.models.card import CardError, read_card
 
     if d is None:  # every shipped model that is on by default (a card says `default_on: false` and why)
@@ -519,6 +520,11 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
         where = f"{section}.{task}"
         if value is None or value is False:
             continue
+        if value is True:  # the task with its shipped card
+            value = {}
+        if not isinstance(value, str | dict):
+            raise JobError(f"{where}: a card file name, a mapping (card, threshold, min_confidence, spoken), true (the "
+                           f"shipped card) or false (off); got {value!r}")
         item = {"card": value} if isinstance(value, str) else \
             _check_keys(value, {"card", "threshold", "min_confidence", "spoken"}, where)
         card = item.get("card", f"{task}.yaml")

@@ -27,7 +27,16 @@ def test_false_turns_scoring_off_and_a_threshold_overrides(tmp_path: Path) -> No
     assert list(job.scores) == ["toxicity"] and job.scores["toxicity"].threshold == 0.7
 
 
+def test_a_mapping_runs_the_tasks_it_lists_true_with_the_shipped_card(tmp_path: Path) -> None:
+    job = _job(tmp_path, scores={"quality": True, "domain": "domain.yaml", "toxicity": False})
+    assert list(job.scores) == ["quality", "domain"]
+    assert Path(job.scores["quality"].card).name == "quality.yaml" and Path(job.scores["quality"].card).is_file()
+    # a mapping selects: naming one task false leaves the rest out too, not on
+    assert _job(tmp_path, scores={"dialogue_quality": False}).scores == {}
+
+
 @pytest.mark.parametrize(("scores", "message"), [
+    ({"toxicity": 1}, r"scores.toxicity: a card file name, a mapping .*true .*false .*got 1"),
     ({"sarcasm": "toxicity.yaml"}, r"scores: unknown key\(s\) \['sarcasm'\]"),
     ({"toxicity": "nope.yaml"}, r"scores.toxicity.card: .*nope.yaml"),
     ({"quality": "toxicity.yaml"}, r"scores.quality.card: .* is a card for task 'toxicity', not 'quality'"),
