@@ -33,7 +33,7 @@ from curate.models.training_data import domain, web_gold
 from curate.models.training_data.domain import load_seeds, stop_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ftcv import config_args, labelled_lines, load_config, train_lines  # noqa: E402
+from ftcv import config_args, feature_settings, labelled_lines, load_config, train_lines  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
@@ -88,14 +88,11 @@ def main() -> None:
     """Cross-validate one configuration and print a JSON summary line."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     config_args(ap, REPO / "classifiers/train/domain.yaml", "pseudo.per_label=500")
-    ap.add_argument("--mode", help="feature mode override (chars, words)")
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--name", default="config")
     ap.add_argument("--save", type=Path, help="keep the model trained on the whole select part here")
     args = ap.parse_args()
     conf, data, params = load_config(args)
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
-    mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
+    mode, max_chars = feature_settings(args, conf)
     labels = list(conf["labels"])
     gold_spec = {**(data.get("gold") or {}), "path": GOLD, "part": "select"}
     repeat = int(gold_spec.get("repeat", 1)) if data.get("gold") else 0

@@ -52,11 +52,20 @@ def train_lines(lines: list[str], params: dict, seed: int, save: Path | None = N
 
 
 def config_args(ap: argparse.ArgumentParser, config: Path, set_example: str) -> None:
-    """The options every config experiment takes: the training config, the data folder and overrides."""
+    """The options every config experiment takes: the training config, the data folder, overrides, the feature
+    mode, the number of folds and a name for the summary line."""
     ap.add_argument("--config", default=str(config))
     ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--set", action="append", default=[], help=f"data.* override, e.g. {set_example}")
     ap.add_argument("--ft", action="append", default=[], help="fastText override, e.g. epoch=5")
+    ap.add_argument("--mode", help="feature mode override (chars, words)")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--name", default="config")
+
+
+def feature_settings(args: argparse.Namespace, conf: dict) -> tuple[str, int]:
+    """The feature mode (`--mode` over the config's) and the config's max_chars."""
+    return args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
 
 
 def load_config(args: argparse.Namespace) -> tuple[dict, dict, dict]:

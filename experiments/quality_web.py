@@ -34,7 +34,7 @@ from curate.models.metrics import auc
 from curate.models.training_data import quality, web_gold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ftcv import config_args, labelled_lines, load_config, train_lines  # noqa: E402
+from ftcv import config_args, feature_settings, labelled_lines, load_config, train_lines  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
@@ -77,14 +77,11 @@ def main() -> None:
     """Cross-validate one configuration and print a JSON summary line."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     config_args(ap, REPO / "classifiers/train/quality.yaml", "gold.repeat=8")
-    ap.add_argument("--mode", help="feature mode override (chars, words)")
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--name", default="config")
     ap.add_argument("--dump", type=Path, help="write the out-of-fold scores here (JSON)")
     args = ap.parse_args()
     conf, data, params = load_config(args)
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
-    mode, max_chars = args.mode or conf["features"]["mode"], int(conf["features"].get("max_chars", 2000))
+    mode, max_chars = feature_settings(args, conf)
     spec = data.get("gold") or {}
     repeat, medium = int(spec.get("repeat", 0)), str(spec.get("medium", "both"))
     t0 = time.time()

@@ -58,6 +58,20 @@ def measure(clf: Classifier, cold_dev: tuple[list[str], np.ndarray], sets: dict[
     return row
 
 
+def cold_dev_set(data_root: Path, cfg: dict) -> tuple[list[str], np.ndarray]:
+    """COLD dev (the toxicity config's valid file) as texts and whether each is offensive."""
+    dev = read_labelled(data_root / cfg["data"]["valid"], cfg.get("label_values"))
+    return [ex.text for ex in dev], np.array([cfg["positive"] in ex.labels for ex in dev])
+
+
+def print_header(sets: dict[str, list[str]], cold_dev: tuple[list[str], np.ndarray], width: int) -> list[str]:
+    """Print the sets' sizes and the table's header (the model column `width` wide); the table's columns."""
+    print("n: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()) + f", cold dev {len(cold_dev[0])}")
+    cols = ["cold_dev_acc", *sets]
+    print(f"{'model':<{width}}" + "".join(f"{c:>18}" for c in cols))
+    return cols
+
+
 def train_variant(counselor: int, client: int, data_root: Path, tmp: Path) -> Path:
     cfg = load_train_config("toxicity")
     doc = copy.deepcopy(cfg.doc)
@@ -82,14 +96,10 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data_root = Path(args.data_root).resolve()
-    counselling = load_train_config("toxicity").doc["data"].get("counselling") or {}
-    sets = load_sets(data_root, counselling)
     cfg = load_train_config("toxicity").doc
-    dev = read_labelled(data_root / cfg["data"]["valid"], cfg.get("label_values"))
-    cold_dev = ([ex.text for ex in dev], np.array([cfg["positive"] in ex.labels for ex in dev]))
-    print("n: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()) + f", cold dev {len(dev)}")
-    cols = ["cold_dev_acc", *sets]
-    print(f"{'model':<14}" + "".join(f"{c:>18}" for c in cols))
+    sets = load_sets(data_root, cfg["data"].get("counselling") or {})
+    cold_dev = cold_dev_set(data_root, cfg)
+    cols = print_header(sets, cold_dev, 14)
     with tempfile.TemporaryDirectory(prefix="tox-exp-") as tmp:
         cards = [(v, train_variant(*map(int, v.split(":")), data_root, Path(tmp))) for v in args.variant] \
             or [(Path(args.card).stem, Path(args.card))]

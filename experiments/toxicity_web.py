@@ -27,13 +27,12 @@ import yaml
 from curate.annotations import read_lines
 from curate.assets import data_root as default_data_root
 from curate.models.classifier import load_classifier
-from curate.models.evaluate import read_labelled
 from curate.models.train import load_train_config, train_task
 from curate.models.training_data.web_gold import doc_key, gold_documents
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ftcv import set_dotted  # noqa: E402
-from toxicity_counselling import load_sets, measure  # noqa: E402
+from toxicity_counselling import cold_dev_set, load_sets, measure, print_header  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CLUE, CC = "web/cluecorpussmall-a.txt", "web/cwt-commoncrawl-sample.jsonl"
@@ -71,11 +70,8 @@ def main() -> None:
     data_root = Path(args.data_root).resolve()
     cfg = load_train_config("toxicity").doc
     sets = {**web_sets(data_root), **load_sets(data_root, cfg["data"].get("counselling") or {})}
-    dev = read_labelled(data_root / cfg["data"]["valid"], cfg.get("label_values"))
-    cold_dev = ([ex.text for ex in dev], np.array([cfg["positive"] in ex.labels for ex in dev]))
-    print("n: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()) + f", cold dev {len(dev)}")
-    cols = ["cold_dev_acc", *sets]
-    print(f"{'model':<10}" + "".join(f"{c:>18}" for c in cols))
+    cold_dev = cold_dev_set(data_root, cfg)
+    cols = print_header(sets, cold_dev, 10)
     with tempfile.TemporaryDirectory(prefix="tox-web-") as tmp:
         cards = [(f"v{i}", train_variant(v, data_root, Path(tmp), i)) for i, v in enumerate(args.variant)] \
             or [(Path(args.card).stem, Path(args.card))]
