@@ -61,8 +61,11 @@ class Classifier:
         elif self.context and contexts is not None:
             from curate.models.features import featurize_with_context, tokens_with_context
 
-            view = tokens_with_context if native else featurize_with_context
-            proba = self.backend.predict_proba(view(texts, contexts, mode, max_chars, self.context))
+            if native and cache is not None and cache.texts is texts:
+                proba = self.backend.predict_proba(cache.tokens_with_context(contexts, mode, max_chars, self.context))
+            else:
+                view = tokens_with_context if native else featurize_with_context
+                proba = self.backend.predict_proba(view(texts, contexts, mode, max_chars, self.context))
         else:
             cache = cache if cache is not None and cache.texts is texts else FeatureCache(texts)
             proba = self.backend.predict_proba(cache.tokens(mode, max_chars) if native else cache.get(mode, max_chars))

@@ -255,6 +255,8 @@ class FeatureCache:
         self.texts = texts
         self._views: dict[tuple[str, int], list[str]] = {}
         self._tokens: dict[tuple[str, int], FastTextTokens] = {}
+        # with context: keyed by the contexts' object too (callers pass the same list for the same turns)
+        self._context_tokens: dict[tuple[int, str, int, int], tuple[Sequence, FastTextTokens]] = {}
 
     def get(self, mode: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
         """The batch featurised with `mode`, cut to `max_chars` (lines, for models outside the batch engine)."""
@@ -269,3 +271,13 @@ class FeatureCache:
         if key not in self._tokens:
             self._tokens[key] = tokens(self.texts, mode, max_chars)
         return self._tokens[key]
+
+    def tokens_with_context(self, contexts: Sequence[Sequence[str | None]], mode: str,
+                            max_chars: int = DEFAULT_MAX_CHARS, context: int = 1) -> FastTextTokens:
+        """`tokens_with_context(texts, contexts, ...)`, computed once for every model reading these contexts."""
+        key = (id(contexts), mode, max_chars, context)
+        got = self._context_tokens.get(key)
+        if got is None or got[0] is not contexts:  # the list is kept, so its id cannot be reused meanwhile
+            got = self._context_tokens[key] = (contexts, tokens_with_context(self.texts, contexts, mode, max_chars,
+                                                                             context))
+        return got[1]

@@ -196,12 +196,24 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     if len(idx) > 1:  # the previous turn is context only inside the same dialogue
         prev_same[1:] = (parents[idx[1:]] == parents[idx[:-1]]) & (idx[1:] == idx[:-1] + 1)
     contexts = [((texts[i - 1],) if prev_same[i] else ()) for i in range(len(idx))]
-    cache = FeatureCache(texts)
     fields = {f.name: flat.field(f.name) for f in turn_type}
     n_flat = len(flat)
     affect: dict[str, np.ndarray] = {}
     spoken_turn = _is(roles, SPOKEN_ROLE)
     speaker_ctx: list[tuple[str, ...]] | None = None
+    # the turns a model reads, with their contexts and one FeatureCache, built once per set of turns: the
+    # taggers reading the same turns (emotion, sentiment, dialogue act; the two spoken ones) share one featurisation
+    views: dict[tuple[bool, bytes], tuple[list[str], list[tuple[str, ...]], FeatureCache]] = {}
+
+    def view(rows: np.ndarray, spoken: bool) -> tuple[list[str], list[tuple[str, ...]], FeatureCache]:
+        key = (spoken, rows.tobytes())
+        if key not in views:
+            of = speaker_ctx if spoken else contexts
+            assert of is not None
+            sub = [texts[i] for i in rows]
+            views[key] = (sub, [of[i] for i in rows], FeatureCache(sub))
+        return views[key]
+
     for task in TURN_TASKS:
         if task not in taggers.models:
             continue
@@ -213,15 +225,13 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
         scores = np.zeros((len(sel), len(labels)))
         written = sel[~spoken]
         if len(written):
-            sub_texts = [texts[i] for i in written]
-            scores[~spoken] = taggers.proba(task, sub_texts, [contexts[i] for i in written],
-                                            cache if len(written) == len(idx) else FeatureCache(sub_texts))
+            sub_texts, sub_contexts, sub_cache = view(written, False)
+            scores[~spoken] = taggers.proba(task, sub_texts, sub_contexts, sub_cache)
         if spoken.any():
             if speaker_ctx is None:
                 speaker_ctx = speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)), texts)
-            talk = sel[spoken]
-            scores[spoken] = taggers.proba(task, [texts[i] for i in talk], [speaker_ctx[i] for i in talk], None,
-                                           spoken=True)
+            talk_texts, talk_contexts, talk_cache = view(sel[spoken], True)
+            scores[spoken] = taggers.proba(task, talk_texts, talk_contexts, talk_cache, spoken=True)
         if task in AFFECT_TASKS:
             affect[task] = scores
         target = idx[sel]

@@ -35,3 +35,48 @@ def test_labels_below_min_confidence_are_null() -> None:
     for row, label in zip(scores, got, strict=True):
         assert label == (("a", "b", "c")[int(row.argmax())] if row.max() >= 0.5 else None)
     assert None in got and any(got)
+
+
+def _dialogues() -> pa.Table:
+    from curate.schema import arrow_schema, conform
+
+    dialogues = [
+        [("seeker", "最近工作压力很大，睡不好。"), ("supporter", "听起来你很累，愿意多说一点吗？"),
+         ("seeker", "我也不知道该怎么办。"), ("supporter", "我们可以一起想想办法。")],
+        [("甲", "你今天怎么回来这么晚？"), ("乙", "路上堵车了，别生气嘛。"), ("甲", "我没生气，就是担心你。")],
+    ]
+    rows = [{"id": f"d{i}", "kind": "dialogue", "source": "t", "source_file": "t.jsonl", "source_line": i + 1,
+             "schema_version": "x", "pipeline_version": "x", "text": "",
+             "turns": [{"speaker": s, "role": s if s in ("seeker", "supporter") else "other", "role_raw": s, "text": t}
+                       for s, t in turns]}
+            for i, turns in enumerate(dialogues)]
+    return conform(pa.Table.from_pylist(rows, schema=arrow_schema()))
+
+
+def test_taggers_reading_the_same_turns_share_one_featurisation(repo, monkeypatch) -> None:
+    from curate.job import ModelSpec
+    from curate.models import features
+    from curate.stages.tag import Taggers, tag_batch
+
+    cards = repo / "classifiers"
+    taggers = Taggers({"emotion": ModelSpec(str(cards / "emotion.yaml"), spoken=str(cards / "emotion-spoken.yaml")),
+                       "sentiment": ModelSpec(str(cards / "sentiment.yaml"),
+                                              spoken=str(cards / "sentiment-spoken.yaml")),
+                       "dialogue_act": ModelSpec(str(cards / "dialogue_act.yaml")),
+                       "strategy": ModelSpec(str(cards / "strategy.yaml"))})
+    calls = []
+    ids = features._ids
+    monkeypatch.setattr(features, "_ids", lambda *a: calls.append(a) or ids(*a))
+    shared = tag_batch(_dialogues(), taggers)
+    # the written turns of emotion and sentiment; all turns (dialogue act); the supporter's (strategy); the
+    # spoken turns and their speaker contexts (emotion and sentiment spoken): one featurisation each
+    assert len(calls) == 5
+    # each model featurising for itself gives the same table
+    monkeypatch.setattr(features.FeatureCache, "tokens", lambda self, mode, max_chars=2000:
+                        features.tokens(self.texts, mode, max_chars))
+    monkeypatch.setattr(features.FeatureCache, "tokens_with_context", lambda self, contexts, mode, max_chars=2000,
+                        context=1: features.tokens_with_context(self.texts, contexts, mode, max_chars, context))
+    calls.clear()
+    alone = tag_batch(_dialogues(), taggers)
+    assert len(calls) == 8
+    assert alone.equals(shared)
