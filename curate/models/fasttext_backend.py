@@ -74,17 +74,14 @@ def _offsets(line: np.ndarray, n: int) -> np.ndarray:
 
 @numba.njit(nogil=True, cache=True)
 def _line_sums(matrix: np.ndarray, zero: int, vocab_rows: np.ndarray, ids: np.ndarray, offsets: np.ndarray,
-               eos_row: int, grams: np.ndarray, bucket_row: np.ndarray, ngram_base: int, sums: np.ndarray,
-               count: np.ndarray) -> None:  # pragma: no cover - compiled
+               eos_row: int, gram_rows: np.ndarray, sums: np.ndarray, count: np.ndarray) -> None:  # pragma: no cover
     """For each line i (tokens `ids[offsets[i]:offsets[i+1]]`, then fastText's end-of-line token): add the
     input row of every word and of every word n-gram to `sums[i]`, and count the rows that are not the
     `zero` row, as fastText's `getLine` + `addWordNgrams` + `computeHidden` do, in one pass.
 
-    `grams[k - 2, p]` is the bucket of the k-gram starting at position p of the lines laid end to end with
-    their end-of-line tokens (`FastTextTokens.grams`); a bucket's row is `ngram_base + bucket`, or
-    `bucket_row[bucket]` where quantisation pruned the buckets (a pruned one maps to `zero`).
+    `gram_rows[k - 2, p]` is the input row of the k-gram starting at position p of the lines laid end to end
+    with their end-of-line tokens (`FastTextClassifier._gram_rows`).
     """
-    table = len(bucket_row) > 0
     width = matrix.shape[1]
     for i in range(len(offsets) - 1):
         start = offsets[i]
@@ -92,10 +89,9 @@ def _line_sums(matrix: np.ndarray, zero: int, vocab_rows: np.ndarray, ids: np.nd
         pos = start + i  # where the line starts, end-of-line tokens included
         for t in range(length):
             r = np.int64(vocab_rows[ids[start + t]]) if t < length - 1 else np.int64(eos_row)
-            for k in range(min(grams.shape[0], length - 1 - t) + 1):  # the word, then the n-grams it starts
+            for k in range(min(gram_rows.shape[0], length - 1 - t) + 1):  # the word, then the n-grams it starts
                 if k > 0:
-                    b = grams[k - 1, pos + t]
-                    r = np.int64(bucket_row[b]) if table else ngram_base + b
+                    r = np.int64(gram_rows[k - 1, pos + t])
                 if r != zero:
                     count[i] += 1
                     for j in range(width):
@@ -208,7 +204,6 @@ class _Interned:
 
 
 _INTERNED = _Interned()
-_NO_TABLE = np.zeros(0, dtype=np.int32)  # no bucket table: every n-gram bucket has its own row
 _SIGMOID = 1 / (1 + np.exp(-(np.arange(513) * 16 / 512 - 8)))  # fastText's sigmoid table (ova loss)
 
 
@@ -283,13 +278,20 @@ class FastTextClassifier:
         self._rows_of = (generation, rows)
         return rows[ids]
 
+    def _gram_rows(self, tokens: FastTextTokens) -> np.ndarray:
+        """The input row of every n-gram bucket of `tokens.grams` (orders 2.., every position): a bucket's row is
+        `len(words) + bucket`, or `_bucket_row[bucket]` where quantisation pruned the buckets (a pruned one maps to
+        the zero row). Looked up in one gather before `_line_sums`, whose loop then reads rows in order."""
+        f = self.file
+        grams = tokens.grams(f.word_ngrams if f.bucket > 0 else 1, f.bucket)
+        return self._bucket_row[grams] if self._bucket_row is not None else grams + len(f.words)
+
     def _proba(self, tokens: FastTextTokens) -> np.ndarray:
-        n, f = tokens.n, self.file
+        n = tokens.n
         sums = np.zeros((n, self._matrix.shape[1]), dtype=np.float64)
         count = np.zeros(n, dtype=np.int64)
-        grams = tokens.grams(f.word_ngrams if f.bucket > 0 else 1, f.bucket)
-        _line_sums(self._matrix, self._zero, self._word_rows(tokens), tokens.ids, tokens.offsets, self._eos_row, grams,
-                   self._bucket_row if self._bucket_row is not None else _NO_TABLE, len(f.words), sums, count)
+        _line_sums(self._matrix, self._zero, self._word_rows(tokens), tokens.ids, tokens.offsets, self._eos_row,
+                   self._gram_rows(tokens), sums, count)
         hidden = sums / np.maximum(count, 1)[:, None]
         logits = hidden if self._fold else hidden @ self.file.output.T.astype(np.float64)
         if self.file.loss == "softmax":
