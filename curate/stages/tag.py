@@ -43,8 +43,9 @@ SUPPORTER = "supporter"
 SEEKER = "seeker"
 SPOKEN_ROLE = "other"  # turns of dialogues without seeker/supporter roles: TV shows, chat scripts
 AFFECT_TASKS = ("emotion", "sentiment")  # the per-turn tags that also give the record-level columns
-# sentence ends for splitting web documents into utterance-sized units (Chinese and Latin punctuation, newlines)
-_SENTENCE_END = re.compile(r"(?<=[。！？!?…])|\n+")
+# a web document's utterance-sized units: runs of text up to and including a sentence end (Chinese and Latin
+# punctuation), or up to a newline or the end; newlines are never part of one
+_SENTENCE = re.compile(r"[^。！？!?…\n]*[。！？!?…]|[^。！？!?…\n]+")
 MAX_UNITS = 64  # a long document's first 64 sentences carry its tone; bounds the work per record
 RISK = "risk"
 RISK_HIGH = "risk_high"  # drop_reason of a high-risk record under the job's risk.drop
@@ -150,7 +151,7 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         sent_rows: list[int] = []
         sent_texts: list[str] = []
         for row, text in zip(doc_rows.tolist(), texts, strict=True):
-            sents = [s for s in _SENTENCE_END.split(text or "") if s and s.strip()][:MAX_UNITS] or [text or ""]
+            sents = sentence_units(text)
             sent_rows += [row] * len(sents)
             sent_texts += sents
         cache = FeatureCache(sent_texts)
@@ -161,6 +162,12 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
         unit_spoken = np.concatenate([unit_spoken, np.zeros(len(sent_rows), dtype=bool)])
     return _record_affect(batch, unit_rows, unit_scores, unit_spoken, taggers)
+
+
+def sentence_units(text: str | None) -> list[str]:
+    """The units a web document's affect is read from: its first MAX_UNITS sentences that are not blank (text cut
+    after each sentence end and at newlines), or the whole text when it has none."""
+    return [s for s in _SENTENCE.findall(text or "") if s.strip()][:MAX_UNITS] or [text or ""]
 
 
 def _seeker_units(unit_rows: np.ndarray, seeker: np.ndarray, n_rows: int) -> np.ndarray:

@@ -80,3 +80,21 @@ def test_taggers_reading_the_same_turns_share_one_featurisation(repo, monkeypatc
     alone = tag_batch(_dialogues(), taggers)
     assert len(calls) == 8
     assert alone.equals(shared)
+
+
+@given(st.text("你好。！？!?…\n\r \t\u3000a", max_size=60))
+def test_sentence_units_are_the_text_cut_after_sentence_ends_and_at_newlines(text: str) -> None:
+    import re
+
+    from curate.stages.tag import MAX_UNITS, sentence_units
+
+    # the definition: split after each sentence end (zero width) and at runs of newlines, blanks dropped
+    parts = [s for s in re.split(r"(?<=[。！？!?…])|\n+", text) if s and s.strip()]
+    assert sentence_units(text) == (parts[:MAX_UNITS] or [text])
+
+
+def test_sentence_units_keep_the_first_64() -> None:
+    from curate.stages.tag import MAX_UNITS, sentence_units
+
+    assert sentence_units("好。" * 100) == ["好。"] * MAX_UNITS
+    assert sentence_units(None) == [""] and sentence_units(" \n ") == [" \n "]
