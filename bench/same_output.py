@@ -26,6 +26,10 @@ def main() -> int:
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
     args = ap.parse_args()
+    for out in (args.before, args.after):
+        if not any((out / "data").glob("*.parquet")):
+            print(f"no shards under {out / 'data'}: not a run's output folder, or the run failed", file=sys.stderr)
+            return 2
     rows, same = [], True
     for folder in FOLDERS:
         a, b = digests(args.before, folder), digests(args.after, folder)

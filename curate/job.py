@@ -182,15 +182,17 @@ class DecontamSpec:
 @dataclass
 class ModelSpec:
     """A model the job runs for one task: its card, for binary tasks an optional threshold override, for tags
-    an optional `min_confidence` override and a `spoken` card for turns whose role is `other` (TV-show and
-    chat-script dialogue; seekers', supporters' turns and web text keep `card`); for risk, whether a `high`
-    record is rejected (`drop`, reason `risk_high`)."""
+    an optional `min_confidence` override, a `spoken` card for turns whose role is `other` (TV-show and
+    chat-script dialogue) and a `web` card for the sentences of web records (seekers' and supporters' turns
+    keep `card`, as does web text when there is no `web` card); for risk, whether a `high` record is rejected
+    (`drop`, reason `risk_high`)."""
 
     card: str
     threshold: float | None = None
     min_confidence: float | None = None
     spoken: str | None = None
     drop: bool = False
+    web: str | None = None
 
 
 @dataclass
@@ -217,10 +219,14 @@ def default_tags() -> dict[str, ModelSpec]:
     return {task: ModelSpec(f"{task}.yaml") for task in (*TURN_TASKS, *SPEAKER_TASKS)}
 
 
-def _spoken_partner(task: str) -> str | None:
-    """The shipped spoken-register card of a tagging task (`classifiers/TASK-spoken.yaml`), if there is one."""
+REGISTERS = ("spoken", "web")  # a tagging task's models besides its written card (`classifiers/TASK-REGISTER.yaml`)
+
+
+def _register_partner(task: str, register: str) -> str | None:
+    """The shipped card of a tagging task for another register (`classifiers/TASK-spoken.yaml`,
+    `TASK-web.yaml`), if there is one."""
     try:
-        return str(resolve_asset(f"{task}-spoken.yaml", "classifiers"))
+        return str(resolve_asset(f"{task}-{register}.yaml", "classifiers"))
     except FileNotFoundError:
         return None
 
@@ -523,10 +529,10 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
         if value is True:  # the task with its shipped card
             value = {}
         if not isinstance(value, str | dict):
-            raise JobError(f"{where}: a card file name, a mapping (card, threshold, min_confidence, spoken), true (the "
+            raise JobError(f"{where}: a card file name, a mapping (card, threshold, min_confidence, spoken, web), true (the "
                            f"shipped card) or false (off); got {value!r}")
         item = {"card": value} if isinstance(value, str) else \
-            _check_keys(value, {"card", "threshold", "min_confidence", "spoken"}, where)
+            _check_keys(value, {"card", "threshold", "min_confidence", *REGISTERS}, where)
         card = item.get("card", f"{task}.yaml")
         try:
             path = resolve_asset(card, "classifiers")
@@ -541,17 +547,21 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
         min_conf = item.get("min_confidence")
         if min_conf is not None:
             min_conf = _unit_float(min_conf, f"{where}.min_confidence")
-        spoken = item.get("spoken", _spoken_partner(task) if section == "tags" else None)
-        if spoken:
-            try:
-                spoken_card = read_card(resolve_asset(spoken, "classifiers"))
-            except (FileNotFoundError, CardError) as e:
-                raise JobError(f"{where}.spoken: {e}") from None
-            if spoken_card.task != task:
-                raise JobError(f"{where}.spoken: {spoken_card.path} is a card for task {spoken_card.task!r}, not {task!r}")
-            spoken = spoken if paths.is_url(spoken) else str(spoken_card.path)
+        partners: dict[str, str | None] = {}
+        for register in REGISTERS:
+            other = item.get(register, _register_partner(task, register) if section == "tags" else None)
+            if other:
+                try:
+                    other_card = read_card(resolve_asset(other, "classifiers"))
+                except (FileNotFoundError, CardError) as e:
+                    raise JobError(f"{where}.{register}: {e}") from None
+                if other_card.task != task:
+                    raise JobError(f"{where}.{register}: {other_card.path} is a card for task {other_card.task!r}, "
+                                   f"not {task!r}")
+                other = other if paths.is_url(other) else str(other_card.path)
+            partners[register] = other or None
         # a URL stays one: each worker fetches the card itself (the driver's copy is not on other nodes)
-        out[task] = ModelSpec(card if paths.is_url(card) else str(path), threshold, min_conf, spoken or None)
+        out[task] = ModelSpec(card if paths.is_url(card) else str(path), threshold, min_conf, **partners)
     return out
 
 

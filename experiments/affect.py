@@ -72,23 +72,13 @@ def on_valid(task: str, data_root: Path) -> tuple[list[str], list[str], np.ndarr
     return clf.labels, [ex.labels[0] for ex in valid], clf.predict_examples(valid)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["confidence"])
-    ap.add_argument("task", choices=["emotion", "sentiment", "dialogue_act", "strategy"])
-    ap.add_argument("--data-root", default=str(data_root()))
-    ap.add_argument("--config", type=Path, help="a training config other than the shipped one (a variant)")
-    args = ap.parse_args(argv)
-    if args.task in ("emotion", "sentiment"):
-        labels, gold, proba = out_of_fold(args.task, Path(args.data_root).resolve(), args.config)
-    else:  # trained without their valid split: the shipped model on it is already out of sample
-        labels, gold, proba = on_valid(args.task, Path(args.data_root).resolve())
+def print_confidence(labels: list[str], gold: list[str], proba: np.ndarray, groups: dict[str, str], where: str) -> None:
+    """Per threshold, the share of labels emitted and their accuracy (labels, and the coarse `groups`), and the
+    smallest threshold whose emitted labels are right at least TARGET of the time."""
     top = proba.argmax(axis=1)
     conf = proba.max(axis=1)
     right = np.array([labels[t] == g for t, g in zip(top, gold, strict=True)])
-    groups = label_map(f"{args.task}_coarse") or {lab: lab for lab in labels}
     right6 = np.array([groups[labels[t]] == groups[g] for t, g in zip(top, gold, strict=True)])
-    where = "out of fold on the gold select part" if args.task in ("emotion", "sentiment") else "on the valid split"
     print(f"accuracy {where}: {right.mean():.3f}, coarse {right6.mean():.3f} (n={len(gold)})")
     print(f"{'min_confidence':>15}{'emitted':>10}{'accuracy':>10}{'coarse':>10}")
     chosen: dict[str, float | None] = {"label": None, "coarse": None}
@@ -100,6 +90,21 @@ def main(argv: list[str] | None = None) -> int:
             if chosen[key] is None and m.any() and a >= TARGET:
                 chosen[key] = float(t)
     print(f"smallest threshold with emitted accuracy >= {TARGET:.2f}: labels {chosen['label']}, coarse {chosen['coarse']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["confidence"])
+    ap.add_argument("task", choices=["emotion", "sentiment", "dialogue_act", "strategy"])
+    ap.add_argument("--data-root", default=str(data_root()))
+    ap.add_argument("--config", type=Path, help="a training config other than the shipped one (a variant)")
+    args = ap.parse_args(argv)
+    if args.task in ("emotion", "sentiment"):
+        labels, gold, proba = out_of_fold(args.task, Path(args.data_root).resolve(), args.config)
+    else:  # trained without their valid split: the shipped model on it is already out of sample
+        labels, gold, proba = on_valid(args.task, Path(args.data_root).resolve())
+    where = "out of fold on the gold select part" if args.task in ("emotion", "sentiment") else "on the valid split"
+    print_confidence(labels, gold, proba, label_map(f"{args.task}_coarse") or {lab: lab for lab in labels}, where)
     return 0
 
 

@@ -3,7 +3,7 @@
 The reported splits (CPED valid, EWECT usual-dev / virus-dev, ChnSentiCorp dev, the gold `test` part) are
 never read here; they are read once per final candidate with `curate eval` (classifiers/README.md).
 
-* `written TASK` (`emotion`, `sentiment`: `classifiers/train/TASK.yaml`, builder `affect_written`): fold k
+* `written NAME` (`emotion`, `emotion-web`, `sentiment`: `classifiers/train/NAME.yaml`, builder `affect_written`): fold k
   holds out the k-th tenth of the EWECT (and ChnSentiCorp) train files (`data.selection_fold`; fold 0 is the
   slice `curate train` reports on) and trains on everything else the config names. Printed per variant, pooled
   over the folds: EWECT six-way accuracy (emotion; also the 13-label accuracy) or EWECT three-way and
@@ -19,6 +19,7 @@ unless `--quantize`.
 
     python experiments/affect_cv.py written emotion --folds 4 --grid fasttext.epoch=5,10
     python experiments/affect_cv.py written sentiment --grid data.chnsenticorp.repeat=1,3
+    python experiments/affect_cv.py written emotion-web --folds 4 --quantize --confidence
     python experiments/affect_cv.py spoken emotion-spoken --grid data.oversample.alpha=0,0.3,0.5
 """
 
@@ -95,10 +96,14 @@ def _acc(pred: list[str], gold: list[str]) -> tuple[float, float]:
     return float(np.mean([p == g for p, g in zip(pred, gold, strict=True)])), maj
 
 
-def written(cfg: dict, folds: list[int], data_root: Path, quantize: bool) -> dict[str, tuple[float, float]]:
-    """Pooled held-out accuracy per source over the selection folds of the EWECT / ChnSentiCorp train files."""
+def written(cfg: dict, folds: list[int], data_root: Path, quantize: bool,
+            confidence: bool = False) -> dict[str, tuple[float, float]]:
+    """Pooled held-out accuracy per source over the selection folds of the EWECT / ChnSentiCorp train files.
+    `confidence`: also print, per source, what each min_confidence would emit and how often it is right
+    (`affect.py`'s table, on the pooled held-out probabilities)."""
     labels = list(cfg["labels"])
     pooled: dict[str, tuple[list[str], list[str]]] = {}
+    probas: dict[str, list[np.ndarray]] = {}
     for k in folds:
         doc = copy.deepcopy(cfg)
         doc["data"]["selection_fold"] = k
@@ -110,11 +115,17 @@ def written(cfg: dict, folds: list[int], data_root: Path, quantize: bool) -> dic
             p, g = pooled.setdefault(source, ([], []))
             p.extend(pred[start:start + n])
             g.extend(ex.labels[0] for ex in splits.valid[start:start + n])
+            probas.setdefault(source, []).append(proba[start:start + n])
             start += n
     out: dict[str, tuple[float, float]] = {}
     coarse = label_map("emotion_coarse")
     for source, (p, g) in pooled.items():
         out[source] = _acc(p, g)
+        if confidence:
+            from affect import print_confidence
+
+            groups = label_map(f"{cfg['task']}_coarse") or {lab: lab for lab in labels}
+            print_confidence(labels, g, np.concatenate(probas[source]), groups, f"held out, {source}")
         if cfg["task"] == "emotion":
             out[f"{source} six-way"] = _acc([coarse[x] for x in p], [coarse[x] for x in g])
     return out
@@ -177,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=4, help="written: how many of the 10 selection folds (0..N-1)")
     ap.add_argument("--grid", nargs="*", default=[], help="KEY=V1,V2,... over the config")
     ap.add_argument("--quantize", action="store_true", help="quantise as the config says (as `curate train` does)")
+    ap.add_argument("--confidence", action="store_true",
+                    help="written: the min_confidence table on the held-out probabilities (as affect.py confidence)")
     ap.add_argument("--add-ewect", type=int, default=0, help="spoken: EWECT train posts join training N times")
     ap.add_argument("--prior-shift", type=float, nargs="*", default=[], help="spoken: betas of a prior correction")
     args = ap.parse_args(argv)
@@ -196,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         name += f" +EWECT x{args.add_ewect}" if args.add_ewect else ""
         t0 = time.perf_counter()
         if args.kind == "written":
-            res = written(cfg, list(range(args.folds)), data_root, args.quantize)
+            res = written(cfg, list(range(args.folds)), data_root, args.quantize, args.confidence)
             figs = "  ".join(f"{s} {a:.4f} (majority {m:.4f})" for s, (a, m) in res.items())
         else:
             r = spoken(cfg, data_root, args.quantize, args.add_ewect, tuple(args.prior_shift))

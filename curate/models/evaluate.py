@@ -141,9 +141,30 @@ def parse_data_spec(spec: str) -> tuple[str, str | None]:
     return (path, label or None) if sep else (spec, None)
 
 
-def default_card(task: str) -> Path:
-    """The shipped card of TASK: `classifiers/TASK.yaml`."""
+# label maps of files whose text is web text (EWECT: Weibo posts; ChnSentiCorp: online reviews): such a file
+# is evaluated with the task's web-register card when one is shipped, as the pipeline reads web records with it
+WEB_LABEL_MAPS = frozenset({"ewect", "chnsenticorp"})
+
+
+def default_card(task: str, label_map_name: str | None = None) -> Path:
+    """The shipped card of TASK: `classifiers/TASK.yaml`; for a file read through a web-text label map
+    (`WEB_LABEL_MAPS`), the web-register card `classifiers/TASK-web.yaml` where there is one."""
+    if label_map_name in WEB_LABEL_MAPS:
+        try:
+            return resolve_asset(f"{task}-web.yaml", "classifiers")
+        except FileNotFoundError:
+            pass
     return resolve_asset(f"{task}.yaml", "classifiers")
+
+
+def _card_config(card: ModelCard) -> Path | None:
+    """The training config the card was trained from (`training.config`, `classifiers/train/NAME.yaml`), where
+    the checkout has it: a card of another register (emotion-web) has its own valid split."""
+    name = str((card.training or {}).get("config") or "")
+    try:
+        return resolve_asset(Path(name).relative_to("classifiers"), "classifiers") if name else None
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
@@ -191,7 +212,7 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
     from curate.assets import data_root as default_data_root
 
     root = Path(data_root).resolve() if data_root else default_data_root()
-    model_card = read_card(card or default_card(task))
+    model_card = read_card(card or default_card(task, label_map_name if data else None))
     if model_card.task != task:
         raise ValueError(f"{model_card.path}: the card is for task {model_card.task!r}, not {task!r}")
     if data:
@@ -209,7 +230,7 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
                 col = DEFAULT_DOCUMENT_COLUMN.get(task, "domains")
             examples += read_labelled(path, values, label, column=col, context_of=context_of, part=part,
                                       data_root=root)
-        what = ", ".join(data) + (f" (part {part})" if part else "")
+        what = ", ".join(data) + (f" (part {part})" if part else "") + f", card {model_card.path.name}"
     else:
         from curate.models.train import build_splits, load_train_config
 
@@ -217,6 +238,7 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
             from curate.assets import missing_data_message
 
             raise FileNotFoundError(missing_data_message(root))
-        examples = build_splits(load_train_config(task, config), root).valid
-        what = f"valid split of {task}'s training config"
+        cfg = load_train_config(task, config or _card_config(model_card))
+        examples = build_splits(cfg, root).valid
+        what = f"valid split of {cfg.path.name}, card {model_card.path.name}"
     return evaluate(model_card, examples), what

@@ -36,7 +36,8 @@ def load_models(settings: Settings) -> Models:
     scorers = Scorers(text_scores) if text_scores else None
     taggers = Taggers(settings.tags) if settings.tags else None
     if scorers and taggers:
-        scorers.add_versions({**taggers.models, **{f"{t}-spoken": m for t, m in taggers.spoken.items()}})
+        scorers.add_versions({**taggers.models, **{f"{t}-spoken": m for t, m in taggers.spoken.items()},
+                              **{f"{t}-web": m for t, m in taggers.web.items()}})
     if scorers and "dialogue" in settings.kinds:  # the signal scores' own stage runs them (on dialogues); the
         # row's `models` names them too
         scorers.add_versions({t: _Carded(read_card(s.card)) for t, s in settings.scores.items() if t in SIGNAL_SCORES})
@@ -69,12 +70,15 @@ TAGS = Stage("tags", reads=("turns", "speakers", "drop_reason"),
 
 def models_report(settings: Settings) -> dict[str, Any]:
     """The models that scored and tagged a run: task → name, version, backend, file hash, card, threshold,
-    min_confidence; a tagging task's spoken model (role-other turns) as `TASK-spoken`."""
+    min_confidence; a tagging task's spoken model (role-other turns) as `TASK-spoken`, its web model (web
+    records' sentences) as `TASK-web`."""
+    from curate.job import REGISTERS
     from curate.models.card import read_card
 
     out: dict[str, Any] = {}
     for task, spec in sorted({**settings.scores, **settings.tags}.items()):
-        for key, path in ((task, spec.card), *(((f"{task}-spoken", spec.spoken),) if spec.spoken else ())):
+        partners = ((f"{task}-{register}", getattr(spec, register)) for register in REGISTERS)
+        for key, path in ((task, spec.card), *((key, path) for key, path in partners if path)):
             card = read_card(path)
             out[key] = {"name": card.name, "version": card.version, "backend": card.backend, "sha256": card.sha256,
                         "card": path, "threshold": spec.threshold if spec.threshold is not None else card.threshold,

@@ -2,9 +2,10 @@
 per speaker, a record-level emotion and sentiment, and crisis risk per seeker turn and per record, from the
 job's tagging model cards.
 
-A stage over one batch of records; rejected rows keep nulls. A tagging task may have two models: the
-written one (its `card`: seekers', supporters' turns and web text) and a `spoken` one for turns whose role
-is `other` (TV-show and chat-script dialogue). Per-turn taggers read the previous turn, or the same
+A stage over one batch of records; rejected rows keep nulls. A tagging task may have up to three models,
+one per register: the written one (its `card`: seekers' and supporters' turns), a `spoken` one for turns
+whose role is `other` (TV-show and chat-script dialogue) and a `web` one for the sentences of web records
+(without a `web` card the written one reads them). Per-turn taggers read the previous turn, or the same
 speaker's other turns (`features.context_of: speaker`), as context when their card says so. Every tag
 carries its top probability (`*_confidence`); below the task's `min_confidence` (the job's, else the
 card's) the label is null and the scores stay.
@@ -42,6 +43,8 @@ from curate.schema import arrow_schema, label_set
 SUPPORTER = "supporter"
 SEEKER = "seeker"
 SPOKEN_ROLE = "other"  # turns of dialogues without seeker/supporter roles: TV shows, chat scripts
+# which model read a unit (a turn or a web sentence): the codes of `unit_register`
+WRITTEN, SPOKEN, WEB = 0, 1, 2
 AFFECT_TASKS = ("emotion", "sentiment")  # the per-turn tags that also give the record-level columns
 # a web document's utterance-sized units: runs of text up to and including a sentence end (Chinese and Latin
 # punctuation), or up to a newline or the end; newlines are never part of one
@@ -61,12 +64,15 @@ class Taggers:
         self.models: dict[str, Classifier] = {task: load_classifier(spec.card) for task, spec in specs.items()}
         self.spoken: dict[str, Classifier] = {task: load_classifier(spec.spoken) for task, spec in specs.items()
                                               if spec.spoken and task in TURN_TASKS}
-        # each model's own min_confidence, unless the job sets one for the task
+        self.web: dict[str, Classifier] = {task: load_classifier(spec.web) for task, spec in specs.items()
+                                           if spec.web and task in AFFECT_TASKS}
+        # per register, each model's own min_confidence, unless the job sets one for the task
         self.min_confidence: dict[str, float] = {task: _floor(specs[task], model) for task, model in self.models.items()}
-        self.spoken_min_confidence: dict[str, float] = {task: _floor(specs[task], model)
-                                                        for task, model in self.spoken.items()}
+        self._floors = {WRITTEN: self.min_confidence,
+                        **{code: {task: _floor(specs[task], model) for task, model in register.items()}
+                           for code, register in ((SPOKEN, self.spoken), (WEB, self.web))}}
         self.label_order: dict[int, list[int]] = {}
-        for task, model in [*self.models.items(), *self.spoken.items()]:
+        for task, model in [*self.models.items(), *self.spoken.items(), *self.web.items()]:
             order = label_set(_label_set_of(task))
             missing = set(order) - set(model.labels)
             if missing:
@@ -75,15 +81,26 @@ class Taggers:
         self.risk = Decision.of(self.models[RISK].card.decision) if RISK in self.models else None
         self.risk_drop = bool(specs[RISK].drop) if RISK in specs else False
 
+    def register(self, task: str, register: int) -> int:
+        """The register whose model reads `task` on units of `register`: the written one where the task has no
+        model of its own for it."""
+        return register if task in self._floors.get(register, {}) else WRITTEN
+
     def proba(self, task: str, texts: list[str], contexts: list[tuple[str, ...]] | None,
-              cache: FeatureCache | None, *, spoken: bool = False) -> np.ndarray:
-        """Probabilities in the schema's label-set order, from the task's written or spoken model."""
-        model = (self.spoken if spoken else self.models)[task]
+              cache: FeatureCache | None, *, register: int = WRITTEN) -> np.ndarray:
+        """Probabilities in the schema's label-set order, from the task's model of `register` (written, spoken,
+        web; the written one where the task has none for it)."""
+        register = self.register(task, register)
+        model = {SPOKEN: self.spoken, WEB: self.web}.get(register, self.models)[task]
         return model.predict_proba(texts, cache, contexts)[:, self.label_order[id(model)]]
 
-    def floor(self, task: str, spoken: np.ndarray) -> np.ndarray:
-        """The min_confidence of each unit: the spoken model's where `spoken`, else the written one's."""
-        return np.where(spoken, self.spoken_min_confidence.get(task, 0.0), self.min_confidence[task])
+    def floor(self, task: str, register: np.ndarray) -> np.ndarray:
+        """The min_confidence of each unit: that of the model that read it (`register`: one code per unit)."""
+        out = np.full(len(register), self.min_confidence[task])
+        for code in (SPOKEN, WEB):
+            if self.register(task, code) == code:
+                out[register == code] = self._floors[code][task]
+        return out
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return tag_batch(batch, self)
@@ -131,18 +148,18 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     kept = _kept_rows(batch)
     turns_col = batch["turns"].combine_chunks() if "turns" in batch.column_names else None
     unit_rows = np.zeros(0, dtype=np.int64)
-    unit_spoken = np.zeros(0, dtype=bool)
+    unit_register = np.zeros(0, dtype=np.int8)
     unit_scores: dict[str, np.ndarray] = {}
     if turns_col is not None:
-        new_turns, speakers, unit_rows, unit_scores, seeker, unit_spoken, risk = _tag_turns(turns_col, kept, taggers)
+        new_turns, speakers, unit_rows, unit_scores, seeker, unit_register, risk = _tag_turns(turns_col, kept, taggers)
         if risk is not None:
             batch = _record_risk(batch, risk, taggers.risk_drop)
         use = _seeker_units(unit_rows, seeker, batch.num_rows)
-        unit_rows, unit_spoken = unit_rows[use], unit_spoken[use]
+        unit_rows, unit_register = unit_rows[use], unit_register[use]
         unit_scores = {task: scores[use] for task, scores in unit_scores.items()}
         batch = _set(batch, "turns", new_turns)
         batch = _set(batch, "speakers", speakers)
-    # web documents (and any kept record without turns): sentences are the units
+    # web documents (and any kept record without turns): sentences are the units, read by the web models
     has_turns = (pc.list_value_length(turns_col).fill_null(0).to_numpy(zero_copy_only=False) > 0) \
         if turns_col is not None else np.zeros(batch.num_rows, dtype=bool)
     doc_rows = np.flatnonzero(kept & ~has_turns)
@@ -157,11 +174,11 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         cache = FeatureCache(sent_texts)
         for task in AFFECT_TASKS:
             if task in taggers.models:
-                doc_scores = taggers.proba(task, sent_texts, None, cache)
+                doc_scores = taggers.proba(task, sent_texts, None, cache, register=WEB)
                 unit_scores[task] = np.concatenate([unit_scores.get(task, np.zeros((0, doc_scores.shape[1]))), doc_scores])
         unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
-        unit_spoken = np.concatenate([unit_spoken, np.zeros(len(sent_rows), dtype=bool)])
-    return _record_affect(batch, unit_rows, unit_scores, unit_spoken, taggers)
+        unit_register = np.concatenate([unit_register, np.full(len(sent_rows), WEB, dtype=np.int8)])
+    return _record_affect(batch, unit_rows, unit_scores, unit_register, taggers)
 
 
 def sentence_units(text: str | None) -> list[str]:
@@ -190,8 +207,8 @@ def _is(values: pa.Array, name: str) -> np.ndarray:
 def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
                ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, RiskTurns | None]:
     """New `turns` (tags filled on kept rows), `speakers`, and each tagged turn's row, affect scores, whether
-    it is a seeker's and whether the spoken models read it; plus the seeker turns' risk (None without a risk
-    tagger)."""
+    it is a seeker's and its register (SPOKEN for role `other`, else WRITTEN); plus the seeker turns' risk
+    (None without a risk tagger)."""
     turn_type = arrow_schema().field("turns").type.value_type
     flat = pc.list_flatten(turns)
     parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
@@ -238,11 +255,12 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
             if speaker_ctx is None:
                 speaker_ctx = speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)), texts)
             talk_texts, talk_contexts, talk_cache = view(sel[spoken], True)
-            scores[spoken] = taggers.proba(task, talk_texts, talk_contexts, talk_cache, spoken=True)
+            scores[spoken] = taggers.proba(task, talk_texts, talk_contexts, talk_cache, register=SPOKEN)
         if task in AFFECT_TASKS:
             affect[task] = scores
         target = idx[sel]
-        fields[task] = _scatter(top_labels(labels, scores, taggers.floor(task, spoken)), target, n_flat)
+        fields[task] = _scatter(top_labels(labels, scores, taggers.floor(task, np.where(spoken, SPOKEN, WRITTEN))),
+                                target, n_flat)
         fields[f"{task}_confidence"] = _scatter(_confidence(scores), target, n_flat)
         score_field = f"{task}_scores"
         if score_field in fields:
@@ -255,7 +273,8 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     new_flat = pa.StructArray.from_arrays([fields[f.name].cast(f.type) for f in turn_type], fields=list(turn_type))
     new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
-    return new_turns, speakers, parents[idx], affect, _is(roles, SEEKER), spoken_turn, risk
+    return (new_turns, speakers, parents[idx], affect, _is(roles, SEEKER),
+            np.where(spoken_turn, SPOKEN, WRITTEN).astype(np.int8), risk)
 
 
 @dataclass
@@ -385,21 +404,23 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
 
 
 def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray],
-                   unit_spoken: np.ndarray, taggers: Taggers) -> pa.Table:
+                   unit_register: np.ndarray, taggers: Taggers) -> pa.Table:
     """Record-level emotion / sentiment: the mean of the units' probabilities, then the top label (null below
-    the min_confidence of the model that read them: the spoken one's where every unit is spoken) and its
-    probability."""
+    the min_confidence of the model that read them: a register's own where every unit is of that register,
+    else the written one's) and its probability."""
     n = batch.num_rows
     counts = np.bincount(unit_rows, minlength=n).astype(np.float64) if len(unit_rows) else np.zeros(n)
     rows = np.flatnonzero(counts > 0)
-    spoken = np.bincount(unit_rows, weights=unit_spoken, minlength=n)[rows] == counts[rows] if len(rows) else \
-        np.zeros(0, dtype=bool)
+    low, high = np.full(n, WEB, dtype=np.int8), np.full(n, WRITTEN, dtype=np.int8)
+    np.minimum.at(low, unit_rows, unit_register)
+    np.maximum.at(high, unit_rows, unit_register)
+    register = np.where(low[rows] == high[rows], low[rows], WRITTEN)
     for task, scores in unit_scores.items():
         labels = label_set(task)
         sums = np.zeros((n, len(labels)))
         np.add.at(sums, unit_rows, scores)
         mean = (sums[rows] / counts[rows, None]).astype(np.float32)
-        batch = _set(batch, task, _scatter(top_labels(labels, mean, taggers.floor(task, spoken)), rows, n))
+        batch = _set(batch, task, _scatter(top_labels(labels, mean, taggers.floor(task, register)), rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only
             batch = _set(batch, "emotion_scores", _scatter(_list_of_floats(mean), rows, n))

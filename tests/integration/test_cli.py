@@ -257,6 +257,9 @@ def test_list_models_shows_every_shipped_card():
     assert result.exit_code == 0
     for task in ("quality", "domain", "toxicity", "esc_relevance", "emotion"):
         assert re.search(rf"^on\s+{task}\s+\S+@\S+\s+fasttext\s+valid acc=0\.\d+", result.output, re.M), result.output
+    # the emotion task's three registers, each its own card
+    for card in ("emotion.yaml", "emotion-spoken.yaml", "emotion-web.yaml"):
+        assert re.search(rf"^on\s+emotion\s+\S+@\S+\s+fasttext\s.*\s{card}$", result.output, re.M), result.output
     # a tagger that does not beat a constant is listed as off, with its reason
     assert re.search(r"^OFF\s+gender\s.*\n\s+off by default: .*for always 'female'", result.output, re.M), result.output
 
@@ -288,6 +291,17 @@ def test_eval_toxicity_on_the_cold_fixture_beats_the_majority() -> None:
     assert n == _lines(path) - 1 and majority in ("safe", "offensive")
     assert acc > base + 0.2, result.output
     assert "confusion (rows gold, columns predicted)" in result.output
+
+
+def test_eval_reads_ewect_style_posts_with_the_web_card(tmp_path) -> None:
+    f = tmp_path / "posts.tsv"  # EWECT's layout (label digit, tab, text), synthetic posts
+    f.write_text("label\ttext_a\n2\t今天收到录取通知书了，太开心了！\n1\t排了三个小时的队又被插队，气死我了。\n"
+                 "3\t养了十年的猫走了，心里空落落的。\n0\t明天上午九点开会。\n", encoding="utf-8")
+    web = invoke("eval", "emotion", "--data", str(f), "--map", "ewect")
+    assert web.exit_code == 0, web.output
+    assert "card emotion-web.yaml" in web.output and re.search(r"^n=4\s", web.output, re.M), web.output
+    written = invoke("eval", "emotion", "--model", str(REPO / "classifiers" / "emotion.yaml"), "--data", str(f), "--map", "ewect")
+    assert written.exit_code == 0 and "card emotion.yaml" in written.output, written.output
 
 
 def test_eval_names_a_bad_label(tmp_path) -> None:

@@ -52,11 +52,13 @@ def tagged(tmp_path_factory: pytest.TempPathFactory, ray_local) -> pl.DataFrame:
     ], tags={"emotion": "emotion.yaml", "sentiment": "sentiment.yaml", "dialogue_act": "dialogue_act.yaml",
              "strategy": "strategy.yaml", **{t: f"{t}.yaml" for t in SPEAKER_TASKS}})   # persona named: it is off by default
     result = run_job(job)
-    # the spoken models that read the TV turns are recorded beside the written ones, in the manifest and per row
-    assert set(result.manifest["models"]) >= {"emotion", "emotion-spoken", "sentiment-spoken", "dialogue_act", "strategy",
-                                              *SPEAKER_TASKS}
+    # the spoken models that read the TV turns and the web one that reads web sentences are recorded beside the
+    # written ones, in the manifest and per row
+    assert set(result.manifest["models"]) >= {"emotion", "emotion-spoken", "emotion-web", "sentiment-spoken",
+                                              "dialogue_act", "strategy", *SPEAKER_TASKS}
+    assert "sentiment-web" not in result.manifest["models"]      # no web sentiment card: the written one reads web text
     df = pl.read_parquet(result.out / "data")
-    assert set(json.loads(df["models"][0])) >= {"emotion", "emotion-spoken"}
+    assert set(json.loads(df["models"][0])) >= {"emotion", "emotion-spoken", "emotion-web"}
     return df
 
 
