@@ -216,10 +216,12 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     idx = np.flatnonzero(on)
     texts = [t or "" for t in flat.field("text").take(pa.array(idx)).to_pylist()]
     roles = flat.field("role").take(pa.array(idx))
-    prev_same = np.zeros(len(idx), dtype=bool)
-    if len(idx) > 1:  # the previous turn is context only inside the same dialogue
-        prev_same[1:] = (parents[idx[1:]] == parents[idx[:-1]]) & (idx[1:] == idx[:-1] + 1)
-    contexts = [((texts[i - 1],) if prev_same[i] else ()) for i in range(len(idx))]
+    contexts: list[tuple[str, ...]] | None = None  # the previous turn, for written taggers that read one
+    if any(taggers.models[task].context for task in TURN_TASKS if task in taggers.models):
+        prev_same = np.zeros(len(idx), dtype=bool)
+        if len(idx) > 1:  # the previous turn is context only inside the same dialogue
+            prev_same[1:] = (parents[idx[1:]] == parents[idx[:-1]]) & (idx[1:] == idx[:-1] + 1)
+        contexts = [((texts[i - 1],) if prev_same[i] else ()) for i in range(len(idx))]
     fields = {f.name: flat.field(f.name) for f in turn_type}
     n_flat = len(flat)
     affect: dict[str, np.ndarray] = {}
@@ -227,15 +229,14 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     speaker_ctx: list[tuple[str, ...]] | None = None
     # the turns a model reads, with their contexts and one FeatureCache, built once per set of turns: the
     # taggers reading the same turns (emotion, sentiment, dialogue act; the two spoken ones) share one featurisation
-    views: dict[tuple[bool, bytes], tuple[list[str], list[tuple[str, ...]], FeatureCache]] = {}
+    views: dict[tuple[bool, bytes], tuple[list[str], list[tuple[str, ...]] | None, FeatureCache]] = {}
 
-    def view(rows: np.ndarray, spoken: bool) -> tuple[list[str], list[tuple[str, ...]], FeatureCache]:
+    def view(rows: np.ndarray, spoken: bool) -> tuple[list[str], list[tuple[str, ...]] | None, FeatureCache]:
         key = (spoken, rows.tobytes())
         if key not in views:
             of = speaker_ctx if spoken else contexts
-            assert of is not None
             sub = [texts[i] for i in rows]
-            views[key] = (sub, [of[i] for i in rows], FeatureCache(sub))
+            views[key] = (sub, None if of is None else [of[i] for i in rows], FeatureCache(sub))
         return views[key]
 
     for task in TURN_TASKS:

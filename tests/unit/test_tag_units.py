@@ -98,3 +98,22 @@ def test_sentence_units_keep_the_first_64() -> None:
 
     assert sentence_units("好。" * 100) == ["好。"] * MAX_UNITS
     assert sentence_units(None) == [""] and sentence_units(" \n ") == [" \n "]
+
+
+def test_a_written_tagger_with_context_reads_the_previous_turn(repo) -> None:
+    from curate.job import ModelSpec
+    from curate.models.classifier import load_classifier
+    from curate.schema import label_set
+    from curate.stages.tag import Taggers, tag_batch
+
+    card = repo / "classifiers" / "emotion-spoken.yaml"  # a card with context 1, here as the written model
+    table = _dialogues()
+    out = tag_batch(table, Taggers({"emotion": ModelSpec(str(card))}))
+    model = load_classifier(card)
+    assert model.context == 1
+    for record in out.to_pylist():
+        texts = [t["text"] for t in record["turns"]]
+        contexts = [(texts[i - 1],) if i else () for i in range(len(texts))]
+        proba = model.predict_proba(texts, contexts=contexts)[:, [model.labels.index(x) for x in label_set("emotion")]]
+        got = np.array([t["emotion_scores"] for t in record["turns"]], dtype=np.float32)
+        np.testing.assert_array_equal(got, proba.astype(np.float32))
