@@ -68,17 +68,25 @@ def line_rows(table: pa.Table, skip: pa.Array | None = None) -> pa.Table:
         pa.schema([("line", pa.uint64()), ("node", pa.uint64())]))
 
 
+def keys_in_clusters(rows: pa.Table, key: str, components: str | None, min_clusters: int) -> pl.DataFrame:
+    """The `key` values of `rows` (key, node) held by nodes of `min_clusters` or more duplicate clusters (every
+    row of a key is in `rows`). `components` is a Parquet file of (node, component) from near-dedup; a node not
+    in it is its own cluster."""
+    df = pl.from_arrow(rows)
+    # a key in k clusters has k rows or more: most keys have fewer, and the exact count is only needed for the rest
+    df = df.join(df.group_by(key).len().filter(pl.col("len") >= min_clusters), on=key, how="semi").unique()
+    if components:
+        comps = storage.read_parquet(components)
+        df = df.join(comps, on="node", how="left").with_columns(pl.coalesce("component", "node").alias("node"))
+    return df.group_by(key).agg(pl.col("node").n_unique()).filter(pl.col("node") >= min_clusters).select(key)
+
+
 def duplicated_lines(rows: pa.Table, components: str | None) -> pa.Table:
     """Lines that occur in two or more clusters (all rows of a line are in this batch, after the shuffle).
 
     `components` is a Parquet file of (node, component) from near-dedup; a node not in it is its own cluster.
     """
-    df = pl.from_arrow(rows).unique()
-    if components:
-        comps = storage.read_parquet(components)
-        df = df.join(comps, on="node", how="left").with_columns(pl.coalesce("component", "node").alias("node"))
-    dup = df.group_by("line").agg(pl.col("node").n_unique()).filter(pl.col("node") >= 2).select("line")
-    return dup.to_arrow().cast(pa.schema([("line", pa.uint64())]))
+    return keys_in_clusters(rows, "line", components, 2).to_arrow().cast(pa.schema([("line", pa.uint64())]))
 
 
 def dup_paragraph_frac(table: pa.Table, dup_lines: pl.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -3,13 +3,14 @@
 documents (`DUPLICATED_LINES`).
 
 Each reads every checkpoint's work columns and writes one file under OUT/_work, all or nothing, that the
-finishing stages read. Small runs are grouped here, in the driver; large ones ask the engine for a keyed
-regrouping (`Engine.group_and_collect`: a Ray hash shuffle).
+finishing stages read. Up to DRIVER_GROUP_ROWS rows are grouped here, in the driver (`group_rows`); larger
+runs ask the engine for a keyed regrouping (`Engine.group_and_collect`: a Ray hash shuffle).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -22,9 +23,11 @@ from curate.stages import crossdoc, dedup, dup_ids
 from curate.stages.base import Engine, GlobalStep, Settings, StepResult
 from curate.stages.rules import global_rule_kinds, load_rule_sets
 
-# Up to this many (band key, node) rows, the buckets are formed here with the same functions (`band_rows`,
-# `bucket_edges`) rather than in a Ray execution, whose fixed cost dominates below it (bench/README.md).
-DRIVER_BUCKET_ROWS = 4_000_000
+# Up to this many rows to group (band keys, lines, reply clauses: 16 bytes each), a whole-run step groups them
+# here with the same functions rather than in a Ray execution, whose fixed cost (seconds of start-up, actors and
+# transfers) exceeds the work on one machine; above it the engine's regrouping keeps the driver's memory bounded
+# (its peak memory: bench/README.md)
+DRIVER_GROUP_ROWS = 32_000_000
 # band rows per LSH pass: a pass's sort and edges stay a few hundred MB in one worker (bench/README.md)
 BAND_PASS_ROWS = 2_000_000
 
@@ -37,6 +40,18 @@ def band_passes(bands: int, n_records: int) -> list[tuple[int, int]]:
     """
     per_pass = max(1, min(bands, BAND_PASS_ROWS // max(1, n_records)))
     return [(lo, min(bands, lo + per_pass)) for lo in range(0, bands, per_pass)]
+
+
+def group_rows(engine: Engine, paths: list[str], columns: list[str], rows: Callable[..., pa.Table],
+               rows_kwargs: dict[str, Any], key: str, n_rows: int, groups: Callable[..., pa.Table],
+               groups_kwargs: dict[str, Any], schema: pa.Schema) -> pa.Table:
+    """`Engine.group_and_collect` (same arguments), done here in one block when `n_rows` is at most
+    DRIVER_GROUP_ROWS: `rows` over each checkpoint as it is read (only the rows are kept), `groups` once."""
+    if n_rows > DRIVER_GROUP_ROWS:
+        return engine.group_and_collect(paths, columns, rows, rows_kwargs, key, n_rows, groups, groups_kwargs, schema)
+    blocks = [rows(storage.read_table(p, columns=columns), **rows_kwargs) for p in paths]
+    block = pa.concat_tables(blocks) if blocks else schema.empty_table()
+    return groups(block, **groups_kwargs).cast(schema)
 
 
 def duplicate_ids_global(checkpoints: list[str], work: str, settings: Settings) -> tuple[str | None, dict[str, Any]]:
@@ -74,11 +89,12 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: str, engine: Eng
         edge_schema = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
         parts = []
         passes = band_passes(bands, records.height)
-        if n_rows <= DRIVER_BUCKET_ROWS:  # small: the same functions here, without an engine execution's fixed cost
-            passes = [(0, bands)]
+        in_driver = n_rows <= DRIVER_GROUP_ROWS
+        if in_driver:  # the same functions here, without an engine execution's fixed cost; the bands read once
             table = pa.concat_tables([storage.read_table(p, columns=["drop_reason", "exact_hash", dedup.BANDS])
                                       for p in checkpoints])
-            parts.append(pl.from_arrow(dedup.bucket_edges(dedup.band_rows(table, skip=skip))).unique())
+            for lo, hi in passes:  # one pass at a time: a pass's sort stays the size the engine's block would be
+                parts.append(pl.from_arrow(dedup.bucket_edges(dedup.band_rows(table, (lo, hi), skip))).unique())
             del table
         else:
             for lo, hi in passes:
@@ -103,7 +119,7 @@ def dedup_global(checkpoints: list[str], spec: DedupSpec, work: str, engine: Eng
         centres = dedup.assign_centres(dedup.components(verified), verified, sets, chars, spec.threshold)
         comps = centres.rename({"centre": "component"})
         report.update(bands=bands, rows=rows, band_rows=n_rows, band_passes=[list(p) for p in passes],
-                      hash_shuffle=engine.shuffles(records.height * (passes[0][1] - passes[0][0])),
+                      hash_shuffle=not in_driver and engine.shuffles(records.height * (passes[0][1] - passes[0][0])),
                       candidate_edges=edges.height,
                       verified_edges=verified.height, near_clusters=comps["component"].n_unique())
     decisions = dedup.cluster_records(records, comps)
@@ -128,8 +144,8 @@ def duplicated_lines_global(checkpoints: list[str], work: str, engine: Engine,
     comps = storage.join(work, "components.parquet")
     live = pl.col("drop_reason").is_null()
     n_rows = storage.scan_parquet(checkpoints).filter(live).select(pl.col(crossdoc.LINE_HASHES).list.len().sum()).collect().item()
-    lines = engine.group_and_collect(
-        checkpoints, ["drop_reason", "exact_hash", crossdoc.LINE_HASHES], crossdoc.line_rows,
+    lines = group_rows(
+        engine, checkpoints, ["drop_reason", "exact_hash", crossdoc.LINE_HASHES], crossdoc.line_rows,
         {"skip": dup_ids.without_copies(None, copies)[1]}, "line", n_rows or 0,
         crossdoc.duplicated_lines, {"components": comps if storage.exists(comps) else None},
         pa.schema([("line", pa.uint64())]))

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from curate.arrowutil import as_array
 from curate.io import storage
 from curate.io.writer import atomic_write_parquet
-from curate.stages import dup_ids
+from curate.stages import crossdoc, dedup_global, dup_ids
 from curate.stages.base import Engine, GlobalStep, Settings, Stage, StepResult
 from curate.stages.signals import turn_frame
 
@@ -37,9 +37,6 @@ MIN_CLAUSE_CHARS = 4
 MIN_DIALOGUES = 5
 DIALOGUE_SHARE = 0.0005
 GENERIC_TURN_SHARE = 0.5
-# Up to this many clause occurrences the generic clauses are found here, in the driver (a few MB; as the dedup
-# step's DRIVER_BUCKET_ROWS), rather than by a keyed regrouping on the engine, whose fixed cost dominates below it
-DRIVER_ROWS = 4_000_000
 _SEED = 11  # Polars' hash seed for clauses (stable within one Polars version: all a run needs, as crossdoc)
 
 
@@ -101,12 +98,8 @@ def clause_rows(table: pa.Table, skip: pa.Array | None = None) -> pa.Table:
 def generic_clauses(rows: pa.Table, components: str | None, min_count: int) -> pa.Table:
     """Clauses that occur in `min_count` or more dialogues (every row of a clause is in this block); a node of
     a near-duplicate cluster (`components`: node → component) counts as its cluster."""
-    df = pl.from_arrow(rows).unique()
-    if components:
-        comps = storage.read_parquet(components)
-        df = df.join(comps, on="node", how="left").with_columns(pl.coalesce("component", "node").alias("node"))
-    out = df.group_by("clause").agg(pl.col("node").n_unique()).filter(pl.col("node") >= min_count).select("clause")
-    return out.to_arrow().cast(pa.schema([("clause", pa.uint64())]))
+    return crossdoc.keys_in_clusters(rows, "clause", components, min_count).to_arrow().cast(
+        pa.schema([("clause", pa.uint64())]))
 
 
 def generic_global(checkpoints: list[str], work: str, settings: Settings, engine: Engine) -> StepResult:
@@ -123,13 +116,10 @@ def generic_global(checkpoints: list[str], work: str, settings: Settings, engine
     components = comps if storage.exists(comps) else None
     if not counts["clauses"]:
         clauses = schema.empty_table()
-    elif counts["clauses"] <= DRIVER_ROWS:  # small: here, without an engine execution's fixed cost
-        rows = pa.concat_tables([storage.read_table(p, columns=columns) for p in checkpoints])
-        clauses = generic_clauses(clause_rows(rows, skip), components, need)
-    else:
-        clauses = engine.group_and_collect(checkpoints, columns, clause_rows, {"skip": skip}, "clause",
-                                           counts["clauses"], generic_clauses,
-                                           {"components": components, "min_count": need}, schema)
+    else:  # in the driver up to dedup_global.DRIVER_GROUP_ROWS occurrences, else the engine's regrouping
+        clauses = dedup_global.group_rows(engine, checkpoints, columns, clause_rows, {"skip": skip}, "clause",
+                                          counts["clauses"], generic_clauses,
+                                          {"components": components, "min_count": need}, schema)
     path = storage.join(work, "generic_replies.parquet")
     atomic_write_parquet(path, clauses)
     return StepResult(path, {"dialogues": counts["dialogues"], "clause_occurrences": counts["clauses"] or 0,

@@ -100,7 +100,7 @@ def test_the_hash_shuffle_path_gives_the_same_survivors(corpus, baseline, tmp_pa
     import curate.stages.dedup_global
 
     monkeypatch.setattr(curate.engine.plans, "SINGLE_BLOCK_GROUP_ROWS", 0)
-    monkeypatch.setattr(curate.stages.dedup_global, "DRIVER_BUCKET_ROWS", 0)  # small runs bucket in the driver otherwise
+    monkeypatch.setattr(curate.stages.dedup_global, "DRIVER_GROUP_ROWS", 0)  # small runs group in the driver otherwise
     # all bands in one shuffle (a real large run shuffles one band per pass: the same code, more passes)
     monkeypatch.setattr(curate.stages.dedup_global, "band_passes", lambda bands, n: [(0, bands)])
     f = tmp_path / "all.jsonl"
@@ -113,7 +113,7 @@ def test_band_passes_give_the_same_survivors(corpus, baseline, tmp_path, monkeyp
     import curate.stages.dedup_global
 
     monkeypatch.setattr(curate.stages.dedup_global, "band_passes", lambda bands, n: [(0, 5), (5, 6), (6, bands)])
-    monkeypatch.setattr(curate.stages.dedup_global, "DRIVER_BUCKET_ROWS", 0)
+    monkeypatch.setattr(curate.stages.dedup_global, "DRIVER_GROUP_ROWS", 0)
     f = tmp_path / "all.jsonl"
     f.write_text("\n".join(corpus) + "\n", encoding="utf-8")
     assert _run([f], tmp_path / "out", shard_rows=100) == baseline

@@ -47,6 +47,18 @@ def test_lines_shared_only_within_one_duplicate_cluster_do_not_count(tmp_path) -
     assert frac.tolist() == [0.0, 0.0]
 
 
+def test_keys_in_clusters_count_clusters_not_rows(tmp_path) -> None:
+    # key 1: three rows, two of them one text, another two one cluster -> 2 clusters; key 2: three clusters;
+    # key 3: two rows only, never enough for three
+    rows = pa.table({"k": pa.array([1, 1, 1, 1, 2, 2, 2, 3, 3], pa.uint64()),
+                     "node": pa.array([10, 10, 11, 12, 10, 11, 13, 10, 13], pa.uint64())})
+    comps = tmp_path / "components.parquet"
+    pl.DataFrame({"node": [11, 12], "component": [11, 11]}, schema={"node": pl.UInt64, "component": pl.UInt64}).write_parquet(comps)
+    assert sorted(crossdoc.keys_in_clusters(rows, "k", str(comps), 3)["k"].to_list()) == [2]
+    assert sorted(crossdoc.keys_in_clusters(rows, "k", str(comps), 2)["k"].to_list()) == [1, 2, 3]
+    assert sorted(crossdoc.keys_in_clusters(rows, "k", None, 3)["k"].to_list()) == [1, 2]
+
+
 def test_rejected_rows_and_other_kinds_get_no_line_hashes() -> None:
     t = table(["一行\n二行", "一行\n二行", "一行\n二行"], kinds=["web", "dialogue", "web"], reasons=[None, None, "cwt_too_short"])
     hashes = t.column(crossdoc.LINE_HASHES).to_pylist()

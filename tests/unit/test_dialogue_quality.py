@@ -17,6 +17,7 @@ from curate.job import NormalizeSpec
 from curate.models.dialogue_quality import cap, load_model, score_table
 from curate.run import per_record
 from curate.schema import conform, label_map, label_set, record_schema
+from curate.stages import dedup_global
 from curate.stages import generic_replies as gr
 from curate.stages.base import Settings
 from curate.stages.dialogue import (
@@ -161,12 +162,12 @@ class InProcessEngine:
         return groups(block, **groups_kwargs).cast(schema)
 
 
-@pytest.mark.parametrize("driver_rows", [gr.DRIVER_ROWS, 0], ids=["in the driver", "on the engine"])
+@pytest.mark.parametrize("driver_rows", [dedup_global.DRIVER_GROUP_ROWS, 0], ids=["in the driver", "on the engine"])
 def test_generic_step_small_and_large(tmp_path: Path, monkeypatch, driver_rows: int):
     # the whole-run step over checkpoint files: the driver path (small runs) and the engine's regrouping agree
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(gr, "DRIVER_ROWS", driver_rows)
+    monkeypatch.setattr(dedup_global, "DRIVER_GROUP_ROWS", driver_rows)
     closing = "不客气，祝你生活愉快。"
     dialogues = [[sk("谢谢你"), sp(f"第{i}个建议是每天散步{i}分钟"), sk("嗯"), sp(closing)] for i in range(6)]
     table = gr.clause_column(records(dialogues), Settings())
