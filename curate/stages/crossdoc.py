@@ -68,13 +68,24 @@ def line_rows(table: pa.Table, skip: pa.Array | None = None) -> pa.Table:
         pa.schema([("line", pa.uint64()), ("node", pa.uint64())]))
 
 
+def _repeated(keys: np.ndarray, k: int) -> np.ndarray:
+    """The distinct values that occur `k` times or more in `keys`."""
+    s = np.sort(keys)
+    if k <= 1 or len(s) < k:
+        return s[: len(s) if k <= 1 else 0]
+    head = s[: len(s) - k + 1]
+    found = head[head == s[k - 1:]]  # in sorted order, s[i] == s[i + k - 1]: k equal values from i on
+    return found[np.concatenate(([True], found[1:] != found[:-1]))] if len(found) else found
+
+
 def keys_in_clusters(rows: pa.Table, key: str, components: str | None, min_clusters: int) -> pl.DataFrame:
     """The `key` values of `rows` (key, node) held by nodes of `min_clusters` or more duplicate clusters (every
     row of a key is in `rows`). `components` is a Parquet file of (node, component) from near-dedup; a node not
     in it is its own cluster."""
     df = pl.from_arrow(rows)
-    # a key in k clusters has k rows or more: most keys have fewer, and the exact count is only needed for the rest
-    df = df.join(df.group_by(key).len().filter(pl.col("len") >= min_clusters), on=key, how="semi").unique()
+    # a key in k clusters has k rows or more: most keys have fewer, so the exact count is only taken for the rest,
+    # found by sorting the keys (a NumPy sort is several times faster than a hash group-by over tens of millions)
+    df = df.filter(pl.col(key).is_in(pl.Series(_repeated(df[key].to_numpy(), min_clusters)).implode())).unique()
     if components:
         comps = storage.read_parquet(components)
         df = df.join(comps, on="node", how="left").with_columns(pl.coalesce("component", "node").alias("node"))

@@ -57,6 +57,8 @@ def test_keys_in_clusters_count_clusters_not_rows(tmp_path) -> None:
     assert sorted(crossdoc.keys_in_clusters(rows, "k", str(comps), 3)["k"].to_list()) == [2]
     assert sorted(crossdoc.keys_in_clusters(rows, "k", str(comps), 2)["k"].to_list()) == [1, 2, 3]
     assert sorted(crossdoc.keys_in_clusters(rows, "k", None, 3)["k"].to_list()) == [1, 2]
+    assert sorted(crossdoc.keys_in_clusters(rows, "k", None, 1)["k"].to_list()) == [1, 2, 3]
+    assert crossdoc.keys_in_clusters(rows, "k", None, 10).height == 0
 
 
 def test_rejected_rows_and_other_kinds_get_no_line_hashes() -> None:
