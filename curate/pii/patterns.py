@@ -9,7 +9,9 @@ Polars runs over the column (Rust regex: linear time, no per-text Python):
    family (names, addresses) needs one of a few literal words: titles, name cues, `小王`-style pairs, 号 and
    building words. On counselling text about one turn in ten passes.
 2. its own core (or, where the core's automaton is large, a cheaper superset: the address's digit before
-   号), over the texts its family's gate passed.
+   号), over the texts its family's gate passed; where every match holds one of a few literal words but the core
+   does not start with them (the address: 号 or a building word), first a pass for those words, which Rust
+   searches far faster.
 
 The cores use only syntax that both engines read the same way (classes of literal characters, `(?:…)`,
 `(?P<…>…)`, counted repeats), so one source serves both. A union of all cores in one Rust regex would be a
@@ -60,6 +62,12 @@ class Detector:
     before: str = ""  # a lookbehind, Python only
     after: str = ""  # a lookahead, Python only
     prefilter: str = ""  # a cheaper superset of the core for Rust, where the core's automaton is large
+    # literal words one of which every match holds, where the core has no literal prefix to search for: a pass for
+    # them comes first, and the core's runs only over the texts holding one
+    words: tuple[str, ...] = ()
+    # a class of every character a match can hold (a pattern without lookarounds): the Python pattern then
+    # searches only the runs of such characters that hold a match of the Rust core (`detect.scan`)
+    alphabet: str = ""
 
     def python(self) -> str:
         return f"{self.before}(?P<{self.name}>{self.core}){self.after}"
@@ -126,8 +134,13 @@ def _detectors(r: PiiRules, types: frozenset[str]) -> list[Detector]:
         road = f"{place}{{1,8}}?(?:{_alt(r.road_suffixes)})(?:{num}(?:弄|巷))?{num}号(?:{compound})?{building}?{unit}?{room}?"
         # every address has a number right before 号 or a building word: a cheap first look
         digit = "[0-9０-９一二三四五六七八九十百零〇两]"
+        # what the pieces above are made of: CJK (places), numbers, separators and the suffixes' own characters
+        literal = "".join([*r.admin_suffixes, *r.road_suffixes, *r.compound_suffixes, *r.building_units,
+                           *r.room_units, "单元室弄巷号"])
+        alphabet = f"(?:[{chr(CJK[0])}-{chr(CJK[1])}]|{digit}|{SEP}|{_class(literal)})"
         out.append(Detector("address", f"{admin}(?:{road}|{compound}{building}{unit}?{room}?)",
-                            prefilter=f"{digit}(?:号|{_alt(r.building_units)})"))
+                            prefilter=f"{digit}(?:号|{_alt(r.building_units)})", words=("号", *r.building_units),
+                            alphabet=alphabet))
     return out
 
 

@@ -160,6 +160,16 @@ def test_addresses():
     assert found("中山路很堵，100号选手") == []
 
 
+def test_addresses_among_other_text():
+    # the address search looks only at the runs of address characters that hold a number before 号 or a
+    # building word: the rest of the text, however long, is skipped, and every address in it still found
+    text = ("小区门口很吵，3号线也挤。我家住在南京市鼓楼区中山路100号3栋2单元501室，"
+            "他家住幸福小区3栋2单元\n另一行：石家庄市和平区和平路12号")
+    assert found(text) == [("address", "南京市鼓楼区中山路100号3栋2单元501室"), ("address", "幸福小区3栋2单元"),
+                           ("address", "石家庄市和平区和平路12号")]
+    assert found("和平路一二三四五六七八九十百零〇两号") == [("address", "和平路一二三四五六七八九十百零〇两号")]
+
+
 # ------------------------------------------------------------------------------------------------- names
 
 
@@ -176,6 +186,12 @@ def test_names_where_the_text_marks_them(text, name):
                                   "小叶榕干浸膏"])
 def test_words_that_contain_a_surname_are_not_names(text):
     assert found(text) == []
+
+
+def test_a_title_takes_no_surname_from_the_text_before():
+    # texts are scanned joined by line breaks: a title opening one text has nothing before it
+    result = detect_batch(to_table([web("我姓王", id="a"), web("老师您好，张伟老师", id="b")]), PiiSpec())
+    assert [(f.unit, f.type, f.key) for f in result.findings] == [(1, "name", "张伟")]
 
 
 # ------------------------------------------------------------------------------- placeholders and stage
