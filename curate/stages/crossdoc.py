@@ -70,10 +70,8 @@ def line_rows(table: pa.Table, skip: pa.Array | None = None) -> pa.Table:
 
 def _repeated(keys: np.ndarray, k: int) -> np.ndarray:
     """The distinct values that occur `k` times or more in `keys`."""
-    s = np.sort(keys)
-    if k <= 1 or len(s) < k:
-        return s[: len(s) if k <= 1 else 0]
-    head = s[: len(s) - k + 1]
+    s, k = np.sort(keys), max(k, 1)
+    head = s[: max(len(s) - k + 1, 0)]
     found = head[head == s[k - 1:]]  # in sorted order, s[i] == s[i + k - 1]: k equal values from i on
     return found[np.concatenate(([True], found[1:] != found[:-1]))] if len(found) else found
 
