@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import os
 
-for _var in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-             "RAYON_NUM_THREADS", "ARROW_NUM_THREADS"):
-    os.environ[_var] = "1"
+import one_thread  # noqa: F401  (one thread per native pool, set before the libraries below load)
+
+# isort: split
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
-from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pyarrow as pa  # noqa: E402
@@ -46,7 +45,7 @@ def main() -> int:
     from curate import resume
     from curate.io.writer import DATA, REJECTS, STATS, shard_name, write_shard
     from curate.job import load_job
-    from curate.run import FINISH, settings_of
+    from curate.run import FINISH, finish_settings, settings_of
     from curate.stages import dedup
     from curate.stages.base import PhaseRunner
     from curate.stages.generic_replies import CLAUSES
@@ -55,8 +54,7 @@ def main() -> int:
     state = resume.load_global(work)
     if state is None:
         ap.error(f"{work} holds no finished global steps: run the job with --keep-work")
-    settings = replace(settings_of(load_job(args.job)), decisions=state["decisions"], dup_lines=state["dup_lines"],
-                       dup_ids=state.get("dup_ids"), generic_replies=state.get("generic_replies"))
+    settings = finish_settings(settings_of(load_job(args.job)), state)
     t0 = time.process_time()
     runner = PhaseRunner(FINISH, FINISH.prepare(settings))
     setup = time.process_time() - t0

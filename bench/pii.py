@@ -19,11 +19,9 @@ in a run). Usage::
 
 from __future__ import annotations
 
-import os
+import one_thread  # noqa: F401  (one thread per native pool, set before the libraries below load)
 
-for _var in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-             "RAYON_NUM_THREADS", "ARROW_NUM_THREADS"):
-    os.environ[_var] = "1"
+# isort: split
 
 import argparse  # noqa: E402
 import time  # noqa: E402

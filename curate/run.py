@@ -102,6 +102,12 @@ def run_global_steps(steps: tuple[GlobalStep, ...], checkpoints: list[str], work
     return state
 
 
+def finish_settings(settings: Settings, state: dict[str, Any]) -> Settings:
+    """The settings the finish phase runs with: the job's, plus the files the whole-run steps wrote (`state`, as
+    `run_global_steps` returns it and `curate.resume` records it; a step that did not run left None)."""
+    return replace(settings, **{step.output: state.get(step.output) for step in DEDUP_GLOBAL})
+
+
 # where each global step's report goes in the state (and the manifest)
 _REPORTS = {"decisions": "dedup", "dup_lines": "lines", "dup_ids": "duplicate_ids",
             "generic_replies": "generic_replies_report"}
@@ -247,8 +253,7 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
     elif resumed is not None:
         resumed["dedup_global"] = "done before"
     inject("after_dedup_global")
-    settings = replace(settings, decisions=state["decisions"], dup_lines=state["dup_lines"],
-                       dup_ids=state.get("dup_ids"), generic_replies=state.get("generic_replies"))
+    settings = finish_settings(settings, state)
     timings["dedup_global"] = time.perf_counter() - t0 - timings["per_record"]
 
     # finish: one unit per checkpoint shard, the final shards, rejects and stats

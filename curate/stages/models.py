@@ -27,6 +27,7 @@ class Models:
 
 def load_models(settings: Settings) -> Models:
     """Load the job's models; the scorers' per-row `models` column also names every tagger."""
+    from curate.job import REGISTERS
     from curate.models import SIGNAL_SCORES
     from curate.models.card import read_card
     from curate.stages.classify import Scorers
@@ -36,8 +37,8 @@ def load_models(settings: Settings) -> Models:
     scorers = Scorers(text_scores) if text_scores else None
     taggers = Taggers(settings.tags) if settings.tags else None
     if scorers and taggers:
-        scorers.add_versions({**taggers.models, **{f"{t}-spoken": m for t, m in taggers.spoken.items()},
-                              **{f"{t}-web": m for t, m in taggers.web.items()}})
+        scorers.add_versions({**taggers.models, **{f"{t}-{register}": m for register in REGISTERS
+                                                   for t, m in getattr(taggers, register).items()}})
     if scorers and "dialogue" in settings.kinds:  # the signal scores' own stage runs them (on dialogues); the
         # row's `models` names them too
         scorers.add_versions({t: _Carded(read_card(s.card)) for t, s in settings.scores.items() if t in SIGNAL_SCORES})
