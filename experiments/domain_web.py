@@ -11,6 +11,10 @@ macro-F1 at 0.5 and the share of documents that are not conversations or Q&A thr
 `dialogue`. A model trained on the whole select part also scores the selection half of ChineseWebText 2.0's
 domain test file (`web/cwt2-domain-test.txt`, lines whose hash falls in half A); half B and the gold `test`
 part are never read here. Models are unquantised (selection only); the committed model is quantised.
+
+`--dump FILE.npz` keeps the pooled out-of-fold probabilities, the half-A probabilities (also of half A with
+the spaces between CJK characters removed: the file is jieba-segmented, a pipeline record never is) and the
+training lines' label counts, so that decision rules over the probabilities can be compared without retraining.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -38,6 +43,13 @@ from ftcv import config_args, feature_settings, labelled_lines, load_config, tra
 REPO = Path(__file__).resolve().parents[1]
 GOLD = "web-hand-labels.jsonl"
 CWT_TEST = "web/cwt2-domain-test.txt"
+# a space between two CJK ideographs: jieba's word boundary in the segmented test file, absent from raw text
+_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) +(?=[\u3400-\u9fff\uf900-\ufaff])")
+
+
+def unsegment(text: str) -> str:
+    """`text` without the spaces jieba put between CJK words (spaces next to Latin words and digits stay)."""
+    return _CJK_SPACE.sub("", text)
 
 
 def cwt_half(line_no: int) -> str:
@@ -55,6 +67,22 @@ def read_cwt(path: Path, half: str) -> list[Example]:
         out.append(Example(tuple(t[9:] for t in toks if t.startswith("__label__")),
                            " ".join(t for t in toks if not t.startswith("__label__"))))
     return out
+
+
+def tally_misses(path: Path, root: Path) -> dict:
+    """Counts of a reading of half-A misses (`cwt2-half-a-misses.jsonl`: line, sha1, the model's arg-max, `kind`,
+    the domains web-guide.md gives) by kind, within the file's label groups (general alone, dialogue alone, other)."""
+    raw = (root / CWT_TEST).read_text(encoding="utf-8").splitlines()
+    out: dict[str, Counter] = {}
+    for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+        text = raw[row["line"]]
+        if hashlib.sha1(text.encode()).hexdigest()[:12] != row["sha1"] or cwt_half(row["line"]) != "A":
+            raise ValueError(f"{path}: line {row['line']} is not the half-A line it names")
+        labs = [t[9:] for t in text.split() if t.startswith("__label__")]
+        group = f"{labs[0]} alone" if labs in (["general"], ["dialogue"]) else "other"
+        out.setdefault(group, Counter())[row["kind"]] += 1
+        out.setdefault("all", Counter())[row["kind"]] += 1
+    return {g: dict(c.most_common()) for g, c in out.items()}
 
 
 def predict(model: Any, texts: list[str], labels: list[str], mode: str, max_chars: int) -> np.ndarray:
@@ -89,8 +117,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     config_args(ap, REPO / "classifiers/train/domain.yaml", "pseudo.per_label=500")
     ap.add_argument("--save", type=Path, help="keep the model trained on the whole select part here")
+    ap.add_argument("--misses", type=Path, help="only print the tally of this reading of half-A misses")
+    ap.add_argument("--dump", type=Path, help="keep the probabilities (out-of-fold, half A) and label counts here")
     args = ap.parse_args()
     conf, data, params = load_config(args)
+    if args.misses:
+        print(json.dumps(tally_misses(args.misses, Path(args.data_root))))
+        return
     root, seed = Path(args.data_root), int(conf.get("seed", 1))
     mode, max_chars = feature_settings(args, conf)
     labels = list(conf["labels"])
@@ -129,8 +162,18 @@ def main() -> None:
     cv = scores(proba, [d.domains for d in docs], labels)
     full = train_with(docs, args.save)
     cwt = read_cwt(root / CWT_TEST, "A")
-    cwt_scores = scores(predict(full, [e.text for e in cwt], labels, mode, max_chars), [e.labels for e in cwt], labels)
-    print(json.dumps({"name": args.name, "set": args.set, "ft": args.ft, "cv_select": cv, "cwt_A": cwt_scores,
+    cwt_gold = [e.labels for e in cwt]
+    cwt_proba = predict(full, [e.text for e in cwt], labels, mode, max_chars)
+    joined_proba = predict(full, [unsegment(e.text) for e in cwt], labels, mode, max_chars)
+    if args.dump:
+        counts = Counter(tok[9:] for line in base_lines for tok in line.split() if tok.startswith("__label__"))
+        counts.update(lab for d in docs for lab in labels_of(d) for _ in range(repeat))
+        np.savez(args.dump, labels=labels, cv=proba, cv_gold=np.array([",".join(d.domains) for d in docs]),
+                 cwt_A=cwt_proba, cwt_A_joined=joined_proba, cwt_A_gold=np.array([",".join(g) for g in cwt_gold]),
+                 train_counts=np.array([counts[lab] for lab in labels]))
+    print(json.dumps({"name": args.name, "set": args.set, "ft": args.ft, "cv_select": cv,
+                      "cwt_A": scores(cwt_proba, cwt_gold, labels),
+                      "cwt_A_unsegmented": {k: v for k, v in scores(joined_proba, cwt_gold, labels).items() if k != "top"},
                       "train_examples": len(base_lines), "seconds": round(time.time() - t0)}, ensure_ascii=False))
 
 
