@@ -340,6 +340,48 @@ def _support_style(x: SignalInput) -> Columns:
     }
 
 
+@signal("support_substance", 1, ("sig_sup_open_questions", "sig_sup_content_bigrams", "sig_sup_closing_frac",
+                                 "sig_sup_list_frac"), needs_turns=True)
+def _support_substance(x: SignalInput) -> Columns:
+    """What the supporter's turns hold beyond formula: open questions and invitations to say more per turn
+    (什么, 怎么, 为什么, 说说…), distinct content bigrams per turn (pairs of adjacent Chinese characters, other
+    characters dropped, neither a function character: how specific a turn is), and the share of turns with a
+    stock closing (不客气, 祝你…) or advice lectured as a list (首先…其次…, numbered lines); cue patterns in
+    `curate/stages/dialogue_cues.py`. 0 for a dialogue without supporter turns."""
+    text = pl.col("text")
+    sup = x.turn_frame.filter(pl.col("role") == "supporter")
+    sup = sup.with_columns(
+        open=text.str.count_matches(cues.OPEN_QUESTION).cast(pl.Float64),
+        bigrams=pl.Series(_content_bigrams(sup["text"].to_arrow()), dtype=pl.Float64),
+        closing=text.str.contains(cues.CLOSING),
+        lst=text.str.contains(cues.ADVICE_LIST),
+    )
+    agg = sup.group_by("row").agg(open=pl.col("open").mean(), bigrams=pl.col("bigrams").mean(),
+                                  closing=pl.col("closing").mean(), lst=pl.col("lst").mean())
+    full = _per_row(x, agg).fill_null(0.0)
+    return {"sig_sup_open_questions": full["open"].to_numpy(), "sig_sup_content_bigrams": full["bigrams"].to_numpy(),
+            "sig_sup_closing_frac": full["closing"].to_numpy(), "sig_sup_list_frac": full["lst"].to_numpy()}
+
+
+_CJK = (0x4E00, 0x9FFF)  # the CJK Unified Ideographs block: what counts as a Chinese character here
+_FUNCTION_CPS = np.array(sorted({ord(c) for c in cues.FUNCTION_CHARS}), dtype=np.uint32)
+
+
+def _content_bigrams(texts: pa.Array) -> np.ndarray:
+    """Distinct content bigrams of each text: adjacent pairs of its Chinese characters (others removed first),
+    neither of them a function character."""
+    batch = ngrams.to_codepoints(texts)
+    doc = np.repeat(np.arange(batch.n_docs, dtype=np.int64), batch.lengths)
+    cps = batch.codepoints
+    keep = (cps >= _CJK[0]) & (cps <= _CJK[1])
+    cps, doc = cps[keep].astype(np.int64) - _CJK[0], doc[keep]
+    content = ~np.isin(cps + _CJK[0], _FUNCTION_CPS)
+    pair = (doc[1:] == doc[:-1]) & content[1:] & content[:-1]
+    width = _CJK[1] - _CJK[0] + 1  # a bigram as one number below width ** 2 (< 2 ** 30), the text's number above
+    keys = np.unique(((doc[:-1] * width + cps[:-1]) * width + cps[1:])[pair])
+    return np.bincount(keys // (width * width), minlength=batch.n_docs).astype(np.float64)
+
+
 @signal("seeker_engagement", 1, ("sig_seek_reply_chars", "sig_seek_reply_trend"), needs_turns=True)
 def _seeker_engagement(x: SignalInput) -> Columns:
     """How much the help-seeker keeps talking after their opening turn (often a long forum post): the mean
