@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numba
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -364,22 +365,55 @@ def _support_substance(x: SignalInput) -> Columns:
 
 
 _CJK = (0x4E00, 0x9FFF)  # the CJK Unified Ideographs block: what counts as a Chinese character here
-_FUNCTION_CPS = np.array(sorted({ord(c) for c in cues.FUNCTION_CHARS}), dtype=np.uint32)
+
+
+def _content_table() -> np.ndarray:
+    """Per character of the CJK block (code point - _CJK[0]): True unless a function character."""
+    table = np.ones(_CJK[1] - _CJK[0] + 1, dtype=np.bool_)
+    table[[ord(c) - _CJK[0] for c in cues.FUNCTION_CHARS]] = False
+    return table
+
+
+_CONTENT = _content_table()
 
 
 def _content_bigrams(texts: pa.Array) -> np.ndarray:
     """Distinct content bigrams of each text: adjacent pairs of its Chinese characters (others removed first),
     neither of them a function character."""
     batch = ngrams.to_codepoints(texts)
-    doc = np.repeat(np.arange(batch.n_docs, dtype=np.int64), batch.lengths)
-    cps = batch.codepoints
-    keep = (cps >= _CJK[0]) & (cps <= _CJK[1])
-    cps, doc = cps[keep].astype(np.int64) - _CJK[0], doc[keep]
-    content = ~np.isin(cps + _CJK[0], _FUNCTION_CPS)
-    pair = (doc[1:] == doc[:-1]) & content[1:] & content[:-1]
-    width = _CJK[1] - _CJK[0] + 1  # a bigram as one number below width ** 2 (< 2 ** 30), the text's number above
-    keys = np.unique(((doc[:-1] * width + cps[:-1]) * width + cps[1:])[pair])
-    return np.bincount(keys // (width * width), minlength=batch.n_docs).astype(np.float64)
+    return _distinct_content_pairs(batch.codepoints, batch.offsets, _CONTENT, _CJK[0])
+
+
+@numba.njit(nogil=True, cache=True)
+def _distinct_content_pairs(cps: np.ndarray, offsets: np.ndarray, content: np.ndarray,
+                            first: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Per text, the distinct pairs: each text's pair keys sorted in a buffer of its own size (a global
+    np.unique over the batch's keys was most of the signal's time)."""
+    width = len(content)
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.float64)
+    longest = 0
+    for d in range(n):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    buf = np.empty(longest, dtype=np.int64)
+    for d in range(n):
+        m = 0
+        prev = -1
+        for i in range(offsets[d], offsets[d + 1]):
+            k = np.int64(cps[i]) - first
+            if k < 0 or k >= width:
+                continue  # not a Chinese character: dropped, so its neighbours pair up
+            if prev >= 0 and content[prev] and content[k]:
+                buf[m] = prev * width + k
+                m += 1
+            prev = k
+        if m:
+            keys = np.sort(buf[:m])
+            distinct = 1
+            for j in range(1, m):
+                distinct += keys[j] != keys[j - 1]
+            out[d] = distinct
+    return out
 
 
 @signal("seeker_engagement", 1, ("sig_seek_reply_chars", "sig_seek_reply_trend"), needs_turns=True)
