@@ -12,6 +12,7 @@ the shipped features, averaged over three CV seeds.
     python experiments/dialogue_quality.py --fasttext      # also fastText as the text model (slower)
     python experiments/dialogue_quality.py --tag-features  # candidate features from the risk and emotion tags
     python experiments/dialogue_quality.py --feature-sets  # feature sets x ridge x text alpha, three CV seeds
+    python experiments/dialogue_quality.py --pairwise      # the 1.2.0 features with a pairwise rank objective
 
 `--feature-sets` fits each outer fold's text model once per (text alpha, seed) and reuses it across the
 feature sets and ridge strengths: the text score does not depend on them, so every figure is the one
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from curate.assets import data_root
-from curate.models.dialogue_quality import TEXT_FEATURE
+from curate.models.dialogue_quality import TEXT_FEATURE, TRANSFORMS
 from curate.models.dialogue_quality_train import (
     Design,
     cross_validate,
@@ -203,12 +204,73 @@ def cmd_feature_sets(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray
                       f"{per['emollm']:>8.3f}   {rs}", flush=True)
 
 
+def _standardise(vals: dict[str, np.ndarray], specs: list[dict[str, str]],
+                 stats: list[tuple[float, float]] | None = None) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """The features as `fit` standardises them (transform, then mean and scale of the fitting rows; NaN → 0)."""
+    cols, out = [], []
+    for k, spec in enumerate(specs):
+        x = TRANSFORMS[spec["transform"]](np.asarray(vals[spec["name"]], dtype=np.float64))
+        mean, scale = stats[k] if stats else (float(np.nanmean(x)), float(np.nanstd(x)) or 1.0)
+        out.append((mean, scale))
+        cols.append(np.where(np.isfinite(x), (x - mean) / scale, 0.0))
+    return np.column_stack(cols), out
+
+
+def _pairwise_weights(z: np.ndarray, y: np.ndarray, sources: np.ndarray, l2: float, within: bool) -> np.ndarray:
+    """A rank objective: L2-penalised logistic loss on every pair rated differently (`within`: only pairs from
+    one source, so the weights learn to rank inside a source; the source is never a feature)."""
+    from scipy.optimize import minimize
+
+    i, j = np.nonzero(y[:, None] > y[None, :])
+    if within:
+        same = sources[i] == sources[j]
+        i, j = i[same], j[same]
+    d = z[i] - z[j]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        m = d @ w
+        return (float(np.logaddexp(0, -m).mean() + l2 * w @ w),
+                d.T @ (-1.0 / (1.0 + np.exp(m))) / len(m) + 2 * l2 * w)
+
+    return minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+def cmd_pairwise(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, risk: np.ndarray, idf: np.ndarray,
+                 sources: np.ndarray) -> None:
+    """The 1.2.0 features and text score with a pairwise rank objective instead of ridge (CV, seeds 1-3). The
+    score maps to ratings as `fit` maps ridge's (least squares on the fitting rows, then the ratings' spread)
+    so that the risk cap applies as shipped."""
+    specs = [*[{"name": n, "transform": "log1p" if n in LOG else "identity"} for n in COMPACT + SUBSTANCE],
+             {"name": TEXT_FEATURE, "transform": "identity"}]
+    folds = {s: _text_folds(texts, y, idf, 0.3, replace(_design([], 1.0, None), seed=s)) for s in (1, 2, 3)}
+    for within in (False, True):
+        for l2 in (0.003, 0.01, 0.03, 0.1):
+            runs = []
+            for s in (1, 2, 3):
+                out = np.zeros(len(y))
+                for f, tr, oof, test in folds[s]:
+                    z, stats = _standardise({**{k: v[tr] for k, v in raw.items()}, TEXT_FEATURE: oof}, specs)
+                    w = _pairwise_weights(z, y[tr], sources[tr], l2, within)
+                    slope, icpt = np.polyfit(z @ w, y[tr], 1)
+                    spread = np.std(y[tr]) / max(float(np.std(slope * (z @ w))), 1e-9)
+                    zf, _ = _standardise({**{k: v[f] for k, v in raw.items()}, TEXT_FEATURE: test}, specs, stats)
+                    rating = np.clip(np.mean(y[tr]) + spread * (slope * (zf @ w) + icpt - np.mean(y[tr])), 1, 5)
+                    out[f] = np.where(risk[f], np.minimum((rating - 1) / 4, 0.25), (rating - 1) / 4)
+                runs.append(out)
+            per = {src: np.mean([spearman(o[sources == src], y[sources == src]) for o in runs])
+                   for src in ("smilechat", "emollm")}
+            rs = [spearman(o, y) for o in runs]
+            label = f"pairwise logistic, {'within-source' if within else 'all'} pairs, l2 {l2:g}"
+            print(f"{label:<52}{np.mean(rs):>8.3f}{per['smilechat']:>11.3f}{per['emollm']:>8.3f}   {rs}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--fasttext", action="store_true")
     ap.add_argument("--tag-features", action="store_true")
     ap.add_argument("--feature-sets", action="store_true")
+    ap.add_argument("--pairwise", action="store_true")
     args = ap.parse_args()
     cfg = load_train_config("dialogue_quality")
     gold = load_gold(cfg.doc, Path(args.data_root).resolve(), ("select",))
@@ -217,6 +279,9 @@ def main() -> None:
     y = gold.ratings
     idf = document_frequency_idf(gold.corpus_supporter_texts)
     print(f"select part: {len(y)} dialogues, ratings {dict(zip(*np.unique(y, return_counts=True), strict=True))}")
+    if args.pairwise:
+        cmd_pairwise(raw, texts, y, risk, idf, gold.sources)
+        return
     if args.feature_sets:
         cmd_feature_sets(raw, texts, y, risk, idf, gold.sources)
         return
