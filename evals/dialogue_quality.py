@@ -29,7 +29,8 @@ from curate.models.dialogue_quality_train import spearman  # noqa: E402
 
 GOLD = "dialogue-quality-hand-labels.jsonl"
 SIGNALS = ["sig_n_turns", "sig_sup_mean_chars", "sig_sup_question_frac", "sig_sup_slogan_frac", "sig_generic_reply_frac",
-           "sig_sup_opening_frac", "sig_strategy_entropy", "risk_unaddressed"]
+           "sig_sup_opening_frac", "sig_strategy_entropy", "risk_unaddressed", "sig_sup_open_questions",
+           "sig_sup_content_bigrams", "sig_sup_closing_frac", "sig_sup_list_frac"]
 QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 

@@ -11,6 +11,12 @@ the shipped features, averaged over three CV seeds.
     python experiments/dialogue_quality.py                 # the table
     python experiments/dialogue_quality.py --fasttext      # also fastText as the text model (slower)
     python experiments/dialogue_quality.py --tag-features  # candidate features from the risk and emotion tags
+    python experiments/dialogue_quality.py --feature-sets  # feature sets x ridge x text alpha, three CV seeds
+    python experiments/dialogue_quality.py --pairwise      # the 1.2.0 features with a pairwise rank objective
+
+`--feature-sets` fits each outer fold's text model once per (text alpha, seed) and reuses it across the
+feature sets and ridge strengths: the text score does not depend on them, so every figure is the one
+`cross_validate` gives (the whole fit per fold, the text score out of inner fold), only cheaper.
 """
 
 from __future__ import annotations
@@ -24,7 +30,17 @@ from typing import Any
 import numpy as np
 
 from curate.assets import data_root
-from curate.models.dialogue_quality_train import Design, cross_validate, gold_arrays, load_gold, spearman
+from curate.models.dialogue_quality import TEXT_FEATURE, TRANSFORMS
+from curate.models.dialogue_quality_train import (
+    Design,
+    cross_validate,
+    fit,
+    folds_of,
+    gold_arrays,
+    load_gold,
+    predict,
+    spearman,
+)
 from curate.models.hashed_text import document_frequency_idf, fit_ridge
 from curate.models.train import load_train_config
 
@@ -32,6 +48,13 @@ SIGNALS = ["sig_sup_mean_chars", "sig_sup_cv_chars", "sig_sup_question_frac", "s
            "sig_sup_ai_frac", "sig_sup_slogan_frac", "sig_seek_reply_chars", "sig_seek_reply_trend",
            "sig_generic_reply_frac", "sig_strategy_entropy", "sig_seek_valence_shift", "sig_seek_valence_last",
            "risk_unaddressed", "sig_n_turns"]
+# the supporter's substance (curate.stages.signals `support_substance`): open questions, specificity, stock
+# closings, lectured advice lists
+SUBSTANCE = ["sig_sup_open_questions", "sig_sup_content_bigrams", "sig_sup_closing_frac", "sig_sup_list_frac"]
+# the signals whose own rank correlation on select is largest and that the rubric names (length, questions,
+# slogans, generic replies, risk); the tag signals, openings, turn counts and seeker engagement left out
+COMPACT = ["sig_sup_mean_chars", "sig_sup_question_frac", "sig_sup_slogan_frac", "sig_generic_reply_frac",
+           "risk_unaddressed"]
 LOG = {"sig_sup_mean_chars", "sig_seek_reply_chars", "sig_n_turns"}
 
 
@@ -136,24 +159,137 @@ def cmd_tag_features(gold: Any, raw: dict[str, np.ndarray], texts: list[str], y:
         print(f"{label:<52}{m:>8.3f}  {runs}")
 
 
+def _text_folds(texts: list[str], y: np.ndarray, idf: np.ndarray, alpha: float, design: Design) -> list[tuple]:
+    """Per outer fold of `design`: (test rows, train rows, the train rows' out-of-inner-fold text scores, the
+    test rows' text scores), as `fit` and `predict` compute them inside `cross_validate`."""
+    out = []
+    for f in folds_of(len(y), design.folds, design.seed):
+        tr = np.setdiff1d(np.arange(len(y)), f)
+        tt, yt = [texts[i] for i in tr], y[tr]
+        oof = np.zeros(len(tr))
+        for g in folds_of(len(tr), design.inner_folds, design.seed + 1):
+            rest = np.setdiff1d(np.arange(len(tr)), g)
+            oof[g] = fit_ridge([tt[i] for i in rest], yt[rest], idf, alpha).score([tt[i] for i in g])
+        out.append((f, tr, oof, fit_ridge(tt, yt, idf, alpha).score([texts[i] for i in f])))
+    return out
+
+
+def _cv_over_text(raw: dict[str, np.ndarray], y: np.ndarray, risk: np.ndarray, idf: np.ndarray, design: Design,
+                  folds: list[tuple]) -> np.ndarray:
+    """`cross_validate` with the text folds given: the linear layer over the features and the text score."""
+    layer = replace(design, text_alpha=None, features=[*design.features, {"name": TEXT_FEATURE, "transform": "identity"}])
+    out = np.zeros(len(y))
+    for f, tr, oof, test in folds:
+        model = fit({**{k: v[tr] for k, v in raw.items()}, TEXT_FEATURE: oof}, [], y[tr], idf, layer)
+        out[f] = predict(model, {**{k: v[f] for k, v in raw.items()}, TEXT_FEATURE: test}, [], risk[f], design)
+    return out
+
+
+def cmd_feature_sets(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, risk: np.ndarray, idf: np.ndarray,
+                     sources: np.ndarray) -> None:
+    """Feature sets x ridge strength x text alpha, each the mean CV Spearman of seeds 1-3, in all and per source."""
+    sets = {"shipped 1.1 (14 signals)": SIGNALS, "shipped + substance": SIGNALS + SUBSTANCE, "compact": COMPACT,
+            "compact + substance": COMPACT + SUBSTANCE, "risk + substance": ["risk_unaddressed", *SUBSTANCE]}
+    print(f"{'text alpha, ridge, features':<52}{'all':>8}{'smilechat':>11}{'emollm':>8}   seeds 1-3")
+    for text_alpha in (0.1, 0.3, 1.0):
+        folds = {s: _text_folds(texts, y, idf, text_alpha, replace(_design([], 1.0, None), seed=s)) for s in (1, 2, 3)}
+        for name, names in sets.items():
+            for alpha in (30.0, 100.0):
+                d = _design(names, alpha, text_alpha)
+                runs = [_cv_over_text(raw, y, risk, idf, replace(d, seed=s), folds[s]) for s in (1, 2, 3)]
+                per = {src: np.mean([spearman(o[sources == src], y[sources == src]) for o in runs])
+                       for src in ("smilechat", "emollm")}
+                rs = [spearman(o, y) for o in runs]
+                print(f"{f'{text_alpha:g}, {alpha:g}, {name}':<52}{np.mean(rs):>8.3f}{per['smilechat']:>11.3f}"
+                      f"{per['emollm']:>8.3f}   {rs}", flush=True)
+
+
+def _standardise(vals: dict[str, np.ndarray], specs: list[dict[str, str]],
+                 stats: list[tuple[float, float]] | None = None) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """The features as `fit` standardises them (transform, then mean and scale of the fitting rows; NaN → 0)."""
+    cols, out = [], []
+    for k, spec in enumerate(specs):
+        x = TRANSFORMS[spec["transform"]](np.asarray(vals[spec["name"]], dtype=np.float64))
+        mean, scale = stats[k] if stats else (float(np.nanmean(x)), float(np.nanstd(x)) or 1.0)
+        out.append((mean, scale))
+        cols.append(np.where(np.isfinite(x), (x - mean) / scale, 0.0))
+    return np.column_stack(cols), out
+
+
+def _pairwise_weights(z: np.ndarray, y: np.ndarray, sources: np.ndarray, l2: float, within: bool) -> np.ndarray:
+    """A rank objective: L2-penalised logistic loss on every pair rated differently (`within`: only pairs from
+    one source, so the weights learn to rank inside a source; the source is never a feature)."""
+    from scipy.optimize import minimize
+
+    i, j = np.nonzero(y[:, None] > y[None, :])
+    if within:
+        same = sources[i] == sources[j]
+        i, j = i[same], j[same]
+    d = z[i] - z[j]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        m = d @ w
+        return (float(np.logaddexp(0, -m).mean() + l2 * w @ w),
+                d.T @ (-1.0 / (1.0 + np.exp(m))) / len(m) + 2 * l2 * w)
+
+    return minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+def cmd_pairwise(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, risk: np.ndarray, idf: np.ndarray,
+                 sources: np.ndarray) -> None:
+    """The 1.2.0 features and text score with a pairwise rank objective instead of ridge (CV, seeds 1-3). The
+    score maps to ratings as `fit` maps ridge's (least squares on the fitting rows, then the ratings' spread)
+    so that the risk cap applies as shipped."""
+    specs = [*[{"name": n, "transform": "log1p" if n in LOG else "identity"} for n in COMPACT + SUBSTANCE],
+             {"name": TEXT_FEATURE, "transform": "identity"}]
+    folds = {s: _text_folds(texts, y, idf, 0.3, replace(_design([], 1.0, None), seed=s)) for s in (1, 2, 3)}
+    for within in (False, True):
+        for l2 in (0.003, 0.01, 0.03, 0.1):
+            runs = []
+            for s in (1, 2, 3):
+                out = np.zeros(len(y))
+                for f, tr, oof, test in folds[s]:
+                    z, stats = _standardise({**{k: v[tr] for k, v in raw.items()}, TEXT_FEATURE: oof}, specs)
+                    w = _pairwise_weights(z, y[tr], sources[tr], l2, within)
+                    slope, icpt = np.polyfit(z @ w, y[tr], 1)
+                    spread = np.std(y[tr]) / max(float(np.std(slope * (z @ w))), 1e-9)
+                    zf, _ = _standardise({**{k: v[f] for k, v in raw.items()}, TEXT_FEATURE: test}, specs, stats)
+                    rating = np.clip(np.mean(y[tr]) + spread * (slope * (zf @ w) + icpt - np.mean(y[tr])), 1, 5)
+                    out[f] = np.where(risk[f], np.minimum((rating - 1) / 4, 0.25), (rating - 1) / 4)
+                runs.append(out)
+            per = {src: np.mean([spearman(o[sources == src], y[sources == src]) for o in runs])
+                   for src in ("smilechat", "emollm")}
+            rs = [spearman(o, y) for o in runs]
+            label = f"pairwise logistic, {'within-source' if within else 'all'} pairs, l2 {l2:g}"
+            print(f"{label:<52}{np.mean(rs):>8.3f}{per['smilechat']:>11.3f}{per['emollm']:>8.3f}   {rs}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=data_root())
     ap.add_argument("--fasttext", action="store_true")
     ap.add_argument("--tag-features", action="store_true")
+    ap.add_argument("--feature-sets", action="store_true")
+    ap.add_argument("--pairwise", action="store_true")
     args = ap.parse_args()
     cfg = load_train_config("dialogue_quality")
     gold = load_gold(cfg.doc, Path(args.data_root).resolve(), ("select",))
-    base = _design(SIGNALS, 30.0, None)
+    base = _design(SIGNALS + SUBSTANCE, 30.0, None)
     raw, texts, risk, web = gold_arrays(gold, base)
     y = gold.ratings
     idf = document_frequency_idf(gold.corpus_supporter_texts)
     print(f"select part: {len(y)} dialogues, ratings {dict(zip(*np.unique(y, return_counts=True), strict=True))}")
+    if args.pairwise:
+        cmd_pairwise(raw, texts, y, risk, idf, gold.sources)
+        return
+    if args.feature_sets:
+        cmd_feature_sets(raw, texts, y, risk, idf, gold.sources)
+        return
     if args.tag_features:
         cmd_tag_features(gold, raw, texts, y, risk, idf, Design.from_config(cfg.doc))
         return
     print(f"{'baseline: web quality':<52}{spearman(web, y):>8.3f}")
-    for name in SIGNALS:
+    for name in SIGNALS + SUBSTANCE:
         print(f"{'signal alone: ' + name:<52}{spearman(np.nan_to_num(raw[name]), y):>8.3f}")
     for a in (0.1, 0.3, 1.0):
         oof = np.zeros(len(y))

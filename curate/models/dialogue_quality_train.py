@@ -60,7 +60,8 @@ class Design:
                    bool(model.get("risk_cap", True)))
 
 
-def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
+def folds_of(n: int, k: int, seed: int) -> list[np.ndarray]:
+    """The `k` cross-validation folds of `n` rows (row numbers), shuffled by `seed`."""
     return np.array_split(np.random.default_rng(seed).permutation(n), k)
 
 
@@ -80,7 +81,7 @@ def fit(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, idf: np.nda
     if design.text_alpha is not None:
         text = fit_ridge(texts, y, idf, design.text_alpha)
         oof = np.zeros(len(y))
-        for f in _folds(len(y), design.inner_folds, design.seed + 1):
+        for f in folds_of(len(y), design.inner_folds, design.seed + 1):
             train = np.setdiff1d(np.arange(len(y)), f)
             oof[f] = fit_ridge([texts[i] for i in train], y[train], idf, design.text_alpha).score([texts[i] for i in f])
         values[TEXT_FEATURE] = oof
@@ -116,7 +117,7 @@ def cross_validate(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, 
                    design: Design) -> np.ndarray:
     """Out-of-fold dialogue_quality of every dialogue (the whole fit repeated per fold)."""
     out = np.zeros(len(y))
-    for f in _folds(len(y), design.folds, design.seed):
+    for f in folds_of(len(y), design.folds, design.seed):
         train = np.setdiff1d(np.arange(len(y)), f)
         model = fit({k: v[train] for k, v in raw.items()}, [texts[i] for i in train], y[train], idf, design)
         out[f] = predict(model, {k: v[f] for k, v in raw.items()}, [texts[i] for i in f], risk[f], design)

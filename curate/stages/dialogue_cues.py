@@ -45,3 +45,13 @@ RISK_RESPONSE = (
     r"|热线|希望24|12356|400-161-9995|010-82951332|急诊|(^|[^0-9])(120|110)([^0-9]|$)|报警"
     r"|精神科|心理医生|医院|(专业的?)(帮助|人士|心理|医生|咨询|机构)|心理咨询师?|不要一个人"
 )
+
+# An open question or an invitation to say more (什么, 怎么, 为什么, 哪些, 说说…), counted per match: the rubric's
+# "questions that help the seeker say more", which a yes/no 吗 question is not
+OPEN_QUESTION = r"什么|怎么|如何|为什么|哪些|哪里|哪个|多少|说说|讲讲|谈谈|分享|描述"
+# A stock closing that fits any dialogue: 不客气, 很高兴能帮到你, 祝你…, 希望我的建议…
+CLOSING = r"不客气|很高兴(能)?帮|祝你|希望(我的|这些)"
+# Advice lectured as a list: 首先…其次…, 第一…, numbered lines
+ADVICE_LIST = r"首先|其次|第一|(^|\n)\s*\d[.、．]"
+# Function characters left out of a supporter turn's content bigrams (a bigram holding one is not content)
+FUNCTION_CHARS = "的了是我你他她它们在有不也就都很吗呢吧啊这那个么什和与及或而且但如果因为所以对会能要可以一些自己"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numba
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -338,6 +339,81 @@ def _support_style(x: SignalInput) -> Columns:
         "sig_sup_ai_frac": full["ai"].to_numpy(),
         "sig_sup_slogan_frac": full["slogan"].to_numpy(),
     }
+
+
+@signal("support_substance", 1, ("sig_sup_open_questions", "sig_sup_content_bigrams", "sig_sup_closing_frac",
+                                 "sig_sup_list_frac"), needs_turns=True)
+def _support_substance(x: SignalInput) -> Columns:
+    """What the supporter's turns hold beyond formula: open questions and invitations to say more per turn
+    (什么, 怎么, 为什么, 说说…), distinct content bigrams per turn (pairs of adjacent Chinese characters, other
+    characters dropped, neither a function character: how specific a turn is), and the share of turns with a
+    stock closing (不客气, 祝你…) or advice lectured as a list (首先…其次…, numbered lines); cue patterns in
+    `curate/stages/dialogue_cues.py`. 0 for a dialogue without supporter turns."""
+    text = pl.col("text")
+    sup = x.turn_frame.filter(pl.col("role") == "supporter")
+    sup = sup.with_columns(
+        open=text.str.count_matches(cues.OPEN_QUESTION).cast(pl.Float64),
+        bigrams=pl.Series(_content_bigrams(sup["text"].to_arrow()), dtype=pl.Float64),
+        closing=text.str.contains(cues.CLOSING),
+        lst=text.str.contains(cues.ADVICE_LIST),
+    )
+    agg = sup.group_by("row").agg(open=pl.col("open").mean(), bigrams=pl.col("bigrams").mean(),
+                                  closing=pl.col("closing").mean(), lst=pl.col("lst").mean())
+    full = _per_row(x, agg).fill_null(0.0)
+    return {"sig_sup_open_questions": full["open"].to_numpy(), "sig_sup_content_bigrams": full["bigrams"].to_numpy(),
+            "sig_sup_closing_frac": full["closing"].to_numpy(), "sig_sup_list_frac": full["lst"].to_numpy()}
+
+
+_CJK = (0x4E00, 0x9FFF)  # the CJK Unified Ideographs block: what counts as a Chinese character here
+
+
+def _content_table() -> np.ndarray:
+    """Per character of the CJK block (code point - _CJK[0]): True unless a function character."""
+    table = np.ones(_CJK[1] - _CJK[0] + 1, dtype=np.bool_)
+    table[[ord(c) - _CJK[0] for c in cues.FUNCTION_CHARS]] = False
+    return table
+
+
+_CONTENT = _content_table()
+
+
+def _content_bigrams(texts: pa.Array) -> np.ndarray:
+    """Distinct content bigrams of each text: adjacent pairs of its Chinese characters (others removed first),
+    neither of them a function character."""
+    batch = ngrams.to_codepoints(texts)
+    return _distinct_content_pairs(batch.codepoints, batch.offsets, _CONTENT, _CJK[0])
+
+
+@numba.njit(nogil=True, cache=True)
+def _distinct_content_pairs(cps: np.ndarray, offsets: np.ndarray, content: np.ndarray,
+                            first: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Per text, the distinct pairs: each text's pair keys sorted in a buffer of its own size (a global
+    np.unique over the batch's keys was most of the signal's time)."""
+    width = len(content)
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.float64)
+    longest = 0
+    for d in range(n):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    buf = np.empty(longest, dtype=np.int64)
+    for d in range(n):
+        m = 0
+        prev = -1
+        for i in range(offsets[d], offsets[d + 1]):
+            k = np.int64(cps[i]) - first
+            if k < 0 or k >= width:
+                continue  # not a Chinese character: dropped, so its neighbours pair up
+            if prev >= 0 and content[prev] and content[k]:
+                buf[m] = prev * width + k
+                m += 1
+            prev = k
+        if m:
+            keys = np.sort(buf[:m])
+            distinct = 1
+            for j in range(1, m):
+                distinct += keys[j] != keys[j - 1]
+            out[d] = distinct
+    return out
 
 
 @signal("seeker_engagement", 1, ("sig_seek_reply_chars", "sig_seek_reply_trend"), needs_turns=True)

@@ -105,6 +105,42 @@ def test_slogans(style):
     assert style["sig_sup_slogan_frac"] == pytest.approx([2 / 4, 0.0])
 
 
+# ------------------------------------------------------------------------------------------- support substance
+
+SUBSTANCE = [
+    sk("考试没考好，妈妈一直骂我。"),
+    sp("妈妈骂你的时候你心里是什么感觉？能说说当时发生了什么吗？"),  # open: 什么 twice, 说说
+    sk("很委屈。"),
+    sp("首先，别太在意。其次，多运动。"),  # a list
+    sk("谢谢"),
+    sp("不客气，祝你好运！"),  # a closing
+    sk("嗯"),
+    sp("1. 早睡\n2. 早起"),  # a numbered list (no Chinese content pair across the digits)
+]
+
+
+def test_open_questions_per_supporter_turn():
+    got = text_signals([SUBSTANCE, NO_SUPPORTER], ["sig_sup_open_questions"])["sig_sup_open_questions"]
+    assert got == pytest.approx([3 / 4, 0.0])
+    # a yes/no question is not an open one
+    assert text_signals([[sk("嗯"), sp("你睡得好吗？")]], ["sig_sup_open_questions"])["sig_sup_open_questions"] == [0.0]
+
+
+def test_stock_closings_and_advice_lists():
+    got = text_signals([SUBSTANCE, NO_SUPPORTER], ["sig_sup_closing_frac", "sig_sup_list_frac"])
+    assert got["sig_sup_closing_frac"] == pytest.approx([1 / 4, 0.0])
+    assert got["sig_sup_list_frac"] == pytest.approx([2 / 4, 0.0])
+
+
+def test_content_bigrams_count_distinct_pairs_without_function_characters():
+    # 妈妈骂你的时候…: Chinese characters only, pairs with 你/的/是/什/么/能/了/吗… left out, repeats once
+    turn = "妈妈妈妈，考试考试！"  # 妈妈 and 妈妈 again (once), 妈考 across the comma, 考试, 试考
+    got = text_signals([[sk("嗯"), sp(turn), sk("嗯"), sp("你的"), sk("嗯"), sp("ok 123")]],
+                       ["sig_sup_content_bigrams"])["sig_sup_content_bigrams"]
+    assert got == pytest.approx([4 / 3])  # {妈妈, 妈考, 考试, 试考}, then none, none
+    assert text_signals([NO_SUPPORTER], ["sig_sup_content_bigrams"])["sig_sup_content_bigrams"] == [0.0]
+
+
 def test_a_question_ending_in_ma_without_a_mark_counts():
     got = text_signals([[sk("你好"), sp("你最近睡得好吗。"), sk("不好"), sp("那你白天呢，累不累。")]],
                        ["sig_sup_question_frac"])

@@ -304,9 +304,20 @@ def support_reference(turns: list[dict]) -> dict[str, float]:
         "sig_sup_opening_frac": share(cues.OPENING, strip=True),
         "sig_sup_ai_frac": share(cues.AI_BOILERPLATE),
         "sig_sup_slogan_frac": share(cues.SLOGAN),
+        "sig_sup_open_questions": statistics.fmean(len(re.findall(cues.OPEN_QUESTION, s)) for s in sup) if sup else 0.0,
+        "sig_sup_content_bigrams": statistics.fmean(map(content_bigrams, sup)) if sup else 0.0,
+        "sig_sup_closing_frac": share(cues.CLOSING),
+        "sig_sup_list_frac": share(cues.ADVICE_LIST),
         "sig_seek_reply_chars": statistics.fmean(seek) if seek else 0.0,
         "sig_seek_reply_trend": (ratio(statistics.fmean(late), statistics.fmean(early)) if m >= 2 else 1.0),
     }
+
+
+def content_bigrams(text: str) -> int:
+    """Distinct pairs of adjacent Chinese characters (others removed first), neither a function character."""
+    zh = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    return len({a + b for a, b in zip(zh, zh[1:], strict=False)
+                if a not in cues.FUNCTION_CHARS and b not in cues.FUNCTION_CHARS})
 
 
 ALL_DIALOGUE_SIGNALS = """
