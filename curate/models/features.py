@@ -1,4 +1,4 @@
-"""Text → fastText input: character tokens or rjieba words, computed once per batch and shared.
+"""Text → fastText input: character tokens, rjieba words or both, computed once per batch and shared.
 
 Training writes featurised *lines* (`featurize`, `featurize_with_context`) for fastText's trainer; the run
 builds the same tokens straight into `FastTextTokens` (`tokens`, `tokens_with_context`) without building
@@ -24,7 +24,10 @@ import pyarrow.compute as pc
 if TYPE_CHECKING:
     from curate.models.fasttext_backend import FastTextTokens
 
-MODES = ("chars", "words")
+MODES = ("chars", "words", "chars+words")
+# chars+words: a line's characters, then its rjieba words spelled with this prefix (a word of one character is
+# a feature of its own, not a second count of the character)
+WORD_PREFIX = "w_"
 DEFAULT_MAX_CHARS = 2000  # fastText cost grows with length; the head of a document carries its class
 CONTEXT_PREFIX = "p_"  # tokens of the previous turn(s): their own features, distinct from the turn's own
 # str.split()'s whitespace, plus NUL (a separator to fastText): never part of a token
@@ -56,6 +59,9 @@ def featurize(texts: Sequence[str | None], mode: str = "chars", max_chars: int =
     _check_mode(mode)
     if mode == "chars":
         return [" ".join(_char_list(t[:max_chars])) if t else "" for t in texts]
+    if mode == "chars+words":
+        return [" ".join([*_char_list(t[:max_chars]), *(WORD_PREFIX + w for w in _word_list(t[:max_chars]))])
+                if t else "" for t in texts]
     return [" ".join(_word_list(t[:max_chars])) if t else "" for t in texts]
 
 
@@ -212,8 +218,26 @@ def _word_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple
     return vocab, rank[words], np.repeat(piece_line, counts)
 
 
+def _merge(first: tuple[pa.Array, np.ndarray, np.ndarray], second: tuple[pa.Array, np.ndarray, np.ndarray],
+           n: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Two line-sorted token sets of the same n lines as one, each line's `first` tokens before its `second`
+    (a merge, not a sort); the vocabularies are concatenated, so they must not share a spelling."""
+    (v_a, i_a, l_a), (v_b, i_b, l_b) = first, second
+    c_a, c_b = np.bincount(l_a, minlength=n), np.bincount(l_b, minlength=n)
+    start = np.concatenate([[0], np.cumsum(c_a + c_b)[:-1]])
+    pos_a = np.arange(len(l_a)) - np.concatenate([[0], np.cumsum(c_a)[:-1]])[l_a] + start[l_a]
+    pos_b = np.arange(len(l_b)) - np.concatenate([[0], np.cumsum(c_b)[:-1]])[l_b] + start[l_b] + c_a[l_b]
+    ids = np.empty(len(l_a) + len(l_b), dtype=np.int64)
+    line = np.empty_like(ids)
+    ids[pos_a], ids[pos_b] = i_a, i_b + len(v_a)
+    line[pos_a], line[pos_b] = l_a, l_b
+    return pa.concat_arrays([v_a.cast(pa.large_string()), v_b.cast(pa.large_string())]), ids, line
+
+
 def _ids(texts: Sequence[str | None], mode: str, max_chars: int, prefix: str = "") -> tuple[pa.Array, np.ndarray, np.ndarray]:
     _check_mode(mode)
+    if mode == "chars+words":
+        return _merge(_char_ids(texts, max_chars, prefix), _word_ids(texts, max_chars, prefix + WORD_PREFIX), len(texts))
     return (_char_ids if mode == "chars" else _word_ids)(texts, max_chars, prefix)
 
 
@@ -232,20 +256,9 @@ def tokens_with_context(texts: Sequence[str | None], contexts: Sequence[Sequence
 
     if context <= 0:
         return tokens(texts, mode, max_chars)
-    v_ctx, i_ctx, l_ctx = _ids(_context_texts(contexts, context), mode, max_chars // 2, CONTEXT_PREFIX)
-    v_own, i_own, l_own = _ids(texts, mode, max_chars)
-    # interleave the two line-sorted parts, each line's context tokens first (a merge, not a sort)
-    n = len(texts)
-    c_ctx, c_own = np.bincount(l_ctx, minlength=n), np.bincount(l_own, minlength=n)
-    start = np.concatenate([[0], np.cumsum(c_ctx + c_own)[:-1]])
-    pos_ctx = np.arange(len(l_ctx)) - np.concatenate([[0], np.cumsum(c_ctx)[:-1]])[l_ctx] + start[l_ctx]
-    pos_own = np.arange(len(l_own)) - np.concatenate([[0], np.cumsum(c_own)[:-1]])[l_own] + start[l_own] + c_ctx[l_own]
-    ids = np.empty(len(l_ctx) + len(l_own), dtype=np.int64)
-    line = np.empty_like(ids)
-    ids[pos_ctx], ids[pos_own] = i_ctx, i_own + len(v_ctx)
-    line[pos_ctx], line[pos_own] = l_ctx, l_own
-    return FastTextTokens(pa.concat_arrays([v_ctx.cast(pa.large_string()), v_own.cast(pa.large_string())]), ids,
-                          line, n)
+    vocab, ids, line = _merge(_ids(_context_texts(contexts, context), mode, max_chars // 2, CONTEXT_PREFIX),
+                              _ids(texts, mode, max_chars), len(texts))
+    return FastTextTokens(vocab, ids, line, len(texts))
 
 
 class FeatureCache:

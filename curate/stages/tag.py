@@ -90,9 +90,18 @@ class Taggers:
               cache: FeatureCache | None, *, register: int = WRITTEN) -> np.ndarray:
         """Probabilities in the schema's label-set order, from the task's model of `register` (written, spoken,
         web; the written one where the task has none for it)."""
-        register = self.register(task, register)
-        model = {SPOKEN: self.spoken, WEB: self.web}.get(register, self.models)[task]
+        model = self.model(task, register)
         return model.predict_proba(texts, cache, contexts)[:, self.label_order[id(model)]]
+
+    def model(self, task: str, register: int = WRITTEN) -> Classifier:
+        """The model that reads `task` on units of `register` (the written one where the task has none for it)."""
+        return {SPOKEN: self.spoken, WEB: self.web}.get(self.register(task, register), self.models)[task]
+
+    def reads_speaker(self, task: str) -> bool:
+        """Whether the spoken model of `task` reads the same speaker's other turns as context (its card's
+        `features.context_of: speaker`) rather than the previous turn."""
+        model = self.model(task, SPOKEN)
+        return bool(model.context) and model.card.features.get("context_of", "previous") == "speaker"
 
     def floor(self, task: str, register: np.ndarray) -> np.ndarray:
         """The min_confidence of each unit: that of the model that read it (`register`: one code per unit)."""
@@ -216,8 +225,10 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     idx = np.flatnonzero(on)
     texts = [t or "" for t in flat.field("text").take(pa.array(idx)).to_pylist()]
     roles = flat.field("role").take(pa.array(idx))
-    contexts: list[tuple[str, ...]] | None = None  # the previous turn, for written taggers that read one
-    if any(taggers.models[task].context for task in TURN_TASKS if task in taggers.models):
+    contexts: list[tuple[str, ...]] | None = None  # the previous turn, for the taggers that read one
+    # (written taggers always read the previous turn; a spoken one, what its card's `context_of` says)
+    if any(taggers.models[task].context or (taggers.model(task, SPOKEN).context and not taggers.reads_speaker(task))
+           for task in TURN_TASKS if task in taggers.models):
         prev_same = np.zeros(len(idx), dtype=bool)
         if len(idx) > 1:  # the previous turn is context only inside the same dialogue
             prev_same[1:] = (parents[idx[1:]] == parents[idx[:-1]]) & (idx[1:] == idx[:-1] + 1)
@@ -229,12 +240,13 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     speaker_ctx: list[tuple[str, ...]] | None = None
     # the turns a model reads, with their contexts and one FeatureCache, built once per set of turns: the
     # taggers reading the same turns (emotion, sentiment, dialogue act; the two spoken ones) share one featurisation
+    # (keyed by the context read: the previous turn, or the same speaker's other turns)
     views: dict[tuple[bool, bytes], tuple[list[str], list[tuple[str, ...]] | None, FeatureCache]] = {}
 
-    def view(rows: np.ndarray, spoken: bool) -> tuple[list[str], list[tuple[str, ...]] | None, FeatureCache]:
-        key = (spoken, rows.tobytes())
+    def view(rows: np.ndarray, by_speaker: bool) -> tuple[list[str], list[tuple[str, ...]] | None, FeatureCache]:
+        key = (by_speaker, rows.tobytes())
         if key not in views:
-            of = speaker_ctx if spoken else contexts
+            of = speaker_ctx if by_speaker else contexts
             sub = [texts[i] for i in rows]
             views[key] = (sub, None if of is None else [of[i] for i in rows], FeatureCache(sub))
         return views[key]
@@ -253,9 +265,10 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
             sub_texts, sub_contexts, sub_cache = view(written, False)
             scores[~spoken] = taggers.proba(task, sub_texts, sub_contexts, sub_cache)
         if spoken.any():
-            if speaker_ctx is None:
+            by_speaker = taggers.reads_speaker(task)
+            if by_speaker and speaker_ctx is None:
                 speaker_ctx = speaker_contexts(parents[idx], flat.field("speaker").take(pa.array(idx)), texts)
-            talk_texts, talk_contexts, talk_cache = view(sel[spoken], True)
+            talk_texts, talk_contexts, talk_cache = view(sel[spoken], by_speaker)
             scores[spoken] = taggers.proba(task, talk_texts, talk_contexts, talk_cache, register=SPOKEN)
         if task in AFFECT_TASKS:
             affect[task] = scores

@@ -22,6 +22,7 @@ from curate.models.fasttext_backend import FastTextClassifier, FastTextTokens, f
 from curate.models.fasttext_file import read_fasttext
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import (
+    MODES,
     FeatureCache,
     featurize,
     featurize_with_context,
@@ -168,7 +169,7 @@ def _sequences(t: FastTextTokens) -> list[list[str]]:
     return out
 
 
-@pytest.mark.parametrize("mode", ["chars", "words"])
+@pytest.mark.parametrize("mode", MODES)
 def test_direct_tokens_equal_featurised_lines(mode: str, real_texts: list[str]) -> None:
     """The run's tokens (no lines built) are exactly what fastText reads from the training featurisation."""
     texts: list[str | None] = [*real_texts[:1500], *ODD, None, "前\x00后"]

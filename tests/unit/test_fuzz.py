@@ -708,7 +708,7 @@ def test_per_record_copes_with_megabyte_texts(rows):
 # ------------------------------------------------------------------------------------- model features
 
 @FUZZ
-@given(texts=st.lists(st.one_of(st.none(), unicode_text()), min_size=1, max_size=6), mode=st.sampled_from(["chars", "words"]),
+@given(texts=st.lists(st.one_of(st.none(), unicode_text()), min_size=1, max_size=6), mode=st.sampled_from(["chars", "words", "chars+words"]),
        max_chars=st.sampled_from([3, 40, 2000]))
 def test_model_tokens_equal_the_training_lines(texts: list[str | None], mode: str, max_chars: int) -> None:
     """The run's tokens (built without lines) are what fastText reads from the training featurisation, and the

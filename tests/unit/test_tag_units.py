@@ -117,3 +117,33 @@ def test_a_written_tagger_with_context_reads_the_previous_turn(repo) -> None:
         proba = model.predict_proba(texts, contexts=contexts)[:, [model.labels.index(x) for x in label_set("emotion")]]
         got = np.array([t["emotion_scores"] for t in record["turns"]], dtype=np.float32)
         np.testing.assert_array_equal(got, proba.astype(np.float32))
+
+
+def test_a_spoken_tagger_reads_the_context_its_card_names(repo, tmp_path) -> None:
+    """A spoken card with `features.context_of: previous` reads the previous turn in the stage, as `curate train`
+    and `curate eval` give it; with `speaker`, the same speaker's other turns."""
+    import yaml
+
+    from curate.job import ModelSpec
+    from curate.models.classifier import load_classifier
+    from curate.schema import label_set
+    from curate.stages.tag import Taggers, tag_batch
+
+    cards = repo / "classifiers"
+    doc = yaml.safe_load((cards / "emotion-spoken.yaml").read_text(encoding="utf-8"))
+    doc["features"]["context_of"] = "previous"
+    doc["model"] = str(cards / doc["model"])
+    previous = tmp_path / "emotion-spoken-previous.yaml"
+    previous.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    for card, by_speaker in ((previous, False), (cards / "emotion-spoken.yaml", True)):
+        out = tag_batch(_dialogues(), Taggers({"emotion": ModelSpec(str(cards / "emotion.yaml"), spoken=str(card))}))
+        model = load_classifier(card)
+        record = out.to_pylist()[1]  # the TV-style dialogue: every turn is role `other`
+        texts = [t["text"] for t in record["turns"]]
+        speakers = [t["speaker"] for t in record["turns"]]
+        contexts = ([(speaker_context(texts[j] for j in range(len(texts)) if speakers[j] == speakers[i] and j != i),)
+                     for i in range(len(texts))] if by_speaker else
+                    [(texts[i - 1],) if i else () for i in range(len(texts))])
+        proba = model.predict_proba(texts, contexts=contexts)[:, [model.labels.index(x) for x in label_set("emotion")]]
+        got = np.array([t["emotion_scores"] for t in record["turns"]], dtype=np.float32)
+        np.testing.assert_array_equal(got, proba.astype(np.float32))
