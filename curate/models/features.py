@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -179,17 +180,34 @@ def _pieces(texts: Sequence[str | None], max_chars: int) -> tuple[pa.Array, np.n
     lengths = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
     joined = "".join(cut)
     cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    kind = np.where(cp < len(_KIND), _KIND[np.minimum(cp, len(_KIND) - 1)], 0)
     ends = np.cumsum(lengths)
     first = np.zeros(len(cp) + 1, dtype=bool)
     first[ends - lengths] = True  # a text's first character (or, for an empty text, nothing)
-    # a span starts at a text's first character, at every break, and where the kind changes
-    starts = np.flatnonzero(first[:-1] | (kind == 1) | (kind != np.concatenate([[3], kind[:-1]])))
-    utf8 = np.concatenate([[0], np.cumsum(1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000))]).astype(np.int64)
-    offsets = utf8[np.concatenate([starts, [len(cp)]])]
+    starts, offsets, keep = _spans(cp, _KIND, first)
     spans = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(joined.encode("utf-8")))
-    keep = kind[starts] != 2
     return spans.filter(pa.array(keep)), np.searchsorted(ends, starts[keep], side="right")
+
+
+@numba.njit(nogil=True, cache=True)
+def _spans(cp: np.ndarray, kinds: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """The spans of code points `cp` in one pass: each span's start, the UTF-8 byte offset of each start and of
+    the end, and whether it is a piece (not whitespace). A span starts at a text's first character (`first`),
+    at every break, and where the character's kind (`kinds`, 0 past the table) changes."""
+    n = len(cp)
+    starts = np.empty(n, dtype=np.int64)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    keep = np.empty(n, dtype=np.bool_)
+    m, byte, prev = 0, 0, 3
+    for i in range(n):
+        c = cp[i]
+        k = kinds[c] if c < len(kinds) else 0
+        if first[i] or k == 1 or k != prev:
+            starts[m], offsets[m], keep[m] = i, byte, k != 2
+            m += 1
+        prev = k
+        byte += 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000)
+    offsets[m] = byte
+    return starts[:m], offsets[: m + 1], keep[:m]
 
 
 def _word_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
