@@ -133,7 +133,7 @@ class FastTextTokens:
         """`ids[i]` indexes `vocab`, `line[i]` (non-decreasing) is its line; lines are 0..n-1."""
         self.n = n
         self.vocab = vocab.cast(pa.large_string())
-        ids, line = ids.astype(np.int64), line.astype(np.int64)
+        ids, line = ids.astype(np.int64, copy=False), line.astype(np.int64, copy=False)  # read only: no copy
         # a token spelled like a label is no word: fastText skips it, n-grams included
         label = pc.starts_with(self.vocab, PREFIX).to_numpy(zero_copy_only=False)
         if label.any():
