@@ -88,19 +88,44 @@ def _char_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple
     cut = [t[:max_chars] if t else "" for t in texts]
     lengths = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
     cp = np.frombuffer("".join(cut).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    line = np.repeat(np.arange(len(cut)), lengths)
-    small = cp < len(_SKIP)
-    skip = np.zeros(len(cp), dtype=bool)
-    skip[small] = _SKIP[cp[small]]
-    cp = cp[~skip]
-    # distinct code points through a table over all of Unicode: O(n), where np.unique sorts
-    present = np.zeros(0x110000, dtype=bool)
-    present[cp] = True
-    distinct = np.flatnonzero(present).astype(np.uint32)
-    rank = np.empty(0x110000, dtype=np.int64)
-    rank[distinct] = np.arange(len(distinct))
+    distinct, ids, line = _char_tokens(cp, lengths, _SKIP)
     vocab = pa.array([prefix + c for c in distinct.view("<U1").tolist()], type=pa.large_string())
-    return vocab, rank[cp], line[~skip]
+    return vocab, ids, line
+
+
+@numba.njit(nogil=True, cache=True)
+def _char_tokens(cp: np.ndarray, lengths: np.ndarray, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """The character tokens of texts laid end to end (`lengths` code points each), those in `skip` dropped: the
+    distinct code points ascending, and each token's rank among them and its text. Distinct through a table
+    over all of Unicode: O(n), where a sort is O(n log n)."""
+    present = np.zeros(0x110000, dtype=np.bool_)
+    kept = 0
+    for i in range(len(cp)):
+        c = cp[i]
+        if not (c < len(skip) and skip[c]):
+            present[c] = True
+            kept += 1
+    rank = np.empty(0x110000, dtype=np.int64)
+    n_distinct = 0
+    for c in range(0x110000):
+        if present[c]:
+            rank[c] = n_distinct
+            n_distinct += 1
+    distinct = np.empty(n_distinct, dtype=np.uint32)
+    for c in range(0x110000):
+        if present[c]:
+            distinct[rank[c]] = c
+    ids = np.empty(kept, dtype=np.int64)
+    line = np.empty(kept, dtype=np.int64)
+    i = m = 0
+    for t in range(len(lengths)):
+        for _ in range(lengths[t]):
+            c = cp[i]
+            if not (c < len(skip) and skip[c]):
+                ids[m], line[m] = rank[c], t
+                m += 1
+            i += 1
+    return distinct, ids, line
 
 
 # Characters that are never part of a jieba "han" block (CJK ideographs and [A-Za-z0-9+#&._%-], in jieba and
