@@ -69,7 +69,8 @@ def fnv1a(strings: pa.Array) -> np.ndarray:
 
 def _offsets(line: np.ndarray, n: int) -> np.ndarray:
     """For a line-sorted array: where each of the n lines' runs starts, and the end (n + 1 offsets)."""
-    return np.concatenate([[0], np.cumsum(np.bincount(line, minlength=n))]).astype(np.int64)
+    # n + 1 binary searches in the sorted lines, where a bincount reads every token
+    return np.searchsorted(line, np.arange(n + 1), side="left").astype(np.int64, copy=False)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -133,7 +134,7 @@ class FastTextTokens:
         """`ids[i]` indexes `vocab`, `line[i]` (non-decreasing) is its line; lines are 0..n-1."""
         self.n = n
         self.vocab = vocab.cast(pa.large_string())
-        ids, line = ids.astype(np.int64), line.astype(np.int64)
+        ids, line = ids.astype(np.int64, copy=False), line.astype(np.int64, copy=False)  # read only: no copy
         # a token spelled like a label is no word: fastText skips it, n-grams included
         label = pc.starts_with(self.vocab, PREFIX).to_numpy(zero_copy_only=False)
         if label.any():

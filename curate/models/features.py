@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -93,19 +94,44 @@ def _char_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple
     cut = [t[:max_chars] if t else "" for t in texts]
     lengths = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
     cp = np.frombuffer("".join(cut).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    line = np.repeat(np.arange(len(cut)), lengths)
-    small = cp < len(_SKIP)
-    skip = np.zeros(len(cp), dtype=bool)
-    skip[small] = _SKIP[cp[small]]
-    cp = cp[~skip]
-    # distinct code points through a table over all of Unicode: O(n), where np.unique sorts
-    present = np.zeros(0x110000, dtype=bool)
-    present[cp] = True
-    distinct = np.flatnonzero(present).astype(np.uint32)
-    rank = np.empty(0x110000, dtype=np.int64)
-    rank[distinct] = np.arange(len(distinct))
+    distinct, ids, line = _char_tokens(cp, lengths, _SKIP)
     vocab = pa.array([prefix + c for c in distinct.view("<U1").tolist()], type=pa.large_string())
-    return vocab, rank[cp], line[~skip]
+    return vocab, ids, line
+
+
+@numba.njit(nogil=True, cache=True)
+def _char_tokens(cp: np.ndarray, lengths: np.ndarray, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """The character tokens of texts laid end to end (`lengths` code points each), those in `skip` dropped: the
+    distinct code points ascending, and each token's rank among them and its text. Distinct through a table
+    over all of Unicode: O(n), where a sort is O(n log n)."""
+    present = np.zeros(0x110000, dtype=np.bool_)
+    kept = 0
+    for i in range(len(cp)):
+        c = cp[i]
+        if not (c < len(skip) and skip[c]):
+            present[c] = True
+            kept += 1
+    rank = np.empty(0x110000, dtype=np.int64)
+    n_distinct = 0
+    for c in range(0x110000):
+        if present[c]:
+            rank[c] = n_distinct
+            n_distinct += 1
+    distinct = np.empty(n_distinct, dtype=np.uint32)
+    for c in range(0x110000):
+        if present[c]:
+            distinct[rank[c]] = c
+    ids = np.empty(kept, dtype=np.int64)
+    line = np.empty(kept, dtype=np.int64)
+    i = m = 0
+    for t in range(len(lengths)):
+        for _ in range(lengths[t]):
+            c = cp[i]
+            if not (c < len(skip) and skip[c]):
+                ids[m], line[m] = rank[c], t
+                m += 1
+            i += 1
+    return distinct, ids, line
 
 
 # Characters that are never part of a jieba "han" block (CJK ideographs and [A-Za-z0-9+#&._%-], in jieba and
@@ -185,17 +211,34 @@ def _pieces(texts: Sequence[str | None], max_chars: int) -> tuple[pa.Array, np.n
     lengths = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
     joined = "".join(cut)
     cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    kind = np.where(cp < len(_KIND), _KIND[np.minimum(cp, len(_KIND) - 1)], 0)
     ends = np.cumsum(lengths)
     first = np.zeros(len(cp) + 1, dtype=bool)
     first[ends - lengths] = True  # a text's first character (or, for an empty text, nothing)
-    # a span starts at a text's first character, at every break, and where the kind changes
-    starts = np.flatnonzero(first[:-1] | (kind == 1) | (kind != np.concatenate([[3], kind[:-1]])))
-    utf8 = np.concatenate([[0], np.cumsum(1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000))]).astype(np.int64)
-    offsets = utf8[np.concatenate([starts, [len(cp)]])]
+    starts, offsets, keep = _spans(cp, _KIND, first)
     spans = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(joined.encode("utf-8")))
-    keep = kind[starts] != 2
     return spans.filter(pa.array(keep)), np.searchsorted(ends, starts[keep], side="right")
+
+
+@numba.njit(nogil=True, cache=True)
+def _spans(cp: np.ndarray, kinds: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """The spans of code points `cp` in one pass: each span's start, the UTF-8 byte offset of each start and of
+    the end, and whether it is a piece (not whitespace). A span starts at a text's first character (`first`),
+    at every break, and where the character's kind (`kinds`, 0 past the table) changes."""
+    n = len(cp)
+    starts = np.empty(n, dtype=np.int64)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    keep = np.empty(n, dtype=np.bool_)
+    m, byte, prev = 0, 0, 3
+    for i in range(n):
+        c = cp[i]
+        k = kinds[c] if c < len(kinds) else 0
+        if first[i] or k == 1 or k != prev:
+            starts[m], offsets[m], keep[m] = i, byte, k != 2
+            m += 1
+        prev = k
+        byte += 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000)
+    offsets[m] = byte
+    return starts[:m], offsets[: m + 1], keep[:m]
 
 
 def _word_ids(texts: Sequence[str | None], max_chars: int, prefix: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:

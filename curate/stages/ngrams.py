@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -119,20 +120,42 @@ def _group_runs(
         h, chunk_lo, lo = hashes[lo:hi], lo, hi
         keys = (mix64(h) & ~_POS_MASK) | np.arange(len(h), dtype=np.uint64)
         keys.sort()
-        idx = (keys & _POS_MASK).astype(np.int64)
-        top_bits = keys >> np.uint64(_POS_BITS)
-        d = doc[chunk_lo + idx]
-        # neighbours with equal hash bits are the same n-gram; they count together only within one document
-        same = (top_bits[1:] == top_bits[:-1]) & (d[1:] == d[:-1])
-        run_start = np.concatenate(([True], ~same))
-        run_id = np.cumsum(run_start) - 1
-        elem_len = np.bincount(run_id)[run_id]
-        is_dup = elem_len > 1
-        dup_mask[chunk_lo + idx[is_dup]] = True
-        dup_count += np.bincount(d[is_dup], minlength=n_docs)
-        heads = run_start & is_dup
-        np.maximum.at(top, d[heads], elem_len[heads])
+        _runs(keys, np.uint64(_POS_BITS), _POS_MASK, doc, chunk_lo, dup_mask, dup_count, top)
     return dup_mask, dup_count, top
+
+
+@numba.njit(nogil=True, cache=True)
+def _runs(keys: np.ndarray, shift: np.uint64, mask: np.uint64, doc: np.ndarray, lo: int, dup_mask: np.ndarray,
+          dup_count: np.ndarray, top: np.ndarray) -> None:  # pragma: no cover
+    """One pass over sorted keys (hash bits above `shift`, the window's index in `mask`, below them): runs of neighbours with
+    equal hash bits in one document are one n-gram's occurrences; a run of 2 or more marks its windows in
+    `dup_mask`, adds its length to its document's `dup_count` and raises its `top` (the NumPy passes of
+    before, fused: the same counts)."""
+    m = len(keys)
+    i = 0
+    while i < m:
+        bits = keys[i] >> shift
+        d = doc[lo + np.int64(keys[i] & mask)]
+        j = i + 1
+        while j < m and keys[j] >> shift == bits and doc[lo + np.int64(keys[j] & mask)] == d:
+            j += 1
+        if j - i > 1:
+            for k in range(i, j):
+                dup_mask[lo + np.int64(keys[k] & mask)] = True
+            dup_count[d] += j - i
+            top[d] = max(top[d], j - i)
+        i = j
+
+
+@numba.njit(nogil=True, cache=True)
+def _extend(h: np.ndarray, codepoints: np.ndarray, starts: np.ndarray, done: int, n: int) -> None:  # pragma: no cover
+    """Grow each window's polynomial hash in place from `done` to `n` characters: h = h * POLY_BASE + next code
+    point (uint64, wrapping), one pass instead of one NumPy pass per character."""
+    for i in range(len(h)):
+        x = h[i]
+        for k in range(done, n):
+            x = x * POLY_BASE + np.uint64(codepoints[starts[i] + k])
+        h[i] = x
 
 
 def repetition_profile(
@@ -147,7 +170,7 @@ def repetition_profile(
     excl = set(exclude_last)
     if excl and max(excl) != sizes[-1]:
         raise ValueError("an exclude_last size must be the largest size")
-    cps = batch.codepoints.astype(np.uint64)
+    cps = batch.codepoints
     ends = batch.offsets[1:]
     out: dict[int, NgramRepetition] = {}
     cand: np.ndarray | None = None  # candidate window starts for the current size, ascending
@@ -166,9 +189,7 @@ def repetition_profile(
             # keep the candidates whose window of the new size still fits inside its document
             keep = cand <= ends[cand_doc] - (n + 1 if ex else n)
             cand, cand_doc, h = cand[keep], cand_doc[keep], h[keep]
-        with np.errstate(over="ignore"):
-            for k in range(built, n):
-                h = h * POLY_BASE + cps[cand + k]
+        _extend(h, cps, cand, built, n)
         built = n
         dup_mask, dup_count, top = _group_runs(h, cand_doc, batch.n_docs)
         windows = _window_counts(batch.lengths, n, ex)

@@ -70,9 +70,16 @@ class SignalInput:
         return self.text.str.count_matches("\n", literal=True).to_numpy().astype(np.int64) + 1
 
     @cached_property
+    def lower(self) -> pl.Series:
+        """The texts lower-cased (sensitive words are matched in it, `compact` is built from it)."""
+        return self.text.str.to_lowercase()
+
+    @cached_property
     def compact(self) -> ngrams.CodepointBatch:
         """ChineseWebText's norm_str2: strip, lower-case, drop spaces, newlines and tabs; as code points."""
-        compact = self.text.str.strip_chars().str.to_lowercase().str.replace_all("[ \n\t]", "")
+        # lower-casing first and stripping after gives the same strings (no whitespace has a case mapping, none
+        # maps to whitespace) and shares the lower-cased texts with the sensitive words
+        compact = self.lower.str.strip_chars().str.replace_all("[ \n\t]", "")
         return ngrams.to_codepoints(compact.to_arrow())
 
     @cached_property
@@ -165,7 +172,7 @@ def _sensitive(x: SignalInput) -> Columns:
         out = {f"sig_sensitive_{c}": zeros for c in WordLists.CATEGORIES}
         out["sig_sensitive_hits"] = zeros
     else:
-        found = x.text.str.to_lowercase().str.extract_many(x.words.words, overlapping=True).list.unique()
+        found = x.lower.str.extract_many(x.words.words, overlapping=True).list.unique()
         cats = found.list.eval(pl.element().replace_strict(x.words.category_of, return_dtype=pl.String))
         frame = pl.DataFrame({"cats": cats})
         for c in WordLists.CATEGORIES:
