@@ -388,20 +388,18 @@ def _content_bigrams(texts: pa.Array) -> np.ndarray:
     """Distinct content bigrams of each text: adjacent pairs of its Chinese characters (others removed first),
     neither of them a function character."""
     batch = ngrams.to_codepoints(texts)
-    return _distinct_content_pairs(batch.codepoints, batch.offsets, _CONTENT, _CJK[0])
+    longest = int(batch.lengths.max()) if batch.n_docs else 0
+    return _distinct_content_pairs(batch.codepoints, batch.offsets, longest, _CONTENT, _CJK[0])
 
 
 @numba.njit(nogil=True, cache=True)
-def _distinct_content_pairs(cps: np.ndarray, offsets: np.ndarray, content: np.ndarray,
+def _distinct_content_pairs(cps: np.ndarray, offsets: np.ndarray, longest: int, content: np.ndarray,
                             first: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Per text, the distinct pairs: each text's pair keys sorted in a buffer of its own size (a global
-    np.unique over the batch's keys was most of the signal's time)."""
+    """Per text, the distinct pairs: each text's pair keys sorted in a buffer of the longest text's size (a
+    global np.unique over the batch's keys was most of the signal's time)."""
     width = len(content)
     n = len(offsets) - 1
     out = np.zeros(n, dtype=np.float64)
-    longest = 0
-    for d in range(n):
-        longest = max(longest, offsets[d + 1] - offsets[d])
     buf = np.empty(longest, dtype=np.int64)
     for d in range(n):
         m = 0
