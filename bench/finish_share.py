@@ -54,6 +54,12 @@ def main() -> int:
     state = resume.load_global(work)
     if state is None:
         ap.error(f"{work} holds no finished global steps: run the job with --keep-work")
+    from curate.schema import record_schema
+
+    made = json.loads((args.out / "_work" / resume.PLAN).read_text(encoding="utf-8"))["key"]["schema_version"]
+    if made != record_schema().version:  # a newer stage reads columns the older per_record did not write
+        ap.error(f"{args.out} was run with record schema {made}, this checkout has {record_schema().version}: "
+                 "run the job again with --keep-work")
     settings = finish_settings(settings_of(load_job(args.job)), state)
     t0 = time.process_time()
     runner = PhaseRunner(FINISH, FINISH.prepare(settings))
