@@ -108,6 +108,9 @@ def read_labelled(path: str | Path, label_values: dict[str, str] | None = None, 
             field = next((c for c in TEXT_FIELDS if c in (reader.fieldnames or [])), None)
             if field is None:
                 raise ValueError(f"{path}: no text column (one of {TEXT_FIELDS}); columns are {reader.fieldnames}")
+            if not label and "label" not in (reader.fieldnames or []):
+                raise ValueError(f"{path}: no `label` column; name the label column with --column (columns are "
+                                 f"{reader.fieldnames}), or label every row with --data FILE=LABEL")
             for n, row in enumerate(reader, start=2):
                 labs = (label,) if label else _labels(row.get("label"), label_values, f"{path}:{n}")
                 out.append(Example(labs, row[field] or ""))

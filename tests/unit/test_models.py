@@ -158,6 +158,11 @@ def test_read_labelled_formats_and_errors(tmp_path: Path) -> None:
     assert read_labelled(tmp_path / "a.txt") == [Example(("news", "finance"), "股市 上涨"), Example(("law",), "法院")]
     (tmp_path / "b.csv").write_text("id,label,TEXT\n1,1,你好\n2,0,再见\n", encoding="utf-8")
     assert read_labelled(tmp_path / "b.csv", {"0": "safe", "1": "offensive"})[0] == Example(("offensive",), "你好")
+    # a CSV whose labels are in another column (CPED's Emotion) is told to name it, before any row is read
+    (tmp_path / "e.csv").write_text("Utterance,Emotion\n你好,happy\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"e\.csv: no `label` column; name the label column with --column .*'Emotion'"):
+        read_labelled(tmp_path / "e.csv")
+    assert read_labelled(tmp_path / "e.csv", label="happy") == [Example(("happy",), "你好")]
     (tmp_path / "c.jsonl").write_text(json.dumps({"text": "一"}) + "\n" + json.dumps({"text": "二", "label": "low"}) + "\n",
                                       encoding="utf-8")
     assert read_labelled(tmp_path / "c.jsonl", label="high") == [Example(("high",), "一"), Example(("high",), "二")]
