@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from curate.assets import data_root
-from curate.models.dialogue_quality import TEXT_FEATURE, TRANSFORMS
+from curate.models.dialogue_quality import TEXT_FEATURE, cap
 from curate.models.dialogue_quality_train import (
     Design,
     cross_validate,
@@ -40,6 +40,7 @@ from curate.models.dialogue_quality_train import (
     load_gold,
     predict,
     spearman,
+    standardise,
 )
 from curate.models.hashed_text import document_frequency_idf, fit_ridge
 from curate.models.train import load_train_config
@@ -204,18 +205,6 @@ def cmd_feature_sets(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray
                       f"{per['emollm']:>8.3f}   {rs}", flush=True)
 
 
-def _standardise(vals: dict[str, np.ndarray], specs: list[dict[str, str]],
-                 stats: list[tuple[float, float]] | None = None) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """The features as `fit` standardises them (transform, then mean and scale of the fitting rows; NaN → 0)."""
-    cols, out = [], []
-    for k, spec in enumerate(specs):
-        x = TRANSFORMS[spec["transform"]](np.asarray(vals[spec["name"]], dtype=np.float64))
-        mean, scale = stats[k] if stats else (float(np.nanmean(x)), float(np.nanstd(x)) or 1.0)
-        out.append((mean, scale))
-        cols.append(np.where(np.isfinite(x), (x - mean) / scale, 0.0))
-    return np.column_stack(cols), out
-
-
 def _pairwise_weights(z: np.ndarray, y: np.ndarray, sources: np.ndarray, l2: float, within: bool) -> np.ndarray:
     """A rank objective: L2-penalised logistic loss on every pair rated differently (`within`: only pairs from
     one source, so the weights learn to rank inside a source; the source is never a feature)."""
@@ -249,13 +238,13 @@ def cmd_pairwise(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, ri
             for s in (1, 2, 3):
                 out = np.zeros(len(y))
                 for f, tr, oof, test in folds[s]:
-                    z, stats = _standardise({**{k: v[tr] for k, v in raw.items()}, TEXT_FEATURE: oof}, specs)
+                    z, stats = standardise({**{k: v[tr] for k, v in raw.items()}, TEXT_FEATURE: oof}, specs)
                     w = _pairwise_weights(z, y[tr], sources[tr], l2, within)
                     slope, icpt = np.polyfit(z @ w, y[tr], 1)
                     spread = np.std(y[tr]) / max(float(np.std(slope * (z @ w))), 1e-9)
-                    zf, _ = _standardise({**{k: v[f] for k, v in raw.items()}, TEXT_FEATURE: test}, specs, stats)
+                    zf, _ = standardise({**{k: v[f] for k, v in raw.items()}, TEXT_FEATURE: test}, specs, stats)
                     rating = np.clip(np.mean(y[tr]) + spread * (slope * (zf @ w) + icpt - np.mean(y[tr])), 1, 5)
-                    out[f] = np.where(risk[f], np.minimum((rating - 1) / 4, 0.25), (rating - 1) / 4)
+                    out[f] = np.where(risk[f], np.minimum((rating - 1) / 4, cap()), (rating - 1) / 4)
                 runs.append(out)
             per = {src: np.mean([spearman(o[sources == src], y[sources == src]) for o in runs])
                    for src in ("smilechat", "emollm")}

@@ -73,6 +73,24 @@ def _raw(table: Any, design: Design) -> dict[str, np.ndarray]:
             for f in design.features}
 
 
+def standardise(values: dict[str, np.ndarray], specs: list[dict[str, str]],
+                stats: list[tuple[float, float]] | None = None) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """The features `specs` names as the linear layer reads them (rows x features): transformed, centred and
+    scaled by the rows' own mean and standard deviation (or by `stats`, those of the fitting rows), missing → 0;
+    and the (mean, scale) of each."""
+    cols, used = [], []
+    for k, spec in enumerate(specs):
+        x = TRANSFORMS[spec["transform"]](np.asarray(values[spec["name"]], dtype=np.float64))
+        if stats:
+            mean, scale = stats[k]
+        else:
+            mean = float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
+            scale = float(np.nanstd(x)) or 1.0
+        cols.append(np.where(np.isfinite(x), (x - mean) / scale, 0.0))
+        used.append((mean, scale))
+    return np.column_stack(cols), used
+
+
 def fit(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, idf: np.ndarray,
         design: Design) -> DialogueQualityModel:
     """The model fitted on these dialogues: text model on all of them, linear layer on out-of-fold text scores."""
@@ -86,15 +104,8 @@ def fit(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, idf: np.nda
             oof[f] = fit_ridge([texts[i] for i in train], y[train], idf, design.text_alpha).score([texts[i] for i in f])
         values[TEXT_FEATURE] = oof
     specs = [*design.features, *([{"name": TEXT_FEATURE, "transform": "identity"}] if text else [])]
-    cols = []
-    feats = []
-    for spec in specs:
-        x = TRANSFORMS[spec["transform"]](np.asarray(values[spec["name"]], dtype=np.float64))
-        mean = float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
-        scale = float(np.nanstd(x)) or 1.0
-        cols.append(np.where(np.isfinite(x), (x - mean) / scale, 0.0))
-        feats.append(Feature(spec["name"], 0.0, mean, scale, spec["transform"]))
-    z = np.column_stack(cols) if cols else np.zeros((len(y), 0))
+    z, stats = standardise(values, specs) if specs else (np.zeros((len(y), 0)), [])
+    feats = [Feature(spec["name"], 0.0, mean, scale, spec["transform"]) for spec, (mean, scale) in zip(specs, stats, strict=True)]
     intercept = float(np.mean(y))
     coef = np.linalg.solve(z.T @ z + design.ridge_alpha * np.eye(z.shape[1]), z.T @ (y - intercept))
     for f, c in zip(feats, coef, strict=True):
