@@ -368,6 +368,7 @@ def list_(what: str) -> None:
     (on/OFF by default, valid accuracy against the majority class, and why a tagger is off)."""
     if what == "models":
         from curate.assets import asset_dir
+        from curate.models.abstention import describe
         from curate.models.card import read_card
 
         for path in sorted(asset_dir("classifiers").glob("*.yaml")):
@@ -375,7 +376,7 @@ def list_(what: str) -> None:
             valid = c.metrics.get("valid", {})
             base = valid.get("baseline", {}).get("accuracy", "?")
             state = "on " if c.default_on else "OFF"
-            conf = f" min_confidence={c.min_confidence}" if c.min_confidence else ""
+            conf = f" min_confidence={describe(c.min_confidence)}" if c.min_confidence else ""
             click.echo(f"{state} {c.task:14s} {c.version_tag:48s} {c.backend:9s} valid acc={valid.get('accuracy', '?')} "
                        f"(majority {base}) macro-F1={valid.get('macro_f1', '?')}{conf}  {path.name}")
             if not c.default_on:

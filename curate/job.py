@@ -15,6 +15,7 @@ import yaml
 
 from curate.assets import resolve_asset
 from curate.io import paths
+from curate.models.abstention import check_min_confidence
 from curate.pii.config import load_pii_rules
 from curate.pii.spec import PiiSpec, PiiSpecError, parse_pii
 
@@ -189,7 +190,7 @@ class ModelSpec:
 
     card: str
     threshold: float | None = None
-    min_confidence: float | None = None
+    min_confidence: float | dict[str, float] | None = None
     spoken: str | None = None
     drop: bool = False
     web: str | None = None
@@ -545,7 +546,12 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
         if threshold is not None:
             threshold = _unit_float(threshold, f"{where}.threshold")
         min_conf = item.get("min_confidence")
-        if min_conf is not None:
+        if isinstance(min_conf, dict):  # per label, as a card may give it
+            try:
+                min_conf = check_min_confidence(min_conf, model_card.labels, f"{where}.min_confidence")
+            except ValueError as e:
+                raise JobError(str(e)) from None
+        elif min_conf is not None:
             min_conf = _unit_float(min_conf, f"{where}.min_confidence")
         partners: dict[str, str | None] = {}
         for register in REGISTERS:

@@ -4,7 +4,8 @@ The written taggers train on the `select` part of the hand-labelled seeker turns
 on it are optimistic. This trains the shipped config 4 times, each time without one fold of the select
 dialogues (folds by a hash of the dialogue id), collects the held-out folds' probabilities and prints, per
 threshold, the share of labels emitted and their accuracy. The card's `min_confidence` is the smallest
-threshold whose emitted labels are right at least 70 % of the time. The `test` part is never read. The
+threshold whose emitted labels are right at least 70 % of the time, or, per label, the smallest threshold at
+which that label's predictions are right at least 70 % of the time. The `test` part is never read. The
 dialogue-act and strategy models never train on their valid split, so for them the shipped model is scored
 on it directly.
 
@@ -26,6 +27,7 @@ import yaml
 
 from curate.annotations import gold_file, read_gold_turns, read_rows
 from curate.assets import data_root
+from curate.models.abstention import choose_per_label, label_floors, withheld
 from curate.models.classifier import load_classifier
 from curate.models.evaluate import default_card
 from curate.models.train import build_splits, load_train_config, train_task
@@ -34,6 +36,8 @@ from curate.schema import label_map
 
 FOLDS = 4
 TARGET = 0.70
+GRID = [*np.round(np.arange(0.0, 0.96, 0.05), 2), 0.97, 0.98, 0.99]
+MIN_EMITTED = 5  # per-label thresholds: fewer predictions than this say nothing about a label's precision
 
 
 def fold_of(dialogue_id: str) -> int:
@@ -82,7 +86,7 @@ def print_confidence(labels: list[str], gold: list[str], proba: np.ndarray, grou
     print(f"accuracy {where}: {right.mean():.3f}, coarse {right6.mean():.3f} (n={len(gold)})")
     print(f"{'min_confidence':>15}{'emitted':>10}{'accuracy':>10}{'coarse':>10}")
     chosen: dict[str, float | None] = {"label": None, "coarse": None}
-    for t in [*np.round(np.arange(0.0, 0.96, 0.05), 2), 0.97, 0.98, 0.99]:
+    for t in GRID:
         m = conf >= t
         acc, acc6 = (right[m].mean(), right6[m].mean()) if m.any() else (float("nan"), float("nan"))
         print(f"{t:>15.2f}{m.mean():>10.1%}{acc:>10.3f}{acc6:>10.3f}")
@@ -90,6 +94,12 @@ def print_confidence(labels: list[str], gold: list[str], proba: np.ndarray, grou
             if chosen[key] is None and m.any() and a >= TARGET:
                 chosen[key] = float(t)
     print(f"smallest threshold with emitted accuracy >= {TARGET:.2f}: labels {chosen['label']}, coarse {chosen['coarse']}")
+    per_label = choose_per_label(labels, gold, proba, GRID, TARGET, MIN_EMITTED)
+    emitted = ~withheld(proba, label_floors(per_label, labels))
+    print(f"per label (the smallest threshold at which that label's predictions, at least {MIN_EMITTED}, are right "
+          f">= {TARGET:.2f}; 1 = never emitted): {per_label}")
+    print(f"  labels emitted {emitted.mean():.1%}, right {right[emitted].mean() if emitted.any() else float('nan'):.3f}, "
+          f"coarse {right6[emitted].mean() if emitted.any() else float('nan'):.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,11 +108,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("task", choices=["emotion", "sentiment", "dialogue_act", "strategy"])
     ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--config", type=Path, help="a training config other than the shipped one (a variant)")
+    ap.add_argument("--save", type=Path, help="also write the labels, gold labels and probabilities here (.npz)")
+    ap.add_argument("--load", type=Path, help="read them from a --save file instead of training")
     args = ap.parse_args(argv)
-    if args.task in ("emotion", "sentiment"):
+    if args.load:
+        saved = np.load(args.load)
+        labels, gold, proba = [str(x) for x in saved["labels"]], [str(x) for x in saved["gold"]], saved["proba"]
+    elif args.task in ("emotion", "sentiment"):
         labels, gold, proba = out_of_fold(args.task, Path(args.data_root).resolve(), args.config)
     else:  # trained without their valid split: the shipped model on it is already out of sample
         labels, gold, proba = on_valid(args.task, Path(args.data_root).resolve())
+    if args.save:
+        np.savez_compressed(args.save, labels=np.array(labels), gold=np.array(gold), proba=proba)
     where = "out of fold on the gold select part" if args.task in ("emotion", "sentiment") else "on the valid split"
     print_confidence(labels, gold, proba, label_map(f"{args.task}_coarse") or {lab: lab for lab in labels}, where)
     return 0

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from curate.models.abstention import check_min_confidence
+
 BACKENDS = ("fasttext", "transformers", "lexicon", "linear")  # linear: curate.models.dialogue_quality
 
 
@@ -37,8 +39,9 @@ class ModelCard:
     label_values: dict[str, str] = field(default_factory=dict)
     # named source spellings → labels (EWECT's digits, ChnSentiCorp's 0/1): `curate eval --map NAME`
     label_maps: dict[str, dict[str, str]] = field(default_factory=dict)
-    # below this top probability a tag's label is null (its scores stay); a job may override it
-    min_confidence: float | None = None
+    # below this top probability a tag's label is null (its scores stay): one number, or per label
+    # (curate/models/abstention.py); a job may override it
+    min_confidence: float | dict[str, float] | None = None
     # how probabilities become a label beyond arg-max, where a task needs it (risk: per-level thresholds and
     # the cue lexicon that can raise a turn to `high`; see curate/models/risk_decision.py)
     decision: dict[str, Any] = field(default_factory=dict)
@@ -103,6 +106,11 @@ def read_card(path: str | Path) -> ModelCard:
     if unknown:
         raise CardError(f"{path}: unknown key(s) {sorted(unknown)}; expected some of {sorted(known)}")
     doc["version"] = str(doc["version"])
+    if doc.get("min_confidence") is not None:
+        try:
+            doc["min_confidence"] = check_min_confidence(doc["min_confidence"], doc["labels"], "min_confidence")
+        except ValueError as e:
+            raise CardError(f"{path}: {e}") from None
     return ModelCard(**doc, path=path)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from curate.models.abstention import MinConfidence, describe, label_floors, withheld
+
 
 def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
@@ -126,11 +128,11 @@ def group_view(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.n
 
 
 def abstention_view(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray,
-                    min_confidence: float, groups: dict[str, str] | None = None) -> dict[str, Any]:
-    """What a `min_confidence` does: the share of labels emitted and the accuracy of those emitted (and, with
-    `groups`, their accuracy on the coarse groups)."""
+                    min_confidence: MinConfidence, groups: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a `min_confidence` (one number or per label) does: the share of labels emitted and the accuracy of
+    those emitted (and, with `groups`, their accuracy on the coarse groups)."""
     top = proba.argmax(axis=1)
-    emitted = proba.max(axis=1) >= min_confidence
+    emitted = ~withheld(proba, label_floors(min_confidence, labels))
     out = {"min_confidence": min_confidence, "emitted": round(float(emitted.mean()) if len(gold) else 0.0, 4)}
     for key, same in (("accuracy_emitted", lambda p, g: p in g),
                       *((("groups_accuracy_emitted", lambda p, g: groups[p] == groups[g[0]]),) if groups else ())):
@@ -171,7 +173,7 @@ def format_views(rep: dict[str, Any]) -> list[str]:
     if "abstention" in rep:
         a = rep["abstention"]
         groups = f", on the coarse groups {a['groups_accuracy_emitted']:.4f}" if "groups_accuracy_emitted" in a else ""
-        lines.append(f"min_confidence {a['min_confidence']:.2f}: labels emitted {a['emitted']:.1%}, "
+        lines.append(f"min_confidence {describe(a['min_confidence'])}: labels emitted {a['emitted']:.1%}, "
                      f"accuracy of those emitted {a['accuracy_emitted']:.4f}{groups}")
     return lines
 

@@ -7,8 +7,8 @@ one per register: the written one (its `card`: seekers' and supporters' turns), 
 whose role is `other` (TV-show and chat-script dialogue) and a `web` one for the sentences of web records
 (without a `web` card the written one reads them). Per-turn taggers read the previous turn, or the same
 speaker's other turns (`features.context_of: speaker`), as context when their card says so. Every tag
-carries its top probability (`*_confidence`); below the task's `min_confidence` (the job's, else the
-card's) the label is null and the scores stay.
+carries its top probability (`*_confidence`); below the task's `min_confidence` for its top label (the
+job's, else the card's; one number or one per label) the label is null and the scores stay.
 
 A record's `emotion_scores` is the mean of its units' emotion probabilities: the help-seeker's turns of a
 dialogue that has any (what a counselling dialogue's emotion is about), else all its turns; the sentences
@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from curate.job import ModelSpec
 from curate.models import SEEKER_TASKS, SPEAKER_TASKS, TURN_TASKS
+from curate.models.abstention import label_floors, withheld
 from curate.models.classifier import Classifier, load_classifier
 from curate.models.features import FeatureCache
 from curate.models.risk_decision import LEVELS as RISK_LEVELS
@@ -66,11 +67,9 @@ class Taggers:
                                               if spec.spoken and task in TURN_TASKS}
         self.web: dict[str, Classifier] = {task: load_classifier(spec.web) for task, spec in specs.items()
                                            if spec.web and task in AFFECT_TASKS}
-        # per register, each model's own min_confidence, unless the job sets one for the task
-        self.min_confidence: dict[str, float] = {task: _floor(specs[task], model) for task, model in self.models.items()}
-        self._floors = {WRITTEN: self.min_confidence,
-                        **{code: {task: _floor(specs[task], model) for task, model in register.items()}
-                           for code, register in ((SPOKEN, self.spoken), (WEB, self.web))}}
+        # per register, each model's own min_confidence per label (schema order), unless the job sets one
+        self._floors = {code: {task: _floors(specs[task], model, task) for task, model in register.items()}
+                        for code, register in ((WRITTEN, self.models), (SPOKEN, self.spoken), (WEB, self.web))}
         self.label_order: dict[int, list[int]] = {}
         for task, model in [*self.models.items(), *self.spoken.items(), *self.web.items()]:
             order = label_set(_label_set_of(task))
@@ -104,8 +103,9 @@ class Taggers:
         return bool(model.context) and model.card.features.get("context_of", "previous") == "speaker"
 
     def floor(self, task: str, register: np.ndarray) -> np.ndarray:
-        """The min_confidence of each unit: that of the model that read it (`register`: one code per unit)."""
-        out = np.full(len(register), self.min_confidence[task])
+        """The min_confidence of each unit and label: that of the model that read it (`register`: one code per
+        unit), one row per unit."""
+        out = np.tile(self._floors[WRITTEN][task], (len(register), 1))
         for code in (SPOKEN, WEB):
             if self.register(task, code) == code:
                 out[register == code] = self._floors[code][task]
@@ -115,8 +115,9 @@ class Taggers:
         return tag_batch(batch, self)
 
 
-def _floor(spec: ModelSpec, model: Classifier) -> float:
-    return float(spec.min_confidence if spec.min_confidence is not None else (model.card.min_confidence or 0.0))
+def _floors(spec: ModelSpec, model: Classifier, task: str) -> np.ndarray:
+    chosen = spec.min_confidence if spec.min_confidence is not None else model.card.min_confidence
+    return label_floors(chosen, label_set(_label_set_of(task)))
 
 
 def _label_set_of(task: str) -> str:
@@ -125,13 +126,12 @@ def _label_set_of(task: str) -> str:
     return task
 
 
-def top_labels(labels: tuple[str, ...], scores: np.ndarray, min_confidence: float | np.ndarray = 0.0) -> pa.Array:
-    """The arg-max label of each row, null where its probability is below `min_confidence` (one, or one per row)."""
+def top_labels(labels: tuple[str, ...], scores: np.ndarray, floors: float | np.ndarray = 0.0) -> pa.Array:
+    """The arg-max label of each row, null where its probability is below that label's floor (`floors`: one
+    number, one per label, or one per row and label; `curate.models.abstention.withheld`)."""
     if not len(scores):
         return pa.array([], type=pa.string())
-    top = scores.argmax(axis=1)
-    below = scores[np.arange(len(top)), top] < min_confidence
-    return pa.array(labels, type=pa.string()).take(pa.array(top, mask=below))
+    return pa.array(labels, type=pa.string()).take(pa.array(scores.argmax(axis=1), mask=withheld(scores, floors)))
 
 
 def _confidence(scores: np.ndarray) -> pa.Array:
