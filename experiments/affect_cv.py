@@ -132,13 +132,18 @@ def written(cfg: dict, folds: list[int], data_root: Path, quantize: bool,
 
 
 def spoken(cfg: dict, data_root: Path, quantize: bool, add_ewect: int = 0,
-           prior_shift: tuple[float, ...] = ()) -> dict[str, float]:
+           prior_shift: tuple[float, ...] = (), members: int = 0, smooth: tuple[float, ...] = (),
+           dump: Path | None = None) -> dict[str, float]:
     """Leave-shows-out over CPED train: pooled out-of-fold accuracy, macro-F1 and the majority baseline.
     `add_ewect` > 0: the EWECT train posts (mapped as the written emotion config maps them, no context) join
     every training fold that many times. `prior_shift`: also the pooled figures with the probabilities divided
     by the label prior ** beta for each beta (a decision rule for macro-F1, fitted after training).
     The prior is CPED train's label share (every fold pooled: the prior a shipped model would use; each fold's
-    correction thus sees its own shows' share, a small optimism)."""
+    correction thus sees its own shows' share, a small optimism).
+    `members` > 0: k = 1 .. members models per fold, member j trained with fastText seed and shuffle seed
+    `seed + j`, their probabilities averaged (k = 1 / 3 reuse the first members), and every (k, w, tau)
+    of `members_grid` scored: w the speaker smoothing (`smooth`), tau the prior correction (`prior_shift`).
+    `dump`: the members' pooled out-of-fold probabilities, gold and speaker groups saved as .npz."""
     data = cfg["data"]
     extra: list[Example] = []
     if add_ewect:
@@ -152,21 +157,41 @@ def spoken(cfg: dict, data_root: Path, quantize: bool, add_ewect: int = 0,
     fold_of = {s: i % SPOKEN_FOLDS for i, s in enumerate(shows)}
     column, context_of = data["column"], str(data.get("context_of", "previous"))
     gold: list[tuple[str, ...]] = []
+    groups: list[str] = []
     probas = []
+    member_probas: list[list[np.ndarray]] = [[] for _ in range(members)]
     for k in range(SPOKEN_FOLDS):
         def make(ds: list[cped.Dialogue]) -> list[Example]:
             return cped.turn_examples(ds, lambda t: t.labels[column], context_of)
         train = make([d for d in dialogues if fold_of[d.tv_id] != k])
-        held = make([d for d in dialogues if fold_of[d.tv_id] == k])
+        held_dialogues = [d for d in dialogues if fold_of[d.tv_id] == k]
+        held = make(held_dialogues)
+        # a held turn's speaker group (dialogue, speaker), in turn_examples' order (non-empty turns)
+        groups.extend(f"{d.id}\t{u.speaker}" for d in held_dialogues for u in d.turns if u.text)
         over = data.get("oversample")
         if over:
             train = cped.oversample(train, float(over.get("alpha", 0.5)), float(over.get("max_factor", 4.0)))
         train = train + extra
-        random.Random(int(data.get("seed", 1))).shuffle(train)
-        probas.append(fit_predict(cfg, train, held, quantize))
+        if members:
+            for j in range(members):
+                member_cfg = {**cfg, "seed": int(cfg.get("seed", 1)) + j}
+                shuffled = list(train)
+                random.Random(int(data.get("seed", 1)) + j).shuffle(shuffled)
+                member_probas[j].append(fit_predict(member_cfg, shuffled, held, quantize))
+            probas.append(member_probas[0][-1])
+        else:
+            random.Random(int(data.get("seed", 1))).shuffle(train)
+            probas.append(fit_predict(cfg, train, held, quantize))
         gold.extend(ex.labels for ex in held)
     proba = np.concatenate(probas)
     rep = report(list(cfg["labels"]), gold, proba)
+    if members:
+        stack = np.stack([np.concatenate(m) for m in member_probas])
+        prior = label_prior(list(cfg["labels"]), gold)
+        if dump is not None:
+            np.savez_compressed(dump, members=stack, gold=np.array([g[0] for g in gold]), groups=np.array(groups),
+                                labels=np.array(cfg["labels"]), prior=prior)
+        return members_grid(list(cfg["labels"]), gold, stack, groups, prior, smooth or (0.0,), prior_shift or (0.0,))
     out = {"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"], "base_acc": rep["baseline"]["accuracy"],
            "base_f1": rep["baseline"]["macro_f1"]}
     if prior_shift:
@@ -176,6 +201,43 @@ def spoken(cfg: dict, data_root: Path, quantize: bool, add_ewect: int = 0,
             adj = proba / prior ** beta
             r = report(list(cfg["labels"]), gold, adj / adj.sum(1, keepdims=True))
             out[f"prior^-{beta} accuracy"], out[f"prior^-{beta} macro_f1"] = r["accuracy"], r["macro_f1"]
+    return out
+
+
+def label_prior(labels: list[str], gold: list[tuple[str, ...]]) -> np.ndarray:
+    """Each label's share of the gold (first) labels, a count of at least 1 (a label a file lacks)."""
+    counts = Counter(g[0] for g in gold)
+    prior = np.array([max(counts[lab], 1) for lab in labels], dtype=float)
+    return prior / prior.sum()
+
+
+def speaker_smooth(proba: np.ndarray, groups: list[str] | np.ndarray, w: float) -> np.ndarray:
+    """(1 - w) p + w m per turn, m the mean probabilities of the turn's group (same dialogue and speaker, the
+    turn included): a speaker's mood persists through a scene."""
+    if not w:
+        return proba
+    _, inv = np.unique(np.asarray(groups), return_inverse=True)
+    sums = np.zeros((inv.max() + 1, proba.shape[1]))
+    np.add.at(sums, inv, proba)
+    mean = sums / np.bincount(inv)[:, None]
+    return (1 - w) * proba + w * mean[inv]
+
+
+def members_grid(labels: list[str], gold: list[tuple[str, ...]], stack: np.ndarray, groups: list[str],
+                 prior: np.ndarray, smooth: tuple[float, ...], taus: tuple[float, ...]) -> dict[str, tuple[float, float]]:
+    """Accuracy and macro-F1 of every (k, w, tau): the first k members averaged (k = 1, 3, 5, ..), speaker
+    smoothing w, divided by prior ** tau; plus each member alone (seed noise)."""
+    out: dict[str, tuple[float, float]] = {}
+    for j in range(len(stack)):
+        r = report(labels, gold, stack[j])
+        out[f"member {j} alone"] = (r["accuracy"], r["macro_f1"])
+    for k in [1, *range(3, len(stack) + 1, 2)]:
+        avg = stack[:k].mean(0)
+        for w in smooth:
+            sm = speaker_smooth(avg, groups, w)
+            for tau in taus:
+                r = report(labels, gold, sm / prior ** tau)
+                out[f"k {k} w {w} tau {tau}"] = (r["accuracy"], r["macro_f1"])
     return out
 
 
@@ -192,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="written: the min_confidence table on the held-out probabilities (as affect.py confidence)")
     ap.add_argument("--add-ewect", type=int, default=0, help="spoken: EWECT train posts join training N times")
     ap.add_argument("--prior-shift", type=float, nargs="*", default=[], help="spoken: betas of a prior correction")
+    ap.add_argument("--members", type=int, default=0,
+                    help="spoken: train N seed members per fold; score k = 1, 3, 5 .. N averaged (with --smooth, --prior-shift)")
+    ap.add_argument("--smooth", type=float, nargs="*", default=[], help="spoken, with --members: speaker smoothing weights")
+    ap.add_argument("--dump", type=Path, help="spoken, with --members: save the out-of-fold member probabilities (.npz)")
     args = ap.parse_args(argv)
     base = yaml.safe_load((args.config or ROOT / "classifiers" / "train" / f"{args.name}.yaml").read_text(encoding="utf-8"))
     keys, values = [], []
@@ -212,7 +278,13 @@ def main(argv: list[str] | None = None) -> int:
             res = written(cfg, list(range(args.folds)), data_root, args.quantize, args.confidence)
             figs = "  ".join(f"{s} {a:.4f} (majority {m:.4f})" for s, (a, m) in res.items())
         else:
-            r = spoken(cfg, data_root, args.quantize, args.add_ewect, tuple(args.prior_shift))
+            r = spoken(cfg, data_root, args.quantize, args.add_ewect, tuple(args.prior_shift), args.members,
+                       tuple(args.smooth), args.dump)
+            if args.members:
+                print(f"{name}: members x smoothing x prior  [{time.perf_counter() - t0:.0f} s]")
+                for key, val in r.items():
+                    print(f"   {key}: accuracy {val[0]:.4f}  macro-F1 {val[1]:.4f}")
+                continue
             figs = (f"accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
                     f"(majority {r['base_acc']:.4f} / {r['base_f1']:.4f})")
             figs += "".join(f"\n   prior^-{b}: accuracy {r[f'prior^-{b} accuracy']:.4f}  macro-F1 {r[f'prior^-{b} macro_f1']:.4f}"
