@@ -13,6 +13,8 @@ the shipped features, averaged over three CV seeds.
     python experiments/dialogue_quality.py --tag-features  # candidate features from the risk and emotion tags
     python experiments/dialogue_quality.py --feature-sets  # feature sets x ridge x text alpha, three CV seeds
     python experiments/dialogue_quality.py --pairwise      # the 1.2.0 features with a pairwise rank objective
+    python experiments/dialogue_quality.py --agreement     # the two ratings of the re-rated test dialogues,
+                                                           # and the shipped score against each (no choice made)
 
 `--feature-sets` fits each outer fold's text model once per (text alpha, seed) and reuses it across the
 feature sets and ridge strengths: the text score does not depend on them, so every figure is the one
@@ -253,6 +255,38 @@ def cmd_pairwise(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, ri
             print(f"{label:<52}{np.mean(rs):>8.3f}{per['smilechat']:>11.3f}{per['emollm']:>8.3f}   {rs}", flush=True)
 
 
+SECOND = Path(__file__).resolve().parents[1] / "classifiers" / "annotations" / "dialogue-quality-hand-labels-second.jsonl"
+
+
+def cmd_agreement(cfg_doc: dict[str, Any], root: Path) -> None:
+    """How far two readings of the same test dialogues agree, and the shipped score against each: the ceiling
+    that a score's Spearman with one rating is measured under. Reads the test part; chooses nothing."""
+    from curate.annotations import read_rows
+    from curate.models.card import read_card
+    from curate.models.dialogue_quality import load_model
+
+    second = read_rows(SECOND)
+    gold = load_gold(cfg_doc, root, ("test",))
+    ids = [str(x) for x in gold.table.column("id").to_pylist()]
+    at = {d: k for k, d in enumerate(ids)}
+    rows = np.array([at[r["dialogue_id"]] for r in second])
+    first, again = gold.ratings[rows].astype(float), np.array([r["rating"] for r in second], dtype=float)
+    model = load_model(read_card(Path(__file__).resolve().parents[1] / "classifiers" / "dialogue_quality.yaml"))
+    _, texts, risk, _ = gold_arrays(gold, Design.from_config(cfg_doc))
+    raw = {c: np.asarray(gold.table.column(c).to_pylist(), dtype=float) for c in model.columns}  # None -> nan
+    score = predict(model, raw, texts, risk, Design([], 0, None, risk_cap=True))[rows]
+    sources = np.asarray(gold.sources)[rows]
+    print(f"{'dialogues':<12}{'n':>4}{'exact':>8}{'within 1':>10}{'first~second':>14}{'score~first':>13}"
+          f"{'score~second':>14}{'score~mean':>12}")
+    def rho(x: np.ndarray, y: np.ndarray) -> str:  # undefined where one side is constant
+        return f"{spearman(x, y):.3f}" if np.ptp(x) and np.ptp(y) else "n/a"
+
+    for name, m in (("all", np.ones(len(rows), dtype=bool)), *((s, sources == s) for s in sorted(set(sources)))):
+        a, b, p = first[m], again[m], score[m]
+        print(f"{name:<12}{m.sum():>4}{np.mean(a == b):>8.2f}{np.mean(abs(a - b) <= 1):>10.2f}{rho(a, b):>14}"
+              f"{rho(p, a):>13}{rho(p, b):>14}{rho(p, (a + b) / 2):>12}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=data_root())
@@ -260,8 +294,12 @@ def main() -> None:
     ap.add_argument("--tag-features", action="store_true")
     ap.add_argument("--feature-sets", action="store_true")
     ap.add_argument("--pairwise", action="store_true")
+    ap.add_argument("--agreement", action="store_true")
     args = ap.parse_args()
     cfg = load_train_config("dialogue_quality")
+    if args.agreement:
+        cmd_agreement(cfg.doc, Path(args.data_root).resolve())
+        return
     gold = load_gold(cfg.doc, Path(args.data_root).resolve(), ("select",))
     base = _design(SIGNALS + SUBSTANCE, 30.0, None)
     raw, texts, risk, web = gold_arrays(gold, base)
