@@ -22,8 +22,10 @@ def part_of(dialogue_id: str) -> str:
     return "test" if h / 0xFFFFFFFF < TEST_SHARE else "select"
 
 
+# 225 dialogues (857 turns): the first 150 (570 turns) were the original sample; random.sample's draws are a
+# prefix of the larger draw, so growing the count only appends turns and keeps every recorded index
 TASK = TurnTask(role="client", label_set="emotion", gold="emotion-hand-labels.jsonl", seed=SEED,
-                dialogues=150, per_dialogue=4, part_of=part_of)
+                dialogues=225, per_dialogue=4, part_of=part_of)
 
 if __name__ == "__main__":
     raise SystemExit(main(TASK, __doc__ or "", "emotion_sample.py"))
