@@ -37,7 +37,7 @@ from curate.schema import label_map
 FOLDS = 4
 TARGET = 0.70
 GRID = [*np.round(np.arange(0.0, 0.96, 0.05), 2), 0.97, 0.98, 0.99]
-MIN_EMITTED = 5  # per-label thresholds: fewer predictions than this say nothing about a label's precision
+MIN_EMITTED = 10  # per-label thresholds: fewer predictions than this say nothing about a label's precision
 
 
 def fold_of(dialogue_id: str) -> int:
@@ -45,11 +45,14 @@ def fold_of(dialogue_id: str) -> int:
     return int(hashlib.sha1(f"affect-cv:{dialogue_id}".encode()).hexdigest()[:8], 16) % FOLDS
 
 
-def out_of_fold(task: str, data_root: Path, config: Path | None = None) -> tuple[list[str], list[str], np.ndarray]:
-    """Labels, gold labels and out-of-fold probabilities of the select part."""
+def out_of_fold(task: str, data_root: Path, config: Path | None = None,
+                train_gold: Path | None = None) -> tuple[list[str], list[str], np.ndarray]:
+    """Labels, gold labels and out-of-fold probabilities of the select part (trained on `train_gold`'s rows
+    instead of the gold file's, when given: an older or smaller gold file scored on the same turns)."""
     cfg = load_train_config(task, config)
     gold_name = cfg.doc["data"]["gold"]["file"]
-    turns = [t for t in read_gold_turns(gold_name, data_root) if t.part == "select"]
+    turns = [t for t in read_gold_turns(gold_name, data_root) if t.part == "select"]  # every select turn is scored
+    pinned = cfg.doc["data"]["gold"].get("rows")  # the config trains on the file's first rows only
     relabel = (lambda x: x) if task == "emotion" else SENTIMENT_OF_EMOTION.__getitem__
     labels: list[str] = list(cfg.doc["labels"])
     proba = np.zeros((len(turns), len(labels)))
@@ -58,9 +61,11 @@ def out_of_fold(task: str, data_root: Path, config: Path | None = None) -> tuple
             held = [i for i, t in enumerate(turns) if fold_of(t.dialogue_id) == k]
             exclude = Path(tmp) / f"gold-{k}.jsonl"
             # the fold's gold file: every row but the held-out fold's select turns
-            keep = [r for r in read_rows(gold_file(gold_name)) if not (r["part"] == "select" and fold_of(r["dialogue_id"]) == k)]
+            rows = read_rows(train_gold) if train_gold else read_rows(gold_file(gold_name))[:pinned]
+            keep = [r for r in rows if not (r["part"] == "select" and fold_of(r["dialogue_id"]) == k)]
             exclude.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep), encoding="utf-8")
-            doc = {**cfg.doc, "data": {**cfg.doc["data"], "gold": {**cfg.doc["data"]["gold"], "file": str(exclude)}}}
+            gold_spec = {key: v for key, v in cfg.doc["data"]["gold"].items() if key != "rows"}
+            doc = {**cfg.doc, "data": {**cfg.doc["data"], "gold": {**gold_spec, "file": str(exclude)}}}
             conf = Path(tmp) / f"{task}-{k}.yaml"
             conf.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
             card = train_task(task, config=conf, data_root=data_root, out_dir=Path(tmp) / f"m{k}")
@@ -110,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, help="a training config other than the shipped one (a variant)")
     ap.add_argument("--save", type=Path, help="also write the labels, gold labels and probabilities here (.npz)")
     ap.add_argument("--load", type=Path, help="read them from a --save file instead of training")
+    ap.add_argument("--train-gold", type=Path, help="train on this gold file's rows (score the config's select part)")
     args = ap.parse_args(argv)
     if args.load:
         saved = np.load(args.load)
         labels, gold, proba = [str(x) for x in saved["labels"]], [str(x) for x in saved["gold"]], saved["proba"]
     elif args.task in ("emotion", "sentiment"):
-        labels, gold, proba = out_of_fold(args.task, Path(args.data_root).resolve(), args.config)
+        labels, gold, proba = out_of_fold(args.task, Path(args.data_root).resolve(), args.config, args.train_gold)
     else:  # trained without their valid split: the shipped model on it is already out of sample
         labels, gold, proba = on_valid(args.task, Path(args.data_root).resolve())
     if args.save:

@@ -94,6 +94,8 @@ def build(cfg: dict[str, Any], data_root: Path) -> Splits:
     gold_dialogues: set[str] = set()
     if gold_spec:
         turns = read_gold_turns(gold_spec["file"], data_root, "client", label_set("emotion"))
+        if gold_spec.get("rows"):  # the file grows by appending: a model keeps reading the rows it was made from
+            turns = turns[:int(gold_spec["rows"])]
         gold_dialogues = {t.dialogue_id for t in turns}
         select = [Example((t.label,), t.text) for t in turns if t.part == "select"]
         if int(gold_spec.get("repeat", 0)):
