@@ -13,6 +13,7 @@ the shipped features, averaged over three CV seeds.
     python experiments/dialogue_quality.py --tag-features  # candidate features from the risk and emotion tags
     python experiments/dialogue_quality.py --feature-sets  # feature sets x ridge x text alpha, three CV seeds
     python experiments/dialogue_quality.py --pairwise      # the 1.2.0 features with a pairwise rank objective
+    python experiments/dialogue_quality.py --curve         # the shipped design's CV on 1/2, 3/4 and all of select
     python experiments/dialogue_quality.py --agreement     # the two ratings of the re-rated test dialogues,
                                                            # and the shipped score against each (no choice made)
 
@@ -287,6 +288,19 @@ def cmd_agreement(cfg_doc: dict[str, Any], root: Path) -> None:
               f"{rho(p, a):>13}{rho(p, b):>14}{rho(p, (a + b) / 2):>12}")
 
 
+def cmd_curve(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, risk: np.ndarray, idf: np.ndarray,
+              design: Design) -> None:
+    """The learning curve: the shipped design's nested CV Spearman on random subsets of the select part."""
+    for frac in (0.5, 0.75, 1.0):
+        vals = []
+        for seed in (1, 2, 3, 4):
+            idx = np.sort(np.random.default_rng(100 + seed).permutation(len(y))[: int(frac * len(y))])
+            d = replace(design, folds=10, inner_folds=5, seed=seed)
+            pred = cross_validate({k: v[idx] for k, v in raw.items()}, [texts[i] for i in idx], y[idx], risk[idx], idf, d)
+            vals.append(spearman(pred, y[idx]))
+        print(f"{len(idx):>4} dialogues: CV Spearman {np.mean(vals):.3f} ± {np.std(vals):.3f} (seeds 1-4)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=data_root())
@@ -295,6 +309,7 @@ def main() -> None:
     ap.add_argument("--feature-sets", action="store_true")
     ap.add_argument("--pairwise", action="store_true")
     ap.add_argument("--agreement", action="store_true")
+    ap.add_argument("--curve", action="store_true")
     args = ap.parse_args()
     cfg = load_train_config("dialogue_quality")
     if args.agreement:
@@ -306,6 +321,11 @@ def main() -> None:
     y = gold.ratings
     idf = document_frequency_idf(gold.corpus_supporter_texts)
     print(f"select part: {len(y)} dialogues, ratings {dict(zip(*np.unique(y, return_counts=True), strict=True))}")
+    if args.curve:
+        shipped = Design.from_config(cfg.doc)
+        s_raw, s_texts, s_risk, _ = gold_arrays(gold, shipped)
+        cmd_curve(s_raw, s_texts, y, s_risk, idf, shipped)
+        return
     if args.pairwise:
         cmd_pairwise(raw, texts, y, risk, idf, gold.sources)
         return
