@@ -21,6 +21,14 @@ unless `--quantize`.
     python experiments/affect_cv.py written sentiment --grid data.chnsenticorp.repeat=1,3
     python experiments/affect_cv.py written emotion-web --folds 4 --quantize --confidence
     python experiments/affect_cv.py spoken emotion-spoken --grid data.oversample.alpha=0,0.3,0.5
+    python experiments/affect_cv.py spoken emotion-spoken --vectors experiments/vectors-chars.yaml \
+        --vector-models none skipgram cbow --grid fasttext.lr=0.3,0.15 --seeds 1 2
+
+`--vectors SPEC.yaml`: character vectors pretrained without labels (`curate.models.pretrain`: the corpus and
+unsupervised settings SPEC names, its `fasttext.model` set by each of `--vector-models`, `none` = no vectors)
+become the supervised model's `pretrainedVectors`; each kind is trained once and shared by every fold,
+grid point and seed (the corpus must hold no CPED text: it would include held-out shows). `--seeds S ..`:
+each variant at each seed (the fastText seed and the training shuffle's), then the mean.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from curate.models.fasttext_backend import FastTextClassifier, ft_label, load_fa
 from curate.models.fasttext_train import train_fasttext
 from curate.models.features import featurize_with_context
 from curate.models.metrics import report
+from curate.models.pretrain import build_vectors
 from curate.models.train import TrainConfig, build_splits
 from curate.models.training_data import cped
 from curate.schema import label_map
@@ -258,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="spoken: train N seed members per fold; score k = 1, 3, 5 .. N averaged (with --smooth, --prior-shift)")
     ap.add_argument("--smooth", type=float, nargs="*", default=[], help="spoken, with --members: speaker smoothing weights")
     ap.add_argument("--dump", type=Path, help="spoken, with --members: save the out-of-fold member probabilities (.npz)")
+    ap.add_argument("--vectors", type=Path, help="spoken: a pretrained-vectors spec (corpus, fasttext) as YAML")
+    ap.add_argument("--vector-models", nargs="*", default=["skipgram"],
+                    help="spoken, with --vectors: unsupervised models to pretrain (skipgram, cbow; none = no vectors)")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[], help="spoken: each variant at these seeds, then the mean")
     args = ap.parse_args(argv)
     base = yaml.safe_load((args.config or ROOT / "classifiers" / "train" / f"{args.name}.yaml").read_text(encoding="utf-8"))
     keys, values = [], []
@@ -266,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         keys.append(k)
         values.append([yaml.safe_load(x) for x in v.split(",")])
     data_root = Path(args.data_root).resolve()
+    if args.kind == "spoken" and (args.vectors or args.seeds):
+        return spoken_vectors(args, base, keys, values, data_root)
     for combo in itertools.product(*values):
         cfg = copy.deepcopy(base)
         for k, v in zip(keys, combo, strict=True):
@@ -290,6 +305,46 @@ def main(argv: list[str] | None = None) -> int:
             figs += "".join(f"\n   prior^-{b}: accuracy {r[f'prior^-{b} accuracy']:.4f}  macro-F1 {r[f'prior^-{b} macro_f1']:.4f}"
                             for b in args.prior_shift)
         print(f"{name}: {figs}  [{time.perf_counter() - t0:.0f} s]", flush=True)
+    return 0
+
+
+def spoken_vectors(args: argparse.Namespace, base: dict, keys: list[str], values: list[list], data_root: Path) -> int:
+    """`spoken` over vector kinds x grid x seeds: each kind's vectors pretrained once, each variant's figures
+    printed per seed and as the mean over the seeds."""
+    spec = yaml.safe_load(args.vectors.read_text(encoding="utf-8")) if args.vectors else None
+    kinds = args.vector_models if spec else ["none"]
+    seeds = args.seeds or [int(base.get("seed", 1))]
+    with tempfile.TemporaryDirectory(prefix="affect-cv-vectors-") as tmp:
+        vecs: dict[str, Path | None] = {"none": None}
+        for kind in kinds:
+            if kind != "none":
+                t0, c0 = time.perf_counter(), time.process_time()
+                folder = Path(tmp) / kind
+                folder.mkdir()
+                vecs[kind] = build_vectors({**spec, "fasttext": {**spec["fasttext"], "model": kind}}, data_root,
+                                           base.get("features") or {}, folder)
+                print(f"vectors {kind}: {vecs[kind].stat().st_size} bytes [{time.perf_counter() - t0:.0f} s wall,"
+                      f" parent CPU {time.process_time() - c0:.0f} s]", flush=True)
+        for kind in kinds:
+            for combo in itertools.product(*values):
+                name = f"vectors {kind} " + " ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True))
+                runs = []
+                for seed in seeds:
+                    cfg = copy.deepcopy(base)
+                    for k, v in zip(keys, combo, strict=True):
+                        set_key(cfg, k, v)
+                    cfg = _clean(cfg)
+                    cfg["seed"], cfg["data"]["seed"] = seed, seed
+                    if vecs[kind] is not None:
+                        cfg["fasttext"] = {**(cfg.get("fasttext") or {}), "pretrainedVectors": str(vecs[kind])}
+                    t0 = time.perf_counter()
+                    r = spoken(cfg, data_root, args.quantize)
+                    runs.append((r["accuracy"], r["macro_f1"]))
+                    print(f"{name} seed {seed}: accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
+                          f"(majority {r['base_acc']:.4f} / {r['base_f1']:.4f})  [{time.perf_counter() - t0:.0f} s]",
+                          flush=True)
+                acc, f1 = np.mean(runs, axis=0)
+                print(f"{name} MEAN of {len(seeds)} seeds: accuracy {acc:.4f}  macro-F1 {f1:.5f}", flush=True)
     return 0
 
 

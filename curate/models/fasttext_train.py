@@ -3,7 +3,8 @@
 fasttext-numpy2 0.10.4 reads uninitialised memory while training: a second training in the same process
 can differ from the first (or hit NaN). Each training therefore runs in its own spawned process, where
 glibc is also told to hand out zero-filled memory (mallopt M_PERTURB); the same config and data then give
-the same bytes every time, whatever ran before in the parent.
+the same bytes every time, whatever ran before in the parent. Unsupervised training (word vectors for a
+supervised model's `pretrainedVectors`) runs the same way and writes the vectors as a `.vec` text file.
 """
 
 from __future__ import annotations
@@ -41,3 +42,30 @@ def train_fasttext(lines: Path, out: Path, *, seed: int, params: dict[str, Any],
     proc.join()
     if proc.exitcode != 0 or not out.is_file():
         raise RuntimeError(f"fastText training of {out.name} failed in its child process (exit code {proc.exitcode})")
+
+
+def _train_vectors(lines: str, out: str, params: dict[str, Any], prefixes: tuple[str, ...]) -> None:
+    _zero_fill_allocations()
+    import fasttext
+
+    model = fasttext.train_unsupervised(input=lines, thread=1, verbose=0, **params)
+    words = model.get_words()
+    vectors = model.get_input_matrix()[: len(words)]  # a word's own row (get_word_vector adds its subwords)
+    rows = [" ".join(f"{x:.6g}" for x in v) for v in vectors.tolist()]
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(f"{len(words) * len(prefixes)} {vectors.shape[1]}\n")
+        for prefix in prefixes:
+            f.writelines(f"{prefix}{w} {r}\n" for w, r in zip(words, rows, strict=True))
+
+
+def train_vectors(lines: Path, out: Path, *, params: dict[str, Any], prefixes: tuple[str, ...] = ("",)) -> None:
+    """Train unsupervised word vectors on a file of space-separated tokens (one thread) and write them to `out`
+    in fastText's `.vec` format (a `count dim` line, then `word v1 .. vdim` lines), every word once per
+    prefix in `prefixes` (a supervised model that reads prefixed copies of the same tokens starts them alike).
+    No seed: the binding's `train_unsupervised` takes none (fastText's seed 0); one thread makes it repeatable."""
+    ctx = mp.get_context("spawn")
+    proc = ctx.Process(target=_train_vectors, args=(str(lines), str(out), params, tuple(prefixes)), daemon=True)
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0 or not out.is_file():
+        raise RuntimeError(f"fastText vector training of {out.name} failed in its child process (exit code {proc.exitcode})")
