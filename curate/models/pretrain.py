@@ -1,11 +1,12 @@
 """Unlabelled text → character vectors for a supervised fastText model's `pretrainedVectors`.
 
-A training config's `pretrained_vectors:` block names the corpus (files under the data root, each with its
+A spec (`experiments/vectors-chars.yaml`) names the corpus (files under the data root, each with its
 format) and the unsupervised fastText settings. The corpus lines are featurised exactly as the classifier's
-own text (`featurize`, the config's `features.mode` and `max_chars`), so the vectors' vocabulary is the
-classifier's tokens; when the classifier reads context turns (`features.context`), every vector is written
-a second time under the context prefix. The vectors are built at train time into a temporary folder (a
-spawned child, one thread: `fasttext_train.train_vectors`), never committed.
+own text (`featurize`, its `features.mode` and `max_chars`), so the vectors' vocabulary is the classifier's
+tokens; when the classifier reads context turns (`features.context`), every vector is written a second time
+under the context prefix. The vectors are built into a temporary folder (a spawned child, one thread:
+`fasttext_train.train_vectors`), never committed. Used by `experiments/affect_cv.py spoken --vectors`; no
+shipped card uses pretrained vectors (experiments/README.md).
 """
 
 from __future__ import annotations
