@@ -266,15 +266,28 @@ def _merge(first: tuple[pa.Array, np.ndarray, np.ndarray], second: tuple[pa.Arra
     """Two line-sorted token sets of the same n lines as one, each line's `first` tokens before its `second`
     (a merge, not a sort); the vocabularies are concatenated, so they must not share a spelling."""
     (v_a, i_a, l_a), (v_b, i_b, l_b) = first, second
-    c_a, c_b = np.bincount(l_a, minlength=n), np.bincount(l_b, minlength=n)
-    start = np.concatenate([[0], np.cumsum(c_a + c_b)[:-1]])
-    pos_a = np.arange(len(l_a)) - np.concatenate([[0], np.cumsum(c_a)[:-1]])[l_a] + start[l_a]
-    pos_b = np.arange(len(l_b)) - np.concatenate([[0], np.cumsum(c_b)[:-1]])[l_b] + start[l_b] + c_a[l_b]
-    ids = np.empty(len(l_a) + len(l_b), dtype=np.int64)
-    line = np.empty_like(ids)
-    ids[pos_a], ids[pos_b] = i_a, i_b + len(v_a)
-    line[pos_a], line[pos_b] = l_a, l_b
+    ids, line = _interleave(i_a, l_a, i_b, l_b, len(v_a), n)
     return pa.concat_arrays([v_a.cast(pa.large_string()), v_b.cast(pa.large_string())]), ids, line
+
+
+@numba.njit(nogil=True, cache=True)
+def _interleave(i_a: np.ndarray, l_a: np.ndarray, i_b: np.ndarray, l_b: np.ndarray, shift: int,
+                n: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """Token ids and lines of two line-sorted sets (lines 0..n-1) in one pass: line by line, a's run, then b's
+    with its ids shifted by `shift`."""
+    ids = np.empty(len(l_a) + len(l_b), dtype=np.int64)
+    line = np.empty(len(l_a) + len(l_b), dtype=np.int64)
+    a = b = m = 0
+    for t in range(n):
+        while a < len(l_a) and l_a[a] == t:
+            ids[m], line[m] = i_a[a], t
+            a += 1
+            m += 1
+        while b < len(l_b) and l_b[b] == t:
+            ids[m], line[m] = i_b[b] + shift, t
+            b += 1
+            m += 1
+    return ids, line
 
 
 def _ids(texts: Sequence[str | None], mode: str, max_chars: int, prefix: str = "") -> tuple[pa.Array, np.ndarray, np.ndarray]:
