@@ -146,7 +146,6 @@ class FastTextTokens:
         self.hashes = fnv1a(self.vocab).astype(np.int64).view(np.uint64)
         self._grams: dict[int, np.ndarray] = {}  # bucket count → n-gram buckets of orders 2.., as computed
         self._rolled_hashes: np.ndarray | None = None
-        self._interned: tuple[int, np.ndarray] | None = None
 
     @classmethod
     def from_lines(cls, lines: Sequence[str]) -> FastTextTokens:
@@ -179,32 +178,15 @@ class FastTextTokens:
             self._rolled_hashes = _roll(self.hashes, self.ids, self.offsets, word_ngrams - 1)
         return self._rolled_hashes
 
-    def interned(self) -> tuple[int, np.ndarray]:
-        """The process-wide ids of `vocab` (and the table's generation they belong to)."""
-        if self._interned is None or self._interned[0] != _INTERNED.generation:
-            ids = _INTERNED.lookup(self.vocab)
-            self._interned = (_INTERNED.generation, ids)
-        return self._interned
+
+def _is_utf8(word: str) -> bool:
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-class _Interned:
-    """A process-wide string → id table for tokens, so each model maps a batch's distinct tokens to its rows with
-    one dictionary lookup per new token instead of hashing its whole vocabulary per batch."""
-
-    LIMIT = 1_000_000  # distinct tokens kept (~100 MB); past it the table starts over (it is only a cache)
-
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-        self.generation = 0
-
-    def lookup(self, vocab: pa.Array) -> np.ndarray:
-        if len(self.ids) > self.LIMIT:
-            self.ids, self.generation = {}, self.generation + 1
-        ids = self.ids
-        return np.fromiter((ids.setdefault(t, len(ids)) for t in vocab.to_pylist()), dtype=np.int64, count=len(vocab))
-
-
-_INTERNED = _Interned()
 _SIGMOID = 1 / (1 + np.exp(-(np.arange(513) * 16 / 512 - 8)))  # fastText's sigmoid table (ova loss)
 
 
@@ -242,7 +224,11 @@ class FastTextClassifier:
             self._eos_row = self._word_row.get(EOS, self._zero)
             self._matrix = np.vstack([matrix, np.zeros((1, matrix.shape[1]), dtype=np.float32)])
             self.file = replace(self.file, input=self.file.input[:0])  # its rows live on in _matrix (memory)
-            self._rows_of = (-1, np.zeros(0, dtype=np.int32))  # interned token id → input row (-2: not looked up)
+            # the words as an Arrow set and their rows (then the zero row, for a token not among them); a word
+            # that is not UTF-8 (kept as surrogate escapes) can equal no token, which Arrow holds as UTF-8
+            words = [w for w in self._word_row if _is_utf8(w)]
+            self._word_set = pa.array(words, type=pa.large_string())
+            self._word_set_rows = np.array([*map(self._word_row.__getitem__, words), self._zero], dtype=np.int32)
             self._bucket_row = None  # n-gram bucket → input row, where quantisation pruned the buckets
             if self.file.prune_keys is not None:
                 self._bucket_row = np.full(self.file.bucket, self._zero, dtype=np.int32)
@@ -263,21 +249,11 @@ class FastTextClassifier:
         return np.clip(out[:, :k], 0.0, 1.0)
 
     def _word_rows(self, tokens: FastTextTokens) -> np.ndarray:
-        """The input row of each distinct token of the batch (the zero row for a word the model does not know)."""
-        generation, ids = tokens.interned()
-        known_generation, rows = self._rows_of
-        if known_generation != generation:
-            rows = np.zeros(0, dtype=np.int32)
-        if len(ids) and ids.max() >= len(rows):  # tokens first seen since: look them up once
-            grown = np.full(max(int(ids.max()) + 1, 2 * len(rows)), -2, dtype=np.int32)
-            grown[: len(rows)] = rows
-            rows = grown
-        new = np.flatnonzero(rows[ids] == -2)
-        if len(new):
-            get = self._word_row.get
-            rows[ids[new]] = [get(t, self._zero) for t in tokens.vocab.take(pa.array(new)).to_pylist()]
-        self._rows_of = (generation, rows)
-        return rows[ids]
+        """The input row of each distinct token of the batch (the zero row for a word the model does not know),
+        looked up in the model's words in one Arrow `index_in`: hashing the model's few thousand words per call
+        costs less than a Python dictionary lookup per token."""
+        at = pc.index_in(tokens.vocab, value_set=self._word_set).fill_null(len(self._word_set))
+        return self._word_set_rows[at.to_numpy(zero_copy_only=False)]
 
     def _gram_rows(self, tokens: FastTextTokens) -> np.ndarray:
         """The input row of every n-gram bucket of `tokens.grams` (orders 2.., every position): a bucket's row is
