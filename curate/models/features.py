@@ -324,6 +324,7 @@ class FeatureCache:
         self.texts = texts
         self._views: dict[tuple[str, int], list[str]] = {}
         self._tokens: dict[tuple[str, int], FastTextTokens] = {}
+        self._parts: dict[tuple[str, int, str], tuple[pa.Array, np.ndarray, np.ndarray]] = {}
         # with context: keyed by the contexts' object too (callers pass the same list for the same turns)
         self._context_tokens: dict[tuple[int, str, int, int], tuple[Sequence, FastTextTokens]] = {}
 
@@ -336,10 +337,25 @@ class FeatureCache:
 
     def tokens(self, mode: str, max_chars: int = DEFAULT_MAX_CHARS) -> FastTextTokens:
         """fastText's tokens of `get(mode, max_chars)`, split and hashed once for every model reading them."""
+        from curate.models.fasttext_backend import FastTextTokens
+
         key = (mode, max_chars)
         if key not in self._tokens:
-            self._tokens[key] = tokens(self.texts, mode, max_chars)
+            _check_mode(mode)
+            if mode == "chars+words":  # its characters are those of mode chars: one pass for both
+                vocab, ids, line = _merge(self._part("chars", max_chars, ""), self._part("words", max_chars, WORD_PREFIX),
+                                          len(self.texts))
+            else:
+                vocab, ids, line = self._part(mode, max_chars, "")
+            self._tokens[key] = FastTextTokens(vocab, ids, line, len(self.texts))
         return self._tokens[key]
+
+    def _part(self, kind: str, max_chars: int, prefix: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """The batch's character or word token ids (`_char_ids`, `_word_ids`), computed once (never modified)."""
+        key = (kind, max_chars, prefix)
+        if key not in self._parts:
+            self._parts[key] = (_char_ids if kind == "chars" else _word_ids)(self.texts, max_chars, prefix)
+        return self._parts[key]
 
     def tokens_with_context(self, contexts: Sequence[Sequence[str | None]], mode: str,
                             max_chars: int = DEFAULT_MAX_CHARS, context: int = 1) -> FastTextTokens:

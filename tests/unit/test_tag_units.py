@@ -64,9 +64,9 @@ def test_taggers_reading_the_same_turns_share_one_featurisation(repo, monkeypatc
                                               spoken=str(cards / "sentiment-spoken.yaml")),
                        "dialogue_act": ModelSpec(str(cards / "dialogue_act.yaml")),
                        "strategy": ModelSpec(str(cards / "strategy.yaml"))})
-    calls = []
-    ids = features._ids
-    monkeypatch.setattr(features, "_ids", lambda *a: calls.append(a) or ids(*a))
+    calls = []  # featurisations: every cut of a set of texts into character tokens (these cards read characters)
+    ids = features._char_ids
+    monkeypatch.setattr(features, "_char_ids", lambda *a: calls.append(a) or ids(*a))
     shared = tag_batch(_dialogues(), taggers)
     # the written turns of emotion and sentiment; all turns (dialogue act); the supporter's (strategy); the
     # spoken turns and their speaker contexts (emotion and sentiment spoken): one featurisation each
