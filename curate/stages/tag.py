@@ -381,27 +381,22 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
               taggers: Taggers) -> pa.Array:
     """One `speaker` struct per (record, speaker) of the kept rows, in order of first turn; persona filled."""
     speaker_type = arrow_schema().field("speakers").type.value_type
-    names = flat.field("speaker").take(pa.array(idx)).to_pylist()
-    roles = flat.field("role").take(pa.array(idx)).to_pylist()
-    groups: dict[tuple[int, str], int] = {}
-    g_row: list[int] = []
-    g_name: list[str] = []
-    g_role: list[str | None] = []
-    g_texts: list[list[str]] = []
-    for row, name, role, text in zip(parents[idx].tolist(), names, roles, texts, strict=True):
-        key = (row, name or "")
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = len(g_row)
-            g_row.append(row)
-            g_name.append(name or "")
-            g_role.append(role)
-            g_texts.append([])
-        g_texts[g].append(text)
-    joined = ["\n".join(t) for t in g_texts]
-    cols: dict[str, pa.Array] = {"speaker": pa.array(g_name, type=pa.string()),
-                                 "role": pa.array(g_role, type=pa.string()),
-                                 "n_turns": pa.array([len(t) for t in g_texts], type=pa.int32())}
+    take = pa.array(idx)
+    turns = pl.DataFrame({"row": pl.Series(parents[idx], dtype=pl.Int64),
+                          "speaker": pl.from_arrow(flat.field("speaker").take(take)).cast(pl.String).fill_null(""),
+                          "role": pl.from_arrow(flat.field("role").take(take)).cast(pl.String)})
+    persona = any(f.name in taggers.models for f in speaker_type)
+    per_group = [pl.col("role").first(), pl.len().cast(pl.Int32).alias("n_turns")]
+    if persona:  # a speaker's turns joined, for the persona models only
+        turns = turns.with_columns(text=pl.Series(texts, dtype=pl.String))
+        per_group.append(pl.col("text").str.join("\n"))
+    # one group per (record, speaker) in order of its first turn, with that turn's role
+    groups = turns.group_by("row", "speaker", maintain_order=True).agg(per_group)
+    g_row = groups["row"].to_numpy()
+    cols: dict[str, pa.Array] = {"speaker": groups["speaker"].to_arrow().cast(pa.string()),
+                                 "role": groups["role"].to_arrow().cast(pa.string()),
+                                 "n_turns": groups["n_turns"].to_arrow().cast(pa.int32())}
+    joined = groups["text"].to_list() if persona else []
     cache = FeatureCache(joined)
     for f in speaker_type:
         if f.name in cols:
@@ -412,7 +407,7 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
         else:
             cols[f.name] = pa.nulls(len(g_row), type=f.type)
     structs = pa.StructArray.from_arrays([cols[f.name] for f in speaker_type], fields=list(speaker_type))
-    counts = np.bincount(np.asarray(g_row, dtype=np.int64), minlength=n_rows) if g_row else np.zeros(n_rows, np.int64)
+    counts = np.bincount(g_row, minlength=n_rows) if len(g_row) else np.zeros(n_rows, np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), structs, type=pa.list_(speaker_type), mask=pa.array(counts == 0))
 
