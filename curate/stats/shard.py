@@ -149,7 +149,8 @@ def _count_labels(frame: pl.DataFrame, columns: list[str], null_label: str) -> d
     out: dict[str, dict[str, Any]] = {c: {"all": {}, "kept": {}} for c in columns}
     if not columns or frame.height == 0:
         return out
-    as_text = [(pl.col(c).cast(pl.String).str.to_lowercase() if frame.schema[c] == pl.Boolean
+    schema = frame.schema  # built anew on every access: once, not per column
+    as_text = [(pl.col(c).cast(pl.String).str.to_lowercase() if schema[c] == pl.Boolean
                 else pl.col(c).cast(pl.String)).fill_null(null_label) for c in columns]
     g = (frame.select(*as_text, _KEPT).unpivot(index=_KEPT, variable_name="column", value_name="label")
          .group_by("column", "label").agg(n=pl.len(), k=pl.col(_KEPT).sum()).sort("column", "label"))
@@ -164,9 +165,10 @@ def _mark_abstained(frame: pl.DataFrame) -> pl.DataFrame:
     """A tag whose label is null but whose confidence is not was withheld (below min_confidence): counted as the
     spec's abstain label, apart from rows that were never tagged."""
     label = stats_spec().doc["abstain_label"]
+    columns, schema = set(frame.columns), frame.schema  # both built anew on every access: once, not per column
     marks = [pl.when(pl.col(c).is_null() & pl.col(f"{c}_confidence").is_not_null()).then(pl.lit(label))
              .otherwise(pl.col(c)).alias(c)
-             for c in frame.columns if f"{c}_confidence" in frame.columns and frame.schema[c] == pl.String]
+             for c in frame.columns if f"{c}_confidence" in columns and schema[c] == pl.String]
     return frame.with_columns(marks) if marks else frame
 
 
@@ -185,7 +187,8 @@ def _labels(df: pl.DataFrame, turns: pl.DataFrame, speakers: pl.DataFrame) -> di
             field, role = c.split(".", 1)[1].rstrip("]").split("[")
             out[c] = _count_labels(frame.filter(pl.col("role") == role), [field], spec.null_label)[field]
     top = [c for c in names if "." not in c]
-    lists = [c for c in top if isinstance(df.schema[c], pl.List)]
+    schema = df.schema
+    lists = [c for c in top if isinstance(schema[c], pl.List)]
     out.update(_count_labels(df, [c for c in top if c not in lists], spec.null_label))
     for c in lists:
         out.update(_count_labels(df.select(c, _KEPT).explode(c).drop_nulls(c), [c], spec.null_label))
