@@ -12,7 +12,7 @@ are segmented once. `tests/unit/test_fasttext_engine.py` checks that both paths 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -290,11 +290,20 @@ def _interleave(i_a: np.ndarray, l_a: np.ndarray, i_b: np.ndarray, l_b: np.ndarr
     return ids, line
 
 
-def _ids(texts: Sequence[str | None], mode: str, max_chars: int, prefix: str = "") -> tuple[pa.Array, np.ndarray, np.ndarray]:
+Part = Callable[[str, str], tuple[pa.Array, np.ndarray, np.ndarray]]
+
+
+def _ids(texts: Sequence[str | None], mode: str, max_chars: int, prefix: str = "",
+         part: Part | None = None) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """The token ids of `texts` in `mode`, from `part(kind, prefix)`: the `chars` or `words` tokens under a
+    prefix (computed here unless given; `FeatureCache` gives its own, so chars+words reuses its characters)."""
     _check_mode(mode)
+    if part is None:
+        def part(kind: str, p: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+            return (_char_ids if kind == "chars" else _word_ids)(texts, max_chars, p)
     if mode == "chars+words":
-        return _merge(_char_ids(texts, max_chars, prefix), _word_ids(texts, max_chars, prefix + WORD_PREFIX), len(texts))
-    return (_char_ids if mode == "chars" else _word_ids)(texts, max_chars, prefix)
+        return _merge(part("chars", prefix), part("words", prefix + WORD_PREFIX), len(texts))
+    return part(mode, prefix)
 
 
 def tokens(texts: Sequence[str | None], mode: str = "chars", max_chars: int = DEFAULT_MAX_CHARS) -> FastTextTokens:
@@ -340,13 +349,9 @@ class FeatureCache:
         from curate.models.fasttext_backend import FastTextTokens
 
         key = (mode, max_chars)
-        if key not in self._tokens:
-            _check_mode(mode)
-            if mode == "chars+words":  # its characters are those of mode chars: one pass for both
-                vocab, ids, line = _merge(self._part("chars", max_chars, ""), self._part("words", max_chars, WORD_PREFIX),
-                                          len(self.texts))
-            else:
-                vocab, ids, line = self._part(mode, max_chars, "")
+        if key not in self._tokens:  # chars+words reads the characters mode chars cut: one pass for both
+            vocab, ids, line = _ids(self.texts, mode, max_chars,
+                                    part=lambda kind, prefix: self._part(kind, max_chars, prefix))
             self._tokens[key] = FastTextTokens(vocab, ids, line, len(self.texts))
         return self._tokens[key]
 
