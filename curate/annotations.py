@@ -48,6 +48,12 @@ def sha12(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
+def seeker_sha12(turns: list[dict]) -> str:
+    """The reference hash of a dialogue's seeker text: `sha12` of its seeker turns' contents (`SEEKER_ROLES`)
+    joined by "\\n", in order; what a record-level gold row stores."""
+    return sha12("\n".join(t["content"] for t in turns if t["role"] in SEEKER_ROLES))
+
+
 def load_smilechat(path: Path) -> dict[str, list[dict]]:
     """SMILECHAT dialogue id → its turns, in file order, read in place."""
     with path.open(encoding="utf-8") as f:

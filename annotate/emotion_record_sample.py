@@ -1,0 +1,135 @@
+"""Whole SMILECHAT dialogues labelled by reading with one seeker emotion (`emotion-guide.md` §5).
+
+Gold file `classifiers/annotations/emotion-record-labels.jsonl`: dialogue id, `sha1` (the seeker text's,
+`curate.annotations.seeker_sha12`), label, `part` and a short English note, never the text. `part` is fixed by
+a hash of the dialogue id before any label is read: `test` (about 40 %, read once for the reported figures)
+or `select` (choosing the record-level thresholds).
+
+The sample is deterministic: N ids drawn with `random.Random(SEED)` from SMILECHAT's sorted ids (so spread over
+the whole file), leaving out every dialogue of the turn gold file (its select turns trained the model). `show`
+prints each dialogue's seeker turns in full (long ones cut in the middle) and the counsellor's openings.
+
+    python annotate/emotion_record_sample.py show --start 0 --count 20
+    python annotate/emotion_record_sample.py record < labels.tsv   # "INDEX<TAB>LABEL<TAB>NOTE" lines
+    python annotate/emotion_record_sample.py check                 # every line resolves, sha1, label, part
+    python annotate/emotion_record_sample.py stats                 # labels per part
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+from curate.annotations import (
+    SEEKER_ROLES,
+    SMILECHAT,
+    append_rows,
+    gold_file,
+    load_dialogues,
+    read_rows,
+    seeker_sha12,
+)
+from curate.assets import data_root
+from curate.record_gold import problems
+from curate.schema import label_set
+
+SEED = "curate-emotion-record-labels-v1"
+TEST_SHARE = 0.4
+N = 240
+GOLD = "emotion-record-labels.jsonl"
+TURN_GOLD = "emotion-hand-labels.jsonl"  # its dialogues are left out of the sample
+# characters shown of a seeker turn (head and tail; the middle of a longer one is cut) and of a counsellor's
+HEAD, TAIL, COUNSELLOR = 200, 50, 30
+
+
+def part_of(dialogue_id: str) -> str:
+    """`test` or `select`, from a hash of the dialogue id alone."""
+    h = int(hashlib.sha1(f"{SEED}:{dialogue_id}".encode()).hexdigest()[:8], 16)
+    return "test" if h / 0xFFFFFFFF < TEST_SHARE else "select"
+
+
+def sample(dialogues: dict[str, list[dict]], excluded: set[str], n: int = N) -> list[str]:
+    """The sampled dialogue ids, in sample order."""
+    ids = sorted((d for d in dialogues if d not in excluded), key=lambda s: int(s.rsplit("-", 1)[1]))
+    return random.Random(SEED).sample(ids, n)
+
+
+def _cut(text: str, head: int, tail: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= head + tail + 5 else f"{text[:head]} …… {text[len(text) - tail:]}"
+
+
+def show(dialogues: dict[str, list[dict]], refs: list[str], start: int, count: int) -> None:
+    """Print sampled dialogues `start` .. `start + count - 1`: S lines in full, C lines' openings."""
+    for i in range(start, min(len(refs), start + count)):
+        did = refs[i]
+        print(f"=== [{i}] {did}")
+        for t in dialogues[did]:
+            if t["role"] in SEEKER_ROLES:
+                print(f"S: {_cut(t['content'], HEAD, TAIL)}")
+            else:
+                print(f"  c: {_cut(t['content'], COUNSELLOR, 0)}")
+    print(f"--- {len(refs)} sampled dialogues in all", file=sys.stderr)
+
+
+def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[str]) -> int:
+    """Append "INDEX<TAB>LABEL[<TAB>NOTE]" lines to the gold file (skipping dialogues it holds); the count added."""
+    labels = set(label_set("emotion"))
+
+    def row(line: str) -> dict:
+        parts = [p.strip() for p in line.rstrip("\n").split("\t")]
+        idx, label = int(parts[0]), parts[1]
+        if label not in labels:
+            raise SystemExit(f"bad label {label!r} for sample {idx}")
+        did = refs[idx]
+        r = {"dialogue_id": did, "sha1": seeker_sha12(dialogues[did]), "label": label, "part": part_of(did)}
+        if len(parts) > 2 and parts[2]:
+            r["note"] = parts[2]
+        return r
+
+    return append_rows(lines, gold, lambda r: r["dialogue_id"], row)
+
+
+def stats(rows: list[dict]) -> None:
+    """Label distribution per part."""
+    for part in ("select", "test"):
+        sub = [r for r in rows if r["part"] == part]
+        print(f"{part}: {len(sub)} dialogues")
+        for lab, c in Counter(r["label"] for r in sub).most_common():
+            print(f"  {lab:<20}{c:>5}{c / len(sub):>8.1%}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["show", "record", "check", "stats"])
+    ap.add_argument("--data-root", type=Path, default=data_root())
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--count", type=int, default=20)
+    ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{GOLD})")
+    args = ap.parse_args(argv)
+    gold = args.gold or gold_file(TURN_GOLD).with_name(GOLD)  # may not exist yet: the first `record` makes it
+    if args.command == "stats":
+        stats(read_rows(gold))
+        return 0
+    dialogues = load_dialogues(Path(args.data_root), (SMILECHAT,))
+    if args.command == "check":
+        found = problems(read_rows(gold), dialogues, set(label_set("emotion")), part_of)
+        print("\n".join(found) or f"{gold}: {len(read_rows(gold))} lines, all resolve and match")
+        return 1 if found else 0
+    excluded = {r["dialogue_id"] for r in read_rows(gold_file(TURN_GOLD))}
+    refs = sample(dialogues, excluded)
+    if args.command == "show":
+        show(dialogues, refs, args.start, args.count)
+        return 0
+    added = record(sys.stdin.readlines(), gold, dialogues, refs)
+    print(f"appended {added} lines to {gold}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

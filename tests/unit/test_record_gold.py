@@ -1,0 +1,63 @@
+"""The record-level (whole-dialogue) emotion gold: its references resolve, its labels are in the label set, it
+holds no text, and it shares no dialogue with the turn gold whose select turns trained the model."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from curate.annotations import read_rows, seeker_sha12
+from curate.record_gold import problems
+from curate.schema import label_set
+
+GOLD = Path("classifiers") / "annotations" / "emotion-record-labels.jsonl"
+TURN_GOLD = Path("classifiers") / "annotations" / "emotion-hand-labels.jsonl"
+# any CJK character: notes are English paraphrase, never a quote
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def _sampler(repo: Path):
+    spec = importlib.util.spec_from_file_location("emotion_record_sample", repo / "annotate" / "emotion_record_sample.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_gold_file_holds_no_text_and_valid_labels(repo: Path) -> None:
+    text = (repo / GOLD).read_text(encoding="utf-8")
+    assert not CJK.search(text)
+    rows = read_rows(repo / GOLD)
+    assert len(rows) >= 240
+    labels = set(label_set("emotion"))
+    sampler = _sampler(repo)
+    for r in rows:
+        assert set(r) == {"dialogue_id", "sha1", "label", "part", "note"}, r["dialogue_id"]
+        assert r["label"] in labels and r["part"] == sampler.part_of(r["dialogue_id"])
+        assert r["note"]
+    assert not {r["dialogue_id"] for r in rows} & {r["dialogue_id"] for r in read_rows(repo / TURN_GOLD)}
+
+
+@pytest.mark.data
+def test_every_reference_resolves(repo: Path, shared_data: Path) -> None:
+    from curate.annotations import SMILECHAT, load_dialogues
+
+    dialogues = load_dialogues(shared_data, (SMILECHAT,))
+    assert problems(read_rows(repo / GOLD), dialogues, set(label_set("emotion")), _sampler(repo).part_of) == []
+
+
+def test_problems_names_each_fault() -> None:
+    turns = [{"role": "client", "content": "a"}, {"role": "counselor", "content": "b"}, {"role": "client", "content": "c"}]
+    dialogues = {"smilechat-1": turns}
+    good = {"dialogue_id": "smilechat-1", "sha1": seeker_sha12(turns), "label": "worried", "part": "test"}
+    assert seeker_sha12(turns) == seeker_sha12([turns[0], {"role": "counselor", "content": "changed"}, turns[2]])
+    assert problems([good], dialogues, {"worried"}) == []
+    found = problems([good, {**good, "sha1": "0" * 12, "label": "x", "part": "train"},
+                      {**good, "dialogue_id": "smilechat-2"}], dialogues, {"worried"})
+    assert any("line 2: sha1 mismatch" in f for f in found)
+    assert any("line 2: label 'x'" in f for f in found)
+    assert any("line 2: part 'train'" in f for f in found)
+    assert any("line 2: duplicate" in f for f in found)
+    assert "line 3: no dialogue 'smilechat-2'" in found
