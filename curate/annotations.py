@@ -171,6 +171,12 @@ def is_reference_file(path: Path) -> bool:
     return _first_row_has(path, {"dialogue_id", "turn", "sha1"})
 
 
+def is_record_reference_file(path: Path) -> bool:
+    """True when `path` is a JSONL of whole-dialogue labels (`curate.record_gold`: its first row has
+    `dialogue_id`, `sha1` and `label`, no `turn`)."""
+    return _first_row_has(path, {"dialogue_id", "sha1", "label"}) and not _first_row_has(path, {"turn"})
+
+
 def read_gold_turns(name: str | Path, data_root: Path, role: str | Collection[str] | None = None,
                     labels: Collection[str] | None = None, sources: Collection[str] = (SMILECHAT,)) -> list[GoldTurn]:
     """Resolve a gold file (a path, or a name under `classifiers/annotations/`) against SMILECHAT (and the

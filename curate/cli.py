@@ -308,7 +308,8 @@ def train(task: str, config: str | None, data_root: str | None, out_dir: str | N
               help="Map the file's label spellings with the card's label_maps[NAME] (ewect, chnsenticorp).")
 @click.option("--column", help="The label column of a CPED-style CSV (Emotion, Sentiment, DA), or of a web-document "
                                 "gold file (domains, domain, quality; default domains, quality for quality).")
-@click.option("--part", type=click.Choice(["select", "test"]), help="Part of a gold file of turn or document references.")
+@click.option("--part", type=click.Choice(["select", "test"]),
+              help="Part of a gold file of turn, dialogue or document references.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None, data_root: str | None,
           label_map_name: str | None, column: str | None, part: str | None, as_json: bool) -> None:
@@ -323,6 +324,7 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     curate eval emotion --model classifiers/emotion.yaml --data ../shared/data/ewect/usual-dev.tsv --map ewect
     curate eval emotion --model classifiers/emotion-spoken.yaml --data ../shared/data/cped/valid.csv --column Emotion
     curate eval emotion --data classifiers/annotations/emotion-hand-labels.jsonl --part test
+    curate eval emotion --data classifiers/annotations/emotion-record-labels.jsonl --part test   (whole dialogues)
     curate eval sentiment --data ../shared/data/chnsenticorp/dev.tsv --map chnsenticorp
     curate eval domain --data classifiers/annotations/web-hand-labels.jsonl --part test
     curate eval quality --data classifiers/annotations/web-hand-labels.jsonl --part test
@@ -377,6 +379,8 @@ def list_(what: str) -> None:
             base = valid.get("baseline", {}).get("accuracy", "?")
             state = "on " if c.default_on else "OFF"
             conf = f" min_confidence={describe(c.min_confidence)}" if c.min_confidence else ""
+            if c.record_min_confidence is not None:  # the record-level tag's own thresholds
+                conf += f" record_min_confidence={describe(c.record_min_confidence)}"
             click.echo(f"{state} {c.task:14s} {c.version_tag:48s} {c.backend:9s} valid acc={valid.get('accuracy', '?')} "
                        f"(majority {base}) macro-F1={valid.get('macro_f1', '?')}{conf}  {path.name}")
             if not c.default_on:

@@ -15,7 +15,7 @@ import yaml
 
 from curate.assets import resolve_asset
 from curate.io import paths
-from curate.models.abstention import check_min_confidence
+from curate.models.abstention import CONFIDENCE_KEYS, check_min_confidence
 from curate.pii.config import load_pii_rules
 from curate.pii.spec import PiiSpec, PiiSpecError, parse_pii
 
@@ -183,7 +183,7 @@ class DecontamSpec:
 @dataclass
 class ModelSpec:
     """A model the job runs for one task: its card, for binary tasks an optional threshold override, for tags
-    an optional `min_confidence` override, a `spoken` card for turns whose role is `other` (TV-show and
+    an optional `min_confidence` override (and `record_min_confidence` for the record-level tag), a `spoken` card for turns whose role is `other` (TV-show and
     chat-script dialogue) and a `web` card for the sentences of web records (seekers' and supporters' turns
     keep `card`, as does web text when there is no `web` card); for risk, whether a `high` record is rejected
     (`drop`, reason `risk_high`)."""
@@ -194,6 +194,8 @@ class ModelSpec:
     spoken: str | None = None
     drop: bool = False
     web: str | None = None
+    # the record-level tag's own override (emotion, sentiment: the mean over a record's units)
+    record_min_confidence: float | dict[str, float] | None = None
 
 
 @dataclass
@@ -530,10 +532,11 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
         if value is True:  # the task with its shipped card
             value = {}
         if not isinstance(value, str | dict):
-            raise JobError(f"{where}: a card file name, a mapping (card, threshold, min_confidence, spoken, web), true (the "
+            raise JobError(f"{where}: a card file name, a mapping (card, threshold, min_confidence, "
+                           f"record_min_confidence, spoken, web), true (the "
                            f"shipped card) or false (off); got {value!r}")
         item = {"card": value} if isinstance(value, str) else \
-            _check_keys(value, {"card", "threshold", "min_confidence", *REGISTERS}, where)
+            _check_keys(value, {"card", "threshold", *CONFIDENCE_KEYS, *REGISTERS}, where)
         card = item.get("card", f"{task}.yaml")
         try:
             path = resolve_asset(card, "classifiers")
@@ -545,14 +548,8 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
         threshold = item.get("threshold")
         if threshold is not None:
             threshold = _unit_float(threshold, f"{where}.threshold")
-        min_conf = item.get("min_confidence")
-        if isinstance(min_conf, dict):  # per label, as a card may give it
-            try:
-                min_conf = check_min_confidence(min_conf, model_card.labels, f"{where}.min_confidence")
-            except ValueError as e:
-                raise JobError(str(e)) from None
-        elif min_conf is not None:
-            min_conf = _unit_float(min_conf, f"{where}.min_confidence")
+        min_conf, record_conf = (_min_confidence(item.get(key), model_card.labels, f"{where}.{key}")
+                                 for key in CONFIDENCE_KEYS)
         partners: dict[str, str | None] = {}
         for register in REGISTERS:
             other = item.get(register, _register_partner(task, register) if section == "tags" else None)
@@ -567,8 +564,19 @@ def parse_models(d: Any, defaults: dict[str, ModelSpec], section: str) -> dict[s
                 other = other if paths.is_url(other) else str(other_card.path)
             partners[register] = other or None
         # a URL stays one: each worker fetches the card itself (the driver's copy is not on other nodes)
-        out[task] = ModelSpec(card if paths.is_url(card) else str(path), threshold, min_conf, **partners)
+        out[task] = ModelSpec(card if paths.is_url(card) else str(path), threshold, min_conf, **partners,
+                              record_min_confidence=record_conf)
     return out
+
+
+def _min_confidence(value: Any, labels: list[str], where: str) -> float | dict[str, float] | None:
+    """A job's `min_confidence` / `record_min_confidence`: one number, or per label as a card may give it."""
+    if isinstance(value, dict):
+        try:
+            return check_min_confidence(value, labels, where)
+        except ValueError as e:
+            raise JobError(str(e)) from None
+    return None if value is None else _unit_float(value, where)
 
 
 def _default_on(card: str) -> bool:

@@ -14,6 +14,9 @@ import numpy as np
 
 MinConfidence = float | dict[str, float]
 DEFAULT = "default"
+# the keys a card or a job gives thresholds under: per unit (turn, sentence), and for the record-level tag (the
+# mean over a record's units), which uses the first where it has none of its own
+CONFIDENCE_KEYS = ("min_confidence", "record_min_confidence")
 
 
 def check_min_confidence(value: Any, labels: Sequence[str], where: str) -> MinConfidence:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from curate.models.abstention import check_min_confidence
+from curate.models.abstention import CONFIDENCE_KEYS, check_min_confidence
 
 BACKENDS = ("fasttext", "transformers", "lexicon", "linear")  # linear: curate.models.dialogue_quality
 
@@ -42,6 +42,9 @@ class ModelCard:
     # below this top probability a tag's label is null (its scores stay): one number, or per label
     # (curate/models/abstention.py); a job may override it
     min_confidence: float | dict[str, float] | None = None
+    # the same for the record-level tag (the mean over a record's units: flatter than one unit's scores, so it
+    # may need other thresholds); absent: the record-level tag uses `min_confidence`
+    record_min_confidence: float | dict[str, float] | None = None
     # how probabilities become a label beyond arg-max, where a task needs it (risk: per-level thresholds and
     # the cue lexicon that can raise a turn to `high`; see curate/models/risk_decision.py)
     decision: dict[str, Any] = field(default_factory=dict)
@@ -106,11 +109,12 @@ def read_card(path: str | Path) -> ModelCard:
     if unknown:
         raise CardError(f"{path}: unknown key(s) {sorted(unknown)}; expected some of {sorted(known)}")
     doc["version"] = str(doc["version"])
-    if doc.get("min_confidence") is not None:
-        try:
-            doc["min_confidence"] = check_min_confidence(doc["min_confidence"], doc["labels"], "min_confidence")
-        except ValueError as e:
-            raise CardError(f"{path}: {e}") from None
+    for key in CONFIDENCE_KEYS:
+        if doc.get(key) is not None:
+            try:
+                doc[key] = check_min_confidence(doc[key], doc["labels"], key)
+            except ValueError as e:
+                raise CardError(f"{path}: {e}") from None
     return ModelCard(**doc, path=path)
 
 

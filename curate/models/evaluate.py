@@ -11,6 +11,9 @@ Labelled files, by extension:
   `DA`), each turn with the context the card's model reads (previous turns, or the same speaker's others);
 - a gold file of turn references (`classifiers/annotations/*-hand-labels.jsonl`), resolved against the data
   root; `--part select|test` picks a part;
+- a gold file of whole-dialogue labels (`emotion-record-labels.jsonl`, `curate.record_gold`): the dialogues go
+  through the reader, the per_record stages and the tag stage, and the record-level emotion is compared
+  (`curate.models.record_eval`); `--part select|test` picks a part;
 - a gold file of web-document references (`web-hand-labels.jsonl`): labels from `--column` `domains` (every
   domain that applies, primary first: the default for domain), `domain` (primary only) or `quality` (the
   reader's low / medium / high: the default for quality, reported as a graded view of the score).
@@ -32,6 +35,7 @@ from curate.annotations import (
     QUALITY_LEVELS,
     SMILECHAT,
     is_document_reference_file,
+    is_record_reference_file,
     is_reference_file,
     read_gold_documents,
     read_gold_turns,
@@ -218,6 +222,13 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
     model_card = read_card(card or default_card(task, label_map_name if data else None))
     if model_card.task != task:
         raise ValueError(f"{model_card.path}: the card is for task {model_card.task!r}, not {task!r}")
+    if data and any(is_record_reference_file(Path(parse_data_spec(s)[0])) for s in data):
+        from curate.models.record_eval import evaluate_records
+
+        if len(data) > 1:
+            raise ValueError(f"{', '.join(data)}: a whole-dialogue gold file is evaluated alone (one --data)")
+        what = f"{data[0]} (records{f', part {part}' if part else ''}), card {model_card.path.name}"
+        return evaluate_records(model_card, Path(data[0]), root, part), what
     if data:
         examples: list[Example] = []
         values = dict(model_card.label_values)

@@ -173,8 +173,10 @@ def format_views(rep: dict[str, Any]) -> list[str]:
     if "abstention" in rep:
         a = rep["abstention"]
         groups = f", on the coarse groups {a['groups_accuracy_emitted']:.4f}" if "groups_accuracy_emitted" in a else ""
+        interval = (f" ({a['n_emitted']} labels, 95 % interval {a['interval_95'][0]:.3f}-{a['interval_95'][1]:.3f})"
+                    if "interval_95" in a else "")
         lines.append(f"min_confidence {describe(a['min_confidence'])}: labels emitted {a['emitted']:.1%}, "
-                     f"accuracy of those emitted {a['accuracy_emitted']:.4f}{groups}")
+                     f"accuracy of those emitted {a['accuracy_emitted']:.4f}{interval}{groups}")
     return lines
 
 

@@ -71,7 +71,7 @@ TAGS = Stage("tags", reads=("turns", "speakers", "drop_reason"),
 
 def models_report(settings: Settings) -> dict[str, Any]:
     """The models that scored and tagged a run: task → name, version, backend, file hash, card, threshold,
-    min_confidence; a tagging task's spoken model (role-other turns) as `TASK-spoken`, its web model (web
+    min_confidence, record_min_confidence (the record-level tag's; None: it uses min_confidence); a tagging task's spoken model (role-other turns) as `TASK-spoken`, its web model (web
     records' sentences) as `TASK-web`."""
     from curate.job import REGISTERS
     from curate.models.card import read_card
@@ -83,5 +83,7 @@ def models_report(settings: Settings) -> dict[str, Any]:
             card = read_card(path)
             out[key] = {"name": card.name, "version": card.version, "backend": card.backend, "sha256": card.sha256,
                         "card": path, "threshold": spec.threshold if spec.threshold is not None else card.threshold,
-                        "min_confidence": spec.min_confidence if spec.min_confidence is not None else card.min_confidence}
+                        "min_confidence": spec.min_confidence if spec.min_confidence is not None else card.min_confidence,
+                        "record_min_confidence": (spec.record_min_confidence if spec.record_min_confidence is not None
+                                                  else card.record_min_confidence)}
     return out

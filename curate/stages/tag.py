@@ -8,7 +8,9 @@ whose role is `other` (TV-show and chat-script dialogue) and a `web` one for the
 (without a `web` card the written one reads them). Per-turn taggers read the previous turn, or the same
 speaker's other turns (`features.context_of: speaker`), as context when their card says so. Every tag
 carries its top probability (`*_confidence`); below the task's `min_confidence` for its top label (the
-job's, else the card's; one number or one per label) the label is null and the scores stay.
+job's, else the card's; one number or one per label) the label is null and the scores stay. The record-level
+emotion and sentiment have thresholds of their own where the job or the card sets `record_min_confidence` (a
+mean over a dialogue is flatter than one turn's scores); else they use `min_confidence`.
 
 A record's `emotion_scores` is the mean of its units' emotion probabilities: the help-seeker's turns of a
 dialogue that has any (what a counselling dialogue's emotion is about), else all its turns; the sentences
@@ -68,8 +70,12 @@ class Taggers:
         self.web: dict[str, Classifier] = {task: load_classifier(spec.web) for task, spec in specs.items()
                                            if spec.web and task in AFFECT_TASKS}
         # per register, each model's own min_confidence per label (schema order), unless the job sets one
+        registers = ((WRITTEN, self.models), (SPOKEN, self.spoken), (WEB, self.web))
         self._floors = {code: {task: _floors(specs[task], model, task) for task, model in register.items()}
-                        for code, register in ((WRITTEN, self.models), (SPOKEN, self.spoken), (WEB, self.web))}
+                        for code, register in registers}
+        # the same for the record-level tags (record_min_confidence, else min_confidence)
+        self._record_floors = {code: {task: _floors(specs[task], model, task, record=True)
+                                      for task, model in register.items()} for code, register in registers}
         self.label_order: dict[int, list[int]] = {}
         for task, model in [*self.models.items(), *self.spoken.items(), *self.web.items()]:
             order = label_set(_label_set_of(task))
@@ -102,21 +108,28 @@ class Taggers:
         model = self.model(task, SPOKEN)
         return bool(model.context) and model.card.features.get("context_of", "previous") == "speaker"
 
-    def floor(self, task: str, register: np.ndarray) -> np.ndarray:
+    def floor(self, task: str, register: np.ndarray, *, record: bool = False) -> np.ndarray:
         """The min_confidence of each unit and label: that of the model that read it (`register`: one code per
-        unit), one row per unit."""
-        out = np.tile(self._floors[WRITTEN][task], (len(register), 1))
+        unit), one row per unit; with `record`, the record-level thresholds (one row per record)."""
+        floors = self._record_floors if record else self._floors
+        out = np.tile(floors[WRITTEN][task], (len(register), 1))
         for code in (SPOKEN, WEB):
             if self.register(task, code) == code:
-                out[register == code] = self._floors[code][task]
+                out[register == code] = floors[code][task]
         return out
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return tag_batch(batch, self)
 
 
-def _floors(spec: ModelSpec, model: Classifier, task: str) -> np.ndarray:
+def _floors(spec: ModelSpec, model: Classifier, task: str, *, record: bool = False) -> np.ndarray:
+    """The thresholds of a task's labels (label-set order): the job's, else the card's; for the record-level tag
+    its own (`record_min_confidence`, job then card) where either sets them, else the per-unit ones."""
     chosen = spec.min_confidence if spec.min_confidence is not None else model.card.min_confidence
+    if record:
+        own = (spec.record_min_confidence if spec.record_min_confidence is not None
+               else model.card.record_min_confidence)
+        chosen = own if own is not None else chosen
     return label_floors(chosen, label_set(_label_set_of(task)))
 
 
@@ -415,8 +428,8 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
 def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray],
                    unit_register: np.ndarray, taggers: Taggers) -> pa.Table:
     """Record-level emotion / sentiment: the mean of the units' probabilities, then the top label (null below
-    the min_confidence of the model that read them: a register's own where every unit is of that register,
-    else the written one's) and its probability."""
+    the record-level thresholds of the model that read them: a register's own where every unit is of that
+    register, else the written one's) and its probability."""
     n = batch.num_rows
     counts = np.bincount(unit_rows, minlength=n).astype(np.float64) if len(unit_rows) else np.zeros(n)
     rows = np.flatnonzero(counts > 0)
@@ -430,7 +443,8 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
         sums = np.column_stack([np.bincount(unit_rows, weights=scores[:, j], minlength=n)
                                 for j in range(len(labels))]).astype(np.float64, copy=False)
         mean = (sums[rows] / counts[rows, None]).astype(np.float32)
-        batch = _set(batch, task, _scatter(top_labels(labels, mean, taggers.floor(task, register)), rows, n))
+        floors = taggers.floor(task, register, record=True)
+        batch = _set(batch, task, _scatter(top_labels(labels, mean, floors), rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only
             batch = _set(batch, "emotion_scores", _scatter(_list_of_floats(mean), rows, n))

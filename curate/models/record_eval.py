@@ -1,0 +1,124 @@
+"""`curate eval emotion` on whole-dialogue labels (`classifiers/annotations/emotion-record-labels.jsonl`).
+
+The labelled SMILECHAT dialogues are read by the pipeline's own reader (the roles of the shipped jobs: client →
+seeker, counselor → supporter), go through the per_record stages a run applies, then through the tag stage with
+the card under test; the record's `emotion_scores` (the mean of its seeker turns' probabilities) and `emotion`
+(its top label, withheld below the record-level thresholds) are compared with the gold label. A per_record rule
+that would reject a dialogue does not stop it being tagged here: this measures the tag, not the filters.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.annotations import SMILECHAT
+from curate.models.card import ModelCard
+from curate.record_gold import read_gold_records
+from curate.schema import arrow_schema, label_set
+
+# the job input a run of SMILECHAT uses (jobs/esc-dialogues.yaml, jobs/shared-sample.yaml)
+SMILECHAT_INPUT = {"name": "smilechat", "kind": "dialogue", "id_field": "id",
+                   "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}}
+Z95 = 1.959964  # two-sided 95 % normal quantile, for the Wilson interval
+
+
+@dataclass(frozen=True)
+class TaggedRecords:
+    """The gold records after the tag stage: gold labels, the record scores (label-set order) and labels."""
+
+    gold: list[str]
+    scores: np.ndarray
+    emitted: list[str | None]
+
+
+def tag_gold_records(card: ModelCard, gold_path: Path, data_root: Path, part: str | None = None,
+                     record_min_confidence: Any = None) -> TaggedRecords:
+    """The gold dialogues of `part` (all where None), in gold-file order, through the reader, the per_record
+    stages and the tag stage with `card` (and the job override `record_min_confidence`, where given)."""
+    from curate.io.readers import read_file
+    from curate.job import parse_job
+    from curate.run import per_record, settings_of
+    from curate.stages.tag import Taggers
+
+    task = card.task
+    if f"{task}_scores" not in arrow_schema().names:
+        raise ValueError(f"{gold_path}: whole-dialogue labels are evaluated on a record's {task}_scores, which the "
+                         f"record schema keeps for emotion only, not {task}")
+    gold = [g for g in read_gold_records(gold_path, data_root, label_set(task)) if part is None or g.part == part]
+    wanted = pa.array(sorted({g.dialogue_id for g in gold}), type=pa.string())
+    tags: dict[str, Any] = {"card": str(card.path)}
+    if record_min_confidence is not None:
+        tags["record_min_confidence"] = record_min_confidence
+    with tempfile.TemporaryDirectory(prefix="curate-record-eval-") as tmp:
+        job = parse_job({"name": "record-eval", "output": str(Path(tmp) / "out"), "scores": False,
+                         "inputs": [{**SMILECHAT_INPUT, "path": str(data_root / SMILECHAT)}],
+                         "tags": {task: tags}}, Path(tmp))
+    settings = settings_of(job)
+    spec = job.inputs[0]
+    tables = [t.filter(pc.is_in(t.column("id"), value_set=wanted))
+              for path in spec.files
+              for t in read_file(path, spec, rel_name=Path(path).name, max_record_bytes=job.max_record_bytes,
+                                 chunk_rows=5000)]
+    table = per_record(pa.concat_tables(tables), settings)
+    table = table.set_column(table.schema.get_field_index("drop_reason"), "drop_reason",
+                             pa.nulls(table.num_rows, pa.string()))
+    tagged = Taggers(job.tags)(table)
+    index = {i: k for k, i in enumerate(tagged.column("id").to_pylist())}
+    missing = [g.dialogue_id for g in gold if g.dialogue_id not in index]
+    if missing:
+        raise ValueError(f"{gold_path}: dialogues not read from {data_root / SMILECHAT}: {missing[:5]}")
+    rows = pa.array([index[g.dialogue_id] for g in gold], type=pa.int64())
+    scores = np.array(tagged.column(f"{task}_scores").take(rows).to_pylist(), dtype=np.float64)
+    return TaggedRecords([g.label for g in gold], scores.reshape(len(gold), len(label_set(task))),
+                         tagged.column(task).take(rows).to_pylist())
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion k/n (0, 0 for n = 0)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def record_report(card: ModelCard, records: TaggedRecords) -> dict[str, Any]:
+    """`curate eval`'s report of the record scores (arg-max: accuracy, macro-F1, majority, six-way, shares) and
+    an `abstention` view of the labels the tag stage emitted, with a 95 % interval on their accuracy."""
+    from curate.models.metrics import group_view, predicted_share, report
+    from curate.schema import label_map
+
+    labels = list(label_set(card.task))
+    gold = [(g,) for g in records.gold]
+    rep = report(labels, gold, records.scores)
+    groups = label_map(f"{card.task}_coarse")
+    if groups:
+        rep["groups"] = {"name": f"{card.task} six-way", **group_view(labels, gold, records.scores, groups)}
+    rep["share"] = predicted_share(labels, gold, records.scores)
+    emitted = [(e, g) for e, g in zip(records.emitted, records.gold, strict=True) if e is not None]
+    right = sum(e == g for e, g in emitted)
+    low, high = wilson(right, len(emitted))
+    view = {"min_confidence": card.record_min_confidence if card.record_min_confidence is not None
+            else card.min_confidence, "emitted": round(len(emitted) / len(gold), 4) if gold else 0.0,
+            "accuracy_emitted": round(right / len(emitted), 4) if emitted else 0.0,
+            "n_emitted": len(emitted), "interval_95": [round(low, 4), round(high, 4)]}
+    if groups:
+        same = sum(groups[e] == groups[g] for e, g in emitted)
+        view["groups_accuracy_emitted"] = round(same / len(emitted), 4) if emitted else 0.0
+    rep["abstention"] = view
+    return rep
+
+
+def evaluate_records(card: ModelCard, gold_path: Path, data_root: Path, part: str | None = None) -> dict[str, Any]:
+    """The record-level report of `card` on a whole-dialogue gold file's `part`."""
+    return record_report(card, tag_gold_records(card, gold_path, data_root, part))
+
