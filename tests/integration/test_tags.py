@@ -26,20 +26,23 @@ KNOWN = {
 }
 
 
-def _floors(task: str, spoken: bool = False) -> np.ndarray:
-    """The shipped card's min_confidence of each label (label-set order), written or spoken."""
+def _floors(task: str, spoken: bool = False, record: bool = False) -> np.ndarray:
+    """The shipped card's min_confidence of each label (label-set order), written or spoken; with `record`, its
+    record-level thresholds (record_min_confidence, where it has them)."""
     from curate.models.abstention import label_floors
     from curate.models.card import read_card
     from curate.models.evaluate import default_card
 
-    card = default_card(task)
-    spoken_card = card.with_name(f"{task}-spoken.yaml")
-    return label_floors(read_card(spoken_card if spoken and spoken_card.exists() else card).min_confidence, label_set(task))
+    path = default_card(task)
+    spoken_card = path.with_name(f"{task}-spoken.yaml")
+    card = read_card(spoken_card if spoken and spoken_card.exists() else path)
+    chosen = card.record_min_confidence if record and card.record_min_confidence is not None else card.min_confidence
+    return label_floors(chosen, label_set(task))
 
 
-def _floor_of_top(frame: pl.DataFrame, task: str, spoken: np.ndarray) -> np.ndarray:
+def _floor_of_top(frame: pl.DataFrame, task: str, spoken: np.ndarray, record: bool = False) -> np.ndarray:
     """Per row, the floor of its top label under the model that read it (`spoken`: the spoken card's)."""
-    written, talk = _floors(task), _floors(task, spoken=True)
+    written, talk = _floors(task, record=record), _floors(task, spoken=True, record=record)
     if np.ptp(written) == 0 and np.ptp(talk) == 0:  # one number per card: no need for the top label
         return np.where(spoken, talk[0], written[0])
     top = frame[f"{task}_scores"].list.arg_max().fill_null(0).to_numpy()
@@ -110,7 +113,8 @@ def test_speakers_and_record_affect(tagged: pl.DataFrame) -> None:
     for col in ("emotion", "sentiment"):  # every record tagged; a label withheld only below the bar
         assert tagged[f"{col}_confidence"].null_count() == 0
         spoken = (tagged["source"] == "cped").to_numpy()  # TV dialogue: every unit read by the spoken card
-        assert tagged[col].null_count() == (tagged[f"{col}_confidence"].to_numpy() < _floor_of_top(tagged, col, spoken)).sum()
+        below = tagged[f"{col}_confidence"].to_numpy() < _floor_of_top(tagged, col, spoken, record=True)
+        assert tagged[col].null_count() == below.sum()
 
 
 def test_the_known_dialogue_makes_sense(tagged: pl.DataFrame) -> None:
@@ -143,8 +147,10 @@ def test_record_emotion_is_the_mean_of_its_seeker_turns(tagged: pl.DataFrame) ->
     mean = seeker.mean(axis=0)
     top = int(mean.argmax())
     assert label_set("emotion")[top] == "worried"  # a distressed seeker: the record's scores say so
-    # the label itself is the top of the mean, withheld below that label's min_confidence (the written card's)
-    assert row["emotion"][0] == (label_set("emotion")[top] if mean[top] >= _floors("emotion")[top] else None)
+    # the label itself is the top of the mean, withheld below that label's record-level threshold (the written
+    # card's record_min_confidence)
+    floor = _floors("emotion", record=True)[top]
+    assert row["emotion"][0] == (label_set("emotion")[top] if mean[top] >= floor else None)
 
 
 def test_tv_dialogue_turns_use_the_spoken_model_with_the_speaker_context(tagged: pl.DataFrame) -> None:

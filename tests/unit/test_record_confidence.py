@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from curate.job import JobError, ModelSpec, parse_job
+from curate.models.abstention import label_floors
 from curate.models.card import CardError, read_card
 from curate.schema import label_set
 
@@ -60,10 +61,14 @@ def _tag(repo: Path, **spec: object) -> list[dict]:
 
 
 def test_a_record_is_withheld_below_its_record_threshold_and_emitted_above(repo: Path) -> None:
-    rec = _tag(repo, min_confidence=1.0)[0]  # the seeker dialogue; no turn label passes 1.0
+    rec = _tag(repo, min_confidence=1.0, record_min_confidence={"default": 1.0})[0]  # the seeker dialogue
     top = label_set("emotion")[int(np.argmax(rec["emotion_scores"]))]
     conf = rec["emotion_confidence"]
     assert rec["emotion"] is None and all(t["emotion"] is None for t in rec["turns"])
+    # the job's min_confidence covers turns only: the card's record thresholds still decide the record
+    card_floor = label_floors(read_card(repo / "classifiers" / "emotion.yaml").record_min_confidence,
+                              label_set("emotion"))[label_set("emotion").index(top)]
+    assert _tag(repo, min_confidence=1.0)[0]["emotion"] == (top if conf >= card_floor else None)
     below = _tag(repo, min_confidence=1.0, record_min_confidence={"default": 1.0, top: conf + 1e-3})[0]
     above = _tag(repo, min_confidence=1.0, record_min_confidence={"default": 1.0, top: conf - 1e-3})[0]
     assert below["emotion"] is None and above["emotion"] == top
