@@ -2,7 +2,7 @@
 
 The labelled SMILECHAT dialogues are read by the pipeline's own reader (the roles of the shipped jobs: client →
 seeker, counselor → supporter), go through the per_record stages a run applies, then through the tag stage with
-the card under test; the record's `emotion_scores` (the mean of its seeker turns' probabilities) and `emotion`
+the card under test; the record's `emotion_scores` (its seeker turns' probabilities, combined by the tag stage) and `emotion`
 (its top label, withheld below the record-level thresholds) are compared with the gold label. A per_record rule
 that would reject a dialogue does not stop it being tagged here: this measures the tag, not the filters.
 """
@@ -32,11 +32,13 @@ Z95 = 1.959964  # two-sided 95 % normal quantile, for the Wilson interval
 
 @dataclass(frozen=True)
 class TaggedRecords:
-    """The gold records after the tag stage: gold labels, the record scores (label-set order) and labels."""
+    """The gold records after the tag stage: gold labels, the record scores (label-set order) and labels, and
+    the tagged records themselves (one row per gold record, in its order: turns with their tags)."""
 
     gold: list[str]
     scores: np.ndarray
     emitted: list[str | None]
+    tagged: pa.Table | None = None
 
 
 def tag_gold_records(card: ModelCard, gold_path: Path, data_root: Path, part: str | None = None,
@@ -78,7 +80,7 @@ def tag_gold_records(card: ModelCard, gold_path: Path, data_root: Path, part: st
     rows = pa.array([index[g.dialogue_id] for g in gold], type=pa.int64())
     scores = np.array(tagged.column(f"{task}_scores").take(rows).to_pylist(), dtype=np.float64)
     return TaggedRecords([g.label for g in gold], scores.reshape(len(gold), len(label_set(task))),
-                         tagged.column(task).take(rows).to_pylist())
+                         tagged.column(task).take(rows).to_pylist(), tagged.take(rows))
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:

@@ -171,13 +171,15 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     turns_col = batch["turns"].combine_chunks() if "turns" in batch.column_names else None
     unit_rows = np.zeros(0, dtype=np.int64)
     unit_register = np.zeros(0, dtype=np.int8)
+    unit_chars = np.zeros(0, dtype=np.int64)
     unit_scores: dict[str, np.ndarray] = {}
     if turns_col is not None:
-        new_turns, speakers, unit_rows, unit_scores, seeker, unit_register, risk = _tag_turns(turns_col, kept, taggers)
+        new_turns, speakers, unit_rows, unit_scores, seeker, unit_register, unit_chars, risk = \
+            _tag_turns(turns_col, kept, taggers)
         if risk is not None:
             batch = _record_risk(batch, risk, taggers.risk_drop)
-        use = _seeker_units(unit_rows, seeker, batch.num_rows)
-        unit_rows, unit_register = unit_rows[use], unit_register[use]
+        use = seeker_units(unit_rows, seeker, batch.num_rows)
+        unit_rows, unit_register, unit_chars = unit_rows[use], unit_register[use], unit_chars[use]
         unit_scores = {task: scores[use] for task, scores in unit_scores.items()}
         batch = _set(batch, "turns", new_turns)
         batch = _set(batch, "speakers", speakers)
@@ -200,7 +202,8 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
                 unit_scores[task] = np.concatenate([unit_scores.get(task, np.zeros((0, doc_scores.shape[1]))), doc_scores])
         unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
         unit_register = np.concatenate([unit_register, np.full(len(sent_rows), WEB, dtype=np.int8)])
-    return _record_affect(batch, unit_rows, unit_scores, unit_register, taggers)
+        unit_chars = np.concatenate([unit_chars, text_chars(pa.array(sent_texts, type=pa.string()))])
+    return _record_affect(batch, unit_rows, unit_scores, unit_register, unit_weights(unit_chars), taggers)
 
 
 def sentence_units(text: str | None) -> list[str]:
@@ -209,11 +212,34 @@ def sentence_units(text: str | None) -> list[str]:
     return [s for s in _SENTENCE.findall(text or "") if s.strip()][:MAX_UNITS] or [text or ""]
 
 
-def _seeker_units(unit_rows: np.ndarray, seeker: np.ndarray, n_rows: int) -> np.ndarray:
-    """Which turns a record's affect is the mean of: its seeker turns where it has any, else all its turns."""
+def seeker_units(unit_rows: np.ndarray, seeker: np.ndarray, n_rows: int) -> np.ndarray:
+    """Which turns a record's affect is read from (`unit_rows`: each turn's record row; `seeker`: whether it is a
+    seeker's): its seeker turns where it has any, else all its turns."""
     has_seeker = np.zeros(n_rows, dtype=bool)
     has_seeker[unit_rows[seeker]] = True
     return seeker | ~has_seeker[unit_rows]
+
+
+def text_chars(texts: pa.Array) -> np.ndarray:
+    """Each text's length in characters (0 for a null)."""
+    return pc.utf8_length(texts).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def unit_weights(chars: np.ndarray) -> np.ndarray:
+    """A unit's weight in its record's affect, from its length in characters: 1 each (the plain mean)."""
+    return np.ones(len(chars), dtype=np.float64)
+
+
+def record_scores(unit_rows: np.ndarray, unit_scores: np.ndarray, weights: np.ndarray, n_rows: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The records that have units and their scores: the `weights`-weighted mean of their units' probabilities
+    (`unit_rows`: each unit's record row; one row of `unit_scores` and one weight per unit), as float32."""
+    totals = np.bincount(unit_rows, weights=weights, minlength=n_rows) if len(unit_rows) else np.zeros(n_rows)
+    rows = np.flatnonzero(np.bincount(unit_rows, minlength=n_rows) > 0) if len(unit_rows) else np.zeros(0, np.int64)
+    # per label a bincount: float64 sums in unit order, without np.add.at's slow path
+    sums = np.column_stack([np.bincount(unit_rows, weights=weights * unit_scores[:, j], minlength=n_rows)
+                            for j in range(unit_scores.shape[1])]).astype(np.float64, copy=False)
+    return rows, (sums[rows] / totals[rows, None]).astype(np.float32)
 
 
 def _set(batch: pa.Table, name: str, values: pa.Array) -> pa.Table:
@@ -227,10 +253,11 @@ def _is(values: pa.Array, name: str) -> np.ndarray:
 
 
 def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
-               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, RiskTurns | None]:
+               ) -> tuple[pa.Array, pa.Array, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray,
+                          RiskTurns | None]:
     """New `turns` (tags filled on kept rows), `speakers`, and each tagged turn's row, affect scores, whether
-    it is a seeker's and its register (SPOKEN for role `other`, else WRITTEN); plus the seeker turns' risk
-    (None without a risk tagger)."""
+    it is a seeker's, its register (SPOKEN for role `other`, else WRITTEN) and its length in characters; plus
+    the seeker turns' risk (None without a risk tagger)."""
     turn_type = arrow_schema().field("turns").type.value_type
     flat = pc.list_flatten(turns)
     parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
@@ -301,7 +328,7 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
     return (new_turns, speakers, parents[idx], affect, _is(roles, SEEKER),
-            np.where(spoken_turn, SPOKEN, WRITTEN).astype(np.int8), risk)
+            np.where(spoken_turn, SPOKEN, WRITTEN).astype(np.int8), text_chars(flat.field("text").take(pa.array(idx))), risk)
 
 
 @dataclass
@@ -426,23 +453,18 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
 
 
 def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray],
-                   unit_register: np.ndarray, taggers: Taggers) -> pa.Table:
-    """Record-level emotion / sentiment: the mean of the units' probabilities, then the top label (null below
-    the record-level thresholds of the model that read them: a register's own where every unit is of that
-    register, else the written one's) and its probability."""
+                   unit_register: np.ndarray, weights: np.ndarray, taggers: Taggers) -> pa.Table:
+    """Record-level emotion / sentiment: the `weights`-weighted mean of the units' probabilities
+    (`record_scores`), then the top label (null below the record-level thresholds of the model that read them: a
+    register's own where every unit is of that register, else the written one's) and its probability."""
     n = batch.num_rows
-    counts = np.bincount(unit_rows, minlength=n).astype(np.float64) if len(unit_rows) else np.zeros(n)
-    rows = np.flatnonzero(counts > 0)
     low, high = np.full(n, WEB, dtype=np.int8), np.full(n, WRITTEN, dtype=np.int8)
     np.minimum.at(low, unit_rows, unit_register)
     np.maximum.at(high, unit_rows, unit_register)
-    register = np.where(low[rows] == high[rows], low[rows], WRITTEN)
     for task, scores in unit_scores.items():
         labels = label_set(task)
-        # per label a bincount: the same float64 sums in the same order as np.add.at, without its slow path
-        sums = np.column_stack([np.bincount(unit_rows, weights=scores[:, j], minlength=n)
-                                for j in range(len(labels))]).astype(np.float64, copy=False)
-        mean = (sums[rows] / counts[rows, None]).astype(np.float32)
+        rows, mean = record_scores(unit_rows, scores, weights, n)
+        register = np.where(low[rows] == high[rows], low[rows], WRITTEN)
         floors = taggers.floor(task, register, record=True)
         batch = _set(batch, task, _scatter(top_labels(labels, mean, floors), rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
