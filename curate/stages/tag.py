@@ -12,10 +12,13 @@ job's, else the card's; one number or one per label) the label is null and the s
 emotion and sentiment have thresholds of their own where the job or the card sets `record_min_confidence` (a
 mean over a dialogue is flatter than one turn's scores); else they use `min_confidence`.
 
-A record's `emotion_scores` is the mean of its units' emotion probabilities: the help-seeker's turns of a
-dialogue that has any (what a counselling dialogue's emotion is about), else all its turns; the sentences
-of a web document (the taggers are trained on utterances, so a long document is read as the sequence of
-utterance-sized units it is made of, not as one out-of-distribution text); `sentiment` likewise.
+A record's `emotion_scores` is the length-weighted mean of its units' emotion probabilities, each unit weighted
+by its length in characters (at least 1): the units are the help-seeker's turns of a dialogue that has any
+(what a counselling dialogue's emotion is about), else all its turns; the sentences of a web document (the
+taggers are trained on utterances, so a long document is read as the sequence of utterance-sized units it is
+made of, not as one out-of-distribution text); `sentiment` likewise. Weighting by length lets a long opening
+post outweigh the short closing thanks a plain mean would count as much (chosen on the record gold:
+experiments/README.md, "The record's aggregation over its units").
 Crisis risk (the job's `risk:` option) is read on seeker turns only: each gets a level, its confidence and
 the evidence span that the risk card's `decision` gives (`curate.models.risk_decision`: the tagger and its
 cue lexicon); the record's `risk` is the highest level over its seeker turns and `risk_evidence` names the
@@ -226,8 +229,9 @@ def text_chars(texts: pa.Array) -> np.ndarray:
 
 
 def unit_weights(chars: np.ndarray) -> np.ndarray:
-    """A unit's weight in its record's affect, from its length in characters: 1 each (the plain mean)."""
-    return np.ones(len(chars), dtype=np.float64)
+    """A unit's weight in its record's affect: its length in characters, at least 1 (an empty unit still counts,
+    and a record's weights never sum to 0)."""
+    return np.maximum(chars, 1).astype(np.float64)
 
 
 def record_scores(unit_rows: np.ndarray, unit_scores: np.ndarray, weights: np.ndarray, n_rows: int

@@ -139,12 +139,13 @@ def test_seeker_turns_are_not_tagged_neutral_by_default(tagged: pl.DataFrame) ->
     assert (records["emotion"] == "neutral").mean() < 0.3
 
 
-def test_record_emotion_is_the_mean_of_its_seeker_turns(tagged: pl.DataFrame) -> None:
+def test_record_emotion_is_the_length_weighted_mean_of_its_seeker_turns(tagged: pl.DataFrame) -> None:
     row = tagged.filter(pl.col("id") == "known-1")
     turns = row["turns"][0].to_list()
     seeker = np.array([t["emotion_scores"] for t in turns if t["role"] == "seeker"])
-    assert np.allclose(np.array(row["emotion_scores"][0].to_list()), seeker.mean(axis=0), atol=1e-5)
-    mean = seeker.mean(axis=0)
+    chars = [max(len(t["text"]), 1) for t in turns if t["role"] == "seeker"]
+    mean = np.average(seeker, axis=0, weights=chars)
+    assert np.allclose(np.array(row["emotion_scores"][0].to_list()), mean, atol=1e-5)
     top = int(mean.argmax())
     assert label_set("emotion")[top] == "worried"  # a distressed seeker: the record's scores say so
     # the label itself is the top of the mean, withheld below that label's record-level threshold (the written

@@ -15,6 +15,7 @@ from curate.stages.tag import Taggers, tag_batch
 
 SENTENCES = ["今天终于收到了录取通知书，太开心了！", "可是回家路上钱包被偷了，气死我了。", "明天还要早起上班。"]
 SEEKER = "最近总是睡不着，心里很慌，不知道该怎么办。"
+CHARS = [len(s) for s in SENTENCES]  # a record's affect weighs each unit by its length in characters
 
 
 def _batch() -> pa.Table:
@@ -47,15 +48,15 @@ def test_a_web_records_emotion_comes_from_the_web_card() -> None:
     specs = parse_models({"emotion": True, "sentiment": True}, default_tags(), "tags")
     out = tag_batch(_batch(), Taggers(specs)).to_pylist()
     dialogue, web = out
-    # the web record: the mean of the web card's probabilities over its sentences
-    expected = _ordered(specs["emotion"].web, SENTENCES).mean(axis=0)
+    # the web record: the length-weighted mean of the web card's probabilities over its sentences
+    expected = np.average(_ordered(specs["emotion"].web, SENTENCES), axis=0, weights=CHARS)
     assert np.allclose(web["emotion_scores"], expected, atol=1e-5)
-    written = _ordered(specs["emotion"].card, SENTENCES).mean(axis=0)
+    written = np.average(_ordered(specs["emotion"].card, SENTENCES), axis=0, weights=CHARS)
     assert not np.allclose(expected, written, atol=1e-3)        # the two cards disagree here: the test tells them apart
     floor = load_classifier(specs["emotion"].web).card.min_confidence or 0.0
     assert web["emotion"] == (label_set("emotion")[int(expected.argmax())] if expected.max() >= floor else None)
     # sentiment has no web card: the written one reads the sentences
-    sentiment = _ordered(specs["sentiment"].card, SENTENCES).mean(axis=0)
+    sentiment = np.average(_ordered(specs["sentiment"].card, SENTENCES), axis=0, weights=CHARS)
     assert web["sentiment_confidence"] == pytest.approx(sentiment.max(), abs=1e-5)
     # the seeker's turn keeps the written card (a dialogue's record emotion is its seeker turns')
     seeker = _ordered(specs["emotion"].card, [SEEKER])[0]
@@ -66,7 +67,8 @@ def test_a_web_records_emotion_comes_from_the_web_card() -> None:
 def test_a_job_may_read_web_text_with_the_written_card() -> None:
     specs = parse_models({"emotion": {"card": "emotion.yaml", "web": False}}, default_tags(), "tags")
     web = tag_batch(_batch(), Taggers(specs)).to_pylist()[1]
-    assert np.allclose(web["emotion_scores"], _ordered(specs["emotion"].card, SENTENCES).mean(axis=0), atol=1e-5)
+    assert np.allclose(web["emotion_scores"], np.average(_ordered(specs["emotion"].card, SENTENCES), axis=0,
+                                                         weights=CHARS), atol=1e-5)
 
 
 def test_eval_reads_web_posts_with_the_web_card() -> None:
