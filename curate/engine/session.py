@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from typing import Any
 
 from curate.job import JobError
@@ -12,12 +13,24 @@ from curate.job import JobError
 log = logging.getLogger("curate")
 
 
+class _Session:
+    """Whether `init_ray` started (or joined) the Ray this process is connected to, rather than a caller (a
+    test's fixture); and a shutdown of it still under way (`stop_ray_in_background`)."""
+
+    ours = False
+    stopping: threading.Thread | None = None
+
+
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[str, Any]:
     """Join the cluster at `address` (or RAY_ADDRESS), else start a quiet local Ray sized to this machine."""
     import ray
 
+    if _Session.stopping is not None:  # the previous run's Ray goes first: never join a dying one
+        _Session.stopping.join()
+        _Session.stopping = None
     address = address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
+        _Session.ours = True
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "logging_level": logging.ERROR if not log.isEnabledFor(logging.INFO) else logging.INFO, "configure_logging": True}
         if address:
@@ -36,6 +49,23 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
     ctx.print_on_execution_start = False
     res = ray.cluster_resources()
     return {"address": address or "local", "nodes": len(ray.nodes()), "cpus": res.get("CPU", 0)}
+
+
+def stop_ray_in_background() -> None:
+    """Shut down (or leave) the Ray that `init_ray` started (or joined), in a thread, while the caller goes on
+    with work that needs no Ray; a Ray that someone else started (a test's) is left alone.
+
+    Ray's own shutdown at exit runs after everything else, waits on each of its processes in turn and sleeps
+    half a second first; started here, it overlaps the run's last driver work (manifest, dashboards). Not a
+    daemon thread: the interpreter waits for it before exiting.
+    """
+    import ray
+
+    if not _Session.ours or not ray.is_initialized():
+        return
+    _Session.ours = False
+    _Session.stopping = threading.Thread(target=ray.shutdown, name="curate-ray-shutdown")
+    _Session.stopping.start()
 
 
 def _check_reachable(address: str) -> None:
