@@ -145,8 +145,9 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
 
     An unfinished run of the same job in OUT is resumed (`curate.resume`) unless `resume` is false; runs
     with a `limit` always start over. `progress`: where each phase's progress shows (default: nowhere).
-    `stop_ray`: once the last phase is done, shut down the Ray this run started, in the background while the
-    manifest is written (the CLI, whose process ends with the run; a caller's own Ray is left alone).
+    `stop_ray`: once the last phase is done, shut down (or leave) the Ray this run started (or joined), in the
+    background while the manifest is written (the CLI, whose process ends with the run); a Ray this process was
+    connected to before the run is left alone.
     """
     from curate import resume as units
 
@@ -178,7 +179,7 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
 
     from curate import resume as units
     from curate.engine.plans import RayEngine
-    from curate.engine.session import init_ray, stop_ray_in_background
+    from curate.engine.session import init_ray, ray_connected, stop_ray_in_background
     from curate.engine.sinks import ShardSink
     from curate.engine.sources import CurateInputs, InputFile
     from curate.faults import DRIVER_PID_ENV, inject
@@ -190,6 +191,7 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
     t0 = time.perf_counter()
     os.environ.setdefault(DRIVER_PID_ENV, str(os.getpid()))  # for injected driver kills (tests)
     address = job.ray_address or os.environ.get("RAY_ADDRESS")
+    stop_ray = stop_ray and not ray_connected()  # a Ray the caller started stays up
     with progress.note(f"joining the Ray cluster at {address}" if address else "starting a local Ray"):
         ray_info = init_ray(job.ray_address, job.num_cpus)
     engine = RayEngine(ray_info["cpus"])

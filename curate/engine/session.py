@@ -14,10 +14,8 @@ log = logging.getLogger("curate")
 
 
 class _Session:
-    """Whether `init_ray` started (or joined) the Ray this process is connected to, rather than a caller (a
-    test's fixture); and a shutdown of it still under way (`stop_ray_in_background`)."""
+    """A shutdown of this process's Ray still under way (`stop_ray_in_background`)."""
 
-    ours = False
     stopping: threading.Thread | None = None
 
 
@@ -30,7 +28,6 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
         _Session.stopping = None
     address = address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
-        _Session.ours = True
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "logging_level": logging.ERROR if not log.isEnabledFor(logging.INFO) else logging.INFO, "configure_logging": True}
         if address:
@@ -51,21 +48,25 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
     return {"address": address or "local", "nodes": len(ray.nodes()), "cpus": res.get("CPU", 0)}
 
 
+def ray_connected() -> bool:
+    """True when this process is already connected to a Ray (started by a caller, a test's, or a run before)."""
+    import ray
+
+    return ray.is_initialized()
+
+
 def stop_ray_in_background() -> None:
-    """Shut down (or leave) the Ray that `init_ray` started (or joined), in a thread, while the caller goes on
-    with work that needs no Ray; a Ray that someone else started (a test's) is left alone.
+    """Shut down (or leave) this process's Ray in a thread, while the caller goes on with work that needs no Ray.
 
     Ray's own shutdown at exit runs after everything else, waits on each of its processes in turn and sleeps
     half a second first; started here, it overlaps the run's last driver work (manifest, dashboards). Not a
-    daemon thread: the interpreter waits for it before exiting.
+    daemon thread: the interpreter waits for it before exiting; `init_ray` waits for it too.
     """
     import ray
 
-    if not _Session.ours or not ray.is_initialized():
-        return
-    _Session.ours = False
-    _Session.stopping = threading.Thread(target=ray.shutdown, name="curate-ray-shutdown")
-    _Session.stopping.start()
+    if ray.is_initialized():
+        _Session.stopping = threading.Thread(target=ray.shutdown, name="curate-ray-shutdown")
+        _Session.stopping.start()
 
 
 def _check_reachable(address: str) -> None:
