@@ -100,7 +100,8 @@ def run(job_file: str, inputs: tuple[str, ...], output: str | None, limit: int |
         from curate.progress import Progress
 
         result = run_job(job, overwrite=overwrite, limit=limit, keep_work=keep_work, resume=not fresh,
-                         progress=Progress(sys.stderr))  # a live line per phase on a terminal, else a line each
+                         progress=Progress(sys.stderr),  # a live line per phase on a terminal, else a line each
+                         stop_ray=True)  # the process ends with the run: Ray stops while the dashboards render
     except (JobError, RuleError, FileNotFoundError, yaml.YAMLError) as e:
         raise _fail(e) from None
     except RunError as e:

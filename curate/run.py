@@ -140,11 +140,14 @@ def piece_bytes(total_bytes: int, cpus: float) -> int:
 
 
 def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep_work: bool = False,
-            resume: bool = True, progress: Progress | None = None) -> RunResult:
+            resume: bool = True, progress: Progress | None = None, stop_ray: bool = False) -> RunResult:
     """Run a validated job end to end and return its manifest.
 
     An unfinished run of the same job in OUT is resumed (`curate.resume`) unless `resume` is false; runs
     with a `limit` always start over. `progress`: where each phase's progress shows (default: nowhere).
+    `stop_ray`: once the last phase is done, shut down (or leave) the Ray this run started (or joined), in the
+    background while the manifest is written (the CLI, whose process ends with the run); a Ray this process was
+    connected to before the run is left alone.
     """
     from curate import resume as units
 
@@ -161,7 +164,8 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
     total = sum(storage.size(p) for p, _ in files)
     check_free_space(out, total)
     try:
-        return _run(job, out, files, limit, total, key, plan, keep_work, encodings, progress or Progress(None))
+        return _run(job, out, files, limit, total, key, plan, keep_work, encodings, progress or Progress(None),
+                    stop_ray)
     except Exception as e:
         err = storage_error(e)
         if err is None:
@@ -171,11 +175,11 @@ def run_job(job: Job, *, overwrite: bool = False, limit: int | None = None, keep
 
 def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, total: int,
          key: dict[str, Any], plan: dict[str, Any] | None, keep_work: bool, encodings: dict[str, Any],
-         progress: Progress) -> RunResult:
+         progress: Progress, stop_ray: bool) -> RunResult:
 
     from curate import resume as units
     from curate.engine.plans import RayEngine
-    from curate.engine.session import init_ray
+    from curate.engine.session import init_ray, ray_connected, stop_ray_in_background
     from curate.engine.sinks import ShardSink
     from curate.engine.sources import CurateInputs, InputFile
     from curate.faults import DRIVER_PID_ENV, inject
@@ -187,6 +191,7 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
     t0 = time.perf_counter()
     os.environ.setdefault(DRIVER_PID_ENV, str(os.getpid()))  # for injected driver kills (tests)
     address = job.ray_address or os.environ.get("RAY_ADDRESS")
+    stop_ray = stop_ray and not ray_connected()  # a Ray the caller started stays up
     with progress.note(f"joining the Ray cluster at {address}" if address else "starting a local Ray"):
         ray_info = init_ray(job.ray_address, job.num_cpus)
     engine = RayEngine(ray_info["cpus"])
@@ -271,6 +276,8 @@ def _run(job: Job, out: str, files: list[tuple[str, Any]], limit: int | None, to
             columns = [c for c in storage.read_schema(todo[0]).names if c not in (dedup.BANDS, dedup.CHARS, CLAUSES)]
             engine.shards(todo, columns, FINISH, settings, sink)
         shown.done(sum(s["records_in"] for s in sink.summaries), finish_bytes)
+    if stop_ray:  # the rest is the driver's alone
+        stop_ray_in_background()
     if resumed is not None:
         resumed["finish"] = {"shards": len(checkpoints), "done_before": len(shards_before), "written_now": len(todo)}
     summaries = sink.summaries + list(shards_before.values())

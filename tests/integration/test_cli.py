@@ -185,6 +185,14 @@ def test_small_run_counts(small_run):
 
 
 @pytest.mark.ray
+def test_a_run_leaves_a_ray_it_did_not_start_running(small_run):
+    """`curate run` shuts down, early, only a Ray its run started: the one this process had (the tests') stays."""
+    import ray
+
+    assert ray.is_initialized()
+
+
+@pytest.mark.ray
 def test_rerun_into_the_same_output_is_byte_identical(small_run):
     job_file, out, first, manifest = small_run
     (out / "data" / "part-09999-0000000000.parquet").write_bytes(b"stale shard from an older run")
