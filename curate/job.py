@@ -183,10 +183,10 @@ class DecontamSpec:
 @dataclass
 class ModelSpec:
     """A model the job runs for one task: its card, for binary tasks an optional threshold override, for tags
-    an optional `min_confidence` override (and `record_min_confidence` for the record-level tag), a `spoken` card for turns whose role is `other` (TV-show and
-    chat-script dialogue) and a `web` card for the sentences of web records (seekers' and supporters' turns
-    keep `card`, as does web text when there is no `web` card); for risk, whether a `high` record is rejected
-    (`drop`, reason `risk_high`)."""
+    an optional `min_confidence` override (and `record_min_confidence` for the record-level tag), a `spoken`
+    card for turns whose role is `other` (TV-show and chat-script dialogue) and a `web` card for the sentences
+    of web records (seekers' and supporters' turns keep `card`, as does web text when there is no `web` card);
+    for risk, whether a `high` record is rejected (`drop`, reason `risk_high`)."""
 
     card: str
     threshold: float | None = None

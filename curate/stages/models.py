@@ -71,8 +71,9 @@ TAGS = Stage("tags", reads=("turns", "speakers", "drop_reason"),
 
 def models_report(settings: Settings) -> dict[str, Any]:
     """The models that scored and tagged a run: task → name, version, backend, file hash, card, threshold,
-    min_confidence, record_min_confidence (the record-level tag's; None: it uses min_confidence); a tagging task's spoken model (role-other turns) as `TASK-spoken`, its web model (web
-    records' sentences) as `TASK-web`."""
+    min_confidence, record_min_confidence (the record-level tag's; None: it uses min_confidence); a tagging
+    task's spoken model (role-other turns) as `TASK-spoken`, its web model (web records' sentences) as
+    `TASK-web`."""
     from curate.job import REGISTERS
     from curate.models.card import read_card
 

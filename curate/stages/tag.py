@@ -332,7 +332,8 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     new_turns = pa.ListArray.from_arrays(turns.offsets, new_flat, type=pa.list_(turn_type), mask=turns.is_null())
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
     return (new_turns, speakers, parents[idx], affect, _is(roles, SEEKER),
-            np.where(spoken_turn, SPOKEN, WRITTEN).astype(np.int8), text_chars(flat.field("text").take(pa.array(idx))), risk)
+            np.where(spoken_turn, SPOKEN, WRITTEN).astype(np.int8),
+            text_chars(flat.field("text").take(pa.array(idx))), risk)
 
 
 @dataclass
