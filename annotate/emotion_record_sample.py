@@ -13,6 +13,9 @@ prints each dialogue's seeker turns in full (long ones cut in the middle) and th
     python annotate/emotion_record_sample.py record < labels.tsv   # "INDEX<TAB>LABEL<TAB>NOTE" lines
     python annotate/emotion_record_sample.py check                 # every line resolves, sha1, label, part
     python annotate/emotion_record_sample.py stats                 # labels per part
+
+A second reader works on a list of ids (one a line, e.g. the test part's) with `--ids FILE`: `show` and `record`
+then index that list instead of the sample, and `--gold` names the second file.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--count", type=int, default=20)
     ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{GOLD})")
+    ap.add_argument("--ids", type=Path, default=None, help="show / record these dialogue ids (one a line) instead")
     args = ap.parse_args(argv)
     gold = args.gold or gold_file(TURN_GOLD).with_name(GOLD)  # may not exist yet: the first `record` makes it
     if args.command == "stats":
@@ -123,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     excluded = {r["dialogue_id"] for r in read_rows(gold_file(TURN_GOLD))}
     refs = sample(dialogues, excluded)
+    if args.ids:  # a second reader's list: only sampled ids, so the second file stays a subset of the first's sample
+        wanted = args.ids.read_text(encoding="utf-8").split()
+        if unknown := set(wanted) - set(refs):
+            raise SystemExit(f"not in the sample: {sorted(unknown)[:5]}")
+        refs = wanted
     if args.command == "show":
         show(dialogues, refs, args.start, args.count)
         return 0
