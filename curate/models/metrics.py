@@ -22,6 +22,18 @@ def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
+    """Cohen's kappa of two readers' labels of the same items: (observed - chance) / (1 - chance) agreement,
+    chance from each reader's own label shares (1.0 where both readers give every item the same one label)."""
+    if len(a) != len(b) or not a:
+        raise ValueError("two non-empty label lists of the same length")
+    n = len(a)
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    ca, cb = Counter(a), Counter(b)
+    pe = sum(ca[k] * cb[k] for k in ca) / (n * n)
+    return 1.0 if pe == 1.0 else (po - pe) / (1 - pe)
+
+
 def report(labels: Sequence[str], gold: Sequence[Sequence[str]], proba: np.ndarray, *,
            multi_label: bool = False, threshold: float = 0.5) -> dict[str, Any]:
     """Metrics of `proba` (n × len(labels)) against gold label tuples, plus the majority-class baseline."""

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from curate.annotations import read_rows, seeker_sha12
+from curate.models.metrics import cohen_kappa
 from curate.record_gold import problems
 from curate.schema import label_set
 
 GOLD = Path("classifiers") / "annotations" / "emotion-record-labels.jsonl"
 TURN_GOLD = Path("classifiers") / "annotations" / "emotion-hand-labels.jsonl"
+# a blind second reading of GOLD's test part (experiments/record_agreement.py compares the two)
+SECOND = Path("classifiers") / "annotations" / "emotion-record-labels-second.jsonl"
 # any CJK character: notes are English paraphrase, never a quote
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -46,6 +49,37 @@ def test_every_reference_resolves(repo: Path, shared_data: Path) -> None:
 
     dialogues = load_dialogues(shared_data, (SMILECHAT,))
     assert problems(read_rows(repo / GOLD), dialogues, set(label_set("emotion")), _sampler(repo).part_of) == []
+
+
+def test_second_reading_holds_no_text_and_reads_exactly_the_test_part(repo: Path) -> None:
+    assert not CJK.search((repo / SECOND).read_text(encoding="utf-8"))
+    rows = read_rows(repo / SECOND)
+    labels = set(label_set("emotion"))
+    for r in rows:
+        assert set(r) == {"dialogue_id", "sha1", "label", "part", "note"}, r["dialogue_id"]
+        assert r["label"] in labels and r["part"] == "test" and r["note"]
+    first = {r["dialogue_id"]: r["sha1"] for r in read_rows(repo / GOLD) if r["part"] == "test"}
+    # the same dialogues as the first reading's test part, with the same seeker text
+    assert {r["dialogue_id"]: r["sha1"] for r in rows} == first
+
+
+@pytest.mark.data
+def test_every_second_reference_resolves(repo: Path, shared_data: Path) -> None:
+    from curate.annotations import SMILECHAT, load_dialogues
+
+    dialogues = load_dialogues(shared_data, (SMILECHAT,))
+    assert problems(read_rows(repo / SECOND), dialogues, set(label_set("emotion")), _sampler(repo).part_of) == []
+
+
+def test_cohen_kappa() -> None:
+    assert cohen_kappa(["a", "b", "a", "b"], ["a", "b", "a", "b"]) == 1.0
+    assert cohen_kappa(["a", "a"], ["a", "a"]) == 1.0
+    # observed 0.5, chance 0.5 (each reader half a, half b): no better than chance
+    assert cohen_kappa(["a", "a", "b", "b"], ["a", "b", "a", "b"]) == 0.0
+    # observed 0.75, chance (3*2 + 1*2) / 16 = 0.5 -> 0.5
+    assert cohen_kappa(["a", "a", "a", "b"], ["a", "a", "b", "b"]) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        cohen_kappa(["a"], [])
 
 
 def test_problems_names_each_fault() -> None:
