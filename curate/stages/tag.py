@@ -205,7 +205,9 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
                 unit_scores[task] = np.concatenate([unit_scores.get(task, np.zeros((0, doc_scores.shape[1]))), doc_scores])
         unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
         unit_register = np.concatenate([unit_register, np.full(len(sent_rows), WEB, dtype=np.int8)])
-        unit_chars = np.concatenate([unit_chars, text_chars(pa.array(sent_texts, type=pa.string()))])
+        # the sentences are Python strings already: their lengths without building an Arrow array of them
+        sent_chars = np.fromiter(map(len, sent_texts), dtype=np.int64, count=len(sent_texts))
+        unit_chars = np.concatenate([unit_chars, sent_chars])
     return _record_affect(batch, unit_rows, unit_scores, unit_register, unit_weights(unit_chars), taggers)
 
 
