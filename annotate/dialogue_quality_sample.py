@@ -18,15 +18,13 @@ second round (MORE_*, seed SEED-more) is drawn the same way from the dialogues t
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
 import sys
 from collections import Counter
 from pathlib import Path
 
-from curate.annotations import SEEKER_ROLES, append_rows, gold_file, read_rows
-from curate.assets import data_root
+from curate.annotations import SEEKER_ROLES, append_rows, gold_file, gold_parser, read_rows
 from curate.dialogue_gold import RATINGS, dialogue_sha12, load_dialogues, problems
 
 SEED = "curate-dialogue-quality-v1"
@@ -112,12 +110,7 @@ def stats(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["show", "record", "check", "stats"])
-    ap.add_argument("--data-root", type=Path, default=data_root())
-    ap.add_argument("--start", type=int, default=0)
-    ap.add_argument("--count", type=int, default=10)
-    ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{GOLD})")
+    ap = gold_parser(__doc__ or "", GOLD, count=10)
     args = ap.parse_args(argv)
     gold = args.gold or gold_file(GOLD)
     if args.command == "stats":

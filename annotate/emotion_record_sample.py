@@ -20,7 +20,6 @@ then index that list instead of the sample, and `--gold` names the second file.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
 import sys
@@ -32,11 +31,11 @@ from curate.annotations import (
     SMILECHAT,
     append_rows,
     gold_file,
+    gold_parser,
     load_dialogues,
     read_rows,
     seeker_sha12,
 )
-from curate.assets import data_root
 from curate.record_gold import problems
 from curate.schema import label_set
 
@@ -108,12 +107,7 @@ def stats(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["show", "record", "check", "stats"])
-    ap.add_argument("--data-root", type=Path, default=data_root())
-    ap.add_argument("--start", type=int, default=0)
-    ap.add_argument("--count", type=int, default=20)
-    ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{GOLD})")
+    ap = gold_parser(__doc__ or "", GOLD, count=20)
     ap.add_argument("--ids", type=Path, default=None, help="show / record these dialogue ids (one a line) instead")
     args = ap.parse_args(argv)
     gold = args.gold or gold_file(TURN_GOLD).with_name(GOLD)  # may not exist yet: the first `record` makes it

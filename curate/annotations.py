@@ -14,6 +14,7 @@ root: one document per line, or a JSONL of CCNet pages whose text is `raw_conten
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from collections.abc import Callable, Collection, Hashable, Mapping
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.assets import resolve_asset
+from curate.assets import data_root, resolve_asset
 from curate.render import xtuner_turns
 
 SMILECHAT = "smilechat/dialogues.jsonl"
@@ -137,6 +138,35 @@ def problems(rows: list[dict], dialogues: dict[str, list[dict]], role: str | Col
         if (did, turn) in seen:
             out.append(f"line {n}: duplicate {did} turn {turn}")
         seen.add((did, turn))
+    return out
+
+
+PARTS = ("select", "test")  # a gold row's part: model selection, or the untouched figures
+
+
+def dialogue_problems(rows: list[dict], dialogues: dict[str, list[dict]], sha: Callable[[list[dict]], str],
+                      field: str, allowed: Collection[Any], part_of: Callable[[str], str] | None = None) -> list[str]:
+    """What is wrong with rows that label whole dialogues, as "line N: …": an unknown dialogue, a sha1 (`sha`
+    of its turns) that no longer matches the data, a `field` value outside `allowed`, a part other than
+    select/test (or than `part_of` gives), a duplicate."""
+    out, seen = [], set()
+    for n, row in enumerate(rows, 1):
+        did = row.get("dialogue_id")
+        turns = dialogues.get(did)
+        if turns is None:
+            out.append(f"line {n}: no dialogue {did!r}")
+            continue
+        if sha(turns) != row.get("sha1"):
+            out.append(f"line {n}: sha1 mismatch for {did} (file {row.get('sha1')}, data {sha(turns)}): "
+                       "the data changed or the reference is wrong")
+        if row.get(field) not in allowed:
+            shown = sorted(allowed) if all(isinstance(a, str) for a in allowed) else list(allowed)
+            out.append(f"line {n}: {field} {row.get(field)!r} is not one of {shown}")
+        if row.get("part") not in PARTS or (part_of is not None and row.get("part") != part_of(did)):
+            out.append(f"line {n}: part {row.get('part')!r}" + (f", expected {part_of(did)!r}" if part_of else ""))
+        if did in seen:
+            out.append(f"line {n}: duplicate {did}")
+        seen.add(did)
     return out
 
 
@@ -271,3 +301,15 @@ def read_gold_documents(name: str | Path, data_root: Path) -> list[GoldDocument]
         raise ValueError(f"{path}: {found[0]}" + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
     return [GoldDocument(r["file"], r["line"], document_text(r["file"], lines_of(r["file"])[r["line"]]), r["domain"],
                          tuple(r["domains"]), r["quality"], r.get("part", "test")) for r in rows]
+
+
+def gold_parser(doc: str, gold_name: str, count: int) -> argparse.ArgumentParser:
+    """The command line of a whole-dialogue sampler in `annotate/` (show, record, check, stats over one gold
+    file, by default `classifiers/annotations/GOLD_NAME`; `show` prints `count` dialogues at a time)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["show", "record", "check", "stats"])
+    ap.add_argument("--data-root", type=Path, default=data_root())
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--count", type=int, default=count)
+    ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{gold_name})")
+    return ap

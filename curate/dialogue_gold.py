@@ -23,7 +23,6 @@ from curate import annotations
 from curate.annotations import EMOLLM, SMILECHAT, read_rows
 
 RATINGS = (1, 2, 3, 4, 5)
-PARTS = ("select", "test")
 # the supporter's role as each source spells it (SMILECHAT's `role`, EmoLLM's xtuner key; the seeker's:
 # `curate.annotations.SEEKER_ROLES`)
 SUPPORTER_ROLES = ("counselor", "output")
@@ -52,26 +51,9 @@ def load_dialogues(data_root: Path) -> dict[str, list[dict]]:
 
 def problems(rows: list[dict], dialogues: dict[str, list[dict]],
              part_of: Callable[[str], str] | None = None) -> list[str]:
-    """What is wrong with gold rows, as "line N: …": an unknown dialogue, a sha1 that no longer matches the
-    data, a rating outside 1-5, a wrong part (when `part_of` is given), a duplicate."""
-    out, seen = [], set()
-    for n, row in enumerate(rows, 1):
-        did = row.get("dialogue_id")
-        turns = dialogues.get(did)
-        if turns is None:
-            out.append(f"line {n}: no dialogue {did!r}")
-            continue
-        if dialogue_sha12(turns) != row.get("sha1"):
-            out.append(f"line {n}: sha1 mismatch for {did} (file {row.get('sha1')}, data {dialogue_sha12(turns)}): "
-                       "the data changed or the reference is wrong")
-        if row.get("rating") not in RATINGS:
-            out.append(f"line {n}: rating {row.get('rating')!r} is not one of {list(RATINGS)}")
-        if row.get("part") not in PARTS or (part_of is not None and row.get("part") != part_of(did)):
-            out.append(f"line {n}: part {row.get('part')!r}" + (f", expected {part_of(did)!r}" if part_of else ""))
-        if did in seen:
-            out.append(f"line {n}: duplicate {did}")
-        seen.add(did)
-    return out
+    """What is wrong with gold rows, as "line N: …" (`curate.annotations.dialogue_problems`, the whole
+    dialogue's sha1 and a rating of 1-5)."""
+    return annotations.dialogue_problems(rows, dialogues, dialogue_sha12, "rating", RATINGS, part_of)
 
 
 def read_gold_dialogues(path: Path, data_root: Path) -> list[GoldDialogue]:

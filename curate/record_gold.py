@@ -11,9 +11,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.annotations import SMILECHAT, load_dialogues, read_rows, seeker_sha12
-
-PARTS = ("select", "test")
+from curate.annotations import SMILECHAT, dialogue_problems, load_dialogues, read_rows, seeker_sha12
 
 
 @dataclass(frozen=True)
@@ -28,27 +26,9 @@ class GoldRecord:
 
 def problems(rows: list[dict], dialogues: dict[str, list[dict]], labels: Collection[str],
              part_of: Callable[[str], str] | None = None) -> list[str]:
-    """What is wrong with record gold rows, as "line N: …": an unknown dialogue, a seeker sha1 that no longer
-    matches the data, a label outside `labels`, a part other than select/test (or than `part_of` gives), a
-    duplicate."""
-    out, seen = [], set()
-    for n, row in enumerate(rows, 1):
-        did = row.get("dialogue_id")
-        turns = dialogues.get(did)
-        if turns is None:
-            out.append(f"line {n}: no dialogue {did!r}")
-            continue
-        if seeker_sha12(turns) != row.get("sha1"):
-            out.append(f"line {n}: sha1 mismatch for {did} (file {row.get('sha1')}, data {seeker_sha12(turns)}): "
-                       "the data changed or the reference is wrong")
-        if row.get("label") not in labels:
-            out.append(f"line {n}: label {row.get('label')!r} is not one of {sorted(labels)}")
-        if row.get("part") not in PARTS or (part_of is not None and row.get("part") != part_of(did)):
-            out.append(f"line {n}: part {row.get('part')!r}" + (f", expected {part_of(did)!r}" if part_of else ""))
-        if did in seen:
-            out.append(f"line {n}: duplicate {did}")
-        seen.add(did)
-    return out
+    """What is wrong with record gold rows, as "line N: …" (`curate.annotations.dialogue_problems`, the seeker
+    turns' sha1 and a label of `labels`)."""
+    return dialogue_problems(rows, dialogues, seeker_sha12, "label", labels, part_of)
 
 
 def read_gold_records(path: Path, data_root: Path, labels: Collection[str]) -> list[GoldRecord]:
