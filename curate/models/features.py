@@ -293,6 +293,12 @@ def _interleave(i_a: np.ndarray, l_a: np.ndarray, i_b: np.ndarray, l_b: np.ndarr
 Part = Callable[[str, str], tuple[pa.Array, np.ndarray, np.ndarray]]
 
 
+def _part_ids(kind: str, texts: Sequence[str | None], max_chars: int, prefix: str
+              ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """The `chars` or `words` token ids of `texts` under `prefix`: one part of a features mode."""
+    return (_char_ids if kind == "chars" else _word_ids)(texts, max_chars, prefix)
+
+
 def _ids(texts: Sequence[str | None], mode: str, max_chars: int, prefix: str = "",
          part: Part | None = None) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """The token ids of `texts` in `mode`, from `part(kind, prefix)`: the `chars` or `words` tokens under a
@@ -300,7 +306,7 @@ def _ids(texts: Sequence[str | None], mode: str, max_chars: int, prefix: str = "
     _check_mode(mode)
     if part is None:
         def part(kind: str, p: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-            return (_char_ids if kind == "chars" else _word_ids)(texts, max_chars, p)
+            return _part_ids(kind, texts, max_chars, p)
     if mode == "chars+words":
         return _merge(part("chars", prefix), part("words", prefix + WORD_PREFIX), len(texts))
     return part(mode, prefix)
@@ -359,7 +365,7 @@ class FeatureCache:
         """The batch's character or word token ids (`_char_ids`, `_word_ids`), computed once (never modified)."""
         key = (kind, max_chars, prefix)
         if key not in self._parts:
-            self._parts[key] = (_char_ids if kind == "chars" else _word_ids)(self.texts, max_chars, prefix)
+            self._parts[key] = _part_ids(kind, self.texts, max_chars, prefix)
         return self._parts[key]
 
     def tokens_with_context(self, contexts: Sequence[Sequence[str | None]], mode: str,
