@@ -16,6 +16,10 @@ prints each dialogue's seeker turns in full (long ones cut in the middle) and th
 
 A second reader works on a list of ids (one a line, e.g. the test part's) with `--ids FILE`: `show` and `record`
 then index that list instead of the sample, and `--gold` names the second file.
+
+`--batch 2` is a second, fresh sample (`emotion-record-labels-2.jsonl`, its own seed, every row `test`): drawn
+after the first file's test part had been read twice, it leaves out the first sample and the turn gold, and is
+labelled without any model output so that the record-level figures have an untouched part again.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import hashlib
 import random
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from curate.annotations import (
@@ -43,6 +48,8 @@ SEED = "curate-emotion-record-labels-v1"
 TEST_SHARE = 0.4
 N = 240
 GOLD = "emotion-record-labels.jsonl"
+# batch 2: a fresh sample that is all `test` (see the module docstring)
+SEED_2, N_2, GOLD_2 = "curate-emotion-record-labels-v2", 160, "emotion-record-labels-2.jsonl"
 TURN_GOLD = "emotion-hand-labels.jsonl"  # its dialogues are left out of the sample
 # characters shown of a seeker turn (head and tail; the middle of a longer one is cut) and of a counsellor's
 HEAD, TAIL, COUNSELLOR = 200, 50, 30
@@ -54,10 +61,21 @@ def part_of(dialogue_id: str) -> str:
     return "test" if h / 0xFFFFFFFF < TEST_SHARE else "select"
 
 
-def sample(dialogues: dict[str, list[dict]], excluded: set[str], n: int = N) -> list[str]:
+def part_of_2(dialogue_id: str) -> str:
+    """Batch 2's part: every row is `test`."""
+    return "test"
+
+
+def sample(dialogues: dict[str, list[dict]], excluded: set[str], n: int = N, seed: str = SEED) -> list[str]:
     """The sampled dialogue ids, in sample order."""
     ids = sorted((d for d in dialogues if d not in excluded), key=lambda s: int(s.rsplit("-", 1)[1]))
-    return random.Random(SEED).sample(ids, n)
+    return random.Random(seed).sample(ids, n)
+
+
+def sample_2(dialogues: dict[str, list[dict]], excluded: set[str]) -> list[str]:
+    """Batch 2's ids: `N_2` drawn with `SEED_2`, leaving out `excluded` and the whole first sample."""
+    first = set(sample(dialogues, excluded))
+    return sample(dialogues, excluded | first, N_2, SEED_2)
 
 
 def _cut(text: str, head: int, tail: int) -> str:
@@ -78,7 +96,8 @@ def show(dialogues: dict[str, list[dict]], refs: list[str], start: int, count: i
     print(f"--- {len(refs)} sampled dialogues in all", file=sys.stderr)
 
 
-def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[str]) -> int:
+def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[str],
+           part: Callable[[str], str] = part_of) -> int:
     """Append "INDEX<TAB>LABEL[<TAB>NOTE]" lines to the gold file (skipping dialogues it holds); the count added."""
     labels = set(label_set("emotion"))
 
@@ -88,7 +107,7 @@ def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs:
         if label not in labels:
             raise SystemExit(f"bad label {label!r} for sample {idx}")
         did = refs[idx]
-        r = {"dialogue_id": did, "sha1": seeker_sha12(dialogues[did]), "label": label, "part": part_of(did)}
+        r = {"dialogue_id": did, "sha1": seeker_sha12(dialogues[did]), "label": label, "part": part(did)}
         if len(parts) > 2 and parts[2]:
             r["note"] = parts[2]
         return r
@@ -109,18 +128,21 @@ def main(argv: list[str] | None = None) -> int:
     """The command line."""
     ap = gold_parser(__doc__ or "", GOLD, count=20)
     ap.add_argument("--ids", type=Path, default=None, help="show / record these dialogue ids (one a line) instead")
+    ap.add_argument("--batch", type=int, choices=(1, 2), default=1, help="2: the fresh all-test sample")
     args = ap.parse_args(argv)
-    gold = args.gold or gold_file(TURN_GOLD).with_name(GOLD)  # may not exist yet: the first `record` makes it
+    part = part_of_2 if args.batch == 2 else part_of
+    # may not exist yet: the first `record` makes it
+    gold = args.gold or gold_file(TURN_GOLD).with_name(GOLD_2 if args.batch == 2 else GOLD)
     if args.command == "stats":
         stats(read_rows(gold))
         return 0
     dialogues = load_dialogues(Path(args.data_root), (SMILECHAT,))
     if args.command == "check":
-        found = problems(read_rows(gold), dialogues, set(label_set("emotion")), part_of)
+        found = problems(read_rows(gold), dialogues, set(label_set("emotion")), part)
         print("\n".join(found) or f"{gold}: {len(read_rows(gold))} lines, all resolve and match")
         return 1 if found else 0
     excluded = {r["dialogue_id"] for r in read_rows(gold_file(TURN_GOLD))}
-    refs = sample(dialogues, excluded)
+    refs = sample_2(dialogues, excluded) if args.batch == 2 else sample(dialogues, excluded)
     if args.ids:  # a second reader's list: only sampled ids, so the second file stays a subset of the first's sample
         wanted = args.ids.read_text(encoding="utf-8").split()
         if unknown := set(wanted) - set(refs):
@@ -129,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "show":
         show(dialogues, refs, args.start, args.count)
         return 0
-    added = record(sys.stdin.readlines(), gold, dialogues, refs)
+    added = record(sys.stdin.readlines(), gold, dialogues, refs, part)
     print(f"appended {added} lines to {gold}", file=sys.stderr)
     return 0
 
