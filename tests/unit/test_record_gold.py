@@ -95,3 +95,35 @@ def test_problems_names_each_fault() -> None:
     assert any("line 2: part 'train'" in f for f in found)
     assert any("line 2: duplicate" in f for f in found)
     assert "line 3: no dialogue 'smilechat-2'" in found
+
+
+# batch 2: a fresh sample, all `test`, labelled after GOLD's test part had been read twice
+GOLD_2 = Path("classifiers") / "annotations" / "emotion-record-labels-2.jsonl"
+
+
+def test_fresh_batch_holds_no_text_is_all_test_and_shares_no_dialogue(repo: Path) -> None:
+    assert not CJK.search((repo / GOLD_2).read_text(encoding="utf-8"))
+    rows = read_rows(repo / GOLD_2)
+    assert len(rows) >= 100
+    labels = set(label_set("emotion"))
+    for r in rows:
+        assert set(r) == {"dialogue_id", "sha1", "label", "part", "note"}, r["dialogue_id"]
+        assert r["label"] in labels and r["part"] == "test" and r["note"]
+    ids = {r["dialogue_id"] for r in rows}
+    assert len(ids) == len(rows)
+    assert not ids & {r["dialogue_id"] for r in read_rows(repo / GOLD)}
+    assert not ids & {r["dialogue_id"] for r in read_rows(repo / TURN_GOLD)}
+
+
+@pytest.mark.data
+def test_fresh_batch_is_the_second_sample_and_resolves(repo: Path, shared_data: Path) -> None:
+    from curate.annotations import SMILECHAT, load_dialogues
+
+    sampler = _sampler(repo)
+    dialogues = load_dialogues(shared_data, (SMILECHAT,))
+    rows = read_rows(repo / GOLD_2)
+    assert problems(rows, dialogues, set(label_set("emotion")), sampler.part_of_2) == []
+    excluded = {r["dialogue_id"] for r in read_rows(repo / TURN_GOLD)}
+    drawn = sampler.sample_2(dialogues, excluded)
+    assert {r["dialogue_id"] for r in rows} <= set(drawn)
+    assert not set(drawn) & set(sampler.sample(dialogues, excluded))
