@@ -34,27 +34,22 @@ from curate.models.card import read_card
 from curate.models.evaluate import default_card
 from curate.models.record_eval import tag_gold_records, wilson
 from curate.schema import label_map, label_set
-from curate.stages.tag import SEEKER, record_scores, seeker_units, text_chars
+from curate.stages.tag import RITUAL_FLOOR, SEEKER, record_scores, seeker_units, text_chars, unit_weights
 
 GOLD = "emotion-record-labels.jsonl"
 MIN_EMITTED = 8  # per label: fewer record predictions than this say nothing about its precision (the rule)
 MIN_SHARE = 0.20  # a single threshold must emit at least this share of the select records (the rule)
-FLOOR = 1e-6  # B1/B2: a unit keeps this share of its length as weight, so an all-thanks record still has scores
 FOLDS, FOLD_SEED = 5, 0  # the out-of-fold estimate of the threshold rule (reported, not a gate)
 
 
 def _length(chars: np.ndarray, probs: np.ndarray) -> np.ndarray:  # noqa: ARG001 - one signature for all
-    return np.maximum(chars, 1).astype(np.float64)
+    return unit_weights(chars)
 
 
-def _discounted(labels: list[str]):  # noqa: ANN202
-    """Weights max(chars, 1) x (1 - the unit's probability of `labels`), floored at FLOOR x max(chars, 1)."""
-    cols = [label_set("emotion").index(lab) for lab in labels]
-
-    def weights(chars: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        length = np.maximum(chars, 1).astype(np.float64)
-        return length * np.maximum(1.0 - probs[:, cols].sum(axis=1), FLOOR)
-    return weights
+def _not_grateful(chars: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """B1: max(chars, 1) x (1 - the unit's grateful probability), at least the tag stage's RITUAL_FLOOR of it."""
+    grateful = label_set("emotion").index("grateful")
+    return unit_weights(chars) * np.maximum(1.0 - probs[:, grateful], RITUAL_FLOOR)
 
 
 def _without_grateful(scores: np.ndarray) -> np.ndarray:
@@ -64,13 +59,12 @@ def _without_grateful(scores: np.ndarray) -> np.ndarray:
     return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
 
 
-POSITIVE = [lab for lab, group in label_map("emotion_coarse").items() if group == "happy"]
 # name -> (a unit's weight from its length and emotion probabilities, the record scores' transform)
 CANDIDATES = {"A0": (lambda chars, probs: np.ones(len(chars)), None),
               "A1": (_length, None),
               "A2": (lambda chars, probs: np.sqrt(np.maximum(chars, 1).astype(np.float64)), None),
-              "B1": (_discounted(["grateful"]), None),
-              "B2": (_discounted(POSITIVE), None),
+              "B1": (_not_grateful, None),
+              "B2": (unit_weights, None),  # what the tag stage ships: length x (1 - positive mass)
               "B3": (_length, _without_grateful)}
 # each rule: its candidates in order (ties go to the earlier), its baseline, how many records count as a tie
 RULES = {"length": (["A0", "A1", "A2"], "A0", 0), "ritual": (["A1", "B1", "B2", "B3"], "A1", 1)}
