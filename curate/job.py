@@ -194,7 +194,7 @@ class ModelSpec:
     spoken: str | None = None
     drop: bool = False
     web: str | None = None
-    # the record-level tag's own override (emotion, sentiment: the length-weighted mean over a record's units)
+    # the record-level tag's own override (emotion, sentiment: the weighted mean over a record's units)
     record_min_confidence: float | dict[str, float] | None = None
 
 

@@ -1,21 +1,25 @@
 """Record-level emotion: the aggregation over a record's units and its thresholds (`record_min_confidence`), from
-the record gold's select part, by the rules in experiments/README.md ("Record-level emotion thresholds", "The
-record's aggregation over its units").
+the record gold, by the rules in experiments/README.md ("Record-level emotion thresholds", "The record's
+aggregation over its units", "Record aggregation that treats thanks as ritual").
 
 The shipped emotion card's records are built as a run builds them (SMILECHAT reader, per_record stages, tag
-stage: `curate.models.record_eval`). Each candidate aggregation (A0 the mean of the seeker turns'
-probabilities, A1 weighted by each turn's length in characters, A2 by its square root) combines the tag stage's
-turn probabilities with the tag stage's own `record_scores`; per candidate, the 13-label and six-way arg-max
-accuracy and the share of grateful arg-max; the aggregation rule's choice (or the one `--aggregation` names);
-then for it, per threshold of the grid, the share emitted and the accuracy of the emitted arg-max labels, and
-the threshold rule's choice. The test part is never read here.
+stage: `curate.models.record_eval`). Each candidate aggregation combines the tag stage's turn probabilities with
+the tag stage's own `record_scores`: A0 the mean of the seeker turns' probabilities, A1 weighted by each turn's
+length in characters, A2 by its square root (`--rule length`, select part); A1, B1 (length x (1 - p_grateful)),
+B2 (length x (1 - p_positive)), B3 (A1 with the grateful mass removed, renormalised) (`--rule ritual`, the
+default). Per candidate, the 13-label and six-way arg-max accuracy, the majority label's share and the share of
+grateful arg-max; the rule's choice (or the one `--aggregation` names); then for it, per threshold of the grid,
+the share emitted and the accuracy of the emitted arg-max labels, the threshold rule's choice, and a 5-fold
+out-of-fold estimate of that rule. `--all` reads the first record gold file's select and test parts (the test
+part, read twice, is selection data since the ritual rule); no other gold file is read here.
 
-    python experiments/record_thresholds.py [--aggregation A0|A1|A2]
+    python experiments/record_thresholds.py [--rule ritual|length] [--all] [--aggregation NAME]
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -28,22 +32,48 @@ from curate.assets import data_root
 from curate.models.abstention import DEFAULT, choose_per_label, describe, label_floors, withheld
 from curate.models.card import read_card
 from curate.models.evaluate import default_card
-from curate.models.record_eval import tag_gold_records
+from curate.models.record_eval import tag_gold_records, wilson
 from curate.schema import label_map, label_set
-from curate.stages.tag import SEEKER, record_scores, seeker_units, text_chars
+from curate.stages.tag import RITUAL_FLOOR, SEEKER, record_scores, seeker_units, text_chars, unit_weights
 
 GOLD = "emotion-record-labels.jsonl"
 MIN_EMITTED = 8  # per label: fewer record predictions than this say nothing about its precision (the rule)
 MIN_SHARE = 0.20  # a single threshold must emit at least this share of the select records (the rule)
-# the candidate weights of a unit from its length in characters (floor 1: an empty unit counts, no 0/0)
-CANDIDATES = {"A0": lambda chars: np.ones(len(chars)),
-              "A1": lambda chars: np.maximum(chars, 1).astype(np.float64),
-              "A2": lambda chars: np.sqrt(np.maximum(chars, 1).astype(np.float64))}
+FOLDS, FOLD_SEED = 5, 0  # the out-of-fold estimate of the threshold rule (reported, not a gate)
 
 
-def aggregate(tagged: pa.Table, weights_of) -> np.ndarray:  # noqa: ANN001 - one of CANDIDATES
+def _length(chars: np.ndarray, probs: np.ndarray) -> np.ndarray:  # noqa: ARG001 - one signature for all
+    return unit_weights(chars)
+
+
+def _not_grateful(chars: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """B1: max(chars, 1) x (1 - the unit's grateful probability), at least the tag stage's RITUAL_FLOOR of it."""
+    grateful = label_set("emotion").index("grateful")
+    return unit_weights(chars) * np.maximum(1.0 - probs[:, grateful], RITUAL_FLOOR)
+
+
+def _without_grateful(scores: np.ndarray) -> np.ndarray:
+    """A record distribution with its grateful mass removed and the rest renormalised."""
+    out = scores.copy()
+    out[:, label_set("emotion").index("grateful")] = 0.0
+    return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
+
+
+# name -> (a unit's weight from its length and emotion probabilities, the record scores' transform)
+CANDIDATES = {"A0": (lambda chars, probs: np.ones(len(chars)), None),
+              "A1": (_length, None),
+              "A2": (lambda chars, probs: np.sqrt(np.maximum(chars, 1).astype(np.float64)), None),
+              "B1": (_not_grateful, None),
+              "B2": (unit_weights, None),  # what the tag stage ships: length x (1 - positive mass)
+              "B3": (_length, _without_grateful)}
+# each rule: its candidates in order (ties go to the earlier), its baseline, how many records count as a tie
+RULES = {"length": (["A0", "A1", "A2"], "A0", 0), "ritual": (["A1", "B1", "B2", "B3"], "A1", 1)}
+
+
+def aggregate(tagged: pa.Table, candidate: str) -> np.ndarray:
     """The records' scores (one row per record of `tagged`) from their turns' emotion probabilities as the tag
     stage stored them, combined by the tag stage's `record_scores` with the candidate's weights."""
+    weights_of, transform = CANDIDATES[candidate]
     turns = tagged.column("turns").combine_chunks()
     flat = pc.list_flatten(turns)
     rows = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -51,87 +81,130 @@ def aggregate(tagged: pa.Table, weights_of) -> np.ndarray:  # noqa: ANN001 - one
     use = seeker_units(rows, seeker, tagged.num_rows)
     probs = np.array(flat.field("emotion_scores").to_pylist(), dtype=np.float64)[use]
     chars = text_chars(flat.field("text"))[use]
-    got, scores = record_scores(rows[use], probs, weights_of(chars), tagged.num_rows)
+    got, scores = record_scores(rows[use], probs, weights_of(chars, probs), tagged.num_rows)
     if len(got) != tagged.num_rows:
         raise ValueError("a gold record has no units")
-    return scores.astype(np.float64)
+    scores = scores.astype(np.float64)
+    return transform(scores) if transform else scores
 
 
-def accuracies(scores: np.ndarray, gold: list[str], labels: list[str]) -> tuple[float, float, float]:
-    """13-label and six-way arg-max accuracy, and the share of records whose arg-max is grateful."""
+def accuracies(scores: np.ndarray, gold: list[str], labels: list[str]) -> tuple[float, float, float, float]:
+    """13-label and six-way arg-max accuracy, the share of records whose arg-max is the majority gold label, and
+    the share whose arg-max is grateful."""
     groups = label_map("emotion_coarse")
     pred = np.array(labels)[scores.argmax(axis=1)]
     right6 = np.array([groups[p] == groups[g] for p, g in zip(pred, gold, strict=True)])
-    return float((pred == np.array(gold)).mean()), float(right6.mean()), float((pred == "grateful").mean())
+    majority = max(set(gold), key=gold.count)
+    return (float((pred == np.array(gold)).mean()), float(right6.mean()), float((pred == majority).mean()),
+            float((pred == "grateful").mean()))
 
 
-def choose_aggregation(table: dict[str, tuple[float, float, float]]) -> str:
-    """The aggregation rule: the highest 13-label arg-max accuracy (ties to the earlier, simpler candidate),
-    taken only if its six-way accuracy beats A0's; else A0."""
-    best = max(CANDIDATES, key=lambda c: (table[c][0], -list(CANDIDATES).index(c)))
-    return best if table[best][1] > table["A0"][1] else "A0"
+def choose_aggregation(table: dict[str, tuple[float, ...]], rule: str, n: int) -> str:
+    """The aggregation rule: the highest 13-label arg-max accuracy (candidates within `tie` records of it count
+    as tied; ties to the earlier), taken only if both its 13-label and six-way accuracy beat the baseline's."""
+    names, base, tie = RULES[rule]
+    top = max(table[c][0] for c in names)
+    best = next(c for c in names if table[c][0] >= top - tie / n - 1e-12)
+    beats = table[best][0] > table[base][0] and table[best][1] > table[base][1]
+    return best if best == base or (beats if rule == "ritual" else table[best][1] > table[base][1]) else base
+
+
+def threshold_rule(scores: np.ndarray, gold: list[str], labels: list[str]) -> float | dict[str, float] | None:
+    """The threshold rule: the smallest single grid threshold emitting >= MIN_SHARE right >= TARGET, else per
+    label (>= MIN_EMITTED predictions right >= TARGET), else None."""
+    top, conf = scores.argmax(axis=1), scores.max(axis=1)
+    right = np.array(labels)[top] == np.array(gold)
+    for t in GRID:
+        m = conf >= t
+        if m.any() and m.mean() >= MIN_SHARE and right[m].mean() >= TARGET:
+            return float(t)
+    named = {lab: t for lab, t in choose_per_label(labels, gold, scores, GRID, TARGET, MIN_EMITTED).items() if t < 1.0}
+    return {DEFAULT: 1.0, **named} if named else None
+
+
+def out_of_fold(scores: np.ndarray, gold: list[str], labels: list[str], turn_floors: np.ndarray
+                ) -> tuple[np.ndarray, list[str]]:
+    """Which records the threshold rule emits when chosen on the other folds (FOLDS, by FOLD_SEED), and the rule
+    each fold chose; a fold whose rule chooses none keeps the turn thresholds (`turn_floors`)."""
+    fold = np.random.default_rng(FOLD_SEED).permutation(len(gold)) % FOLDS
+    emitted = np.zeros(len(gold), dtype=bool)
+    chosen = []
+    gold_arr = np.array(gold)
+    for k in range(FOLDS):
+        train, held = fold != k, fold == k
+        rule = threshold_rule(scores[train], gold_arr[train].tolist(), labels)
+        chosen.append(describe(rule) if rule is not None else "none")
+        floors = label_floors(rule, labels) if rule is not None else turn_floors
+        emitted[held] = ~withheld(scores[held], floors)
+    return emitted, chosen
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=data_root())
+    ap.add_argument("--rule", choices=list(RULES), default="ritual",
+                    help="which aggregation rule: ritual (A1, B1-B3; the default) or length (A0-A2)")
+    ap.add_argument("--all", action="store_true",
+                    help="read both parts of the first record gold file (select and the twice-read test part)")
     ap.add_argument("--aggregation", choices=list(CANDIDATES),
                     help="the aggregation to apply the threshold rule to (default: the aggregation rule's choice)")
     args = ap.parse_args(argv)
     card = read_card(default_card("emotion"))
     # score with no record thresholds: every record's arg-max is then visible (its scores do not depend on them)
-    rec = tag_gold_records(card, gold_file(GOLD), args.data_root.resolve(), "select",
+    rec = tag_gold_records(card, gold_file(GOLD), args.data_root.resolve(), None if args.all else "select",
                            record_min_confidence={DEFAULT: 0.0})
     assert rec.tagged is not None
     labels = list(label_set("emotion"))
-    candidates = {name: aggregate(rec.tagged, weights_of) for name, weights_of in CANDIDATES.items()}
+    names = RULES[args.rule][0]
+    candidates = {name: aggregate(rec.tagged, name) for name in dict.fromkeys([*names, args.aggregation or names[0]])}
     # which candidate the tag stage ships: the one its record scores equal (turn scores are stored as float32)
     shipped = [name for name, s in candidates.items() if np.allclose(s, rec.scores, atol=1e-5)]
-    print(f"select part: {len(rec.gold)} records; the tag stage's record scores are {shipped or 'none of them'}")
+    part = "select and test parts" if args.all else "select part"
+    print(f"{part}: {len(rec.gold)} records; the tag stage's record scores are {shipped or 'none of them'}")
+    groups = label_map("emotion_coarse")
+    counts, counts6 = Counter(rec.gold), Counter(groups[g] for g in rec.gold)
+    print("gold:", dict(counts.most_common()))
+    print(f"majority label {counts.most_common(1)[0][0]} {counts.most_common(1)[0][1] / len(rec.gold):.3f}, six-way "
+          f"{counts6.most_common(1)[0][0]} {counts6.most_common(1)[0][1] / len(rec.gold):.3f}")
     table = {name: accuracies(s, rec.gold, labels) for name, s in candidates.items()}
-    print(f"{'candidate':>10}{'arg-max':>9}{'six-way':>9}{'grateful':>10}")
-    for name, (acc, acc6, grateful) in table.items():
-        print(f"{name:>10}{acc:>9.3f}{acc6:>9.3f}{grateful:>10.1%}")
-    chosen_agg = choose_aggregation(table)
-    print(f"aggregation rule: {chosen_agg}")
+    print(f"{'candidate':>10}{'arg-max':>9}{'six-way':>9}{'as majority':>13}{'grateful':>10}")
+    for name, (acc, acc6, majority, grateful) in table.items():
+        print(f"{name:>10}{acc:>9.3f}{acc6:>9.3f}{majority:>13.1%}{grateful:>10.1%}")
+    chosen_agg = choose_aggregation(table, args.rule, len(rec.gold))
+    print(f"aggregation rule ({args.rule}): {chosen_agg}")
     agg = args.aggregation or chosen_agg
     scores = candidates[agg]
     top = scores.argmax(axis=1)
     conf = scores.max(axis=1)
     pred = np.array(labels)[top]
     right = pred == np.array(rec.gold)
-    groups = label_map("emotion_coarse")
     right6 = np.array([groups[p] == groups[g] for p, g in zip(pred, rec.gold, strict=True)])
     print(f"{agg}: arg-max accuracy {right.mean():.3f}, six-way {right6.mean():.3f}")
-    print("predicted:", dict(zip(*np.unique(pred, return_counts=True), strict=True)))
+    print("predicted:", dict(Counter(pred.tolist()).most_common()))
     print(f"{'threshold':>10}{'emitted':>10}{'n':>5}{'accuracy':>10}{'six-way':>9}")
-    single = None
     for t in GRID:
         m = conf >= t
         acc = right[m].mean() if m.any() else float("nan")
         print(f"{t:>10.2f}{m.mean():>10.1%}{m.sum():>5}{acc:>10.3f}{right6[m].mean() if m.any() else float('nan'):>9.3f}")
-        if single is None and m.any() and m.mean() >= MIN_SHARE and acc >= TARGET:
-            single = float(t)
     print("per label, emitted/right at each threshold where predicted at least once:")
     for j, lab in enumerate(labels):
         if (top == j).any():
             row = "  ".join(f"{t:.2f}:{int(((top == j) & (conf >= t)).sum())}/{int((right & (top == j) & (conf >= t)).sum())}"
                             for t in GRID if ((top == j) & (conf >= t)).any())
             print(f"  {lab:<15}{row}")
-    if single is not None:
-        chosen: float | dict[str, float] | None = single
-        print(f"rule step 2: a single threshold, {single}")
-    else:
-        per_label = choose_per_label(labels, rec.gold, scores, GRID, TARGET, MIN_EMITTED)
-        named = {lab: t for lab, t in per_label.items() if t < 1.0}
-        chosen = {DEFAULT: 1.0, **named} if named else None
-        print(f"rule step 3 (per label, at least {MIN_EMITTED} predictions right >= {TARGET}): "
-              f"{describe(chosen) if chosen else 'none qualifies (step 4: no record_min_confidence)'}")
+    chosen = threshold_rule(scores, rec.gold, labels)
+    print(f"threshold rule: {describe(chosen) if chosen is not None else 'none qualifies (no record_min_confidence)'}")
     if chosen is not None:
         emitted = ~withheld(scores, label_floors(chosen, labels))
-        print(f"on select with it: {emitted.mean():.1%} emitted ({int(emitted.sum())}), right "
+        print(f"in sample with it: {emitted.mean():.1%} emitted ({int(emitted.sum())}), right "
               f"{right[emitted].mean() if emitted.any() else float('nan'):.3f}, six-way "
               f"{right6[emitted].mean() if emitted.any() else float('nan'):.3f}")
+    oof, rules = out_of_fold(scores, rec.gold, labels, label_floors(card.min_confidence, labels))
+    k = int(right[oof].sum())
+    low, high = wilson(k, int(oof.sum()))
+    print(f"{FOLDS}-fold out of fold (seed {FOLD_SEED}; rules per fold: {rules}): {oof.mean():.1%} emitted "
+          f"({int(oof.sum())}), right {right[oof].mean() if oof.any() else float('nan'):.3f} ({k}; Wilson 95 % "
+          f"{low:.3f}-{high:.3f}), six-way {right6[oof].mean() if oof.any() else float('nan'):.3f}")
     return 0
 
 

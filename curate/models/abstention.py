@@ -15,7 +15,7 @@ import numpy as np
 MinConfidence = float | dict[str, float]
 DEFAULT = "default"
 # the keys a card or a job gives thresholds under: per unit (turn, sentence), and for the record-level tag (the
-# length-weighted mean over a record's units), which uses the first where it has none of its own
+# weighted mean over a record's units), which uses the first where it has none of its own
 CONFIDENCE_KEYS = ("min_confidence", "record_min_confidence")
 
 

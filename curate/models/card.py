@@ -42,7 +42,7 @@ class ModelCard:
     # below this top probability a tag's label is null (its scores stay): one number, or per label
     # (curate/models/abstention.py); a job may override it
     min_confidence: float | dict[str, float] | None = None
-    # the same for the record-level tag (the length-weighted mean over a record's units: flatter than one
+    # the same for the record-level tag (the weighted mean over a record's units: flatter than one
     # unit's scores, so it may need other thresholds); absent: the record-level tag uses `min_confidence`
     record_min_confidence: float | dict[str, float] | None = None
     # how probabilities become a label beyond arg-max, where a task needs it (risk: per-level thresholds and

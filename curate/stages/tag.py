@@ -12,13 +12,17 @@ job's, else the card's; one number or one per label) the label is null and the s
 emotion and sentiment have thresholds of their own where the job or the card sets `record_min_confidence` (a
 mean over a dialogue is flatter than one turn's scores); else they use `min_confidence`.
 
-A record's `emotion_scores` is the length-weighted mean of its units' emotion probabilities, each unit weighted
-by its length in characters (at least 1): the units are the help-seeker's turns of a dialogue that has any
-(what a counselling dialogue's emotion is about), else all its turns; the sentences of a web document (the
-taggers are trained on utterances, so a long document is read as the sequence of utterance-sized units it is
-made of, not as one out-of-distribution text); `sentiment` likewise. Weighting by length lets a long opening
-post outweigh the short closing thanks a plain mean would count as much (chosen on the record gold:
-experiments/README.md, "The record's aggregation over its units").
+A record's `emotion_scores` is the weighted mean of its units' emotion probabilities: the units are the
+help-seeker's turns of a dialogue that has any (what a counselling dialogue's emotion is about), else all its
+turns; the sentences of a web document (the taggers are trained on utterances, so a long document is read as the
+sequence of utterance-sized units it is made of, not as one out-of-distribution text). A unit weighs its length
+in characters (at least 1) times its probability of not being positive (1 − the sum of its emotion probabilities
+of the positive coarse class: happy, grateful, relaxed, positive-other; at least 1e-6): a long opening post
+outweighs short closing thanks, and thanks, relief and agreement, which the emotion-writing guide counts as
+ritual (§5.2), count only in the measure that the turn model doubts them. `sentiment` is the mean over the same
+units with the same weights (length alone where the job has no emotion tagger). Chosen on the record gold:
+experiments/README.md, "The record's aggregation over its units" and "Record aggregation that treats thanks as
+ritual".
 Crisis risk (the job's `risk:` option) is read on seeker turns only: each gets a level, its confidence and
 the evidence span that the risk card's `decision` gives (`curate.models.risk_decision`: the tagger and its
 cue lexicon); the record's `risk` is the highest level over its seeker turns and `risk_evidence` names the
@@ -44,7 +48,7 @@ from curate.models.classifier import Classifier, load_classifier
 from curate.models.features import FeatureCache
 from curate.models.risk_decision import LEVELS as RISK_LEVELS
 from curate.models.risk_decision import Decision, assess
-from curate.schema import arrow_schema, label_set
+from curate.schema import arrow_schema, label_map, label_set
 
 SUPPORTER = "supporter"
 SEEKER = "seeker"
@@ -56,6 +60,11 @@ AFFECT_TASKS = ("emotion", "sentiment")  # the per-turn tags that also give the 
 # punctuation), or up to a newline or the end; newlines are never part of one
 _SENTENCE = re.compile(r"[^。！？!?…\n]*[。！？!?…]|[^。！？!?…\n]+")
 MAX_UNITS = 64  # a long document's first 64 sentences carry its tone; bounds the work per record
+# the emotion labels of the positive coarse class (thanks, relief, agreement): a unit's mass on them discounts
+# its weight in the record's affect (guide §5.2: closing thanks are ritual and do not outweigh the distress)
+POSITIVE_EMOTIONS = np.array([i for i, lab in enumerate(label_set("emotion"))
+                              if label_map("emotion_coarse")[lab] == "happy"], dtype=np.int64)
+RITUAL_FLOOR = 1e-6  # the least share of its length a unit weighs
 RISK = "risk"
 RISK_HIGH = "risk_high"  # drop_reason of a high-risk record under the job's risk.drop
 
@@ -208,7 +217,8 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         # the sentences are Python strings already: their lengths without building an Arrow array of them
         sent_chars = np.fromiter(map(len, sent_texts), dtype=np.int64, count=len(sent_texts))
         unit_chars = np.concatenate([unit_chars, sent_chars])
-    return _record_affect(batch, unit_rows, unit_scores, unit_register, unit_weights(unit_chars), taggers)
+    return _record_affect(batch, unit_rows, unit_scores, unit_register,
+                          unit_weights(unit_chars, unit_scores.get("emotion")), taggers)
 
 
 def sentence_units(text: str | None) -> list[str]:
@@ -230,10 +240,14 @@ def text_chars(texts: pa.Array) -> np.ndarray:
     return pc.utf8_length(texts).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def unit_weights(chars: np.ndarray) -> np.ndarray:
-    """A unit's weight in its record's affect: its length in characters, at least 1 (an empty unit still counts,
-    and a record's weights never sum to 0)."""
-    return np.maximum(chars, 1).astype(np.float64)
+def unit_weights(chars: np.ndarray, emotion: np.ndarray | None = None) -> np.ndarray:
+    """A unit's weight in its record's affect: its length in characters, at least 1 (an empty unit still counts),
+    times, given the units' `emotion` probabilities (label-set order), 1 − their positive coarse class's mass
+    (at least RITUAL_FLOOR, so a record of nothing but thanks still has scores and never divides by 0)."""
+    length = np.maximum(chars, 1).astype(np.float64)
+    if emotion is None:
+        return length
+    return length * np.maximum(1.0 - emotion[:, POSITIVE_EMOTIONS].sum(axis=1, dtype=np.float64), RITUAL_FLOOR)
 
 
 def record_scores(unit_rows: np.ndarray, unit_scores: np.ndarray, weights: np.ndarray, n_rows: int

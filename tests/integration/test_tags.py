@@ -12,6 +12,7 @@ import pytest
 
 from curate.models import SPEAKER_TASKS
 from curate.schema import label_set
+from curate.stages.tag import unit_weights
 from tests.conftest import CPED_FIXTURE, SMILECHAT_FIXTURE, make_job
 
 KNOWN = {
@@ -139,12 +140,13 @@ def test_seeker_turns_are_not_tagged_neutral_by_default(tagged: pl.DataFrame) ->
     assert (records["emotion"] == "neutral").mean() < 0.3
 
 
-def test_record_emotion_is_the_length_weighted_mean_of_its_seeker_turns(tagged: pl.DataFrame) -> None:
+def test_record_emotion_is_the_weighted_mean_of_its_seeker_turns(tagged: pl.DataFrame) -> None:
     row = tagged.filter(pl.col("id") == "known-1")
     turns = row["turns"][0].to_list()
     seeker = np.array([t["emotion_scores"] for t in turns if t["role"] == "seeker"])
-    chars = [max(len(t["text"]), 1) for t in turns if t["role"] == "seeker"]
-    mean = np.average(seeker, axis=0, weights=chars)
+    chars = np.array([len(t["text"]) for t in turns if t["role"] == "seeker"])
+    # each turn weighs its length times its mass off the positive emotions
+    mean = np.average(seeker, axis=0, weights=unit_weights(chars, seeker))
     assert np.allclose(np.array(row["emotion_scores"][0].to_list()), mean, atol=1e-5)
     top = int(mean.argmax())
     assert label_set("emotion")[top] == "worried"  # a distressed seeker: the record's scores say so

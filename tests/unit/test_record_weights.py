@@ -1,4 +1,5 @@
-"""A record's affect is the length-weighted mean of its units: a long distressed opening outweighs short thanks."""
+"""A record's affect is the weighted mean of its units, each weighing its length times 1 - its positive-class
+mass: a long distressed opening outweighs short thanks, and effusive thanks too (guide §5.2: ritual)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ import numpy as np
 import pyarrow as pa
 
 from curate.schema import label_set
-from curate.stages.tag import record_scores, unit_weights
+from curate.stages.tag import RITUAL_FLOOR, record_scores, unit_weights
 
 # a help-seeker's long opening post, then two short closing thanks (written for this test)
 OPENING = ("最近半年我每天都很焦虑，工作上一直出错，领导找我谈了好几次话，我担心自己随时会被辞退。晚上躺在床上翻来覆去"
            "睡不着，脑子里全是房贷和父母的身体，越想越害怕，不知道以后该怎么办，也不敢跟家里人说。")
-TURNS = [("seeker", OPENING), ("supporter", "听起来你承受了很大的压力，我们可以一起看看哪些事情是你现在能做的。"),
-         ("seeker", "谢谢你"), ("supporter", "不客气，随时可以来聊。"), ("seeker", "好的，谢谢")]
+REPLY = "听起来你承受了很大的压力，我们可以一起看看哪些事情是你现在能做的。"
+TURNS = [("seeker", OPENING), ("supporter", REPLY), ("seeker", "谢谢你"), ("supporter", "不客气，随时可以来聊。"),
+         ("seeker", "好的，谢谢")]
+# the same opening, then three long effusive thanks: together more of the seeker's characters than the opening
+EFFUSIVE = [("seeker", OPENING), ("supporter", REPLY),
+            ("seeker", "真的太谢谢你了！你说得特别对，我感觉好多了，非常感谢你这么耐心地听我说这么多，谢谢谢谢！"),
+            ("supporter", "不客气，随时可以来聊。"),
+            ("seeker", "好的好的，真的非常感谢老师，您的建议对我很有帮助，我会试着去做的，太感谢了，祝您一切顺利！"),
+            ("supporter", "加油。"), ("seeker", "谢谢老师！非常感谢您的耐心和鼓励，我会好好调整的，真的很感激，再见！")]
 
 
 def test_record_scores_are_the_weighted_mean_of_each_records_units() -> None:
@@ -31,22 +39,50 @@ def test_a_unit_weighs_its_length_in_characters_and_an_empty_one_counts_as_one()
     assert unit_weights(np.array([96, 3, 0])).tolist() == [96.0, 3.0, 1.0]
 
 
-def test_a_long_distressed_opening_outweighs_two_short_thanks(repo: Path) -> None:
+def test_a_unit_weighs_its_length_times_its_mass_off_the_positive_class() -> None:
+    labels = label_set("emotion")
+    emotion = np.zeros((3, len(labels)))
+    emotion[0, labels.index("worried")] = 1.0
+    emotion[1, labels.index("grateful")], emotion[1, labels.index("happy")] = 0.5, 0.25  # 0.75 positive
+    emotion[1, labels.index("sadness")] = 0.25
+    emotion[2, labels.index("grateful")] = 1.0  # all thanks: the floor, never 0
+    np.testing.assert_allclose(unit_weights(np.array([96, 8, 0]), emotion), [96.0, 2.0, RITUAL_FLOOR])
+
+
+def _tag(repo: Path, turns: list[tuple[str, str]]) -> dict:
     from curate.job import ModelSpec
     from curate.schema import arrow_schema, conform
     from curate.stages.tag import Taggers, tag_batch
 
     rows = [{"id": "d0", "kind": "dialogue", "source": "t", "source_file": "t.jsonl", "source_line": 1,
              "schema_version": "x", "pipeline_version": "x", "text": "",
-             "turns": [{"speaker": r, "role": r, "role_raw": r, "text": t} for r, t in TURNS]}]
+             "turns": [{"speaker": r, "role": r, "role_raw": r, "text": t} for r, t in turns]}]
     batch = conform(pa.Table.from_pylist(rows, schema=arrow_schema()))
-    rec = tag_batch(batch, Taggers({"emotion": ModelSpec(str(repo / "classifiers" / "emotion.yaml"))})).to_pylist()[0]
+    return tag_batch(batch, Taggers({"emotion": ModelSpec(str(repo / "classifiers" / "emotion.yaml"))})).to_pylist()[0]
+
+
+def test_a_long_distressed_opening_outweighs_two_short_thanks(repo: Path) -> None:
+    rec = _tag(repo, TURNS)
     labels = label_set("emotion")
     seeker = [t for t in rec["turns"] if t["role"] == "seeker"]
     turn_scores = np.array([t["emotion_scores"] for t in seeker])
-    chars = np.array([len(t["text"]) for t in seeker], dtype=np.float64)
-    np.testing.assert_allclose(rec["emotion_scores"], chars @ turn_scores / chars.sum(), atol=1e-6)
+    weights = unit_weights(np.array([len(t["text"]) for t in seeker]), turn_scores)
+    np.testing.assert_allclose(rec["emotion_scores"], weights @ turn_scores / weights.sum(), atol=1e-6)
     opening = labels[int(turn_scores[0].argmax())]
-    # the thanks would win a plain mean; weighted by length the record follows the opening
+    # the thanks would win a plain mean; weighted, the record follows the opening
     assert labels[int(turn_scores.mean(axis=0).argmax())] == "grateful" != opening
+    assert labels[int(np.argmax(rec["emotion_scores"]))] == opening
+
+
+def test_effusive_thanks_longer_than_the_opening_do_not_outweigh_the_distress(repo: Path) -> None:
+    rec = _tag(repo, EFFUSIVE)
+    labels = label_set("emotion")
+    seeker = [t for t in rec["turns"] if t["role"] == "seeker"]
+    turn_scores = np.array([t["emotion_scores"] for t in seeker])
+    chars = np.array([len(t["text"]) for t in seeker])
+    opening = labels[int(turn_scores[0].argmax())]
+    assert opening == "worried"
+    assert chars[1:].sum() > chars[0]
+    # weighted by length alone (the aggregation before) the thanks win; discounted by their positive mass, not
+    assert labels[int((unit_weights(chars) @ turn_scores).argmax())] == "grateful"
     assert labels[int(np.argmax(rec["emotion_scores"]))] == opening

@@ -11,11 +11,12 @@ import pytest
 from curate.job import JobError, default_tags, parse_models
 from curate.models.classifier import load_classifier
 from curate.schema import arrow_schema, conform, label_set
-from curate.stages.tag import Taggers, tag_batch
+from curate.stages.tag import Taggers, tag_batch, unit_weights
 
 SENTENCES = ["今天终于收到了录取通知书，太开心了！", "可是回家路上钱包被偷了，气死我了。", "明天还要早起上班。"]
 SEEKER = "最近总是睡不着，心里很慌，不知道该怎么办。"
-CHARS = [len(s) for s in SENTENCES]  # a record's affect weighs each unit by its length in characters
+CHARS = np.array([len(s) for s in SENTENCES])  # a record's affect weighs each unit by its length in characters
+# (times 1 - its positive emotion mass: `unit_weights`)
 
 
 def _batch() -> pa.Table:
@@ -48,15 +49,18 @@ def test_a_web_records_emotion_comes_from_the_web_card() -> None:
     specs = parse_models({"emotion": True, "sentiment": True}, default_tags(), "tags")
     out = tag_batch(_batch(), Taggers(specs)).to_pylist()
     dialogue, web = out
-    # the web record: the length-weighted mean of the web card's probabilities over its sentences
-    expected = np.average(_ordered(specs["emotion"].web, SENTENCES), axis=0, weights=CHARS)
+    # the web record: the mean of the web card's probabilities over its sentences, weighted by their length and
+    # by the web card's mass off the positive class
+    web_emotion = _ordered(specs["emotion"].web, SENTENCES)
+    weights = unit_weights(CHARS, web_emotion)
+    expected = np.average(web_emotion, axis=0, weights=weights)
     assert np.allclose(web["emotion_scores"], expected, atol=1e-5)
-    written = np.average(_ordered(specs["emotion"].card, SENTENCES), axis=0, weights=CHARS)
+    written = np.average(_ordered(specs["emotion"].card, SENTENCES), axis=0, weights=weights)
     assert not np.allclose(expected, written, atol=1e-3)        # the two cards disagree here: the test tells them apart
     floor = load_classifier(specs["emotion"].web).card.min_confidence or 0.0
     assert web["emotion"] == (label_set("emotion")[int(expected.argmax())] if expected.max() >= floor else None)
-    # sentiment has no web card: the written one reads the sentences
-    sentiment = np.average(_ordered(specs["sentiment"].card, SENTENCES), axis=0, weights=CHARS)
+    # sentiment has no web card: the written one reads the sentences, with the same weights as emotion
+    sentiment = np.average(_ordered(specs["sentiment"].card, SENTENCES), axis=0, weights=weights)
     assert web["sentiment_confidence"] == pytest.approx(sentiment.max(), abs=1e-5)
     # the seeker's turn keeps the written card (a dialogue's record emotion is its seeker turns')
     seeker = _ordered(specs["emotion"].card, [SEEKER])[0]
@@ -67,8 +71,9 @@ def test_a_web_records_emotion_comes_from_the_web_card() -> None:
 def test_a_job_may_read_web_text_with_the_written_card() -> None:
     specs = parse_models({"emotion": {"card": "emotion.yaml", "web": False}}, default_tags(), "tags")
     web = tag_batch(_batch(), Taggers(specs)).to_pylist()[1]
-    assert np.allclose(web["emotion_scores"], np.average(_ordered(specs["emotion"].card, SENTENCES), axis=0,
-                                                         weights=CHARS), atol=1e-5)
+    written = _ordered(specs["emotion"].card, SENTENCES)
+    assert np.allclose(web["emotion_scores"], np.average(written, axis=0, weights=unit_weights(CHARS, written)),
+                       atol=1e-5)
 
 
 def test_eval_reads_web_posts_with_the_web_card() -> None:
