@@ -16,13 +16,14 @@ A record's `emotion_scores` is the weighted mean of its units' emotion probabili
 help-seeker's turns of a dialogue that has any (what a counselling dialogue's emotion is about), else all its
 turns; the sentences of a web document (the taggers are trained on utterances, so a long document is read as the
 sequence of utterance-sized units it is made of, not as one out-of-distribution text). A unit weighs its length
-in characters (at least 1) times its probability of not being positive (1 − the sum of its emotion probabilities
-of the positive coarse class: happy, grateful, relaxed, positive-other; at least 1e-6): a long opening post
-outweighs short closing thanks, and thanks, relief and agreement, which the emotion-writing guide counts as
-ritual (§5.2), count only in the measure that the turn model doubts them. `sentiment` is the mean over the same
-units with the same weights (length alone where the job has no emotion tagger). Chosen on the record gold:
-experiments/README.md, "The record's aggregation over its units" and "Record aggregation that treats thanks as
-ritual".
+in characters (at least 1), so a long opening post outweighs short closing turns. A help-seeker's turn also
+weighs by its probability of not being positive (1 − the sum of its emotion probabilities of the positive coarse
+class: happy, grateful, relaxed, positive-other; at least 1e-6): the thanks, relief and agreement that close a
+counselling dialogue are ritual in the emotion-writing guide (§5.2) and count only in the measure that the turn
+model doubts them. That discount was chosen and measured on help-seekers' dialogues only, so other units (turns
+of dialogues without a seeker, web sentences) and `sentiment` (the mean over the same units) weigh by length
+alone. Chosen on the record gold: experiments/README.md, "The record's aggregation over its units" and "Record
+aggregation that treats thanks as ritual".
 Crisis risk (the job's `risk:` option) is read on seeker turns only: each gets a level, its confidence and
 the evidence span that the risk card's `decision` gives (`curate.models.risk_decision`: the tagger and its
 cue lexicon); the record's `risk` is the highest level over its seeker turns and `risk_evidence` names the
@@ -184,6 +185,7 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     unit_rows = np.zeros(0, dtype=np.int64)
     unit_register = np.zeros(0, dtype=np.int8)
     unit_chars = np.zeros(0, dtype=np.int64)
+    unit_seeker = np.zeros(0, dtype=bool)
     unit_scores: dict[str, np.ndarray] = {}
     if turns_col is not None:
         new_turns, speakers, unit_rows, unit_scores, seeker, unit_register, unit_chars, risk = \
@@ -191,7 +193,7 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         if risk is not None:
             batch = _record_risk(batch, risk, taggers.risk_drop)
         use = seeker_units(unit_rows, seeker, batch.num_rows)
-        unit_rows, unit_register, unit_chars = unit_rows[use], unit_register[use], unit_chars[use]
+        unit_rows, unit_register, unit_chars, unit_seeker = unit_rows[use], unit_register[use], unit_chars[use], seeker[use]
         unit_scores = {task: scores[use] for task, scores in unit_scores.items()}
         batch = _set(batch, "turns", new_turns)
         batch = _set(batch, "speakers", speakers)
@@ -217,8 +219,12 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         # the sentences are Python strings already: their lengths without building an Arrow array of them
         sent_chars = np.fromiter(map(len, sent_texts), dtype=np.int64, count=len(sent_texts))
         unit_chars = np.concatenate([unit_chars, sent_chars])
-    return _record_affect(batch, unit_rows, unit_scores, unit_register,
-                          unit_weights(unit_chars, unit_scores.get("emotion")), taggers)
+        unit_seeker = np.concatenate([unit_seeker, np.zeros(len(sent_rows), dtype=bool)])
+    length = unit_weights(unit_chars)
+    weights = {task: length for task in unit_scores}
+    if "emotion" in unit_scores and unit_seeker.any():  # the ritual discount: help-seekers' turns only
+        weights["emotion"] = np.where(unit_seeker, unit_weights(unit_chars, unit_scores["emotion"]), length)
+    return _record_affect(batch, unit_rows, unit_scores, unit_register, weights, taggers)
 
 
 def sentence_units(text: str | None) -> list[str]:
@@ -474,8 +480,8 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
 
 
 def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray],
-                   unit_register: np.ndarray, weights: np.ndarray, taggers: Taggers) -> pa.Table:
-    """Record-level emotion / sentiment: the `weights`-weighted mean of the units' probabilities
+                   unit_register: np.ndarray, weights: dict[str, np.ndarray], taggers: Taggers) -> pa.Table:
+    """Record-level emotion / sentiment: the mean of the units' probabilities weighted by the task's `weights`
     (`record_scores`), then the top label (null below the record-level thresholds of the model that read them: a
     register's own where every unit is of that register, else the written one's) and its probability."""
     n = batch.num_rows
@@ -484,7 +490,7 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
     np.maximum.at(high, unit_rows, unit_register)
     for task, scores in unit_scores.items():
         labels = label_set(task)
-        rows, mean = record_scores(unit_rows, scores, weights, n)
+        rows, mean = record_scores(unit_rows, scores, weights[task], n)
         register = np.where(low[rows] == high[rows], low[rows], WRITTEN)
         floors = taggers.floor(task, register, record=True)
         batch = _set(batch, task, _scatter(top_labels(labels, mean, floors), rows, n))

@@ -145,7 +145,7 @@ def test_record_emotion_is_the_weighted_mean_of_its_seeker_turns(tagged: pl.Data
     turns = row["turns"][0].to_list()
     seeker = np.array([t["emotion_scores"] for t in turns if t["role"] == "seeker"])
     chars = np.array([len(t["text"]) for t in turns if t["role"] == "seeker"])
-    # each turn weighs its length times its mass off the positive emotions
+    # each seeker turn weighs its length times its mass off the positive emotions
     mean = np.average(seeker, axis=0, weights=unit_weights(chars, seeker))
     assert np.allclose(np.array(row["emotion_scores"][0].to_list()), mean, atol=1e-5)
     top = int(mean.argmax())

@@ -1,5 +1,6 @@
-"""A record's affect is the weighted mean of its units, each weighing its length times 1 - its positive-class
-mass: a long distressed opening outweighs short thanks, and effusive thanks too (guide §5.2: ritual)."""
+"""A record's affect is the weighted mean of its units, each weighing its length and, for a help-seeker's turn,
+times 1 - its positive-class mass: a long distressed opening outweighs short thanks, and effusive thanks too
+(guide §5.2: ritual). Other units and sentiment weigh by length alone."""
 
 from __future__ import annotations
 
@@ -86,3 +87,30 @@ def test_effusive_thanks_longer_than_the_opening_do_not_outweigh_the_distress(re
     # weighted by length alone (the aggregation before) the thanks win; discounted by their positive mass, not
     assert labels[int((unit_weights(chars) @ turn_scores).argmax())] == "grateful"
     assert labels[int(np.argmax(rec["emotion_scores"]))] == opening
+
+
+def test_the_ritual_discount_is_for_help_seekers_turns_only(repo: Path) -> None:
+    # the same turns spoken by a TV show's speakers (role `other`: no seeker): every turn is a unit, by length
+    rec = _tag(repo, [("other", t) for _, t in EFFUSIVE])
+    turn_scores = np.array([t["emotion_scores"] for t in rec["turns"]])
+    length = unit_weights(np.array([len(t) for _, t in EFFUSIVE]))
+    np.testing.assert_allclose(rec["emotion_scores"], length @ turn_scores / length.sum(), atol=1e-6)
+
+
+def test_record_sentiment_weighs_the_seekers_turns_by_length_alone(repo: Path) -> None:
+    from curate.job import ModelSpec
+    from curate.models.classifier import load_classifier
+    from curate.schema import arrow_schema, conform
+    from curate.stages.tag import Taggers, tag_batch
+
+    rows = [{"id": "d0", "kind": "dialogue", "source": "t", "source_file": "t.jsonl", "source_line": 1,
+             "schema_version": "x", "pipeline_version": "x", "text": "",
+             "turns": [{"speaker": r, "role": r, "role_raw": r, "text": t} for r, t in EFFUSIVE]}]
+    batch = conform(pa.Table.from_pylist(rows, schema=arrow_schema()))
+    cards = {task: ModelSpec(str(repo / "classifiers" / f"{task}.yaml")) for task in ("emotion", "sentiment")}
+    rec = tag_batch(batch, Taggers(cards)).to_pylist()[0]
+    seeker = [t for r, t in EFFUSIVE if r == "seeker"]
+    model = load_classifier(repo / "classifiers" / "sentiment.yaml")
+    probs = model.predict_proba(seeker)
+    mean = unit_weights(np.array([len(t) for t in seeker])) @ probs / sum(len(t) for t in seeker)
+    assert abs(rec["sentiment_confidence"] - mean.max()) < 1e-5

@@ -15,8 +15,7 @@ from curate.stages.tag import Taggers, tag_batch, unit_weights
 
 SENTENCES = ["今天终于收到了录取通知书，太开心了！", "可是回家路上钱包被偷了，气死我了。", "明天还要早起上班。"]
 SEEKER = "最近总是睡不着，心里很慌，不知道该怎么办。"
-CHARS = np.array([len(s) for s in SENTENCES])  # a record's affect weighs each unit by its length in characters
-# (times 1 - its positive emotion mass: `unit_weights`)
+CHARS = np.array([len(s) for s in SENTENCES])  # a web record's affect weighs each sentence by its length
 
 
 def _batch() -> pa.Table:
@@ -49,10 +48,10 @@ def test_a_web_records_emotion_comes_from_the_web_card() -> None:
     specs = parse_models({"emotion": True, "sentiment": True}, default_tags(), "tags")
     out = tag_batch(_batch(), Taggers(specs)).to_pylist()
     dialogue, web = out
-    # the web record: the mean of the web card's probabilities over its sentences, weighted by their length and
-    # by the web card's mass off the positive class
+    # the web record: the mean of the web card's probabilities over its sentences, weighted by their length
+    # alone (the positive-mass discount is for help-seekers' turns only)
     web_emotion = _ordered(specs["emotion"].web, SENTENCES)
-    weights = unit_weights(CHARS, web_emotion)
+    weights = unit_weights(CHARS)
     expected = np.average(web_emotion, axis=0, weights=weights)
     assert np.allclose(web["emotion_scores"], expected, atol=1e-5)
     written = np.average(_ordered(specs["emotion"].card, SENTENCES), axis=0, weights=weights)
@@ -72,8 +71,7 @@ def test_a_job_may_read_web_text_with_the_written_card() -> None:
     specs = parse_models({"emotion": {"card": "emotion.yaml", "web": False}}, default_tags(), "tags")
     web = tag_batch(_batch(), Taggers(specs)).to_pylist()[1]
     written = _ordered(specs["emotion"].card, SENTENCES)
-    assert np.allclose(web["emotion_scores"], np.average(written, axis=0, weights=unit_weights(CHARS, written)),
-                       atol=1e-5)
+    assert np.allclose(web["emotion_scores"], np.average(written, axis=0, weights=unit_weights(CHARS)), atol=1e-5)
 
 
 def test_eval_reads_web_posts_with_the_web_card() -> None:
