@@ -19,7 +19,9 @@ then index that list instead of the sample, and `--gold` names the second file.
 
 `--batch 2` is a second, fresh sample (`emotion-record-labels-2.jsonl`, its own seed, every row `test`): drawn
 after the first file's test part had been read twice, it leaves out the first sample and the turn gold, and is
-labelled without any model output so that the record-level figures have an untouched part again.
+labelled without any model output so that the record-level figures have an untouched part again. `--batch 3`
+(`emotion-record-labels-3.jsonl`) is a third, drawn the same way after batch 2 had been read once; it leaves out
+both earlier samples.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ SEED = "curate-emotion-record-labels-v1"
 TEST_SHARE = 0.4
 N = 240
 GOLD = "emotion-record-labels.jsonl"
-# batch 2: a fresh sample that is all `test` (see the module docstring)
-SEED_2, N_2, GOLD_2 = "curate-emotion-record-labels-v2", 160, "emotion-record-labels-2.jsonl"
+# the later batches, fresh samples that are all `test` (see the module docstring): batch -> seed, size, file
+LATER = {2: ("curate-emotion-record-labels-v2", 160, "emotion-record-labels-2.jsonl"),
+         3: ("curate-emotion-record-labels-v3", 160, "emotion-record-labels-3.jsonl")}
 TURN_GOLD = "emotion-hand-labels.jsonl"  # its dialogues are left out of the sample
 # characters shown of a seeker turn (head and tail; the middle of a longer one is cut) and of a counsellor's
 HEAD, TAIL, COUNSELLOR = 200, 50, 30
@@ -61,8 +64,8 @@ def part_of(dialogue_id: str) -> str:
     return "test" if h / 0xFFFFFFFF < TEST_SHARE else "select"
 
 
-def part_of_2(dialogue_id: str) -> str:
-    """Batch 2's part: every row is `test`."""
+def part_of_later(dialogue_id: str) -> str:
+    """A later batch's part: every row is `test`."""
     return "test"
 
 
@@ -72,10 +75,14 @@ def sample(dialogues: dict[str, list[dict]], excluded: set[str], n: int = N, see
     return random.Random(seed).sample(ids, n)
 
 
-def sample_2(dialogues: dict[str, list[dict]], excluded: set[str]) -> list[str]:
-    """Batch 2's ids: `N_2` drawn with `SEED_2`, leaving out `excluded` and the whole first sample."""
-    first = set(sample(dialogues, excluded))
-    return sample(dialogues, excluded | first, N_2, SEED_2)
+def sample_batch(dialogues: dict[str, list[dict]], excluded: set[str], batch: int) -> list[str]:
+    """A batch's ids: the first batch's sample, or a later one's drawn with its own seed, leaving out `excluded`
+    and every earlier batch's whole sample."""
+    if batch == 1:
+        return sample(dialogues, excluded)
+    earlier = set().union(*(sample_batch(dialogues, excluded, b) for b in range(1, batch)))
+    seed, n, _ = LATER[batch]
+    return sample(dialogues, excluded | earlier, n, seed)
 
 
 def _cut(text: str, head: int, tail: int) -> str:
@@ -128,11 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     """The command line."""
     ap = gold_parser(__doc__ or "", GOLD, count=20)
     ap.add_argument("--ids", type=Path, default=None, help="show / record these dialogue ids (one a line) instead")
-    ap.add_argument("--batch", type=int, choices=(1, 2), default=1, help="2: the fresh all-test sample")
+    ap.add_argument("--batch", type=int, choices=(1, *LATER), default=1, help="2, 3: the fresh all-test samples")
     args = ap.parse_args(argv)
-    part = part_of_2 if args.batch == 2 else part_of
+    part = part_of if args.batch == 1 else part_of_later
     # may not exist yet: the first `record` makes it
-    gold = args.gold or gold_file(TURN_GOLD).with_name(GOLD_2 if args.batch == 2 else GOLD)
+    gold = args.gold or gold_file(TURN_GOLD).with_name(GOLD if args.batch == 1 else LATER[args.batch][2])
     if args.command == "stats":
         stats(read_rows(gold))
         return 0
@@ -142,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(found) or f"{gold}: {len(read_rows(gold))} lines, all resolve and match")
         return 1 if found else 0
     excluded = {r["dialogue_id"] for r in read_rows(gold_file(TURN_GOLD))}
-    refs = sample_2(dialogues, excluded) if args.batch == 2 else sample(dialogues, excluded)
+    refs = sample_batch(dialogues, excluded, args.batch)
     if args.ids:  # a second reader's list: only sampled ids, so the second file stays a subset of the first's sample
         wanted = args.ids.read_text(encoding="utf-8").split()
         if unknown := set(wanted) - set(refs):

@@ -122,8 +122,8 @@ def test_fresh_batch_is_the_second_sample_and_resolves(repo: Path, shared_data: 
     sampler = _sampler(repo)
     dialogues = load_dialogues(shared_data, (SMILECHAT,))
     rows = read_rows(repo / GOLD_2)
-    assert problems(rows, dialogues, set(label_set("emotion")), sampler.part_of_2) == []
+    assert problems(rows, dialogues, set(label_set("emotion")), sampler.part_of_later) == []
     excluded = {r["dialogue_id"] for r in read_rows(repo / TURN_GOLD)}
-    drawn = sampler.sample_2(dialogues, excluded)
+    drawn = sampler.sample_batch(dialogues, excluded, 2)
     assert {r["dialogue_id"] for r in rows} <= set(drawn)
     assert not set(drawn) & set(sampler.sample(dialogues, excluded))
