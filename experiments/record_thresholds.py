@@ -11,9 +11,12 @@ default). Per candidate, the 13-label and six-way arg-max accuracy, the majority
 grateful arg-max; the rule's choice (or the one `--aggregation` names); then for it, per threshold of the grid,
 the share emitted and the accuracy of the emitted arg-max labels, the threshold rule's choice, and a 5-fold
 out-of-fold estimate of that rule. `--all` reads the first record gold file's select and test parts (the test
-part, read twice, is selection data since the ritual rule); no other gold file is read here.
+part, read twice, is selection data since the ritual rule). `--gate FILE ...` applies the out-of-sample threshold
+rule ("Record thresholds that hold out of sample") to every row of the files named (the selection files only).
 
     python experiments/record_thresholds.py [--rule ritual|length] [--all] [--aggregation NAME]
+    python experiments/record_thresholds.py --gate classifiers/annotations/emotion-record-labels.jsonl \
+        classifiers/annotations/emotion-record-labels-2.jsonl
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ GOLD = "emotion-record-labels.jsonl"
 MIN_EMITTED = 8  # per label: fewer record predictions than this say nothing about its precision (the rule)
 MIN_SHARE = 0.20  # a single threshold must emit at least this share of the select records (the rule)
 FOLDS, FOLD_SEED = 5, 0  # the out-of-fold estimate of the threshold rule (reported, not a gate)
+GATE_SEEDS = (0, 1, 2)  # the gate's fold seeds: each record held out once per seed (the out-of-sample rule)
 
 
 def _length(chars: np.ndarray, probs: np.ndarray) -> np.ndarray:  # noqa: ARG001 - one signature for all
@@ -139,6 +143,82 @@ def out_of_fold(scores: np.ndarray, gold: list[str], labels: list[str], turn_flo
     return emitted, chosen
 
 
+def out_of_fold_emissions(scores: np.ndarray, gold: list[str], labels: list[str], seed: int,
+                          choose=None) -> np.ndarray:  # noqa: ANN001 - a threshold chooser like threshold_rule
+    """Which records a threshold chooser (default `threshold_rule`), fitted on the other four fifths (folds by
+    `seed`), emits when each fifth is held out; a fold where it chooses none emits nothing."""
+    choose = choose or threshold_rule
+    fold = np.random.default_rng(seed).permutation(len(gold)) % FOLDS
+    gold_arr = np.array(gold)
+    emitted = np.zeros(len(gold), dtype=bool)
+    for k in range(FOLDS):
+        train, held = fold != k, fold == k
+        rule = choose(scores[train], gold_arr[train].tolist(), labels)
+        if rule is not None:
+            emitted[held] = ~withheld(scores[held], label_floors(rule, labels))
+    return emitted
+
+
+def gated_rule(scores: np.ndarray, gold: list[str], labels: list[str], report: list[str] | None = None
+               ) -> dict[str, float] | None:
+    """The out-of-sample rule: `threshold_rule`'s thresholds on all the records, kept only for the labels whose
+    held-out emissions (`threshold_rule` fitted on four fifths; FOLDS folds x GATE_SEEDS, pooled) number at least
+    MIN_EMITTED per seed and are right >= TARGET; the others never emitted; None when no label passes. `report`
+    gets one line per label that was emitted out of fold."""
+    top = scores.argmax(axis=1)
+    right = np.array(labels)[top] == np.array(gold)
+    emitted_n, right_n = np.zeros(len(labels), np.int64), np.zeros(len(labels), np.int64)
+    for seed in GATE_SEEDS:
+        em = out_of_fold_emissions(scores, gold, labels, seed)
+        emitted_n += np.bincount(top[em], minlength=len(labels))
+        right_n += np.bincount(top[em & right], minlength=len(labels))
+    passed = (emitted_n >= MIN_EMITTED * len(GATE_SEEDS)) & (right_n >= TARGET * np.maximum(emitted_n, 1))
+    for j in np.flatnonzero(emitted_n):
+        if report is not None:
+            report.append(f"  {labels[j]:<15} held out: {right_n[j]}/{emitted_n[j]} right "
+                          f"({right_n[j] / emitted_n[j]:.3f}) {'passes' if passed[j] else 'fails'}")
+    full = threshold_rule(scores, gold, labels)
+    if full is None:
+        return None
+    floors = label_floors(full, labels)
+    named = {lab: float(floors[j]) for j, lab in enumerate(labels) if passed[j] and np.isfinite(floors[j])}
+    return {DEFAULT: 1.0, **named} if named else None
+
+
+def gate_main(card, files: list[Path], data_root_: Path) -> int:  # noqa: ANN001 - a ModelCard
+    """The out-of-sample rule on every row of `files`, with the tag stage's own record scores."""
+    labels = list(label_set("emotion"))
+    gold: list[str] = []
+    parts = []
+    for f in files:
+        rec = tag_gold_records(card, f, data_root_, None, record_min_confidence={DEFAULT: 0.0})
+        gold += rec.gold
+        parts.append(rec.scores)
+        print(f"{f}: {len(rec.gold)} records")
+    scores = np.concatenate(parts)
+    right = np.array(labels)[scores.argmax(axis=1)] == np.array(gold)
+    counts = Counter(gold)
+    print(f"{len(gold)} records; arg-max accuracy {right.mean():.3f}; majority {counts.most_common(1)[0][0]} "
+          f"{counts.most_common(1)[0][1] / len(gold):.3f}")
+    print(f"R on all: {describe(threshold_rule(scores, gold, labels))}")
+    report: list[str] = []
+    rule = gated_rule(scores, gold, labels, report)
+    print(f"the gate ({FOLDS} folds x seeds {GATE_SEEDS}, pooled; >= {MIN_EMITTED * len(GATE_SEEDS)} held-out "
+          f"emissions right >= {TARGET}):")
+    print("\n".join(report) or "  no label emitted out of fold")
+    print(f"gated rule: {describe(rule) if rule is not None else 'none passes (no record_min_confidence)'}")
+    if rule is not None:
+        em = ~withheld(scores, label_floors(rule, labels))
+        print(f"in sample with it: {em.mean():.1%} emitted ({int(em.sum())}), right "
+              f"{right[em].mean() if em.any() else float('nan'):.3f}")
+    oof = out_of_fold_emissions(scores, gold, labels, FOLD_SEED, lambda s, g, lab: gated_rule(s, g, lab))
+    k = int(right[oof].sum())
+    low, high = wilson(k, int(oof.sum()))
+    print(f"the gated procedure out of fold (seed {FOLD_SEED}): {oof.mean():.1%} emitted ({int(oof.sum())}), right "
+          f"{right[oof].mean() if oof.any() else float('nan'):.3f} ({k}; Wilson 95 % {low:.3f}-{high:.3f})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=data_root())
@@ -146,10 +226,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="which aggregation rule: ritual (A1, B1-B3; the default) or length (A0-A2)")
     ap.add_argument("--all", action="store_true",
                     help="read both parts of the first record gold file (select and the twice-read test part)")
+    ap.add_argument("--gate", nargs="+", type=Path, metavar="GOLD_FILE",
+                    help="the out-of-sample threshold rule on every row of these record gold files (the tag "
+                         "stage's aggregation; no candidates)")
     ap.add_argument("--aggregation", choices=list(CANDIDATES),
                     help="the aggregation to apply the threshold rule to (default: the aggregation rule's choice)")
     args = ap.parse_args(argv)
     card = read_card(default_card("emotion"))
+    if args.gate:
+        return gate_main(card, args.gate, args.data_root.resolve())
     # score with no record thresholds: every record's arg-max is then visible (its scores do not depend on them)
     rec = tag_gold_records(card, gold_file(GOLD), args.data_root.resolve(), None if args.all else "select",
                            record_min_confidence={DEFAULT: 0.0})
