@@ -97,13 +97,15 @@ def test_problems_names_each_fault() -> None:
     assert "line 3: no dialogue 'smilechat-2'" in found
 
 
-# batch 2: a fresh sample, all `test`, labelled after GOLD's test part had been read twice
-GOLD_2 = Path("classifiers") / "annotations" / "emotion-record-labels-2.jsonl"
+# the later batches: fresh samples, all `test`, each labelled after the one before it had been read
+LATER = {2: Path("classifiers") / "annotations" / "emotion-record-labels-2.jsonl",
+         3: Path("classifiers") / "annotations" / "emotion-record-labels-3.jsonl"}
 
 
-def test_fresh_batch_holds_no_text_is_all_test_and_shares_no_dialogue(repo: Path) -> None:
-    assert not CJK.search((repo / GOLD_2).read_text(encoding="utf-8"))
-    rows = read_rows(repo / GOLD_2)
+@pytest.mark.parametrize("batch", sorted(LATER))
+def test_a_later_batch_holds_no_text_is_all_test_and_shares_no_dialogue(repo: Path, batch: int) -> None:
+    assert not CJK.search((repo / LATER[batch]).read_text(encoding="utf-8"))
+    rows = read_rows(repo / LATER[batch])
     assert len(rows) >= 100
     labels = set(label_set("emotion"))
     for r in rows:
@@ -111,19 +113,22 @@ def test_fresh_batch_holds_no_text_is_all_test_and_shares_no_dialogue(repo: Path
         assert r["label"] in labels and r["part"] == "test" and r["note"]
     ids = {r["dialogue_id"] for r in rows}
     assert len(ids) == len(rows)
-    assert not ids & {r["dialogue_id"] for r in read_rows(repo / GOLD)}
-    assert not ids & {r["dialogue_id"] for r in read_rows(repo / TURN_GOLD)}
+    others = [GOLD, TURN_GOLD, *(path for b, path in LATER.items() if b != batch)]
+    for other in others:
+        assert not ids & {r["dialogue_id"] for r in read_rows(repo / other)}, other
 
 
 @pytest.mark.data
-def test_fresh_batch_is_the_second_sample_and_resolves(repo: Path, shared_data: Path) -> None:
+@pytest.mark.parametrize("batch", sorted(LATER))
+def test_a_later_batch_is_its_sample_and_resolves(repo: Path, shared_data: Path, batch: int) -> None:
     from curate.annotations import SMILECHAT, load_dialogues
 
     sampler = _sampler(repo)
     dialogues = load_dialogues(shared_data, (SMILECHAT,))
-    rows = read_rows(repo / GOLD_2)
+    rows = read_rows(repo / LATER[batch])
     assert problems(rows, dialogues, set(label_set("emotion")), sampler.part_of_later) == []
     excluded = {r["dialogue_id"] for r in read_rows(repo / TURN_GOLD)}
-    drawn = sampler.sample_batch(dialogues, excluded, 2)
+    drawn = sampler.sample_batch(dialogues, excluded, batch)
     assert {r["dialogue_id"] for r in rows} <= set(drawn)
-    assert not set(drawn) & set(sampler.sample(dialogues, excluded))
+    for earlier in range(1, batch):
+        assert not set(drawn) & set(sampler.sample_batch(dialogues, excluded, earlier))
