@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from curate.job import JobError, ModelSpec, parse_job
-from curate.models.abstention import label_floors
 from curate.models.card import CardError, read_card
 from curate.schema import label_set
 
@@ -49,26 +48,28 @@ def test_a_job_takes_record_min_confidence_and_names_a_wrong_one(tmp_path: Path)
         parse_job({"inputs": inputs, "tags": {"emotion": {"record_min_confidence": "high"}}}, tmp_path)
 
 
-def _tag(repo: Path, **spec: object) -> list[dict]:
+def _tag(repo: Path, card: Path | None = None, **spec: object) -> list[dict]:
     from curate.stages.tag import Taggers, tag_batch
 
     from .test_tag_units import _dialogues
 
     cards = repo / "classifiers"
-    taggers = Taggers({"emotion": ModelSpec(str(cards / "emotion.yaml"), spoken=str(cards / "emotion-spoken.yaml"),
-                                            **spec)})
+    taggers = Taggers({"emotion": ModelSpec(str(card or cards / "emotion.yaml"),
+                                            spoken=str(cards / "emotion-spoken.yaml"), **spec)})
     return tag_batch(_dialogues(), taggers).to_pylist()
 
 
-def test_a_record_is_withheld_below_its_record_threshold_and_emitted_above(repo: Path) -> None:
+def test_a_record_is_withheld_below_its_record_threshold_and_emitted_above(repo: Path, tmp_path: Path) -> None:
     rec = _tag(repo, min_confidence=1.0, record_min_confidence={"default": 1.0})[0]  # the seeker dialogue
     top = label_set("emotion")[int(np.argmax(rec["emotion_scores"]))]
     conf = rec["emotion_confidence"]
     assert rec["emotion"] is None and all(t["emotion"] is None for t in rec["turns"])
-    # the job's min_confidence covers turns only: the card's record thresholds still decide the record
-    card_floor = label_floors(read_card(repo / "classifiers" / "emotion.yaml").record_min_confidence,
-                              label_set("emotion"))[label_set("emotion").index(top)]
-    assert _tag(repo, min_confidence=1.0)[0]["emotion"] == (top if conf >= card_floor else None)
+    # the job's min_confidence covers turns only: a card's record thresholds still decide the record
+    card = _card(repo, tmp_path, "records.yaml", record_min_confidence={"default": 0.0})
+    assert _tag(repo, card, min_confidence=1.0)[0]["emotion"] == top
+    # without them (the shipped card has none) the record follows min_confidence, here the job's
+    assert read_card(repo / "classifiers" / "emotion.yaml").record_min_confidence is None
+    assert _tag(repo, min_confidence=1.0)[0]["emotion"] is None
     below = _tag(repo, min_confidence=1.0, record_min_confidence={"default": 1.0, top: conf + 1e-3})[0]
     above = _tag(repo, min_confidence=1.0, record_min_confidence={"default": 1.0, top: conf - 1e-3})[0]
     assert below["emotion"] is None and above["emotion"] == top
