@@ -126,37 +126,24 @@ def threshold_rule(scores: np.ndarray, gold: list[str], labels: list[str]) -> fl
     return {DEFAULT: 1.0, **named} if named else None
 
 
-def out_of_fold(scores: np.ndarray, gold: list[str], labels: list[str], turn_floors: np.ndarray
-                ) -> tuple[np.ndarray, list[str]]:
-    """Which records the threshold rule emits when chosen on the other folds (FOLDS, by FOLD_SEED), and the rule
-    each fold chose; a fold whose rule chooses none keeps the turn thresholds (`turn_floors`)."""
-    fold = np.random.default_rng(FOLD_SEED).permutation(len(gold)) % FOLDS
+def out_of_fold(scores: np.ndarray, gold: list[str], labels: list[str], seed: int = FOLD_SEED, choose=None,  # noqa: ANN001
+                fallback: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """Which records a threshold chooser (default `threshold_rule`; a chooser like it), fitted on the other
+    FOLDS - 1 folds (by `seed`), emits when each fold is held out, and the rule each fold chose; a fold whose
+    chooser chooses none uses `fallback` floors (the card's turn thresholds), or emits nothing without them."""
+    choose = choose or threshold_rule
+    fold = np.random.default_rng(seed).permutation(len(gold)) % FOLDS
     emitted = np.zeros(len(gold), dtype=bool)
     chosen = []
     gold_arr = np.array(gold)
     for k in range(FOLDS):
         train, held = fold != k, fold == k
-        rule = threshold_rule(scores[train], gold_arr[train].tolist(), labels)
-        chosen.append(describe(rule) if rule is not None else "none")
-        floors = label_floors(rule, labels) if rule is not None else turn_floors
-        emitted[held] = ~withheld(scores[held], floors)
-    return emitted, chosen
-
-
-def out_of_fold_emissions(scores: np.ndarray, gold: list[str], labels: list[str], seed: int,
-                          choose=None) -> np.ndarray:  # noqa: ANN001 - a threshold chooser like threshold_rule
-    """Which records a threshold chooser (default `threshold_rule`), fitted on the other four fifths (folds by
-    `seed`), emits when each fifth is held out; a fold where it chooses none emits nothing."""
-    choose = choose or threshold_rule
-    fold = np.random.default_rng(seed).permutation(len(gold)) % FOLDS
-    gold_arr = np.array(gold)
-    emitted = np.zeros(len(gold), dtype=bool)
-    for k in range(FOLDS):
-        train, held = fold != k, fold == k
         rule = choose(scores[train], gold_arr[train].tolist(), labels)
-        if rule is not None:
-            emitted[held] = ~withheld(scores[held], label_floors(rule, labels))
-    return emitted
+        chosen.append(describe(rule) if rule is not None else "none")
+        floors = label_floors(rule, labels) if rule is not None else fallback
+        if floors is not None:
+            emitted[held] = ~withheld(scores[held], floors)
+    return emitted, chosen
 
 
 def gated_rule(scores: np.ndarray, gold: list[str], labels: list[str], report: list[str] | None = None
@@ -169,7 +156,7 @@ def gated_rule(scores: np.ndarray, gold: list[str], labels: list[str], report: l
     right = np.array(labels)[top] == np.array(gold)
     emitted_n, right_n = np.zeros(len(labels), np.int64), np.zeros(len(labels), np.int64)
     for seed in GATE_SEEDS:
-        em = out_of_fold_emissions(scores, gold, labels, seed)
+        em, _ = out_of_fold(scores, gold, labels, seed)
         emitted_n += np.bincount(top[em], minlength=len(labels))
         right_n += np.bincount(top[em & right], minlength=len(labels))
     passed = (emitted_n >= MIN_EMITTED * len(GATE_SEEDS)) & (right_n >= TARGET * np.maximum(emitted_n, 1))
@@ -211,7 +198,7 @@ def gate_main(card, files: list[Path], data_root_: Path) -> int:  # noqa: ANN001
         em = ~withheld(scores, label_floors(rule, labels))
         print(f"in sample with it: {em.mean():.1%} emitted ({int(em.sum())}), right "
               f"{right[em].mean() if em.any() else float('nan'):.3f}")
-    oof = out_of_fold_emissions(scores, gold, labels, FOLD_SEED, lambda s, g, lab: gated_rule(s, g, lab))
+    oof, _ = out_of_fold(scores, gold, labels, FOLD_SEED, gated_rule)
     k = int(right[oof].sum())
     low, high = wilson(k, int(oof.sum()))
     print(f"the gated procedure out of fold (seed {FOLD_SEED}): {oof.mean():.1%} emitted ({int(oof.sum())}), right "
@@ -284,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"in sample with it: {emitted.mean():.1%} emitted ({int(emitted.sum())}), right "
               f"{right[emitted].mean() if emitted.any() else float('nan'):.3f}, six-way "
               f"{right6[emitted].mean() if emitted.any() else float('nan'):.3f}")
-    oof, rules = out_of_fold(scores, rec.gold, labels, label_floors(card.min_confidence, labels))
+    oof, rules = out_of_fold(scores, rec.gold, labels, fallback=label_floors(card.min_confidence, labels))
     k = int(right[oof].sum())
     low, high = wilson(k, int(oof.sum()))
     print(f"{FOLDS}-fold out of fold (seed {FOLD_SEED}; rules per fold: {rules}): {oof.mean():.1%} emitted "

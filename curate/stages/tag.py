@@ -193,7 +193,8 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         if risk is not None:
             batch = _record_risk(batch, risk, taggers.risk_drop)
         use = seeker_units(unit_rows, seeker, batch.num_rows)
-        unit_rows, unit_register, unit_chars, unit_seeker = unit_rows[use], unit_register[use], unit_chars[use], seeker[use]
+        unit_rows, unit_register, unit_chars = unit_rows[use], unit_register[use], unit_chars[use]
+        unit_seeker = seeker[use]
         unit_scores = {task: scores[use] for task, scores in unit_scores.items()}
         batch = _set(batch, "turns", new_turns)
         batch = _set(batch, "speakers", speakers)
