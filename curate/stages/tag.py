@@ -34,7 +34,7 @@ first turn at that level and the span. With `risk.drop` a `high` record is rejec
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,9 +217,7 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
                 unit_scores[task] = np.concatenate([unit_scores.get(task, np.zeros((0, doc_scores.shape[1]))), doc_scores])
         unit_rows = np.concatenate([unit_rows, np.asarray(sent_rows, dtype=np.int64)])
         unit_register = np.concatenate([unit_register, np.full(len(sent_rows), WEB, dtype=np.int8)])
-        # the sentences are Python strings already: their lengths without building an Arrow array of them
-        sent_chars = np.fromiter(map(len, sent_texts), dtype=np.int64, count=len(sent_texts))
-        unit_chars = np.concatenate([unit_chars, sent_chars])
+        unit_chars = np.concatenate([unit_chars, _str_chars(sent_texts)])
         unit_seeker = np.concatenate([unit_seeker, np.zeros(len(sent_rows), dtype=bool)])
     length = unit_weights(unit_chars)
     weights = {task: length for task in unit_scores}
@@ -245,6 +243,12 @@ def seeker_units(unit_rows: np.ndarray, seeker: np.ndarray, n_rows: int) -> np.n
 def text_chars(texts: pa.Array) -> np.ndarray:
     """Each text's length in characters (0 for a null)."""
     return pc.utf8_length(texts).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _str_chars(texts: Sequence[str]) -> np.ndarray:
+    """`text_chars` of texts the tag stage holds as Python strings already (the kept turns, the web sentences):
+    the same code-point counts without an Arrow copy of the texts to measure them."""
+    return np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
 
 
 def unit_weights(chars: np.ndarray, emotion: np.ndarray | None = None) -> np.ndarray:
@@ -356,7 +360,7 @@ def _tag_turns(turns: pa.ListArray, kept: np.ndarray, taggers: Taggers
     speakers = _speakers(flat, parents, idx, texts, len(turns), taggers)
     return (new_turns, speakers, parents[idx], affect, _is(roles, SEEKER),
             np.where(spoken_turn, SPOKEN, WRITTEN).astype(np.int8),
-            text_chars(flat.field("text").take(pa.array(idx))), risk)
+            _str_chars(texts), risk)
 
 
 @dataclass
