@@ -78,11 +78,13 @@ def sample(dialogues: dict[str, list[dict]], excluded: set[str], n: int = N, see
 def sample_batch(dialogues: dict[str, list[dict]], excluded: set[str], batch: int) -> list[str]:
     """A batch's ids: the first batch's sample, or a later one's drawn with its own seed, leaving out `excluded`
     and every earlier batch's whole sample."""
-    if batch == 1:
-        return sample(dialogues, excluded)
-    earlier = set().union(*(sample_batch(dialogues, excluded, b) for b in range(1, batch)))
-    seed, n, _ = LATER[batch]
-    return sample(dialogues, excluded | earlier, n, seed)
+    drawn = sample(dialogues, excluded)
+    taken = set(drawn)
+    for later in range(2, batch + 1):
+        seed, n, _ = LATER[later]
+        drawn = sample(dialogues, excluded | taken, n, seed)
+        taken.update(drawn)
+    return drawn
 
 
 def _cut(text: str, head: int, tail: int) -> str:
