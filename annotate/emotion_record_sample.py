@@ -21,7 +21,8 @@ then index that list instead of the sample, and `--gold` names the second file.
 after the first file's test part had been read twice, it leaves out the first sample and the turn gold, and is
 labelled without any model output so that the record-level figures have an untouched part again. `--batch 3`
 (`emotion-record-labels-3.jsonl`) is a third, drawn the same way after batch 2 had been read once; it leaves out
-both earlier samples.
+both earlier samples. `--batch 4` (`emotion-record-labels-4.jsonl`) is a fourth, drawn the same way after batch 3
+had been read once and the record calibration rule written (experiments/README.md); it leaves out all three.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ N = 240
 GOLD = "emotion-record-labels.jsonl"
 # the later batches, fresh samples that are all `test` (see the module docstring): batch -> seed, size, file
 LATER = {2: ("curate-emotion-record-labels-v2", 160, "emotion-record-labels-2.jsonl"),
-         3: ("curate-emotion-record-labels-v3", 160, "emotion-record-labels-3.jsonl")}
+         3: ("curate-emotion-record-labels-v3", 160, "emotion-record-labels-3.jsonl"),
+         4: ("curate-emotion-record-labels-v4", 160, "emotion-record-labels-4.jsonl")}
 TURN_GOLD = "emotion-hand-labels.jsonl"  # its dialogues are left out of the sample
 # characters shown of a seeker turn (head and tail; the middle of a longer one is cut) and of a counsellor's
 HEAD, TAIL, COUNSELLOR = 200, 50, 30
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     """The command line."""
     ap = gold_parser(__doc__ or "", GOLD, count=20)
     ap.add_argument("--ids", type=Path, default=None, help="show / record these dialogue ids (one a line) instead")
-    ap.add_argument("--batch", type=int, choices=(1, *LATER), default=1, help="2, 3: the fresh all-test samples")
+    ap.add_argument("--batch", type=int, choices=(1, *LATER), default=1, help="2, 3, 4: the fresh all-test samples")
     args = ap.parse_args(argv)
     part = part_of if args.batch == 1 else part_of_later
     # may not exist yet: the first `record` makes it
