@@ -99,7 +99,8 @@ def test_problems_names_each_fault() -> None:
 
 # the later batches: fresh samples, all `test`, each labelled after the one before it had been read
 LATER = {2: Path("classifiers") / "annotations" / "emotion-record-labels-2.jsonl",
-         3: Path("classifiers") / "annotations" / "emotion-record-labels-3.jsonl"}
+         3: Path("classifiers") / "annotations" / "emotion-record-labels-3.jsonl",
+         4: Path("classifiers") / "annotations" / "emotion-record-labels-4.jsonl"}
 
 
 @pytest.mark.parametrize("batch", sorted(LATER))
