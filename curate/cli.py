@@ -382,6 +382,8 @@ def list_(what: str) -> None:
             conf = f" min_confidence={describe(c.min_confidence)}" if c.min_confidence else ""
             if c.record_min_confidence is not None:  # the record-level tag's own thresholds
                 conf += f" record_min_confidence={describe(c.record_min_confidence)}"
+            if c.record_bias:  # help-seekers' records are corrected for label shift
+                conf += " record_bias=" + ",".join(f"{lab}{v:+.1f}" for lab, v in c.record_bias.items())
             click.echo(f"{state} {c.task:14s} {c.version_tag:48s} {c.backend:9s} valid acc={valid.get('accuracy', '?')} "
                        f"(majority {base}) macro-F1={valid.get('macro_f1', '?')}{conf}  {path.name}")
             if not c.default_on:

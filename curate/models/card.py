@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from curate.models.abstention import CONFIDENCE_KEYS, check_min_confidence
+from curate.models.label_shift import bias_vector
 
 BACKENDS = ("fasttext", "transformers", "lexicon", "linear")  # linear: curate.models.dialogue_quality
 
@@ -45,6 +46,9 @@ class ModelCard:
     # the same for the record-level tag (the weighted mean over a record's units: flatter than one
     # unit's scores, so it may need other thresholds); absent: the record-level tag uses `min_confidence`
     record_min_confidence: float | dict[str, float] | None = None
+    # a help-seeker record's emotion scores q become softmax(log q + b), b per label (curate/models/label_shift.py):
+    # the turn model's label priors are not a help-seeker's; absent: no correction
+    record_bias: dict[str, float] | None = None
     # how probabilities become a label beyond arg-max, where a task needs it (risk: per-level thresholds and
     # the cue lexicon that can raise a turn to `high`; see curate/models/risk_decision.py)
     decision: dict[str, Any] = field(default_factory=dict)
@@ -115,6 +119,13 @@ def read_card(path: str | Path) -> ModelCard:
                 doc[key] = check_min_confidence(doc[key], doc["labels"], key)
             except ValueError as e:
                 raise CardError(f"{path}: {e}") from None
+    if doc.get("record_bias") is not None:
+        try:
+            if not isinstance(doc["record_bias"], dict):
+                raise ValueError("record_bias must map labels to numbers")
+            bias_vector(doc["record_bias"], doc["labels"])
+        except (TypeError, ValueError) as e:
+            raise CardError(f"{path}: {e}") from None
     return ModelCard(**doc, path=path)
 
 

@@ -144,6 +144,7 @@ def train_task(task: str, *, config: str | Path | None = None, data_root: str | 
         features=feats, threshold=doc.get("threshold"), label_values={str(k): str(v) for k, v in (doc.get("label_values") or {}).items()},
         label_maps={str(k): {str(a): str(b) for a, b in v.items()} for k, v in (doc.get("label_maps") or {}).items()},
         min_confidence=doc.get("min_confidence"), record_min_confidence=doc.get("record_min_confidence"),
+        record_bias={str(k): float(v) for k, v in doc["record_bias"].items()} if doc.get("record_bias") else None,
         decision=dict(doc.get("decision") or {}), default_on=bool(doc.get("default_on", True)),
         off_reason=str(doc.get("off_reason", "")).strip(),
         description=str(doc.get("description", "")).strip(), sha256=file_sha256(model_path), path=out / f"{stem}.yaml")

@@ -23,7 +23,9 @@ counselling dialogue are ritual in the emotion-writing guide (§5.2) and count o
 model doubts them. That discount was chosen and measured on help-seekers' dialogues only, so other units (turns
 of dialogues without a seeker, web sentences) and `sentiment` (the mean over the same units) weigh by length
 alone. Chosen on the record gold: experiments/README.md, "The record's aggregation over its units" and "Record
-aggregation that treats thanks as ritual".
+aggregation that treats thanks as ritual". Where the written card has a `record_bias`, a help-seeker record's
+emotion scores q then become softmax(log q + b) (`curate.models.label_shift`): the turn model's label priors are
+not a help-seeker's ("A record-level label-shift correction for help-seekers"); other records are not corrected.
 Crisis risk (the job's `risk:` option) is read on seeker turns only: each gets a level, its confidence and
 the evidence span that the risk card's `decision` gives (`curate.models.risk_decision`: the tagger and its
 cue lexicon); the record's `risk` is the highest level over its seeker turns and `risk_evidence` names the
@@ -47,6 +49,7 @@ from curate.models import SEEKER_TASKS, SPEAKER_TASKS, TURN_TASKS
 from curate.models.abstention import label_floors, withheld
 from curate.models.classifier import Classifier, load_classifier
 from curate.models.features import FeatureCache
+from curate.models.label_shift import apply_log_bias, bias_vector
 from curate.models.risk_decision import LEVELS as RISK_LEVELS
 from curate.models.risk_decision import Decision, assess
 from curate.schema import arrow_schema, label_map, label_set
@@ -96,6 +99,9 @@ class Taggers:
             if missing:
                 raise ValueError(f"{model.card.path}: the {task} model lacks label(s) {sorted(missing)}")
             self.label_order[id(model)] = [model.labels.index(lab) for lab in order]
+        # a help-seeker record's label-shift correction, per task whose written card has one (label-set order)
+        self.record_bias = {task: bias_vector(model.card.record_bias, label_set(_label_set_of(task)))
+                            for task, model in self.models.items() if model.card.record_bias}
         self.risk = Decision.of(self.models[RISK].card.decision) if RISK in self.models else None
         self.risk_drop = bool(specs[RISK].drop) if RISK in specs else False
 
@@ -223,7 +229,7 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
     weights = {task: length for task in unit_scores}
     if "emotion" in unit_scores and unit_seeker.any():  # the ritual discount: help-seekers' turns only
         weights["emotion"] = np.where(unit_seeker, unit_weights(unit_chars, unit_scores["emotion"]), length)
-    return _record_affect(batch, unit_rows, unit_scores, unit_register, weights, taggers)
+    return _record_affect(batch, unit_rows, unit_scores, unit_register, weights, unit_seeker, taggers)
 
 
 def sentence_units(text: str | None) -> list[str]:
@@ -485,17 +491,23 @@ def _speakers(flat: pa.StructArray, parents: np.ndarray, idx: np.ndarray, texts:
 
 
 def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str, np.ndarray],
-                   unit_register: np.ndarray, weights: dict[str, np.ndarray], taggers: Taggers) -> pa.Table:
+                   unit_register: np.ndarray, weights: dict[str, np.ndarray], unit_seeker: np.ndarray,
+                   taggers: Taggers) -> pa.Table:
     """Record-level emotion / sentiment: the mean of the units' probabilities weighted by the task's `weights`
-    (`record_scores`), then the top label (null below the record-level thresholds of the model that read them: a
-    register's own where every unit is of that register, else the written one's) and its probability."""
+    (`record_scores`), corrected by the written card's `record_bias` where the units are a help-seeker's, then
+    the top label (null below the record-level thresholds of the model that read them: a register's own where
+    every unit is of that register, else the written one's) and its probability."""
     n = batch.num_rows
     low, high = np.full(n, WEB, dtype=np.int8), np.full(n, WRITTEN, dtype=np.int8)
     np.minimum.at(low, unit_rows, unit_register)
     np.maximum.at(high, unit_rows, unit_register)
+    seeker_rows = np.bincount(unit_rows[unit_seeker], minlength=n) > 0 if len(unit_rows) else np.zeros(n, bool)
     for task, scores in unit_scores.items():
         labels = label_set(task)
         rows, mean = record_scores(unit_rows, scores, weights[task], n)
+        if task in taggers.record_bias and seeker_rows[rows].any():
+            shift = seeker_rows[rows]
+            mean[shift] = apply_log_bias(mean[shift], taggers.record_bias[task])
         register = np.where(low[rows] == high[rows], low[rows], WRITTEN)
         floors = taggers.floor(task, register, record=True)
         batch = _set(batch, task, _scatter(top_labels(labels, mean, floors), rows, n))

@@ -67,9 +67,11 @@ def test_a_record_is_withheld_below_its_record_threshold_and_emitted_above(repo:
     # the job's min_confidence covers turns only: a card's record thresholds still decide the record
     card = _card(repo, tmp_path, "records.yaml", record_min_confidence={"default": 0.0})
     assert _tag(repo, card, min_confidence=1.0)[0]["emotion"] == top
-    # without them (the shipped card has none) the record follows min_confidence, here the job's
-    assert read_card(repo / "classifiers" / "emotion.yaml").record_min_confidence is None
-    assert _tag(repo, min_confidence=1.0)[0]["emotion"] is None
+    # without them the record follows min_confidence, here the job's
+    plain = _card(repo, tmp_path, "plain.yaml", record_min_confidence=None)
+    assert read_card(plain).record_min_confidence is None
+    assert _tag(repo, plain, min_confidence=1.0)[0]["emotion"] is None
+    assert _tag(repo, plain, min_confidence=0.0)[0]["emotion"] == top
     below = _tag(repo, min_confidence=1.0, record_min_confidence={"default": 1.0, top: conf + 1e-3})[0]
     above = _tag(repo, min_confidence=1.0, record_min_confidence={"default": 1.0, top: conf - 1e-3})[0]
     assert below["emotion"] is None and above["emotion"] == top

@@ -1,6 +1,7 @@
 """A record's affect is the weighted mean of its units, each weighing its length and, for a help-seeker's turn,
 times 1 - its positive-class mass: a long distressed opening outweighs short thanks, and effusive thanks too
-(guide §5.2: ritual). Other units and sentiment weigh by length alone."""
+(guide §5.2: ritual). Other units and sentiment weigh by length alone. A help-seeker record's emotion is then
+corrected by the card's `record_bias` (label shift); other records are not."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from curate.models.card import read_card
+from curate.models.label_shift import apply_log_bias, bias_vector
 from curate.schema import label_set
 from curate.stages.tag import RITUAL_FLOOR, record_scores, unit_weights
 
@@ -62,13 +65,22 @@ def _tag(repo: Path, turns: list[tuple[str, str]]) -> dict:
     return tag_batch(batch, Taggers({"emotion": ModelSpec(str(repo / "classifiers" / "emotion.yaml"))})).to_pylist()[0]
 
 
+def _seeker_correction(repo: Path, mean: np.ndarray) -> np.ndarray:
+    """A help-seeker record's scores from its weighted mean: the shipped card's label-shift correction."""
+    bias = read_card(repo / "classifiers" / "emotion.yaml").record_bias
+    assert bias, "the shipped emotion card corrects help-seekers' records"
+    return apply_log_bias(mean[None, :], bias_vector(bias, label_set("emotion")))[0]
+
+
 def test_a_long_distressed_opening_outweighs_two_short_thanks(repo: Path) -> None:
     rec = _tag(repo, TURNS)
     labels = label_set("emotion")
     seeker = [t for t in rec["turns"] if t["role"] == "seeker"]
     turn_scores = np.array([t["emotion_scores"] for t in seeker])
     weights = unit_weights(np.array([len(t["text"]) for t in seeker]), turn_scores)
-    np.testing.assert_allclose(rec["emotion_scores"], weights @ turn_scores / weights.sum(), atol=1e-6)
+    mean = weights @ turn_scores / weights.sum()
+    np.testing.assert_allclose(rec["emotion_scores"], _seeker_correction(repo, mean), atol=1e-6)
+    assert not np.allclose(rec["emotion_scores"], mean, atol=1e-4)  # the correction moved them
     opening = labels[int(turn_scores[0].argmax())]
     # the thanks would win a plain mean; weighted, the record follows the opening
     assert labels[int(turn_scores.mean(axis=0).argmax())] == "grateful" != opening
@@ -90,7 +102,8 @@ def test_effusive_thanks_longer_than_the_opening_do_not_outweigh_the_distress(re
 
 
 def test_the_ritual_discount_is_for_help_seekers_turns_only(repo: Path) -> None:
-    # the same turns spoken by a TV show's speakers (role `other`: no seeker): every turn is a unit, by length
+    # the same turns spoken by a TV show's speakers (role `other`: no seeker): every turn is a unit, by length,
+    # and the record is not corrected for a help-seeker's label priors
     rec = _tag(repo, [("other", t) for _, t in EFFUSIVE])
     turn_scores = np.array([t["emotion_scores"] for t in rec["turns"]])
     length = unit_weights(np.array([len(t) for _, t in EFFUSIVE]))
