@@ -23,6 +23,10 @@ labelled without any model output so that the record-level figures have an untou
 (`emotion-record-labels-3.jsonl`) is a third, drawn the same way after batch 2 had been read once; it leaves out
 both earlier samples. `--batch 4` (`emotion-record-labels-4.jsonl`) is a fourth, drawn the same way after batch 3
 had been read once and the record calibration rule written (experiments/README.md); it leaves out all three.
+
+`--source emollm` samples EmoLLM's dialogues instead (`emotion-record-labels-emollm.jsonl`, its own seed, every
+row `test`): no emotion model or correction was fitted on EmoLLM, so it measures the record tag on help-seekers'
+dialogues of another corpus.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from curate.annotations import (
+    EMOLLM,
     SEEKER_ROLES,
     SMILECHAT,
     append_rows,
@@ -55,6 +60,8 @@ GOLD = "emotion-record-labels.jsonl"
 LATER = {2: ("curate-emotion-record-labels-v2", 160, "emotion-record-labels-2.jsonl"),
          3: ("curate-emotion-record-labels-v3", 160, "emotion-record-labels-3.jsonl"),
          4: ("curate-emotion-record-labels-v4", 160, "emotion-record-labels-4.jsonl")}
+# the sample from another corpus (`--source emollm`): seed, size, file
+EMOLLM_SAMPLE = ("curate-emotion-record-labels-emollm-v1", 120, "emotion-record-labels-emollm.jsonl")
 TURN_GOLD = "emotion-hand-labels.jsonl"  # its dialogues are left out of the sample
 # characters shown of a seeker turn (head and tail; the middle of a longer one is cut) and of a counsellor's
 HEAD, TAIL, COUNSELLOR = 200, 50, 30
@@ -140,20 +147,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = gold_parser(__doc__ or "", GOLD, count=20)
     ap.add_argument("--ids", type=Path, default=None, help="show / record these dialogue ids (one a line) instead")
     ap.add_argument("--batch", type=int, choices=(1, *LATER), default=1, help="2, 3, 4: the fresh all-test samples")
+    ap.add_argument("--source", choices=("smilechat", "emollm"), default="smilechat",
+                    help="emollm: the all-test sample of EmoLLM's dialogues (no --batch)")
     args = ap.parse_args(argv)
-    part = part_of if args.batch == 1 else part_of_later
+    emollm = args.source == "emollm"
+    part = part_of if args.batch == 1 and not emollm else part_of_later
     # may not exist yet: the first `record` makes it
-    gold = args.gold or gold_file(TURN_GOLD).with_name(GOLD if args.batch == 1 else LATER[args.batch][2])
+    name = EMOLLM_SAMPLE[2] if emollm else GOLD if args.batch == 1 else LATER[args.batch][2]
+    gold = args.gold or gold_file(TURN_GOLD).with_name(name)
     if args.command == "stats":
         stats(read_rows(gold))
         return 0
-    dialogues = load_dialogues(Path(args.data_root), (SMILECHAT,))
+    dialogues = load_dialogues(Path(args.data_root), (EMOLLM,) if emollm else (SMILECHAT,))
     if args.command == "check":
         found = problems(read_rows(gold), dialogues, set(label_set("emotion")), part)
         print("\n".join(found) or f"{gold}: {len(read_rows(gold))} lines, all resolve and match")
         return 1 if found else 0
-    excluded = {r["dialogue_id"] for r in read_rows(gold_file(TURN_GOLD))}
-    refs = sample_batch(dialogues, excluded, args.batch)
+    if emollm:
+        refs = sample(dialogues, set(), EMOLLM_SAMPLE[1], EMOLLM_SAMPLE[0])
+    else:
+        excluded = {r["dialogue_id"] for r in read_rows(gold_file(TURN_GOLD))}
+        refs = sample_batch(dialogues, excluded, args.batch)
     if args.ids:  # a second reader's list: only sampled ids, so the second file stays a subset of the first's sample
         wanted = args.ids.read_text(encoding="utf-8").split()
         if unknown := set(wanted) - set(refs):

@@ -1,7 +1,7 @@
 """`curate eval emotion` on whole-dialogue labels (`classifiers/annotations/emotion-record-labels.jsonl`).
 
-The labelled SMILECHAT dialogues are read by the pipeline's own reader (the roles of the shipped jobs: client →
-seeker, counselor → supporter), go through the per_record stages a run applies, then through the tag stage with
+The labelled SMILECHAT or EmoLLM dialogues are read by the pipeline's own reader (the roles of the shipped jobs:
+client → seeker, counselor → supporter; EmoLLM's input → seeker, output → supporter), go through the per_record stages a run applies, then through the tag stage with
 the card under test; the record's `emotion_scores` (its seeker turns' probabilities, combined by the tag stage:
 `curate.stages.tag.record_scores`) and `emotion` (its top label, withheld below the record-level thresholds) are
 compared with the gold label. A per_record rule that would reject a dialogue does not stop it being tagged here:
@@ -20,14 +20,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.annotations import SMILECHAT
+from curate.annotations import EMOLLM, SMILECHAT
 from curate.models.card import ModelCard
-from curate.record_gold import read_gold_records
+from curate.record_gold import read_gold_records, sources_of
 from curate.schema import arrow_schema, label_set
 
 # the job input a run of SMILECHAT uses (jobs/esc-dialogues.yaml, jobs/shared-sample.yaml)
 SMILECHAT_INPUT = {"name": "smilechat", "kind": "dialogue", "id_field": "id",
                    "dialogue": {"style": "turns", "roles": {"client": "seeker", "counselor": "supporter"}}}
+EMOLLM_INPUT = {"name": "emollm", "kind": "dialogue", "dialogue": {"style": "xtuner"}}  # jobs/esc-dialogues.yaml
+INPUTS = {SMILECHAT: SMILECHAT_INPUT, EMOLLM: EMOLLM_INPUT}
 Z95 = 1.959964  # two-sided 95 % normal quantile, for the Wilson interval
 
 
@@ -62,26 +64,35 @@ def tag_gold_records(card: ModelCard, gold_path: Path, data_root: Path, part: st
         tags["record_min_confidence"] = record_min_confidence
     with tempfile.TemporaryDirectory(prefix="curate-record-eval-") as tmp:
         job = parse_job({"name": "record-eval", "output": str(Path(tmp) / "out"), "scores": False,
-                         "inputs": [{**SMILECHAT_INPUT, "path": str(data_root / SMILECHAT)}],
+                         "inputs": [{**INPUTS[src], "path": str(data_root / src)}
+                                    for src in sources_of(g.dialogue_id for g in gold)],
                          "tags": {task: tags}}, Path(tmp))
     settings = settings_of(job)
-    spec = job.inputs[0]
-    tables = [t.filter(pc.is_in(t.column("id"), value_set=wanted))
-              for path in spec.files
+    tables = [_gold_ids(t, spec.name) for spec in job.inputs for path in spec.files
               for t in read_file(path, spec, rel_name=Path(path).name, max_record_bytes=job.max_record_bytes,
                                  chunk_rows=5000)]
-    table = per_record(pa.concat_tables(tables), settings)
+    tables = [t.filter(pc.is_in(t.column("id"), value_set=wanted)) for t in tables]
+    table = per_record(pa.concat_tables(tables, promote_options="permissive"), settings)
     table = table.set_column(table.schema.get_field_index("drop_reason"), "drop_reason",
                              pa.nulls(table.num_rows, pa.string()))
     tagged = Taggers(job.tags)(table)
     index = {i: k for k, i in enumerate(tagged.column("id").to_pylist())}
     missing = [g.dialogue_id for g in gold if g.dialogue_id not in index]
     if missing:
-        raise ValueError(f"{gold_path}: dialogues not read from {data_root / SMILECHAT}: {missing[:5]}")
+        raise ValueError(f"{gold_path}: dialogues not read from {[str(s.path) for s in job.inputs]}: {missing[:5]}")
     rows = pa.array([index[g.dialogue_id] for g in gold], type=pa.int64())
     scores = np.array(tagged.column(f"{task}_scores").take(rows).to_pylist(), dtype=np.float64)
     return TaggedRecords([g.label for g in gold], scores.reshape(len(gold), len(label_set(task))),
                          tagged.column(task).take(rows).to_pylist(), tagged.take(rows))
+
+
+def _gold_ids(table: pa.Table, source: str) -> pa.Table:
+    """Records named as the gold files name them: SMILECHAT's own ids; `emollm-I` for EmoLLM's record at
+    position I (its `source_line`), as `curate.annotations.load_emollm` and evals/dialogue_quality.py do."""
+    if source != EMOLLM_INPUT["name"]:
+        return table
+    ids = pa.array([f"emollm-{i}" for i in table.column("source_line").to_pylist()], type=pa.string())
+    return table.set_column(table.schema.get_field_index("id"), "id", ids)
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:

@@ -132,3 +132,24 @@ def test_wilson_interval() -> None:
     low, high = wilson(36, 51)
     assert 0.56 < low < 0.58 and 0.81 < high < 0.83
     assert wilson(0, 0) == (0.0, 0.0)
+
+
+def test_eval_reads_emollm_dialogues_by_their_position_and_smilechat_ones_in_one_file(
+        repo: Path, fixture_data: Path, tmp_path: Path) -> None:
+    from curate.annotations import EMOLLM, SMILECHAT, load_dialogues, seeker_sha12
+    from curate.models.record_eval import tag_gold_records
+
+    smile = load_dialogues(fixture_data, (SMILECHAT,))
+    emollm = load_dialogues(fixture_data, (EMOLLM,))
+    picked = [("emollm-3", emollm), (next(iter(smile)), smile), ("emollm-0", emollm)]
+    gold = tmp_path / "records.jsonl"
+    gold.write_text("".join(json.dumps({"dialogue_id": d, "sha1": seeker_sha12(src[d]), "label": "worried",
+                                        "part": "test", "note": "hand-made for a test"}) + "\n"
+                            for d, src in picked), encoding="utf-8")
+    tagged = tag_gold_records(read_card(repo / "classifiers" / "emotion.yaml"), gold, fixture_data)
+    assert tagged.scores.shape == (3, len(label_set("emotion")))
+    assert tagged.tagged is not None
+    # each gold row is its own dialogue: the seeker turns the tag stage read are the gold dialogue's
+    for (did, src), turns in zip(picked, tagged.tagged.column("turns").to_pylist(), strict=True):
+        seeker = [t["text"] for t in turns if t["role"] == "seeker"]
+        assert seeker == [t["content"].strip() for t in src[did] if t["role"] in ("client", "input")], did
