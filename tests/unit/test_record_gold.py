@@ -133,3 +133,28 @@ def test_a_later_batch_is_its_sample_and_resolves(repo: Path, shared_data: Path,
     assert {r["dialogue_id"] for r in rows} <= set(drawn)
     for earlier in range(1, batch):
         assert not set(drawn) & set(sampler.sample_batch(dialogues, excluded, earlier))
+
+
+EMOLLM_GOLD = Path("classifiers") / "annotations" / "emotion-record-labels-emollm.jsonl"
+
+
+def test_the_emollm_sample_holds_no_text_and_is_all_test(repo: Path) -> None:
+    assert not CJK.search((repo / EMOLLM_GOLD).read_text(encoding="utf-8"))
+    rows = read_rows(repo / EMOLLM_GOLD)
+    assert len(rows) >= 100 and len({r["dialogue_id"] for r in rows}) == len(rows)
+    labels = set(label_set("emotion"))
+    for r in rows:
+        assert set(r) == {"dialogue_id", "sha1", "label", "part", "note"}, r["dialogue_id"]
+        assert r["dialogue_id"].startswith("emollm-") and r["label"] in labels and r["part"] == "test" and r["note"]
+
+
+@pytest.mark.data
+def test_the_emollm_sample_is_its_sample_and_resolves(repo: Path, shared_data: Path) -> None:
+    from curate.annotations import EMOLLM, load_dialogues
+
+    sampler = _sampler(repo)
+    dialogues = load_dialogues(shared_data, (EMOLLM,))
+    rows = read_rows(repo / EMOLLM_GOLD)
+    assert problems(rows, dialogues, set(label_set("emotion")), sampler.part_of_later) == []
+    seed, n, _ = sampler.EMOLLM_SAMPLE
+    assert [r["dialogue_id"] for r in rows] == sampler.sample(dialogues, set(), n, seed)[:len(rows)]
