@@ -26,7 +26,8 @@ had been read once and the record calibration rule written (experiments/README.m
 
 `--source emollm` samples EmoLLM's dialogues instead (`emotion-record-labels-emollm.jsonl`, its own seed, every
 row `test`): no emotion model or correction was fitted on EmoLLM, so it measures the record tag on help-seekers'
-dialogues of another corpus.
+dialogues of another corpus. `--source emollm --batch 2` is a second such sample, leaving out the first, and
+`--batch 5` a fifth SMILECHAT one; both drawn after batch 4 and the first EmoLLM sample had been read once.
 """
 
 from __future__ import annotations
@@ -59,9 +60,11 @@ GOLD = "emotion-record-labels.jsonl"
 # the later batches, fresh samples that are all `test` (see the module docstring): batch -> seed, size, file
 LATER = {2: ("curate-emotion-record-labels-v2", 160, "emotion-record-labels-2.jsonl"),
          3: ("curate-emotion-record-labels-v3", 160, "emotion-record-labels-3.jsonl"),
-         4: ("curate-emotion-record-labels-v4", 160, "emotion-record-labels-4.jsonl")}
-# the sample from another corpus (`--source emollm`): seed, size, file
-EMOLLM_SAMPLE = ("curate-emotion-record-labels-emollm-v1", 120, "emotion-record-labels-emollm.jsonl")
+         4: ("curate-emotion-record-labels-v4", 160, "emotion-record-labels-4.jsonl"),
+         5: ("curate-emotion-record-labels-v5", 160, "emotion-record-labels-5.jsonl")}
+# the samples from another corpus (`--source emollm [--batch 2]`): batch -> seed, size, file
+EMOLLM_SAMPLES = {1: ("curate-emotion-record-labels-emollm-v1", 120, "emotion-record-labels-emollm.jsonl"),
+                  2: ("curate-emotion-record-labels-emollm-v2", 120, "emotion-record-labels-emollm-2.jsonl")}
 TURN_GOLD = "emotion-hand-labels.jsonl"  # its dialogues are left out of the sample
 # characters shown of a seeker turn (head and tail; the middle of a longer one is cut) and of a counsellor's
 HEAD, TAIL, COUNSELLOR = 200, 50, 30
@@ -92,6 +95,16 @@ def sample_batch(dialogues: dict[str, list[dict]], excluded: set[str], batch: in
     for later in range(2, batch + 1):
         seed, n, _ = LATER[later]
         drawn = sample(dialogues, excluded | taken, n, seed)
+        taken.update(drawn)
+    return drawn
+
+
+def emollm_batch(dialogues: dict[str, list[dict]], batch: int) -> list[str]:
+    """An EmoLLM sample's ids, each batch leaving out every earlier one."""
+    taken: set[str] = set()
+    for b in range(1, batch + 1):
+        seed, n, _ = EMOLLM_SAMPLES[b]
+        drawn = sample(dialogues, taken, n, seed)
         taken.update(drawn)
     return drawn
 
@@ -146,14 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     """The command line."""
     ap = gold_parser(__doc__ or "", GOLD, count=20)
     ap.add_argument("--ids", type=Path, default=None, help="show / record these dialogue ids (one a line) instead")
-    ap.add_argument("--batch", type=int, choices=(1, *LATER), default=1, help="2, 3, 4: the fresh all-test samples")
+    ap.add_argument("--batch", type=int, choices=(1, *LATER), default=1,
+                    help="2-5: the fresh all-test SMILECHAT samples; with --source emollm, 1 or 2")
     ap.add_argument("--source", choices=("smilechat", "emollm"), default="smilechat",
-                    help="emollm: the all-test sample of EmoLLM's dialogues (no --batch)")
+                    help="emollm: the all-test samples of EmoLLM's dialogues")
     args = ap.parse_args(argv)
     emollm = args.source == "emollm"
     part = part_of if args.batch == 1 and not emollm else part_of_later
     # may not exist yet: the first `record` makes it
-    name = EMOLLM_SAMPLE[2] if emollm else GOLD if args.batch == 1 else LATER[args.batch][2]
+    if emollm and args.batch not in EMOLLM_SAMPLES:
+        raise SystemExit(f"--source emollm has batches {sorted(EMOLLM_SAMPLES)}")
+    name = EMOLLM_SAMPLES[args.batch][2] if emollm else GOLD if args.batch == 1 else LATER[args.batch][2]
     gold = args.gold or gold_file(TURN_GOLD).with_name(name)
     if args.command == "stats":
         stats(read_rows(gold))
@@ -164,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(found) or f"{gold}: {len(read_rows(gold))} lines, all resolve and match")
         return 1 if found else 0
     if emollm:
-        refs = sample(dialogues, set(), EMOLLM_SAMPLE[1], EMOLLM_SAMPLE[0])
+        refs = emollm_batch(dialogues, args.batch)
     else:
         excluded = {r["dialogue_id"] for r in read_rows(gold_file(TURN_GOLD))}
         refs = sample_batch(dialogues, excluded, args.batch)

@@ -156,5 +156,5 @@ def test_the_emollm_sample_is_its_sample_and_resolves(repo: Path, shared_data: P
     dialogues = load_dialogues(shared_data, (EMOLLM,))
     rows = read_rows(repo / EMOLLM_GOLD)
     assert problems(rows, dialogues, set(label_set("emotion")), sampler.part_of_later) == []
-    seed, n, _ = sampler.EMOLLM_SAMPLE
-    assert [r["dialogue_id"] for r in rows] == sampler.sample(dialogues, set(), n, seed)[:len(rows)]
+    assert [r["dialogue_id"] for r in rows] == sampler.emollm_batch(dialogues, 1)[:len(rows)]
+    assert not set(sampler.emollm_batch(dialogues, 2)) & set(sampler.emollm_batch(dialogues, 1))
