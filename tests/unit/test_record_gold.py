@@ -100,7 +100,8 @@ def test_problems_names_each_fault() -> None:
 # the later batches: fresh samples, all `test`, each labelled after the one before it had been read
 LATER = {2: Path("classifiers") / "annotations" / "emotion-record-labels-2.jsonl",
          3: Path("classifiers") / "annotations" / "emotion-record-labels-3.jsonl",
-         4: Path("classifiers") / "annotations" / "emotion-record-labels-4.jsonl"}
+         4: Path("classifiers") / "annotations" / "emotion-record-labels-4.jsonl",
+         5: Path("classifiers") / "annotations" / "emotion-record-labels-5.jsonl"}
 
 
 @pytest.mark.parametrize("batch", sorted(LATER))
@@ -135,26 +136,31 @@ def test_a_later_batch_is_its_sample_and_resolves(repo: Path, shared_data: Path,
         assert not set(drawn) & set(sampler.sample_batch(dialogues, excluded, earlier))
 
 
-EMOLLM_GOLD = Path("classifiers") / "annotations" / "emotion-record-labels-emollm.jsonl"
+EMOLLM_GOLD = {1: Path("classifiers") / "annotations" / "emotion-record-labels-emollm.jsonl",
+               2: Path("classifiers") / "annotations" / "emotion-record-labels-emollm-2.jsonl"}
 
 
-def test_the_emollm_sample_holds_no_text_and_is_all_test(repo: Path) -> None:
-    assert not CJK.search((repo / EMOLLM_GOLD).read_text(encoding="utf-8"))
-    rows = read_rows(repo / EMOLLM_GOLD)
+@pytest.mark.parametrize("batch", sorted(EMOLLM_GOLD))
+def test_an_emollm_sample_holds_no_text_is_all_test_and_shares_no_dialogue(repo: Path, batch: int) -> None:
+    assert not CJK.search((repo / EMOLLM_GOLD[batch]).read_text(encoding="utf-8"))
+    rows = read_rows(repo / EMOLLM_GOLD[batch])
     assert len(rows) >= 100 and len({r["dialogue_id"] for r in rows}) == len(rows)
     labels = set(label_set("emotion"))
     for r in rows:
         assert set(r) == {"dialogue_id", "sha1", "label", "part", "note"}, r["dialogue_id"]
         assert r["dialogue_id"].startswith("emollm-") and r["label"] in labels and r["part"] == "test" and r["note"]
+    for b, other in EMOLLM_GOLD.items():
+        if b != batch:
+            assert not {r["dialogue_id"] for r in rows} & {r["dialogue_id"] for r in read_rows(repo / other)}
 
 
 @pytest.mark.data
-def test_the_emollm_sample_is_its_sample_and_resolves(repo: Path, shared_data: Path) -> None:
+@pytest.mark.parametrize("batch", sorted(EMOLLM_GOLD))
+def test_an_emollm_sample_is_its_sample_and_resolves(repo: Path, shared_data: Path, batch: int) -> None:
     from curate.annotations import EMOLLM, load_dialogues
 
     sampler = _sampler(repo)
     dialogues = load_dialogues(shared_data, (EMOLLM,))
-    rows = read_rows(repo / EMOLLM_GOLD)
+    rows = read_rows(repo / EMOLLM_GOLD[batch])
     assert problems(rows, dialogues, set(label_set("emotion")), sampler.part_of_later) == []
-    assert [r["dialogue_id"] for r in rows] == sampler.emollm_batch(dialogues, 1)[:len(rows)]
-    assert not set(sampler.emollm_batch(dialogues, 2)) & set(sampler.emollm_batch(dialogues, 1))
+    assert [r["dialogue_id"] for r in rows] == sampler.emollm_batch(dialogues, batch)[:len(rows)]
