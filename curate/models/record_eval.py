@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from curate.annotations import EMOLLM, SMILECHAT
 from curate.models.card import ModelCard
-from curate.record_gold import read_gold_records, sources_of
+from curate.record_gold import GoldRecord, read_gold_records, sources_of
 from curate.schema import arrow_schema, label_set
 
 # the job input a run of SMILECHAT uses (jobs/esc-dialogues.yaml, jobs/shared-sample.yaml)
@@ -48,9 +48,6 @@ def tag_gold_records(card: ModelCard, gold_path: Path, data_root: Path, part: st
                      record_min_confidence: Any = None) -> TaggedRecords:
     """The gold dialogues of `part` (all where None), in gold-file order, through the reader, the per_record
     stages and the tag stage with `card` (and the job override `record_min_confidence`, where given)."""
-    from curate.io.readers import read_file
-    from curate.job import parse_job
-    from curate.run import per_record, settings_of
     from curate.stages.tag import Taggers
 
     task = card.task
@@ -58,32 +55,47 @@ def tag_gold_records(card: ModelCard, gold_path: Path, data_root: Path, part: st
         raise ValueError(f"{gold_path}: whole-dialogue labels are evaluated on a record's {task}_scores, which the "
                          f"record schema keeps for emotion only, not {task}")
     gold = [g for g in read_gold_records(gold_path, data_root, label_set(task)) if part is None or g.part == part]
-    wanted = pa.array(sorted({g.dialogue_id for g in gold}), type=pa.string())
     tags: dict[str, Any] = {"card": str(card.path)}
     if record_min_confidence is not None:
         tags["record_min_confidence"] = record_min_confidence
+    table, specs = gold_table(gold, data_root, {task: tags})
+    tagged = Taggers(specs)(table)
+    rows = pa.array(gold_rows(tagged, gold, gold_path), type=pa.int64())
+    scores = np.array(tagged.column(f"{task}_scores").take(rows).to_pylist(), dtype=np.float64)
+    return TaggedRecords([g.label for g in gold], scores.reshape(len(gold), len(label_set(task))),
+                         tagged.column(task).take(rows).to_pylist(), tagged.take(rows))
+
+
+def gold_table(gold: list[GoldRecord], data_root: Path, tags: dict[str, Any]) -> tuple[pa.Table, dict[str, Any]]:
+    """The gold records' dialogues as a run reads them (reader, per_record stages; none rejected, since this
+    measures the tags, not the filters), ready for the tag stage, and the tagging specs a job with `tags` parses."""
+    from curate.io.readers import read_file
+    from curate.job import parse_job
+    from curate.run import per_record, settings_of
+
+    wanted = pa.array(sorted({g.dialogue_id for g in gold}), type=pa.string())
     with tempfile.TemporaryDirectory(prefix="curate-record-eval-") as tmp:
         job = parse_job({"name": "record-eval", "output": str(Path(tmp) / "out"), "scores": False,
                          "inputs": [{**INPUTS[src], "path": str(data_root / src)}
                                     for src in sources_of(g.dialogue_id for g in gold)],
-                         "tags": {task: tags}}, Path(tmp))
-    settings = settings_of(job)
+                         "tags": tags}, Path(tmp))
     tables = [_gold_ids(t, spec.name) for spec in job.inputs for path in spec.files
               for t in read_file(path, spec, rel_name=Path(path).name, max_record_bytes=job.max_record_bytes,
                                  chunk_rows=5000)]
     tables = [t.filter(pc.is_in(t.column("id"), value_set=wanted)) for t in tables]
-    table = per_record(pa.concat_tables(tables, promote_options="permissive"), settings)
+    table = per_record(pa.concat_tables(tables, promote_options="permissive"), settings_of(job))
     table = table.set_column(table.schema.get_field_index("drop_reason"), "drop_reason",
                              pa.nulls(table.num_rows, pa.string()))
-    tagged = Taggers(job.tags)(table)
+    return table, job.tags
+
+
+def gold_rows(tagged: pa.Table, gold: list[GoldRecord], gold_path: Path) -> list[int]:
+    """The row of `tagged` of each gold record, in gold order; an error names the dialogues not read."""
     index = {i: k for k, i in enumerate(tagged.column("id").to_pylist())}
     missing = [g.dialogue_id for g in gold if g.dialogue_id not in index]
     if missing:
-        raise ValueError(f"{gold_path}: dialogues not read from {[str(s.path) for s in job.inputs]}: {missing[:5]}")
-    rows = pa.array([index[g.dialogue_id] for g in gold], type=pa.int64())
-    scores = np.array(tagged.column(f"{task}_scores").take(rows).to_pylist(), dtype=np.float64)
-    return TaggedRecords([g.label for g in gold], scores.reshape(len(gold), len(label_set(task))),
-                         tagged.column(task).take(rows).to_pylist(), tagged.take(rows))
+        raise ValueError(f"{gold_path}: dialogues not read: {missing[:5]}")
+    return [index[g.dialogue_id] for g in gold]
 
 
 def _gold_ids(table: pa.Table, source: str) -> pa.Table:

@@ -8,9 +8,10 @@ whose role is `other` (TV-show and chat-script dialogue) and a `web` one for the
 (without a `web` card the written one reads them). Per-turn taggers read the previous turn, or the same
 speaker's other turns (`features.context_of: speaker`), as context when their card says so. Every tag
 carries its top probability (`*_confidence`); below the task's `min_confidence` for its top label (the
-job's, else the card's; one number or one per label) the label is null and the scores stay. The record-level
-emotion and sentiment have thresholds of their own where the job or the card sets `record_min_confidence` (a
-mean over a dialogue is flatter than one turn's scores); else they use `min_confidence`.
+job's, else the card's; one number or one per label) the label is null and the scores stay. A help-seeker
+dialogue's record-level emotion and sentiment have thresholds of their own where the job or the card sets
+`record_min_confidence` (a mean over a dialogue is flatter than one turn's scores, and they were chosen on
+help-seekers' dialogues labelled by reading); other records, and those where neither sets it, use `min_confidence`.
 
 A record's `emotion_scores` is the weighted mean of its units' emotion probabilities: the units are the
 help-seeker's turns of a dialogue that has any (what a counselling dialogue's emotion is about), else all its
@@ -20,10 +21,11 @@ in characters (at least 1), so a long opening post outweighs short closing turns
 weighs by its probability of not being positive (1 − the sum of its emotion probabilities of the positive coarse
 class: happy, grateful, relaxed, positive-other; at least 1e-6): the thanks, relief and agreement that close a
 counselling dialogue are ritual in the emotion-writing guide (§5.2) and count only in the measure that the turn
-model doubts them. That discount was chosen and measured on help-seekers' dialogues only, so other units (turns
-of dialogues without a seeker, web sentences) and `sentiment` (the mean over the same units) weigh by length
-alone. Chosen on the record gold: experiments/README.md, "The record's aggregation over its units" and "Record
-aggregation that treats thanks as ritual". Where the written card has a `record_bias`, a help-seeker record's
+model doubts them; in the record's `sentiment` (the mean over the same units) a help-seeker's turn weighs by 1 −
+its sentiment probability of `positive` the same way. That discount was chosen and measured on help-seekers'
+dialogues only, so other units (turns of dialogues without a seeker, web sentences) weigh by length alone. Chosen
+on the record gold: experiments/README.md, "The record's aggregation over its units", "Record aggregation that
+treats thanks as ritual" and "Record-level sentiment of help-seekers' dialogues". Where the written card has a `record_bias`, a help-seeker record's
 emotion scores q then become softmax(log q + b) (`curate.models.label_shift`): the turn model's label priors are
 not a help-seeker's ("A record-level label-shift correction for help-seekers"); other records are not corrected.
 Crisis risk (the job's `risk:` option) is read on seeker turns only: each gets a level, its confidence and
@@ -59,7 +61,8 @@ SEEKER = "seeker"
 SPOKEN_ROLE = "other"  # turns of dialogues without seeker/supporter roles: TV shows, chat scripts
 # which model read a unit (a turn or a web sentence): the codes of `unit_register`
 WRITTEN, SPOKEN, WEB = 0, 1, 2
-AFFECT_TASKS = ("emotion", "sentiment")  # the per-turn tags that also give the record-level columns
+EMOTION, SENTIMENT = "emotion", "sentiment"
+AFFECT_TASKS = (EMOTION, SENTIMENT)  # the per-turn tags that also give the record-level columns
 # a web document's utterance-sized units: runs of text up to and including a sentence end (Chinese and Latin
 # punctuation), or up to a newline or the end; newlines are never part of one
 _SENTENCE = re.compile(r"[^。！？!?…\n]*[。！？!?…]|[^。！？!?…\n]+")
@@ -68,6 +71,7 @@ MAX_UNITS = 64  # a long document's first 64 sentences carry its tone; bounds th
 # its weight in the record's affect (guide §5.2: closing thanks are ritual and do not outweigh the distress)
 POSITIVE_EMOTIONS = np.array([i for i, lab in enumerate(label_set("emotion"))
                               if label_map("emotion_coarse")[lab] == "happy"], dtype=np.int64)
+POSITIVE_SENTIMENT = np.array([label_set("sentiment").index("positive")], dtype=np.int64)
 RITUAL_FLOOR = 1e-6  # the least share of its length a unit weighs
 RISK = "risk"
 RISK_HIGH = "risk_high"  # drop_reason of a high-risk record under the job's risk.drop
@@ -227,8 +231,10 @@ def tag_batch(batch: pa.Table, taggers: Taggers) -> pa.Table:
         unit_seeker = np.concatenate([unit_seeker, np.zeros(len(sent_rows), dtype=bool)])
     length = unit_weights(unit_chars)
     weights = {task: length for task in unit_scores}
-    if "emotion" in unit_scores and unit_seeker.any():  # the ritual discount: help-seekers' turns only
-        weights["emotion"] = np.where(unit_seeker, unit_weights(unit_chars, unit_scores["emotion"]), length)
+    if unit_seeker.any():  # the ritual discount: help-seekers' turns only, each task by its own positive mass
+        for task, positive in ((EMOTION, POSITIVE_EMOTIONS), (SENTIMENT, POSITIVE_SENTIMENT)):
+            if task in unit_scores:
+                weights[task] = np.where(unit_seeker, unit_weights(unit_chars, unit_scores[task], positive), length)
     return _record_affect(batch, unit_rows, unit_scores, unit_register, weights, unit_seeker, taggers)
 
 
@@ -257,14 +263,15 @@ def _str_chars(texts: Sequence[str]) -> np.ndarray:
     return np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
 
 
-def unit_weights(chars: np.ndarray, emotion: np.ndarray | None = None) -> np.ndarray:
+def unit_weights(chars: np.ndarray, probs: np.ndarray | None = None, positive: np.ndarray = POSITIVE_EMOTIONS
+                 ) -> np.ndarray:
     """A unit's weight in its record's affect: its length in characters, at least 1 (an empty unit still counts),
-    times, given the units' `emotion` probabilities (label-set order), 1 − their positive coarse class's mass
-    (at least RITUAL_FLOOR, so a record of nothing but thanks still has scores and never divides by 0)."""
+    times, given the units' probabilities (label-set order; emotion by default), 1 − their mass on the `positive`
+    labels (at least RITUAL_FLOOR, so a record of nothing but thanks still has scores and never divides by 0)."""
     length = np.maximum(chars, 1).astype(np.float64)
-    if emotion is None:
+    if probs is None:
         return length
-    return length * np.maximum(1.0 - emotion[:, POSITIVE_EMOTIONS].sum(axis=1, dtype=np.float64), RITUAL_FLOOR)
+    return length * np.maximum(1.0 - probs[:, positive].sum(axis=1, dtype=np.float64), RITUAL_FLOOR)
 
 
 def record_scores(unit_rows: np.ndarray, unit_scores: np.ndarray, weights: np.ndarray, n_rows: int
@@ -509,7 +516,9 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
             shift = seeker_rows[rows]
             mean[shift] = apply_log_bias(mean[shift], taggers.record_bias[task])
         register = np.where(low[rows] == high[rows], low[rows], WRITTEN)
-        floors = taggers.floor(task, register, record=True)
+        # the record-level thresholds were chosen on help-seekers' dialogues: other records keep the per-unit ones
+        floors = np.where(seeker_rows[rows, None], taggers.floor(task, register, record=True),
+                          taggers.floor(task, register))
         batch = _set(batch, task, _scatter(top_labels(labels, mean, floors), rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only

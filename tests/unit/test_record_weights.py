@@ -1,7 +1,7 @@
 """A record's affect is the weighted mean of its units, each weighing its length and, for a help-seeker's turn,
 times 1 - its positive-class mass: a long distressed opening outweighs short thanks, and effusive thanks too
-(guide §5.2: ritual). Other units and sentiment weigh by length alone. A help-seeker record's emotion is then
-corrected by the card's `record_bias` (label shift); other records are not."""
+(guide §5.2: ritual); in sentiment, by its own probability of `positive`. Other units weigh by length alone. A
+help-seeker record's emotion is then corrected by the card's `record_bias` (label shift); other records are not."""
 
 from __future__ import annotations
 
@@ -110,20 +110,50 @@ def test_the_ritual_discount_is_for_help_seekers_turns_only(repo: Path) -> None:
     np.testing.assert_allclose(rec["emotion_scores"], length @ turn_scores / length.sum(), atol=1e-6)
 
 
-def test_record_sentiment_weighs_the_seekers_turns_by_length_alone(repo: Path) -> None:
+def _tag_both(repo: Path, turns: list[tuple[str, str]], **sentiment: object) -> dict:
     from curate.job import ModelSpec
-    from curate.models.classifier import load_classifier
     from curate.schema import arrow_schema, conform
     from curate.stages.tag import Taggers, tag_batch
 
     rows = [{"id": "d0", "kind": "dialogue", "source": "t", "source_file": "t.jsonl", "source_line": 1,
              "schema_version": "x", "pipeline_version": "x", "text": "",
-             "turns": [{"speaker": r, "role": r, "role_raw": r, "text": t} for r, t in EFFUSIVE]}]
+             "turns": [{"speaker": r, "role": r, "role_raw": r, "text": t} for r, t in turns]}]
     batch = conform(pa.Table.from_pylist(rows, schema=arrow_schema()))
-    cards = {task: ModelSpec(str(repo / "classifiers" / f"{task}.yaml")) for task in ("emotion", "sentiment")}
-    rec = tag_batch(batch, Taggers(cards)).to_pylist()[0]
-    seeker = [t for r, t in EFFUSIVE if r == "seeker"]
+    cards = {"emotion": ModelSpec(str(repo / "classifiers" / "emotion.yaml")),
+             "sentiment": ModelSpec(str(repo / "classifiers" / "sentiment.yaml"), **sentiment)}
+    return tag_batch(batch, Taggers(cards)).to_pylist()[0]
+
+
+def _sentiment_probs(repo: Path, texts: list[str]) -> np.ndarray:
+    from curate.models.classifier import load_classifier
+
     model = load_classifier(repo / "classifiers" / "sentiment.yaml")
-    probs = model.predict_proba(seeker)
-    mean = unit_weights(np.array([len(t) for t in seeker])) @ probs / sum(len(t) for t in seeker)
+    return model.predict_proba(texts)[:, [model.labels.index(lab) for lab in label_set("sentiment")]]
+
+
+def test_record_sentiment_discounts_a_seekers_positive_turns(repo: Path) -> None:
+    rec = _tag_both(repo, EFFUSIVE, record_min_confidence=0.0)
+    seeker = [t for r, t in EFFUSIVE if r == "seeker"]
+    probs = _sentiment_probs(repo, seeker)
+    chars = np.array([len(t) for t in seeker])
+    positive = label_set("sentiment").index("positive")
+    weights = unit_weights(chars, probs, np.array([positive]))
+    np.testing.assert_allclose(weights, unit_weights(chars) * np.maximum(1 - probs[:, positive], RITUAL_FLOOR))
+    mean = weights @ probs / weights.sum()
     assert abs(rec["sentiment_confidence"] - mean.max()) < 1e-5
+    # by length alone the effusive thanks would make the record positive; discounted, the distress decides
+    assert label_set("sentiment")[int((unit_weights(chars) @ probs).argmax())] == "positive"
+    assert rec["sentiment"] == "negative"
+
+
+def test_record_sentiment_of_a_dialogue_without_a_seeker_weighs_by_length_and_keeps_the_turn_thresholds(
+        repo: Path) -> None:
+    # the same turns said by a seeker-less dialogue's speakers (role `supporter` only: written, no seeker)
+    turns = [("supporter", t) for _, t in EFFUSIVE]
+    rec = _tag_both(repo, turns, record_min_confidence=1.0)  # would withhold every seeker record's label
+    probs = _sentiment_probs(repo, [t for _, t in turns])
+    chars = np.array([len(t) for _, t in turns])
+    mean = unit_weights(chars) @ probs / unit_weights(chars).sum()
+    assert abs(rec["sentiment_confidence"] - mean.max()) < 1e-5
+    assert rec["sentiment"] == label_set("sentiment")[int(mean.argmax())]  # the card's per-turn threshold, 0
+    assert _tag_both(repo, EFFUSIVE, record_min_confidence=1.0)["sentiment"] is None
