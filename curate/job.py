@@ -183,7 +183,8 @@ class DecontamSpec:
 @dataclass
 class ModelSpec:
     """A model the job runs for one task: its card, for binary tasks an optional threshold override, for tags
-    an optional `min_confidence` override (and `record_min_confidence` for the record-level tag), a `spoken`
+    an optional `min_confidence` override (and `record_min_confidence` for a help-seeker dialogue's record-level
+    tag), a `spoken`
     card for turns whose role is `other` (TV-show and chat-script dialogue) and a `web` card for the sentences
     of web records (seekers' and supporters' turns keep `card`, as does web text when there is no `web` card);
     for risk, whether a `high` record is rejected (`drop`, reason `risk_high`)."""
@@ -194,7 +195,8 @@ class ModelSpec:
     spoken: str | None = None
     drop: bool = False
     web: str | None = None
-    # the record-level tag's own override (emotion, sentiment: the weighted mean over a record's units)
+    # the record-level tag's own override for help-seekers' dialogues (emotion, sentiment: the weighted mean over
+    # their seeker turns); other records keep min_confidence
     record_min_confidence: float | dict[str, float] | None = None
 
 
