@@ -104,22 +104,6 @@ LATER = {2: Path("classifiers") / "annotations" / "emotion-record-labels-2.jsonl
          5: Path("classifiers") / "annotations" / "emotion-record-labels-5.jsonl"}
 
 
-@pytest.mark.parametrize("batch", sorted(LATER))
-def test_a_later_batch_holds_no_text_is_all_test_and_shares_no_dialogue(repo: Path, batch: int) -> None:
-    assert not CJK.search((repo / LATER[batch]).read_text(encoding="utf-8"))
-    rows = read_rows(repo / LATER[batch])
-    assert len(rows) >= 100
-    labels = set(label_set("emotion"))
-    for r in rows:
-        assert set(r) == {"dialogue_id", "sha1", "label", "part", "note"}, r["dialogue_id"]
-        assert r["label"] in labels and r["part"] == "test" and r["note"]
-    ids = {r["dialogue_id"] for r in rows}
-    assert len(ids) == len(rows)
-    others = [GOLD, TURN_GOLD, *(path for b, path in LATER.items() if b != batch)]
-    for other in others:
-        assert not ids & {r["dialogue_id"] for r in read_rows(repo / other)}, other
-
-
 @pytest.mark.data
 @pytest.mark.parametrize("batch", sorted(LATER))
 def test_a_later_batch_is_its_sample_and_resolves(repo: Path, shared_data: Path, batch: int) -> None:
@@ -140,18 +124,24 @@ EMOLLM_GOLD = {1: Path("classifiers") / "annotations" / "emotion-record-labels-e
                2: Path("classifiers") / "annotations" / "emotion-record-labels-emollm-2.jsonl"}
 
 
-@pytest.mark.parametrize("batch", sorted(EMOLLM_GOLD))
-def test_an_emollm_sample_holds_no_text_is_all_test_and_shares_no_dialogue(repo: Path, batch: int) -> None:
-    assert not CJK.search((repo / EMOLLM_GOLD[batch]).read_text(encoding="utf-8"))
-    rows = read_rows(repo / EMOLLM_GOLD[batch])
-    assert len(rows) >= 100 and len({r["dialogue_id"] for r in rows}) == len(rows)
+# every fresh all-test file, by corpus and batch
+FRESH = {**{f"smilechat-{b}": path for b, path in LATER.items()}, **{f"emollm-{b}": path for b, path in EMOLLM_GOLD.items()}}
+
+
+@pytest.mark.parametrize("name", sorted(FRESH))
+def test_a_fresh_file_holds_no_text_is_all_test_and_shares_no_dialogue(repo: Path, name: str) -> None:
+    assert not CJK.search((repo / FRESH[name]).read_text(encoding="utf-8"))
+    rows = read_rows(repo / FRESH[name])
+    assert len(rows) >= 100
     labels = set(label_set("emotion"))
     for r in rows:
         assert set(r) == {"dialogue_id", "sha1", "label", "part", "note"}, r["dialogue_id"]
-        assert r["dialogue_id"].startswith("emollm-") and r["label"] in labels and r["part"] == "test" and r["note"]
-    for b, other in EMOLLM_GOLD.items():
-        if b != batch:
-            assert not {r["dialogue_id"] for r in rows} & {r["dialogue_id"] for r in read_rows(repo / other)}
+        assert r["dialogue_id"].startswith(name.split("-")[0] + "-"), r["dialogue_id"]
+        assert r["label"] in labels and r["part"] == "test" and r["note"]
+    ids = {r["dialogue_id"] for r in rows}
+    assert len(ids) == len(rows)
+    for other in [GOLD, TURN_GOLD, *(path for n, path in FRESH.items() if n != name)]:
+        assert not ids & {r["dialogue_id"] for r in read_rows(repo / other)}, other
 
 
 @pytest.mark.data
