@@ -1,10 +1,10 @@
 """`curate eval emotion` on whole-dialogue labels (`classifiers/annotations/emotion-record-labels.jsonl`).
 
 The labelled SMILECHAT or EmoLLM dialogues are read by the pipeline's own reader (the roles of the shipped jobs:
-client → seeker, counselor → supporter; EmoLLM's input → seeker, output → supporter), go through the per_record stages a run applies, then through the tag stage with
-the card under test; the record's `emotion_scores` (its seeker turns' probabilities, combined by the tag stage:
-`curate.stages.tag.record_scores`) and `emotion` (its top label, withheld below the record-level thresholds) are
-compared with the gold label. A per_record rule that would reject a dialogue does not stop it being tagged here:
+client → seeker, counselor → supporter; EmoLLM's input → seeker, output → supporter), go through the per_record
+stages a run applies, then through the tag stage with the card under test; the record's `emotion_scores` (its
+seeker turns' probabilities, combined by the tag stage: `curate.stages.tag.record_scores`) and `emotion` (its top
+label, withheld below the record-level thresholds) are compared with the gold label. A per_record rule that would reject a dialogue does not stop it being tagged here:
 this measures the tag, not the filters.
 """
 

@@ -502,8 +502,9 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
                    taggers: Taggers) -> pa.Table:
     """Record-level emotion / sentiment: the mean of the units' probabilities weighted by the task's `weights`
     (`record_scores`), corrected by the written card's `record_bias` where the units are a help-seeker's, then
-    the top label (null below the record-level thresholds of the model that read them: a register's own where
-    every unit is of that register, else the written one's) and its probability."""
+    the top label and its probability; the label is null below the thresholds of the model that read the units (a
+    register's own where every unit is of that register, else the written one's): its record-level ones for a
+    help-seeker's dialogue, its per-unit ones for other records."""
     n = batch.num_rows
     low, high = np.full(n, WEB, dtype=np.int8), np.full(n, WRITTEN, dtype=np.int8)
     np.minimum.at(low, unit_rows, unit_register)
