@@ -105,14 +105,21 @@ def fit(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, idf: np.nda
         values[TEXT_FEATURE] = oof
     specs = [*design.features, *([{"name": TEXT_FEATURE, "transform": "identity"}] if text else [])]
     z, stats = standardise(values, specs) if specs else (np.zeros((len(y), 0)), [])
-    feats = [Feature(spec["name"], 0.0, mean, scale, spec["transform"]) for spec, (mean, scale) in zip(specs, stats, strict=True)]
-    intercept = float(np.mean(y))
+    feats = [Feature(spec["name"], 0.0, stable(mean), stable(scale), spec["transform"])
+             for spec, (mean, scale) in zip(specs, stats, strict=True)]
+    intercept = stable(float(np.mean(y)))
     coef = np.linalg.solve(z.T @ z + design.ridge_alpha * np.eye(z.shape[1]), z.T @ (y - intercept))
     for f, c in zip(feats, coef, strict=True):
-        f.coef = float(c)
+        f.coef = stable(float(c))
     fitted = z @ coef
-    spread = float(np.std(y) / np.std(fitted)) if np.std(fitted) > 0 else 1.0
+    spread = stable(float(np.std(y) / np.std(fitted))) if np.std(fitted) > 0 else 1.0
     return DialogueQualityModel(feats, intercept, text, spread=spread)
+
+
+def stable(x: float) -> float:
+    """`x` to ten significant digits: the last bits of a solve or a standard deviation differ between NumPy and
+    BLAS builds, and the model file must be the same bytes on any of them (tests/integration/test_train_reproduces)."""
+    return float(f"{x:.10g}")
 
 
 def predict(model: DialogueQualityModel, raw: dict[str, np.ndarray], texts: list[str], risk: np.ndarray | None,
