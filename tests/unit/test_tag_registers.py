@@ -9,7 +9,9 @@ import pyarrow as pa
 import pytest
 
 from curate.job import JobError, default_tags, parse_models
+from curate.models.abstention import label_floors
 from curate.models.classifier import load_classifier
+from curate.models.label_shift import apply_log_bias, bias_vector
 from curate.schema import arrow_schema, conform, label_set
 from curate.stages.tag import Taggers, tag_batch, unit_weights
 
@@ -61,10 +63,12 @@ def test_a_web_records_emotion_comes_from_the_web_card() -> None:
     # sentiment has no web card: the written one reads the sentences, with the same weights as emotion
     sentiment = np.average(_ordered(specs["sentiment"].card, SENTENCES), axis=0, weights=weights)
     assert web["sentiment_confidence"] == pytest.approx(sentiment.max(), abs=1e-5)
-    # the seeker's turn keeps the written card (a dialogue's record emotion is its seeker turns')
+    # the seeker's turn keeps the written card (a dialogue's record emotion is its seeker turns', corrected for a
+    # help-seeker's label priors by the card's record_bias)
     seeker = _ordered(specs["emotion"].card, [SEEKER])[0]
     assert np.allclose(dialogue["turns"][0]["emotion_scores"], seeker, atol=1e-5)
-    assert np.allclose(dialogue["emotion_scores"], seeker, atol=1e-5)
+    bias = bias_vector(load_classifier(specs["emotion"].card).card.record_bias, label_set("emotion"))
+    assert np.allclose(dialogue["emotion_scores"], apply_log_bias(seeker[None, :], bias)[0], atol=1e-5)
 
 
 def test_a_job_may_read_web_text_with_the_written_card() -> None:
@@ -80,3 +84,20 @@ def test_eval_reads_web_posts_with_the_web_card() -> None:
     assert default_card("emotion", "ewect").name == "emotion-web.yaml"        # EWECT: Weibo posts
     assert default_card("emotion").name == "emotion.yaml"                      # the gold seeker turns, any file
     assert default_card("sentiment", "chnsenticorp").name == "sentiment.yaml"  # no web sentiment card
+
+
+def test_record_level_thresholds_bind_help_seekers_dialogues_only() -> None:
+    # a cheerful page and the same words as a seeker's turn (written for this test): the sentiment card's record
+    # thresholds, chosen on help-seekers' dialogues, emit only `negative`; the web record keeps its per-unit ones
+    text = "今天天气特别好，我们一家人去公园野餐，孩子们玩得非常开心。真是美好又幸福的一天！"
+    base = {"source": "t", "source_file": "t.jsonl", "schema_version": "x", "pipeline_version": "x"}
+    rows = [{**base, "id": "w", "kind": "web", "source_line": 1, "text": text},
+            {**base, "id": "d", "kind": "dialogue", "source_line": 2, "text": "",
+             "turns": [{"speaker": "a", "role": "seeker", "role_raw": "client", "text": text}]}]
+    specs = parse_models({"sentiment": True}, default_tags(), "tags")
+    web, dialogue = tag_batch(conform(pa.Table.from_pylist(rows, schema=arrow_schema())), Taggers(specs)).to_pylist()
+    card = load_classifier(specs["sentiment"].card).card
+    record_floors = label_floors(card.record_min_confidence, label_set("sentiment"))
+    assert not np.isfinite(record_floors[label_set("sentiment").index("positive")])
+    assert web["sentiment"] == "positive" and dialogue["turns"][0]["sentiment"] == "positive"
+    assert dialogue["sentiment"] is None and dialogue["sentiment_confidence"] > 0.5
