@@ -22,14 +22,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from record_thresholds import FOLDS, GATE_SEEDS, gated_rule, threshold_rule
+from record_calibration import cross_fitted
+from record_thresholds import GATE_SEEDS, gated_rule, threshold_rule
 
 from curate.annotations import gold_file
 from curate.assets import data_root
 from curate.models.abstention import DEFAULT, describe, label_floors, withheld
 from curate.models.classifier import load_classifier
 from curate.models.evaluate import default_card
-from curate.models.label_shift import apply_log_bias, fit_log_bias
+from curate.models.label_shift import fit_log_bias
 from curate.models.metrics import report
 from curate.models.record_eval import gold_rows, gold_table, wilson
 from curate.models.training_data.cped import SENTIMENT_OF_EMOTION
@@ -77,13 +78,7 @@ def weights(candidate: str, chars: np.ndarray, sentiment: np.ndarray, emotion: n
 
 def out_of_fold(scores: np.ndarray, gold: np.ndarray, candidate: str, seed: int) -> np.ndarray:
     """The candidate's record scores, S3's corrected by a b fitted on the other folds."""
-    if candidate != "S3":
-        return scores
-    fold = np.random.default_rng(seed).permutation(len(gold)) % FOLDS
-    out = np.zeros_like(scores)
-    for k in range(FOLDS):
-        out[fold == k] = apply_log_bias(scores[fold == k], fit_log_bias(scores[fold != k], gold[fold != k], L2))
-    return out
+    return cross_fitted(scores, gold, L2 if candidate == "S3" else None, seed).astype(np.float64)
 
 
 def main(argv: list[str] | None = None) -> int:
