@@ -326,6 +326,7 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     curate eval emotion --model classifiers/emotion-spoken.yaml --data ../shared/data/cped/valid.csv --column Emotion
     curate eval emotion --data classifiers/annotations/emotion-hand-labels.jsonl --part test
     curate eval emotion --data classifiers/annotations/emotion-record-labels.jsonl --part test   (whole dialogues)
+    curate eval sentiment --data classifiers/annotations/emotion-record-labels-5.jsonl --map emotion   (their sentiment)
     curate eval sentiment --data ../shared/data/chnsenticorp/dev.tsv --map chnsenticorp
     curate eval domain --data classifiers/annotations/web-hand-labels.jsonl --part test
     curate eval quality --data classifiers/annotations/web-hand-labels.jsonl --part test

@@ -208,6 +208,15 @@ def evaluate(card: ModelCard, examples: Sequence[Example]) -> dict[str, Any]:
     return rep
 
 
+def _label_map(card: ModelCard, name: str | None) -> dict[str, str] | None:
+    """The card's label map `name` (None without one); an error names the maps the card has."""
+    if not name:
+        return None
+    if name not in card.label_maps:
+        raise ValueError(f"{card.path}: no label map {name!r}; the card has {sorted(card.label_maps)}")
+    return card.label_maps[name]
+
+
 def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = None, config: str | Path | None = None,
               data_root: str | Path | None = None, label_map_name: str | None = None, column: str | None = None,
               part: str | None = None) -> tuple[dict[str, Any], str]:
@@ -228,14 +237,10 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
         if len(data) > 1:
             raise ValueError(f"{', '.join(data)}: a whole-dialogue gold file is evaluated alone (one --data)")
         what = f"{data[0]} (records{f', part {part}' if part else ''}), card {model_card.path.name}"
-        return evaluate_records(model_card, Path(data[0]), root, part), what
+        return evaluate_records(model_card, Path(data[0]), root, part, _label_map(model_card, label_map_name)), what
     if data:
         examples: list[Example] = []
-        values = dict(model_card.label_values)
-        if label_map_name:
-            if label_map_name not in model_card.label_maps:
-                raise ValueError(f"{model_card.path}: no label map {label_map_name!r}; the card has {sorted(model_card.label_maps)}")
-            values = model_card.label_maps[label_map_name]
+        values = _label_map(model_card, label_map_name) or dict(model_card.label_values)
         context_of = str(model_card.features.get("context_of", "previous"))
         for spec in data:
             path, label = parse_data_spec(spec)

@@ -10,6 +10,7 @@ this measures the tag, not the filters.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 from dataclasses import dataclass
@@ -45,25 +46,43 @@ class TaggedRecords:
 
 
 def tag_gold_records(card: ModelCard, gold_path: Path, data_root: Path, part: str | None = None,
-                     record_min_confidence: Any = None) -> TaggedRecords:
+                     record_min_confidence: Any = None, label_values: dict[str, str] | None = None) -> TaggedRecords:
     """The gold dialogues of `part` (all where None), in gold-file order, through the reader, the per_record
-    stages and the tag stage with `card` (and the job override `record_min_confidence`, where given)."""
+    stages and the tag stage with `card` (and the job override `record_min_confidence`, where given). The gold
+    labels are the task's, or mapped to it by `label_values` (a card's label map: the record emotion gold read
+    for sentiment). A task whose record keeps no scores (sentiment: its label and confidence) is tagged a second
+    time withholding nothing, for every record's top label; its scores are then that label's confidence, the
+    rest spread evenly (enough for the arg-max figures)."""
     from curate.stages.tag import Taggers
 
     task = card.task
-    if f"{task}_scores" not in arrow_schema().names:
-        raise ValueError(f"{gold_path}: whole-dialogue labels are evaluated on a record's {task}_scores, which the "
-                         f"record schema keeps for emotion only, not {task}")
-    gold = [g for g in read_gold_records(gold_path, data_root, label_set(task)) if part is None or g.part == part]
+    labels = label_set(task)
+    try:
+        gold = [g for g in read_gold_records(gold_path, data_root, set(label_values) if label_values else labels)
+                if part is None or g.part == part]
+    except ValueError as e:
+        if label_values is None and card.label_maps:
+            raise ValueError(f"{e}; map the file's labels with --map NAME (this card has {sorted(card.label_maps)})") from None
+        raise
+    gold_labels = [label_values[g.label] if label_values else g.label for g in gold]
+    if unknown := sorted(set(gold_labels) - set(labels)):
+        raise ValueError(f"{gold_path}: labels {unknown} are not {task} labels")
     tags: dict[str, Any] = {"card": str(card.path)}
     if record_min_confidence is not None:
         tags["record_min_confidence"] = record_min_confidence
     table, specs = gold_table(gold, data_root, {task: tags})
     tagged = Taggers(specs)(table)
     rows = pa.array(gold_rows(tagged, gold, gold_path), type=pa.int64())
-    scores = np.array(tagged.column(f"{task}_scores").take(rows).to_pylist(), dtype=np.float64)
-    return TaggedRecords([g.label for g in gold], scores.reshape(len(gold), len(label_set(task))),
-                         tagged.column(task).take(rows).to_pylist(), tagged.take(rows))
+    emitted = tagged.column(task).take(rows).to_pylist()
+    if f"{task}_scores" in arrow_schema().names:
+        scores = np.array(tagged.column(f"{task}_scores").take(rows).to_pylist(), dtype=np.float64)
+    else:
+        every = Taggers({task: dataclasses.replace(specs[task], record_min_confidence=0.0)})(table)
+        top = np.array([labels.index(x) for x in every.column(task).take(rows).to_pylist()], dtype=np.int64)
+        conf = np.array(every.column(f"{task}_confidence").take(rows).to_pylist(), dtype=np.float64)
+        scores = np.repeat(((1.0 - conf) / max(len(labels) - 1, 1))[:, None], len(labels), axis=1)
+        scores[np.arange(len(top)), top] = conf
+    return TaggedRecords(gold_labels, scores.reshape(len(gold), len(labels)), emitted, tagged.take(rows))
 
 
 def gold_table(gold: list[GoldRecord], data_root: Path, tags: dict[str, Any]) -> tuple[pa.Table, dict[str, Any]]:
@@ -144,7 +163,9 @@ def record_report(card: ModelCard, records: TaggedRecords) -> dict[str, Any]:
     return rep
 
 
-def evaluate_records(card: ModelCard, gold_path: Path, data_root: Path, part: str | None = None) -> dict[str, Any]:
-    """The record-level report of `card` on a whole-dialogue gold file's `part`."""
-    return record_report(card, tag_gold_records(card, gold_path, data_root, part))
+def evaluate_records(card: ModelCard, gold_path: Path, data_root: Path, part: str | None = None,
+                     label_values: dict[str, str] | None = None) -> dict[str, Any]:
+    """The record-level report of `card` on a whole-dialogue gold file's `part` (its labels mapped by
+    `label_values` where given)."""
+    return record_report(card, tag_gold_records(card, gold_path, data_root, part, label_values=label_values))
 

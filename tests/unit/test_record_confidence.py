@@ -153,3 +153,32 @@ def test_eval_reads_emollm_dialogues_by_their_position_and_smilechat_ones_in_one
     for (did, src), turns in zip(picked, tagged.tagged.column("turns").to_pylist(), strict=True):
         seeker = [t["text"] for t in turns if t["role"] == "seeker"]
         assert seeker == [t["content"].strip() for t in src[did] if t["role"] in ("client", "input")], did
+
+
+def test_eval_reads_whole_dialogue_emotion_labels_for_record_sentiment_through_a_label_map(
+        repo: Path, fixture_data: Path, tmp_path: Path) -> None:
+    from curate.annotations import SMILECHAT, load_dialogues, seeker_sha12
+    from curate.models.evaluate import eval_task
+    from curate.models.record_eval import tag_gold_records
+
+    dialogues = load_dialogues(fixture_data, (SMILECHAT,))
+    ids = list(dialogues)[:3]
+    gold = tmp_path / "records.jsonl"
+    gold.write_text("".join(json.dumps({"dialogue_id": d, "sha1": seeker_sha12(dialogues[d]), "label": lab,
+                                        "part": "test", "note": "hand-made for a test"}) + "\n"
+                            for d, lab in zip(ids, ["worried", "sadness", "grateful"], strict=True)), encoding="utf-8")
+    rep, what = eval_task("sentiment", [str(gold)], data_root=fixture_data, label_map_name="emotion")
+    assert rep["n"] == 3 and "records" in what and rep["baseline"]["majority_label"] == "negative"
+    card = read_card(repo / "classifiers" / "sentiment.yaml")
+    tagged = tag_gold_records(card, gold, fixture_data, label_values=card.label_maps["emotion"])
+    assert tagged.gold == ["negative", "negative", "positive"]
+    # what the stage emitted (the card's record thresholds: negative only) and, from a pass withholding nothing,
+    # every record's top label and its confidence as the scores' maximum
+    assert set(e for e in tagged.emitted if e is not None) <= {"negative"}
+    assert rep["abstention"]["n_emitted"] == sum(e is not None for e in tagged.emitted)
+    top = [label_set("sentiment")[i] for i in tagged.scores.argmax(axis=1)]
+    assert all(e is None or e == t for e, t in zip(tagged.emitted, top, strict=True))
+    np.testing.assert_allclose(tagged.scores.max(axis=1), tagged.tagged.column("sentiment_confidence").to_numpy(),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match=r"label 'worried' is not one of .*map the file's labels with --map NAME"):
+        eval_task("sentiment", [str(gold)], data_root=fixture_data)
