@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -76,6 +77,12 @@ def aliases(speakers: pl.DataFrame, found: Sequence[Finding], texts: pl.Series, 
     return table.unique(["row", "alias"], keep="first", maintain_order=True)
 
 
+
+@cache
+def _finds_bytes() -> bool:
+    """Whether Polars' `str.find_many` gives UTF-8 byte offsets (up to 2.1) rather than character offsets (2.2 on)."""
+    return pl.Series(["\u738ba"]).str.find_many(["a"]).to_list() == [[3]]
+
 def mentions(texts: pl.Series, unit_rows: np.ndarray, table: pl.DataFrame) -> list[Finding]:
     """Each mention of a record's aliases in the record's own texts (text i belongs to record unit_rows[i]).
 
@@ -102,7 +109,7 @@ def mentions(texts: pl.Series, unit_rows: np.ndarray, table: pl.DataFrame) -> li
             text = texts[i] or ""
             encoded[i] = (text, text.encode())
         text, raw = encoded[i]
-        start = len(raw[:pos].decode())  # Polars gives byte offsets
+        start = len(raw[:pos].decode()) if _finds_bytes() else pos
         end = start + len(alias)
         if alias.isascii() and ((start and _WORDLIKE.match(text[start - 1])) or
                                 (end < len(text) and _WORDLIKE.match(text[end]))):
