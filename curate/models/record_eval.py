@@ -4,8 +4,8 @@ The labelled SMILECHAT or EmoLLM dialogues are read by the pipeline's own reader
 client → seeker, counselor → supporter; EmoLLM's input → seeker, output → supporter), go through the per_record
 stages a run applies, then through the tag stage with the card under test; the record's `emotion_scores` (its
 seeker turns' probabilities, combined by the tag stage: `curate.stages.tag.record_scores`) and `emotion` (its top
-label, withheld below the record-level thresholds) are compared with the gold label. A per_record rule that would reject a dialogue does not stop it being tagged here:
-this measures the tag, not the filters.
+label, withheld below the record-level thresholds) are compared with the gold label. A per_record rule that would
+reject a dialogue does not stop it being tagged here: this measures the tag, not the filters.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def tag_gold_records(card: ModelCard, gold_path: Path, data_root: Path, part: st
                 if part is None or g.part == part]
     except ValueError as e:
         if label_values is None and card.label_maps:
-            raise ValueError(f"{e}; map the file's labels with --map NAME (this card has {sorted(card.label_maps)})") from None
+            raise ValueError(f"{e}; map the file's labels with --map NAME "
+                             f"(this card has {sorted(card.label_maps)})") from None
         raise
     gold_labels = [label_values[g.label] if label_values else g.label for g in gold]
     if unknown := sorted(set(gold_labels) - set(labels)):
@@ -122,7 +123,7 @@ def _gold_ids(table: pa.Table, source: str) -> pa.Table:
     position I (its `source_line`), as `curate.annotations.load_emollm` and evals/dialogue_quality.py do."""
     if source != EMOLLM_INPUT["name"]:
         return table
-    ids = pa.array([f"emollm-{i}" for i in table.column("source_line").to_pylist()], type=pa.string())
+    ids = pc.binary_join_element_wise("emollm-", pc.cast(table.column("source_line"), pa.string()), "")
     return table.set_column(table.schema.get_field_index("id"), "id", ids)
 
 

@@ -77,11 +77,11 @@ def aliases(speakers: pl.DataFrame, found: Sequence[Finding], texts: pl.Series, 
     return table.unique(["row", "alias"], keep="first", maintain_order=True)
 
 
-
 @cache
 def _finds_bytes() -> bool:
     """Whether Polars' `str.find_many` gives UTF-8 byte offsets (up to 2.1) rather than character offsets (2.2 on)."""
     return pl.Series(["\u738ba"]).str.find_many(["a"]).to_list() == [[3]]
+
 
 def mentions(texts: pl.Series, unit_rows: np.ndarray, table: pl.DataFrame) -> list[Finding]:
     """Each mention of a record's aliases in the record's own texts (text i belongs to record unit_rows[i]).
@@ -107,7 +107,7 @@ def mentions(texts: pl.Series, unit_rows: np.ndarray, table: pl.DataFrame) -> li
     for i, pos, alias, typ, key, why in hits.select("i", "pos", "alias", "type", "key", "why").iter_rows():
         if i not in encoded:
             text = texts[i] or ""
-            encoded[i] = (text, text.encode())
+            encoded[i] = (text, text.encode() if _finds_bytes() else b"")  # bytes only to turn offsets into characters
         text, raw = encoded[i]
         start = len(raw[:pos].decode()) if _finds_bytes() else pos
         end = start + len(alias)

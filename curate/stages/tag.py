@@ -25,9 +25,10 @@ model doubts them; in the record's `sentiment` (the mean over the same units) a 
 its sentiment probability of `positive` the same way. That discount was chosen and measured on help-seekers'
 dialogues only, so other units (turns of dialogues without a seeker, web sentences) weigh by length alone. Chosen
 on the record gold: experiments/README.md, "The record's aggregation over its units", "Record aggregation that
-treats thanks as ritual" and "Record-level sentiment of help-seekers' dialogues". Where the written card has a `record_bias`, a help-seeker record's
-emotion scores q then become softmax(log q + b) (`curate.models.label_shift`): the turn model's label priors are
-not a help-seeker's ("A record-level label-shift correction for help-seekers"); other records are not corrected.
+treats thanks as ritual" and "Record-level sentiment of help-seekers' dialogues". Where the written card has a
+`record_bias`, a help-seeker record's emotion scores q then become softmax(log q + b) (`curate.models.label_shift`):
+the turn model's label priors are not a help-seeker's ("A record-level label-shift correction for help-seekers");
+other records are not corrected.
 Crisis risk (the job's `risk:` option) is read on seeker turns only: each gets a level, its confidence and
 the evidence span that the risk card's `decision` gives (`curate.models.risk_decision`: the tagger and its
 cue lexicon); the record's `risk` is the highest level over its seeker turns and `risk_evidence` names the
@@ -131,14 +132,17 @@ class Taggers:
         model = self.model(task, SPOKEN)
         return bool(model.context) and model.card.features.get("context_of", "previous") == "speaker"
 
-    def floor(self, task: str, register: np.ndarray, *, record: bool = False) -> np.ndarray:
+    def floor(self, task: str, register: np.ndarray, record: np.ndarray | None = None) -> np.ndarray:
         """The min_confidence of each unit and label: that of the model that read it (`register`: one code per
-        unit), one row per unit; with `record`, the record-level thresholds (one row per record)."""
-        floors = self._record_floors if record else self._floors
-        out = np.tile(floors[WRITTEN][task], (len(register), 1))
-        for code in (SPOKEN, WEB):
-            if self.register(task, code) == code:
-                out[register == code] = floors[code][task]
+        unit), one row per unit; where `record` (one flag per row) is set, that model's record-level thresholds
+        instead (the rows are then records: a help-seeker's dialogue takes them, any other record not)."""
+        out = np.empty((len(register), len(label_set(_label_set_of(task)))))
+        own = np.zeros(len(register), dtype=bool) if record is None else record
+        for floors, rows in ((self._floors, ~own), (self._record_floors, own)):
+            out[rows] = floors[WRITTEN][task]
+            for code in (SPOKEN, WEB):
+                if self.register(task, code) == code:
+                    out[rows & (register == code)] = floors[code][task]
         return out
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -518,8 +522,7 @@ def _record_affect(batch: pa.Table, unit_rows: np.ndarray, unit_scores: dict[str
             mean[shift] = apply_log_bias(mean[shift], taggers.record_bias[task])
         register = np.where(low[rows] == high[rows], low[rows], WRITTEN)
         # the record-level thresholds were chosen on help-seekers' dialogues: other records keep the per-unit ones
-        floors = np.where(seeker_rows[rows, None], taggers.floor(task, register, record=True),
-                          taggers.floor(task, register))
+        floors = taggers.floor(task, register, record=seeker_rows[rows])
         batch = _set(batch, task, _scatter(top_labels(labels, mean, floors), rows, n))
         batch = _set(batch, f"{task}_confidence", _scatter(_confidence(mean), rows, n))
         if task == "emotion":  # the record schema keeps a distribution for emotion only
