@@ -14,6 +14,11 @@ second round (MORE_*, seed SEED-more) is drawn the same way from the dialogues t
     python annotate/dialogue_quality_sample.py record < ratings.tsv   # "INDEX<TAB>RATING<TAB>NOTE" lines
     python annotate/dialogue_quality_sample.py check                  # every line resolves, sha1 and part match
     python annotate/dialogue_quality_sample.py stats                  # ratings per part and source
+
+`--batch 2` is a fresh sample (`dialogue-quality-hand-labels-2.jsonl`, its own seed, every row `test`), drawn the
+same way from the dialogues the first sample did not take, after the first sample's test part had been read
+several times: rated blind twice (the second reading with `--gold ...-2-second.jsonl`), so that the figures have
+an untouched part again and one rated by two readers.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import hashlib
 import random
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from curate.annotations import SEEKER_ROLES, append_rows, gold_file, gold_parser, read_rows
@@ -32,6 +38,8 @@ TEST_SHARE = 0.4
 SMILECHAT_N, EMOLLM_N = 240, 100
 MORE_SMILECHAT_N, MORE_EMOLLM_N = 80, 30  # a second round, rated after the first was fitted (learning curve still rising)
 GOLD = "dialogue-quality-hand-labels.jsonl"
+# the later, all-`test` samples: batch -> seed, SMILECHAT and EmoLLM sizes, gold file
+LATER = {2: ("curate-dialogue-quality-v2", 85, 35, "dialogue-quality-hand-labels-2.jsonl")}
 # characters shown of a turn: its head and tail (the middle of a long turn is cut)
 HEAD, TAIL, FIRST_HEAD = 100, 20, 170
 
@@ -59,6 +67,27 @@ def sample(dialogues: dict[str, list[dict]]) -> list[str]:
     return refs + extra
 
 
+def part_of_later(dialogue_id: str) -> str:
+    """A later batch's part: every row is `test`."""
+    return "test"
+
+
+def sample_batch(dialogues: dict[str, list[dict]], batch: int) -> list[str]:
+    """A batch's ids: the first sample, or a later one drawn like it with its own seed from the dialogues that
+    no earlier batch took."""
+    drawn = sample(dialogues)
+    taken = set(drawn)
+    for later in range(2, batch + 1):
+        seed, n_smilechat, n_emollm, _ = LATER[later]
+        free = sorted((d for d in dialogues if d not in taken), key=lambda s: (s.split("-")[0], int(s.rsplit("-", 1)[1])))
+        rng = random.Random(seed)
+        drawn = (rng.sample([d for d in free if d.startswith("smilechat-")], n_smilechat)
+                 + rng.sample([d for d in free if d.startswith("emollm-")], n_emollm))
+        rng.shuffle(drawn)
+        taken.update(drawn)
+    return drawn
+
+
 def _cut(text: str, head: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= head + TAIL + 5 else f"{text[:head]} …… {text[-TAIL:]}"
@@ -80,7 +109,8 @@ def show(dialogues: dict[str, list[dict]], refs: list[str], start: int, count: i
     print(f"--- {len(refs)} sampled dialogues in all", file=sys.stderr)
 
 
-def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[str]) -> int:
+def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs: list[str],
+           part: Callable[[str], str] = part_of) -> int:
     """Append "INDEX<TAB>RATING[<TAB>NOTE]" lines to the gold file (skipping dialogues it holds); the count added."""
 
     def row(line: str) -> dict:
@@ -89,7 +119,7 @@ def record(lines: list[str], gold: Path, dialogues: dict[str, list[dict]], refs:
         if rating not in RATINGS:
             raise SystemExit(f"bad rating {rating!r} for sample {idx}")
         did = refs[idx]
-        r = {"dialogue_id": did, "sha1": dialogue_sha12(dialogues[did]), "rating": rating, "part": part_of(did)}
+        r = {"dialogue_id": did, "sha1": dialogue_sha12(dialogues[did]), "rating": rating, "part": part(did)}
         if note:
             r["note"] = note
         return r
@@ -111,21 +141,24 @@ def stats(rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """The command line."""
     ap = gold_parser(__doc__ or "", GOLD, count=10)
+    ap.add_argument("--batch", type=int, choices=(1, *LATER), default=1, help="2: the fresh all-test sample")
     args = ap.parse_args(argv)
-    gold = args.gold or gold_file(GOLD)
+    part = part_of if args.batch == 1 else part_of_later
+    # may not exist yet: the first `record` makes it
+    gold = args.gold or gold_file(GOLD).with_name(GOLD if args.batch == 1 else LATER[args.batch][3])
     if args.command == "stats":
         stats(read_rows(gold))
         return 0
     dialogues = load_dialogues(Path(args.data_root))
     if args.command == "check":
-        found = problems(read_rows(gold), dialogues, part_of)
+        found = problems(read_rows(gold), dialogues, part)
         print("\n".join(found) or f"{gold}: {len(read_rows(gold))} lines, all resolve and match")
         return 1 if found else 0
-    refs = sample(dialogues)
+    refs = sample_batch(dialogues, args.batch)
     if args.command == "show":
         show(dialogues, refs, args.start, args.count)
         return 0
-    added = record(sys.stdin.readlines(), gold, dialogues, refs)
+    added = record(sys.stdin.readlines(), gold, dialogues, refs, part)
     print(f"appended {added} lines to {gold}", file=sys.stderr)
     return 0
 
