@@ -331,6 +331,7 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     curate eval domain --data classifiers/annotations/web-hand-labels.jsonl --part test
     curate eval quality --data classifiers/annotations/web-hand-labels.jsonl --part test
     curate eval esc_relevance                       (held-out slice of its training data)
+    curate eval dialogue_quality --part test        (its hand ratings; --data GOLD [--data SECOND_READING])
     """
     import json
 
@@ -342,15 +343,14 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
         from curate.models.dialogue_quality_train import evaluate_gold, format_rank_report
         from curate.models.evaluate import default_card
 
-        if data:
-            raise _fail(ValueError("dialogue_quality is measured on its hand ratings (--part), not --data"))
         try:
             rep = evaluate_gold(card or default_card(task), Path(data_root) if data_root else default_data_root(),
-                                Path(config) if config else None, part)
+                                Path(config) if config else None, part, data)
         except (FileNotFoundError, ValueError) as e:
             raise _fail(e) from None
         click.echo(json.dumps(rep, ensure_ascii=False, indent=1) if as_json
-                   else format_rank_report(rep, f"dialogue_quality on the {part or 'select and test'} ratings"))
+                   else format_rank_report(rep, f"dialogue_quality on the {part or 'select and test'} ratings"
+                                                + (f" of {data[0]}" if data else "")))
         return
     try:
         rep, what = eval_task(task, data, card=card, config=config, data_root=data_root,

@@ -14,6 +14,7 @@ the shipped features, averaged over three CV seeds.
     python experiments/dialogue_quality.py --feature-sets  # feature sets x ridge x text alpha, three CV seeds
     python experiments/dialogue_quality.py --pairwise      # the 1.2.0 features with a pairwise rank objective
     python experiments/dialogue_quality.py --curve         # the shipped design's CV on 1/2, 3/4 and all of select
+    python experiments/dialogue_quality.py --uptake        # signals of following the seeker, alone and added
     python experiments/dialogue_quality.py --agreement     # the two ratings of the re-rated test dialogues,
                                                            # and the shipped score against each (no choice made)
 
@@ -288,6 +289,61 @@ def cmd_agreement(cfg_doc: dict[str, Any], root: Path) -> None:
               f"{rho(p, a):>13}{rho(p, b):>14}{rho(p, (a + b) / 2):>12}")
 
 
+def _content_bigram_set(text: str) -> set[str]:
+    """Distinct content bigrams as `sig_sup_content_bigrams` counts them: adjacent Chinese characters, other
+    characters dropped first, neither a function character."""
+    from curate.stages.dialogue_cues import FUNCTION_CHARS
+
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    return {a + b for a, b in zip(han, han[1:], strict=False) if a not in FUNCTION_CHARS and b not in FUNCTION_CHARS}
+
+
+def uptake_features(table: Any) -> dict[str, np.ndarray]:
+    """Per dialogue, the mean over its supporter turns of: the share of the turn's content bigrams found in the
+    seeker's turns since the previous supporter turn (`uptake`), how many are (`uptake_bigrams`, log1p), and
+    the share found in the supporter's own earlier turns (`self_repeat`); 0 without supporter turns."""
+    out: dict[str, list[float]] = {"uptake": [], "uptake_bigrams": [], "self_repeat": []}
+    for turns in table.column("turns").to_pylist():
+        seen_seeker: set[str] = set()
+        seen_self: set[str] = set()
+        up, n_up, rep = [], [], []
+        for t in turns:
+            grams = _content_bigram_set(t["text"] or "")
+            if t["role"] == "seeker":
+                seen_seeker |= grams
+            elif t["role"] == "supporter":
+                shared = len(grams & seen_seeker)
+                up.append(shared / len(grams) if grams else 0.0)
+                n_up.append(np.log1p(shared))
+                rep.append(len(grams & seen_self) / len(grams) if grams else 0.0)
+                seen_self |= grams
+                seen_seeker = set()
+        for k, v in (("uptake", up), ("uptake_bigrams", n_up), ("self_repeat", rep)):
+            out[k].append(float(np.mean(v)) if v else 0.0)
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def cmd_uptake(gold: Any, raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, risk: np.ndarray,
+               idf: np.ndarray, shipped: Design) -> None:
+    """The rule of experiments/README.md ("signals of following the seeker"): each candidate alone, then each
+    and all three added to the shipped design, nested CV at seeds 1-3."""
+    extra = uptake_features(gold.table)
+    both = {**raw, **extra}
+    for name, v in extra.items():
+        print(f"{'alone: ' + name:<52}{spearman(v, y):>8.3f}")
+    folds = {s: _text_folds(texts, y, idf, shipped.text_alpha or 0.3, replace(shipped, seed=s)) for s in (1, 2, 3)}
+
+    def cv(design: Design) -> list[float]:
+        return [spearman(_cv_over_text(both, y, risk, idf, replace(design, seed=s), folds[s]), y) for s in (1, 2, 3)]
+
+    base = cv(shipped)
+    print(f"{'shipped design':<52}{np.mean(base):>8.3f}  {np.round(base, 4).tolist()}")
+    for label, names in (*((f"shipped + {n}", [n]) for n in extra), ("shipped + all three", list(extra))):
+        runs = cv(replace(shipped, features=[*shipped.features, *({"name": n, "transform": "identity"} for n in names)]))
+        print(f"{label:<52}{np.mean(runs):>8.3f}  {np.round(runs, 4).tolist()}  "
+              f"{'+' if min(np.subtract(runs, base)) >= 0 else '-'}{np.mean(runs) - np.mean(base):+.4f}", flush=True)
+
+
 def cmd_curve(raw: dict[str, np.ndarray], texts: list[str], y: np.ndarray, risk: np.ndarray, idf: np.ndarray,
               design: Design) -> None:
     """The learning curve: the shipped design's nested CV Spearman on random subsets of the select part."""
@@ -310,6 +366,7 @@ def main() -> None:
     ap.add_argument("--pairwise", action="store_true")
     ap.add_argument("--agreement", action="store_true")
     ap.add_argument("--curve", action="store_true")
+    ap.add_argument("--uptake", action="store_true")
     args = ap.parse_args()
     cfg = load_train_config("dialogue_quality")
     if args.agreement:
@@ -325,6 +382,11 @@ def main() -> None:
         shipped = Design.from_config(cfg.doc)
         s_raw, s_texts, s_risk, _ = gold_arrays(gold, shipped)
         cmd_curve(s_raw, s_texts, y, s_risk, idf, shipped)
+        return
+    if args.uptake:
+        shipped = Design.from_config(cfg.doc)
+        s_raw, s_texts, s_risk, _ = gold_arrays(gold, shipped)
+        cmd_uptake(gold, s_raw, s_texts, y, s_risk, idf, shipped)
         return
     if args.pairwise:
         cmd_pairwise(raw, texts, y, risk, idf, gold.sources)

@@ -229,15 +229,21 @@ def train(cfg: Any, data_root: Path, out: Path, command: str) -> Any:
     return card
 
 
-def evaluate_gold(card: Any, data_root: Path, config: Path | None, part: str | None) -> dict[str, Any]:
-    """The card's model on a part of the hand ratings (both when `part` is None), with the web quality baseline."""
+def evaluate_gold(card: Any, data_root: Path, config: Path | None, part: str | None,
+                  files: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The card's model on a part of the hand ratings (both when `part` is None), with the web quality baseline.
+
+    `files`: a gold file of the guide's form to read instead of the config's, then any further readings of
+    (some of) its dialogues; each reading's Spearman with the score and with the first reading, and on the
+    dialogues every reading rated, the score's Spearman with the mean of the readings."""
     from curate.models.dialogue_quality import load_model
     from curate.models.train import load_train_config
 
     cfg = load_train_config(TASK, config)
     design = Design.from_config(cfg.doc)
     model = load_model(card)
-    gold = load_gold(cfg.doc, data_root, (part,) if part else ("select", "test"))
+    doc = {**cfg.doc, "data": {**cfg.doc["data"], "gold": files[0]}} if files else cfg.doc
+    gold = load_gold(doc, data_root, (part,) if part else ("select", "test"))
     _, texts, risk, baseline = gold_arrays(gold, design)
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -249,7 +255,38 @@ def evaluate_gold(card: Any, data_root: Path, config: Path | None, part: str | N
     rep["kind"] = "rank"
     rep["part"] = part or "all"
     rep["risk_unaddressed"] = int(risk.sum())
+    if len(files) > 1:
+        rep.update(_other_readings(files, gold, pred, baseline))
     return rep
+
+
+def _other_readings(files: tuple[str, ...], gold: Any, pred: np.ndarray, baseline: np.ndarray) -> dict[str, Any]:
+    """The further readings of `files[1:]` against the first reading and the score, and the mean of all."""
+    from curate.annotations import gold_file, read_rows
+
+    ids = [g.dialogue_id for g in gold.gold]
+    at = {d: k for k, d in enumerate(ids)}
+    first = gold.ratings
+    readings, every = [], np.ones(len(ids), dtype=bool)
+    total = first.copy()
+    for f in files[1:]:
+        rows = read_rows(gold_file(f))
+        if unknown := [r["dialogue_id"] for r in rows if r["dialogue_id"] not in at]:
+            raise ValueError(f"{f}: {len(unknown)} dialogues not in {files[0]} (first: {unknown[0]})")
+        other = np.full(len(ids), np.nan)
+        for r in rows:
+            other[at[r["dialogue_id"]]] = float(r["rating"])
+        m = np.isfinite(other)
+        readings.append({"file": f, "n": int(m.sum()), "spearman": spearman(pred[m], other[m]),
+                         "agreement_with_first": spearman(first[m], other[m]),
+                         "exact": round(float(np.mean(first[m] == other[m])), 4),
+                         "within_one": round(float(np.mean(abs(first[m] - other[m]) <= 1)), 4)})
+        every &= m
+        total = total + np.nan_to_num(other)
+    mean = total / len(files)
+    return {"other_readings": readings,
+            "mean_of_readings": {"n": int(every.sum()), "spearman": spearman(pred[every], mean[every]),
+                                 "baseline_web_quality": spearman(baseline[every], mean[every])}}
 
 
 def format_rank_report(rep: dict[str, Any], title: str) -> str:
@@ -261,4 +298,11 @@ def format_rank_report(rep: dict[str, Any], title: str) -> str:
         lines.append(f"{src:<12}{r['n']:>6}{r['spearman']:>18.4f}{r['baseline_web_quality']:>14.4f}")
     lines.append("ratings: " + ", ".join(f"{k}: {v}" for k, v in rep["ratings"].items())
                  + f"; risk_unaddressed: {rep.get('risk_unaddressed', 0)}")
+    for r in rep.get("other_readings", []):
+        lines.append(f"reading {r['file']}: n={r['n']}  spearman(dialogue_quality, it)={r['spearman']:.4f}  "
+                     f"with the first reading: spearman={r['agreement_with_first']:.4f}, exact {r['exact']:.2f}, "
+                     f"within one {r['within_one']:.2f}")
+    if m := rep.get("mean_of_readings"):
+        lines.append(f"mean of the readings: n={m['n']}  spearman(dialogue_quality, mean)={m['spearman']:.4f}   "
+                     f"baseline spearman(web quality, mean)={m['baseline_web_quality']:.4f}")
     return "\n".join(lines)

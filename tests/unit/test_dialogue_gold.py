@@ -29,3 +29,41 @@ def test_second_rating_resolves_and_holds_no_text(repo: Path, shared_data: Path)
     for r in rows:
         assert set(r) == {"dialogue_id", "sha1", "rating", "part", "note"}
         assert r["note"] and not CJK.search(r["note"]), r["dialogue_id"]
+
+
+@pytest.mark.data
+def test_eval_reads_a_gold_file_and_a_second_reading(repo: Path, shared_data: Path, tmp_path: Path) -> None:
+    """`curate eval dialogue_quality --data FIRST --data SECOND`: the first file's ratings, then the second
+    reading against them and the score against their mean; a reading of a dialogue the first file lacks is
+    an error naming the file."""
+    import json
+
+    import numpy as np
+    from click.testing import CliRunner
+    from scipy.stats import spearmanr
+
+    from curate.cli import main
+
+    second = read_rows(repo / SECOND)
+    ids = {r["dialogue_id"] for r in second}
+    first = [r for r in read_rows(repo / SECOND.with_name("dialogue-quality-hand-labels.jsonl"))
+             if r["dialogue_id"] in ids]
+    a, b = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    a.write_text("".join(json.dumps(r) + "\n" for r in first[:40]), encoding="utf-8")
+    kept = {r["dialogue_id"] for r in first[:40]}
+    b.write_text("".join(json.dumps(r) + "\n" for r in second if r["dialogue_id"] in kept), encoding="utf-8")
+    run = CliRunner().invoke(main, ["eval", "dialogue_quality", "--data", str(a), "--data", str(b), "--json",
+                                    "--data-root", str(shared_data)])
+    assert run.exit_code == 0, run.output
+    rep = json.loads(run.output[run.output.index("{"):])
+    assert rep["n"] == 40 and rep["mean_of_readings"]["n"] == 40
+    by_id = {r["dialogue_id"]: r["rating"] for r in second}
+    r1 = np.array([r["rating"] for r in first[:40]], dtype=float)
+    r2 = np.array([by_id[r["dialogue_id"]] for r in first[:40]], dtype=float)
+    assert rep["other_readings"][0]["agreement_with_first"] == round(float(spearmanr(r1, r2).statistic), 4)
+    assert rep["other_readings"][0]["exact"] == round(float(np.mean(r1 == r2)), 4)
+
+    b.write_text("".join(json.dumps(r) + "\n" for r in second), encoding="utf-8")  # 20 the first file lacks
+    run = CliRunner().invoke(main, ["eval", "dialogue_quality", "--data", str(a), "--data", str(b),
+                                    "--data-root", str(shared_data)])
+    assert run.exit_code != 0 and "second.jsonl" in run.output and "not in" in run.output
