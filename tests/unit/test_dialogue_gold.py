@@ -1,5 +1,5 @@
-"""The second, blind dialogue-quality rating: its references resolve, its rows sit in the test part, and it
-holds no dialogue text."""
+"""The blind dialogue-quality ratings beside the first file: the second reading of its test part, and the fresh
+batch 2 read twice. Their references resolve, their rows sit in the test part, and they hold no dialogue text."""
 
 from __future__ import annotations
 
@@ -17,15 +17,27 @@ SECOND = Path("classifiers") / "annotations" / "dialogue-quality-hand-labels-sec
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
-@pytest.mark.data
-def test_second_rating_resolves_and_holds_no_text(repo: Path, shared_data: Path) -> None:
+def _sampler(repo: Path):
     spec = importlib.util.spec_from_file_location("dq_sample", repo / "annotate" / "dialogue_quality_sample.py")
     sampler = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sampler)
-    rows = read_rows(repo / SECOND)
+    return sampler
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(("name", "batch", "n"), [("dialogue-quality-hand-labels-second.jsonl", 1, 60),
+                                                  ("dialogue-quality-hand-labels-2.jsonl", 2, 120),
+                                                  ("dialogue-quality-hand-labels-2-second.jsonl", 2, 120)])
+def test_second_rating_resolves_and_holds_no_text(repo: Path, shared_data: Path, name: str, batch: int,
+                                                  n: int) -> None:
+    sampler = _sampler(repo)
+    rows = read_rows(repo / SECOND.with_name(name))
     dialogues = load_dialogues(shared_data)
-    assert problems(rows, dialogues, sampler.part_of) == []
-    assert len(rows) == 60 and {r["part"] for r in rows} == {"test"}
+    assert problems(rows, dialogues, sampler.part_of if batch == 1 else sampler.part_of_later) == []
+    assert len(rows) == n and {r["part"] for r in rows} == {"test"}
+    if batch == 2:  # the whole fresh sample, none of it in the first sample
+        assert {r["dialogue_id"] for r in rows} == set(sampler.sample_batch(dialogues, 2))
+        assert not {r["dialogue_id"] for r in rows} & set(sampler.sample(dialogues))
     for r in rows:
         assert set(r) == {"dialogue_id", "sha1", "rating", "part", "note"}
         assert r["note"] and not CJK.search(r["note"]), r["dialogue_id"]
