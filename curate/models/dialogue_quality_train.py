@@ -284,9 +284,12 @@ def _other_readings(files: tuple[str, ...], gold: Any, pred: np.ndarray, baselin
         every &= m
         total = total + np.nan_to_num(other)
     mean = total / len(files)
+    sources = gold.sources
     return {"other_readings": readings,
             "mean_of_readings": {"n": int(every.sum()), "spearman": spearman(pred[every], mean[every]),
-                                 "baseline_web_quality": spearman(baseline[every], mean[every])}}
+                                 "baseline_web_quality": spearman(baseline[every], mean[every]),
+                                 "by_source": {src: spearman(pred[every & (sources == src)], mean[every & (sources == src)])
+                                               for src in sorted(set(sources[every].tolist()))}}}
 
 
 def format_rank_report(rep: dict[str, Any], title: str) -> str:
@@ -304,5 +307,6 @@ def format_rank_report(rep: dict[str, Any], title: str) -> str:
                      f"within one {r['within_one']:.2f}")
     if m := rep.get("mean_of_readings"):
         lines.append(f"mean of the readings: n={m['n']}  spearman(dialogue_quality, mean)={m['spearman']:.4f}   "
-                     f"baseline spearman(web quality, mean)={m['baseline_web_quality']:.4f}")
+                     f"baseline spearman(web quality, mean)={m['baseline_web_quality']:.4f}   "
+                     + ", ".join(f"{src} {r:.4f}" for src, r in m["by_source"].items()))
     return "\n".join(lines)
