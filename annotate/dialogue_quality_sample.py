@@ -93,8 +93,9 @@ def _cut(text: str, head: int) -> str:
     return text if len(text) <= head + TAIL + 5 else f"{text[:head]} …… {text[-TAIL:]}"
 
 
-def show(dialogues: dict[str, list[dict]], refs: list[str], start: int, count: int) -> None:
-    """Print sampled dialogues `start` .. `start + count - 1`, one line per turn (S: seeker, C: supporter)."""
+def show(dialogues: dict[str, list[dict]], refs: list[str], start: int, count: int, full: bool = False) -> None:
+    """Print sampled dialogues `start` .. `start + count - 1`, one line per turn (S: seeker, C: supporter);
+    `full` prints long turns whole instead of cutting their middle."""
     for i in range(start, min(len(refs), start + count)):
         did = refs[i]
         turns = dialogues[did]
@@ -104,7 +105,8 @@ def show(dialogues: dict[str, list[dict]], refs: list[str], start: int, count: i
             if t["role"] == "system":
                 continue
             tag = "S" if t["role"] in SEEKER_ROLES else "C"
-            print(f"{tag}: {_cut(t['content'], FIRST_HEAD if first else HEAD)}")
+            text = " ".join(t["content"].split()) if full else _cut(t["content"], FIRST_HEAD if first else HEAD)
+            print(f"{tag}: {text}")
             first = False
     print(f"--- {len(refs)} sampled dialogues in all", file=sys.stderr)
 
@@ -142,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     """The command line."""
     ap = gold_parser(__doc__ or "", GOLD, count=10)
     ap.add_argument("--batch", type=int, choices=(1, *LATER), default=1, help="2: the fresh all-test sample")
+    ap.add_argument("--full", action="store_true",
+                    help="show: print long turns whole (a risk response can sit in a long turn's middle)")
     args = ap.parse_args(argv)
     part = part_of if args.batch == 1 else part_of_later
     # may not exist yet: the first `record` makes it
@@ -156,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     refs = sample_batch(dialogues, args.batch)
     if args.command == "show":
-        show(dialogues, refs, args.start, args.count)
+        show(dialogues, refs, args.start, args.count, args.full)
         return 0
     added = record(sys.stdin.readlines(), gold, dialogues, refs, part)
     print(f"appended {added} lines to {gold}", file=sys.stderr)
