@@ -256,13 +256,16 @@ def evaluate_gold(card: Any, data_root: Path, config: Path | None, part: str | N
     rep["part"] = part or "all"
     rep["risk_unaddressed"] = int(risk.sum())
     if len(files) > 1:
-        rep.update(_other_readings(files, gold, pred, baseline))
+        rep.update(_other_readings(files, gold, pred, baseline, data_root))
     return rep
 
 
-def _other_readings(files: tuple[str, ...], gold: Any, pred: np.ndarray, baseline: np.ndarray) -> dict[str, Any]:
-    """The further readings of `files[1:]` against the first reading and the score, and the mean of all."""
-    from curate.annotations import gold_file, read_rows
+def _other_readings(files: tuple[str, ...], gold: Any, pred: np.ndarray, baseline: np.ndarray,
+                    data_root: Path) -> dict[str, Any]:
+    """The further readings of `files[1:]` against the first reading and the score, and the mean of all; each
+    file is checked as the first is (references, ratings, parts), a bad line named."""
+    from curate.annotations import gold_file
+    from curate.dialogue_gold import read_gold_dialogues
 
     ids = [g.dialogue_id for g in gold.gold]
     at = {d: k for k, d in enumerate(ids)}
@@ -270,12 +273,12 @@ def _other_readings(files: tuple[str, ...], gold: Any, pred: np.ndarray, baselin
     readings, every = [], np.ones(len(ids), dtype=bool)
     total = first.copy()
     for f in files[1:]:
-        rows = read_rows(gold_file(f))
-        if unknown := [r["dialogue_id"] for r in rows if r["dialogue_id"] not in at]:
+        rows = read_gold_dialogues(gold_file(f), data_root)
+        if unknown := [r.dialogue_id for r in rows if r.dialogue_id not in at]:
             raise ValueError(f"{f}: {len(unknown)} dialogues not in {files[0]} (first: {unknown[0]})")
         other = np.full(len(ids), np.nan)
         for r in rows:
-            other[at[r["dialogue_id"]]] = float(r["rating"])
+            other[at[r.dialogue_id]] = float(r.rating)
         m = np.isfinite(other)
         readings.append({"file": f, "n": int(m.sum()), "spearman": spearman(pred[m], other[m]),
                          "agreement_with_first": spearman(first[m], other[m]),

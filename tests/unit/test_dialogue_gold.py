@@ -79,3 +79,10 @@ def test_eval_reads_a_gold_file_and_a_second_reading(repo: Path, shared_data: Pa
     run = CliRunner().invoke(main, ["eval", "dialogue_quality", "--data", str(a), "--data", str(b),
                                     "--data-root", str(shared_data)])
     assert run.exit_code != 0 and "second.jsonl" in run.output and "not in" in run.output
+
+    bad = [dict(r) for r in second if r["dialogue_id"] in kept]
+    bad[3]["rating"] = 7
+    b.write_text("".join(json.dumps(r) + "\n" for r in bad), encoding="utf-8")
+    run = CliRunner().invoke(main, ["eval", "dialogue_quality", "--data", str(a), "--data", str(b),
+                                    "--data-root", str(shared_data)])
+    assert run.exit_code != 0 and "second.jsonl: line 4: rating 7" in run.output, run.output
