@@ -43,12 +43,15 @@ def main() -> int:
     pa.set_cpu_count(1)
 
     from curate import resume
+    from curate.engine.heap import keep_freed_memory
     from curate.io.writer import DATA, REJECTS, STATS, shard_name, write_shard
     from curate.job import load_job
     from curate.run import FINISH, finish_settings, settings_of
     from curate.stages import dedup
     from curate.stages.base import PhaseRunner
     from curate.stages.generic_replies import CLAUSES
+
+    keep_freed_memory()  # as the run's workers do (curate.engine.plans)
 
     work = str(args.out / "_work")
     state = resume.load_global(work)

@@ -28,12 +28,14 @@ from pathlib import Path  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import yaml  # noqa: E402
 
+from curate.engine.heap import keep_freed_memory  # noqa: E402
 from curate.io.readers import read_file  # noqa: E402
 from curate.job import load_job  # noqa: E402
 from curate.run import PER_RECORD, settings_of  # noqa: E402
 from curate.stages.base import PhaseRunner  # noqa: E402
 
 pa.set_cpu_count(1)
+keep_freed_memory()  # as the run's workers do (curate.engine.plans)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import e2e  # noqa: E402
 

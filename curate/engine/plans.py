@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 import ray
 
+from curate.engine.heap import keep_freed_memory
 from curate.engine.sinks import ShardSink
 from curate.engine.sources import CurateInputs, ParquetShards
 from curate.io import storage
@@ -57,6 +58,7 @@ def group_by_key(ds: Any, key: str, n_rows: int) -> Any:
 
 def _phase_task(batch: pa.Table, phase: Phase, settings: Settings | ray.ObjectRef) -> pa.Table:
     """A phase of model-free stages over one block; the read task's `_piece` column passes through untouched."""
+    keep_freed_memory()  # this worker's next blocks reuse this one's memory
     if isinstance(settings, ray.ObjectRef):  # NumPy arrays in it are read in place from the object store
         settings = ray.get(settings)
     piece = batch.column(PIECE) if PIECE in batch.column_names else None
@@ -80,6 +82,7 @@ class _PhaseAndWrite:
     the phase on it and writes its final shard; it returns the shard's summaries."""
 
     def __init__(self, phase: Phase, settings: Settings, out: str, shard_rows: int, columns: list[str] | None) -> None:
+        keep_freed_memory()  # each shard reuses the memory the one before it freed
         self.runner, self.out, self.shard_rows, self.columns = PhaseRunner(phase, settings), out, shard_rows, columns
 
     def write(self, path: str, file_index: dict[str, int]) -> list[dict[str, Any]]:
