@@ -567,11 +567,12 @@ class TreeSampler(Sampler):
                 "names": names}
 
 
-def run_monitored(cmd: list[str], env: dict[str, str], interval: float, timeout: float, log: Path) -> dict[str, Any]:
-    """Run `cmd`, sampling its process tree; return wall seconds, exit code, samples."""
+def run_monitored(cmd: list[str], env: dict[str, str], interval: float, timeout: float, log: Path,
+                  cwd: Path | None = None) -> dict[str, Any]:
+    """Run `cmd` (in `cwd`), sampling its process tree; return wall seconds, exit code, samples."""
     with open(log, "wb") as out:
         t0 = time.time()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
         sampler = TreeSampler(proc.pid, interval)
         sampler.start()
         try:
@@ -635,7 +636,13 @@ def run_ours(work: Path, corpus: Path, cpus: int, interval: float, timeout: floa
     cmd = [str(cli) if cli.exists() else sys.executable, *([] if cli.exists() else ["-m", "curate.cli"]),
            "run", str(job_file), "-o", str(out)]
     print("ours: " + " ".join(cmd), file=sys.stderr)
-    r = run_monitored(cmd, env, interval, timeout, run / "curate.log")
+    # Ray puts the driver's working directory first on its workers' sys.path, ahead of PYTHONPATH: run from the
+    # checkout whose curate this process imports, so an A/B run by PYTHONPATH times that checkout in the workers too
+    import curate
+
+    checkout = Path(curate.__file__).resolve().parents[1]
+    print(f"ours: curate from {checkout}", file=sys.stderr)
+    r = run_monitored(cmd, env, interval, timeout, run / "curate.log", cwd=checkout)
     res: dict[str, Any] = {"cmd": cmd, "rc": r["rc"], "seconds": r["seconds"], "peak": _peak(r["samples"]),
                            "cpu_seconds": r["cpu_seconds"], "log_tail": (run / "curate.log").read_text(errors="replace").splitlines()[-8:]}
     mpath, index = out / "manifest.json", out / "dashboard" / "index.html"
