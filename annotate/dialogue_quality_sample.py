@@ -50,21 +50,25 @@ def part_of(dialogue_id: str) -> str:
     return "test" if h / 0xFFFFFFFF < TEST_SHARE else "select"
 
 
-def sample(dialogues: dict[str, list[dict]]) -> list[str]:
-    """The sampled dialogue ids, in sample order."""
+def _draw(dialogues: dict[str, list[dict]], seed: str, n_smilechat: int, n_emollm: int,
+          taken: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """`n_smilechat` SMILECHAT and `n_emollm` EmoLLM ids not in `taken` (each corpus's in id order), drawn with
+    `random.Random(seed)` and shuffled together with it, so that any prefix mixes both."""
     def ids(prefix: str) -> list[str]:
-        return sorted((d for d in dialogues if d.startswith(prefix)), key=lambda s: int(s.rsplit("-", 1)[1]))
+        return sorted((d for d in dialogues if d.startswith(prefix) and d not in taken),
+                      key=lambda s: int(s.rsplit("-", 1)[1]))
 
-    rng = random.Random(SEED)
-    refs = rng.sample(ids("smilechat-"), SMILECHAT_N) + rng.sample(ids("emollm-"), EMOLLM_N)
-    rng.shuffle(refs)
-    # the second round (indices 340 on), drawn the same way from the dialogues the first did not take
-    taken = set(refs)
-    more = random.Random(f"{SEED}-more")
-    extra = (more.sample([d for d in ids("smilechat-") if d not in taken], MORE_SMILECHAT_N)
-             + more.sample([d for d in ids("emollm-") if d not in taken], MORE_EMOLLM_N))
-    more.shuffle(extra)
-    return refs + extra
+    rng = random.Random(seed)
+    drawn = rng.sample(ids("smilechat-"), n_smilechat) + rng.sample(ids("emollm-"), n_emollm)
+    rng.shuffle(drawn)
+    return drawn
+
+
+def sample(dialogues: dict[str, list[dict]]) -> list[str]:
+    """The sampled dialogue ids, in sample order: the first round, then (indices 340 on) the second, drawn the
+    same way from the dialogues the first did not take."""
+    refs = _draw(dialogues, SEED, SMILECHAT_N, EMOLLM_N)
+    return refs + _draw(dialogues, f"{SEED}-more", MORE_SMILECHAT_N, MORE_EMOLLM_N, set(refs))
 
 
 def part_of_later(dialogue_id: str) -> str:
@@ -79,11 +83,7 @@ def sample_batch(dialogues: dict[str, list[dict]], batch: int) -> list[str]:
     taken = set(drawn)
     for later in range(2, batch + 1):
         seed, n_smilechat, n_emollm, _ = LATER[later]
-        free = sorted((d for d in dialogues if d not in taken), key=lambda s: (s.split("-")[0], int(s.rsplit("-", 1)[1])))
-        rng = random.Random(seed)
-        drawn = (rng.sample([d for d in free if d.startswith("smilechat-")], n_smilechat)
-                 + rng.sample([d for d in free if d.startswith("emollm-")], n_emollm))
-        rng.shuffle(drawn)
+        drawn = _draw(dialogues, seed, n_smilechat, n_emollm, taken)
         taken.update(drawn)
     return drawn
 
