@@ -59,6 +59,8 @@ from curate.schema import label_map
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ftcv import set_key  # noqa: E402
+from lexicon import lexicon_lines  # noqa: E402
+from lexicon import parse as lexicon_parse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FT = {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "dim": 64, "minCount": 1, "loss": "softmax"}
@@ -78,8 +80,13 @@ def fit_predict(cfg: dict, train: list[Example], valid: list[Example], quantize:
     feats = cfg.get("features") or {}
     mode, max_chars, context = feats.get("mode", "chars"), int(feats.get("max_chars", 2000)), int(feats.get("context", 0))
 
+    lexicon = feats.get("lexicon")
+
     def lines(exs: list[Example]) -> list[str]:
-        return featurize_with_context([e.text for e in exs], [e.context for e in exs], mode, max_chars, context)
+        base = featurize_with_context([e.text for e in exs], [e.context for e in exs], mode, max_chars, context)
+        if lexicon_parse(lexicon) is None:
+            return base
+        return [f"{b} {x}" if x else b for b, x in zip(base, lexicon_lines([e.text for e in exs], lexicon), strict=True)]
 
     labels = list(cfg["labels"])
     with tempfile.TemporaryDirectory(prefix="affect-cv-") as tmp:
