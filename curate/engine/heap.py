@@ -22,8 +22,9 @@ def keep_freed_memory() -> bool:
     A batch allocates and frees hundreds of MB of NumPy, numba and Arrow buffers of 0.1-30 MB each. By default
     glibc maps each such block afresh and unmaps it (or trims the heap) when freed, so every batch faults its
     pages in again, 4 KiB at a time, in the kernel. Blocks up to `MMAP_THRESHOLD` now come from the heap, which
-    keeps up to `TRIM_THRESHOLD` free at its top. The settings last for the process's life: on a cluster
-    (`--address`) a Ray worker that later runs other tasks keeps them. Returns whether they are in force.
+    keeps up to `TRIM_THRESHOLD` free at its top. The settings last for the process's life, which on a cluster
+    (`--address`) is still this run's alone: Ray's raylet hands an idle worker only tasks of the job (driver)
+    it was assigned to (`WorkerPool::PopWorker`). Returns whether they are in force.
     """
     if _Heap.kept is None:
         _Heap.kept = False
