@@ -50,14 +50,16 @@ class DocumentTask:
     gold: str
     seed: str
     part_of: Callable[[str, int], str]
+    after: DocumentTask | None = None  # a later batch draws only documents this earlier task did not take
 
 
 def sample(task: DocumentTask, lines_of: Callable[[str], list[str]]) -> list[tuple[str, int]]:
     """(file, line index) of the sampled documents, in sample order."""
+    taken = set(sample(task.after, lines_of)) if task.after is not None else set()
     refs: list[tuple[str, int]] = []
     for file, count in task.files:
-        n = len(lines_of(file))
-        idx = list(range(n)) if count is None else random.Random(f"{task.seed}:{file}").sample(range(n), count)
+        free = [i for i in range(len(lines_of(file))) if (file, i) not in taken]
+        idx = free if count is None else random.Random(f"{task.seed}:{file}").sample(free, count)
         refs += [(file, i) for i in idx]
     return refs
 
@@ -130,16 +132,19 @@ def stats(rows: list[dict]) -> None:
                   + "".join(f"{sum(r['quality'] == q for r in prim):>8}" for q in QUALITY_LEVELS))
 
 
-def main(task: DocumentTask, doc: str, tool: str, argv: list[str] | None = None) -> int:
-    """The command line of one task."""
+def main(tasks: dict[int, DocumentTask], doc: str, tool: str, argv: list[str] | None = None) -> int:
+    """The command line of one task's batches (`--batch N` picks one; 1 is the first sample)."""
     ap = argparse.ArgumentParser(description=doc + USAGE.format(tool=tool),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["show", "record", "check", "stats"])
+    ap.add_argument("--batch", type=int, choices=sorted(tasks), default=1, help="which sample (default 1)")
     ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--count", type=int, default=20)
-    ap.add_argument("--gold", type=Path, default=None, help=f"gold file (default classifiers/annotations/{task.gold})")
+    ap.add_argument("--gold", type=Path, default=None, help="gold file (default the batch's in classifiers/annotations/: "
+                    + ", ".join(f"{b}: {t.gold}" for b, t in sorted(tasks.items())) + ")")
     args = ap.parse_args(argv)
+    task = tasks[args.batch]
     default = asset_dir("classifiers") / "annotations" / task.gold  # before the first record, it does not exist
     gold = args.gold or (gold_file(task.gold) if default.exists() else default)
     root = Path(args.data_root)

@@ -6,6 +6,11 @@ line), primary `domain`, all `domains`, `quality`, `part` and a short English no
 `web/` files may not be redistributed). `part` is fixed by a hash of the reference (file and line) before
 any label is read: `test` (about 45 %, the untouched part whose figures are reported) or `select` (training
 and model selection).
+
+`--batch 2` is a fresh sample (`web-hand-labels-2.jsonl`, its own seed, every row `test`): 160 CLUECorpusSmall
+documents that the first sample did not take, each read by two readers blind (the second reader's file is
+`web-hand-labels-2-second.jsonl`, written with `--gold`). It measures the shipped models on documents that no
+selection has read (the first sample's test part had been read for more than one model).
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ def part_of(file: str, line: int) -> str:
 
 
 TASK = DocumentTask(files=FILES, gold="web-hand-labels.jsonl", seed=SEED, part_of=part_of)
+TASK_2 = DocumentTask(files=(("web/cluecorpussmall-a.txt", 160),), gold="web-hand-labels-2.jsonl",
+                      seed="curate-web-hand-labels-v2", part_of=lambda file, line: "test", after=TASK)
+TASKS = {1: TASK, 2: TASK_2}
 
 if __name__ == "__main__":
-    raise SystemExit(main(TASK, __doc__ or "", "web_sample.py"))
+    raise SystemExit(main(TASKS, __doc__ or "", "web_sample.py"))
