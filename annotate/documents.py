@@ -38,6 +38,7 @@ USAGE = """
     python annotate/{tool} record < labels.tsv         # "INDEX<TAB>DOMAIN<TAB>DOMAINS<TAB>QUALITY<TAB>NOTE" → gold file
     python annotate/{tool} check                       # every line resolves, sha1 matches, labels and parts valid
     python annotate/{tool} stats                       # label distribution per part
+    python annotate/{tool} agree --batch 2 --second F  # two readings of a batch: how far they agree
 """
 HEAD, TAIL = 900, 200  # characters shown of a long document: its head and its tail
 
@@ -132,17 +133,44 @@ def stats(rows: list[dict]) -> None:
                   + "".join(f"{sum(r['quality'] == q for r in prim):>8}" for q in QUALITY_LEVELS))
 
 
+def agree(first: list[dict], second: list[dict]) -> None:
+    """Two readings of the same documents: primary domain exact and kappa, any domain shared, quality exact
+    and kappa, and the quality pairs the readers disagree on."""
+    from curate.models.metrics import cohen_kappa
+
+    key = {(r["file"], r["line"]): r for r in first}
+    pairs = [(key[(r["file"], r["line"])], r) for r in second if (r["file"], r["line"]) in key]
+    if len(pairs) != len(first) or len(pairs) != len(second):
+        raise SystemExit(f"the two files do not hold the same documents ({len(first)}, {len(second)}, {len(pairs)} shared)")
+    n = len(pairs)
+
+    def line(name: str, a: list[str], b: list[str]) -> None:
+        same = sum(x == y for x, y in zip(a, b, strict=True))
+        print(f"{name:<16}{same / n:>8.3f}{cohen_kappa(a, b):>8.3f}   ({same} of {n})")
+
+    print(f"{n} documents\n{'':<16}{'exact':>8}{'kappa':>8}")
+    line("primary domain", [a["domain"] for a, _ in pairs], [b["domain"] for _, b in pairs])
+    shared = sum(bool(set(a["domains"]) & set(b["domains"])) for a, b in pairs)
+    print(f"{'any domain':<16}{shared / n:>8.3f}{'':>8}   ({shared} of {n} share one)")
+    line("quality", [a["quality"] for a, _ in pairs], [b["quality"] for _, b in pairs])
+    print("quality, reader 1 (rows) x reader 2 (columns): " + " ".join(QUALITY_LEVELS))
+    for q in QUALITY_LEVELS:
+        print(f"  {q:<8}" + "".join(f"{sum(a['quality'] == q and b['quality'] == p for a, b in pairs):>7}"
+                                     for p in QUALITY_LEVELS))
+
+
 def main(tasks: dict[int, DocumentTask], doc: str, tool: str, argv: list[str] | None = None) -> int:
     """The command line of one task's batches (`--batch N` picks one; 1 is the first sample)."""
     ap = argparse.ArgumentParser(description=doc + USAGE.format(tool=tool),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["show", "record", "check", "stats"])
+    ap.add_argument("command", choices=["show", "record", "check", "stats", "agree"])
     ap.add_argument("--batch", type=int, choices=sorted(tasks), default=1, help="which sample (default 1)")
     ap.add_argument("--data-root", default=str(data_root()))
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--count", type=int, default=20)
     ap.add_argument("--gold", type=Path, default=None, help="gold file (default the batch's in classifiers/annotations/: "
                     + ", ".join(f"{b}: {t.gold}" for b, t in sorted(tasks.items())) + ")")
+    ap.add_argument("--second", type=Path, default=None, help="agree: the second reader's file")
     args = ap.parse_args(argv)
     task = tasks[args.batch]
     default = asset_dir("classifiers") / "annotations" / task.gold  # before the first record, it does not exist
@@ -157,6 +185,11 @@ def main(tasks: dict[int, DocumentTask], doc: str, tool: str, argv: list[str] | 
 
     if args.command == "stats":
         stats(read_rows(gold))
+        return 0
+    if args.command == "agree":
+        if args.second is None:
+            raise SystemExit("agree needs --second FILE: the other reading of the batch")
+        agree(read_rows(gold), read_rows(args.second))
         return 0
     if args.command == "check":
         found = document_problems(read_rows(gold), lines_of, set(label_set("domain")), task.part_of)

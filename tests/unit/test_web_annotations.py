@@ -112,3 +112,22 @@ def test_top_without_gold_and_first_label_by_hand() -> None:
     assert out["dialogue"] == {"n": 3, "top": 1, "share": 0.3333} and "news" not in out  # row 2's news is gold
     first = first_label_accuracy(labels, gold, proba)
     assert first["accuracy"] == 0.5 and first["baseline"] == {"majority_label": "general", "accuracy": 0.5}
+
+
+def test_agree_counts_by_hand(capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "annotate"))
+    from documents import agree
+
+    def r(line: int, domains: list[str], quality: str) -> dict:
+        return {"file": "f", "line": line, "domain": domains[0], "domains": domains, "quality": quality}
+
+    first = [r(0, ["news"], "high"), r(1, ["general"], "low"), r(2, ["finance", "news"], "medium")]
+    second = [r(2, ["news", "finance"], "medium"), r(1, ["general"], "medium"), r(0, ["news"], "high")]
+    agree(first, second)
+    out = capsys.readouterr().out
+    assert "primary domain     0.667" in out and "(2 of 3)" in out
+    assert "(3 of 3 share one)" in out and "quality            0.667" in out
+    with pytest.raises(SystemExit, match="same documents"):
+        agree(first, second[:2])
