@@ -131,3 +131,29 @@ def test_agree_counts_by_hand(capsys: pytest.CaptureFixture[str]) -> None:
     assert "(3 of 3 share one)" in out and "quality            0.667" in out
     with pytest.raises(SystemExit, match="same documents"):
         agree(first, second[:2])
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", ["web-hand-labels-2.jsonl", "web-hand-labels-2-second.jsonl"])
+def test_fresh_web_batch_resolves_is_all_test_and_holds_no_text(repo: Path, shared_data: Path, name: str) -> None:
+    """Batch 2, read twice: every reference resolves, every row is `test`, the rows are exactly batch 2's sample
+    (none of them in the first sample), and the notes hold no CJK (no text of the documents)."""
+    import re
+    import sys
+
+    sys.path.insert(0, str(repo / "annotate"))
+    from documents import sample
+    from web_sample import TASK, TASK_2
+
+    raw = (repo / "classifiers/annotations" / name).read_text(encoding="utf-8")
+    rows = [json.loads(x) for x in raw.splitlines()]
+    cache: dict[str, list[str]] = {}
+
+    def lines_of(f: str) -> list[str]:
+        return cache.setdefault(f, read_lines(shared_data / f))
+
+    assert document_problems(rows, lines_of, set(label_set("domain")), TASK_2.part_of) == []
+    refs = {(r["file"], r["line"]) for r in rows}
+    assert refs == set(sample(TASK_2, lines_of)) and len(rows) == 160
+    assert not refs & set(sample(TASK, lines_of))
+    assert not re.search(r"[\u3400-\u9fff]", raw)
