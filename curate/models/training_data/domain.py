@@ -267,7 +267,7 @@ def build(cfg: dict, data_root: Path) -> Splits:
         "stopwords": "hand-written list in the seeds file (`stopwords`)",
         "stopword_view_share": share,
     })
-    for key in ("dialogue_rule", "selection", "evaluation", "feature_choice"):
+    for key in ("dialogue_rule", "selection", "evaluation", "fresh_test", "feature_choice"):
         if key in cfg:
             splits.notes[key] = cfg[key]
     return splits

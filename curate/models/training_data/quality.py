@@ -741,7 +741,7 @@ def build(cfg: dict, data_root: Path) -> Splits:
                                      "classifiers/annotations/web-hand-labels.jsonl --part test)" if gold_counts
                                      else ", and the web/cwt-commoncrawl-sample.jsonl pages (hand check, "
                                      "recipe-labelled slice): evaluation only, never trained on"))
-    for key in ("selection", "evaluation", "scale", "feature_choice"):
+    for key in ("selection", "evaluation", "fresh_test", "scale", "feature_choice"):
         if cfg.get(key):
             splits.notes[key] = cfg[key]
     return splits
