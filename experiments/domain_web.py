@@ -105,10 +105,12 @@ def scores(proba: np.ndarray, gold: list[tuple[str, ...]], labels: list[str]) ->
         if g.any() or pred.any():
             f1.append(2 * tp / (2 * tp + fp + fn))
     non = [t for t, g in zip(top, gold, strict=True) if "dialogue" not in g]
+    threads = [t for t, g in zip(top, gold, strict=True) if g[0] == "dialogue"]
     return {"n": len(gold), "top1": round(float(np.mean([t in g for t, g in zip(top, gold, strict=True)])), 4),
             "primary": round(float(np.mean([t == g[0] for t, g in zip(top, gold, strict=True)])), 4),
             "macro_f1": round(float(np.mean(f1)), 4),
             "dialogue_on_non_dialogue": round(sum(t == "dialogue" for t in non) / max(len(non), 1), 4),
+            "dialogue_on_threads": round(sum(t == "dialogue" for t in threads) / max(len(threads), 1), 4),
             "top": dict(Counter(top).most_common())}
 
 
@@ -119,8 +121,11 @@ def main() -> None:
     ap.add_argument("--save", type=Path, help="keep the model trained on the whole select part here")
     ap.add_argument("--misses", type=Path, help="only print the tally of this reading of half-A misses")
     ap.add_argument("--dump", type=Path, help="keep the probabilities (out-of-fold, half A) and label counts here")
+    ap.add_argument("--seed", type=int, help="the config's seed and data.seed both (fastText's and the builder's)")
     args = ap.parse_args()
     conf, data, params = load_config(args)
+    if args.seed is not None:
+        conf["seed"], data["seed"] = args.seed, args.seed
     if args.misses:
         print(json.dumps(tally_misses(args.misses, Path(args.data_root))))
         return

@@ -112,6 +112,34 @@ def emollm_texts(path: Path) -> Iterator[tuple[str, str]]:
         yield f"emollm:{i}", render_dialogue(xtuner_turns(item["conversation"]))
 
 
+# A web Q&A page (a question title, then an answer, on one line) is `dialogue` by the guide, but reads nothing
+# like a rendered record: the question-and-answer view of a help-seeking dialogue, its first seeker turn then
+# the first supporter reply with no speaker names, is that form. It imitates a page; records are still
+# rendered one way only (`render_dialogue`).
+
+def qa_thread_view(question: str, answer: str) -> str:
+    """A question and its answer as one line, as a web Q&A page shows them."""
+    return " ".join(f"{question.strip()} {answer.strip()}".split())
+
+
+def smilechat_qa(path: Path) -> Iterator[tuple[str, str]]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            turns = [(t["role"], t["content"]) for t in d["turns"]]
+            q = next((i for i, (r, _) in enumerate(turns) if r == "client"), None)
+            a = next((i for i, (r, _) in enumerate(turns) if r == "counselor" and q is not None and i > q), None)
+            if q is not None and a is not None:
+                yield d["id"], qa_thread_view(turns[q][1], turns[a][1])
+
+
+def emollm_qa(path: Path) -> Iterator[tuple[str, str]]:
+    for i, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
+        first = (item.get("conversation") or [{}])[0]
+        if first.get("input") and first.get("output"):
+            yield f"emollm:{i}", qa_thread_view(str(first["input"]), str(first["output"]))
+
+
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[。！？!?；\n])", text) if len(s.strip()) >= 6]
 
@@ -214,6 +242,11 @@ def build(cfg: dict, data_root: Path) -> Splits:
         if name in dia and (data_root / dia[name]).exists():
             for key, text in capped(reader(data_root / dia[name]), dia.get("max_docs_each")):
                 add(name, key, text, ("dialogue",))
+    # the Q&A-page view of help-seeking dialogues (same keys: a dialogue's two forms share a split)
+    for name, reader in {"smilechat": smilechat_qa, "emollm": emollm_qa}.items():
+        if dia.get("qa_threads") and name in dia and (data_root / dia[name]).exists():
+            for key, text in capped(reader(data_root / dia[name]), int(dia["qa_threads"])):
+                add(f"{name}_qa", key, text, ("dialogue",))
     # 3. pseudo-documents; filler = own prose, plus a capped sample of COLD sentences
     ps = cfg.get("pseudo") or {}
     n_comment = min(len(comment_filler), int(ps.get("comment_filler", 2000)))
