@@ -136,3 +136,21 @@ def test_cped_scenes_render_with_their_speakers(task, dataset_root):
     key, text = next(iter(task.cped_texts(path)))
     assert key == f"cped:{rows[0]['Dialogue_ID']}"
     assert text.split(TURN_SEPARATOR)[:2] == [f"{r['Speaker']}：{r['Utterance']}" for r in rows]
+
+
+def test_qa_thread_view_is_the_first_question_and_answer_on_one_line(dataset_root):
+    """The domain builder's Q&A-page view: the first seeker turn, then the first supporter reply after it, with
+    no speaker names and no line breaks (a web Q&A page, not a record rendering)."""
+    path = dataset_root / "smilechat" / "dialogues.jsonl"
+    raw = {r["id"]: r for r in _json_lines(path)}
+    views = dict(domain.smilechat_qa(path))
+    assert len(views) >= 100 and set(views) <= set(raw)
+    for key, text in list(views.items())[:50]:
+        turns = raw[key]["turns"]
+        q = next(i for i, t in enumerate(turns) if t["role"] == "client")
+        a = next(i for i, t in enumerate(turns) if t["role"] == "counselor" and i > q)
+        assert text == " ".join(f"{turns[q]['content']} {turns[a]['content']}".split())
+        assert "\n" not in text and not text.startswith("client：")
+    first = json.loads((dataset_root / "emollm" / "data.json").read_text(encoding="utf-8"))[0]["conversation"][0]
+    assert next(iter(domain.emollm_qa(dataset_root / "emollm" / "data.json")))[1] == \
+        " ".join(f"{first['input']} {first['output']}".split())
