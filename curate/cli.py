@@ -385,8 +385,13 @@ def list_(what: str) -> None:
                 conf += f" record_min_confidence={describe(c.record_min_confidence)}"
             if c.record_bias:  # help-seekers' records are corrected for label shift
                 conf += " record_bias=" + ",".join(f"{lab}{v:+.1f}" for lab, v in c.record_bias.items())
-            click.echo(f"{state} {c.task:14s} {c.version_tag:48s} {c.backend:9s} valid acc={valid.get('accuracy', '?')} "
-                       f"(majority {base}) macro-F1={valid.get('macro_f1', '?')}{conf}  {path.name}")
+            ranked = c.metrics.get("select_cv", {})
+            if not valid and "spearman" in ranked:  # a graded score (dialogue quality): rank agreement, not accuracy
+                figure = (f"select-CV Spearman={ranked['spearman']} "
+                          f"(web quality's {ranked.get('baseline_web_quality', '?')})")
+            else:
+                figure = f"valid acc={valid.get('accuracy', '?')} (majority {base}) macro-F1={valid.get('macro_f1', '?')}"
+            click.echo(f"{state} {c.task:14s} {c.version_tag:48s} {c.backend:9s} {figure}{conf}  {path.name}")
             if not c.default_on:
                 click.echo(f"    {c.off_reason}")
     elif what == "signals":

@@ -268,6 +268,9 @@ def test_list_models_shows_every_shipped_card():
     # the emotion task's three registers, each its own card
     for card in ("emotion.yaml", "emotion-spoken.yaml", "emotion-web.yaml"):
         assert re.search(rf"^on\s+emotion\s+\S+@\S+\s+fasttext\s.*\s{card}$", result.output, re.M), result.output
+    # a graded score shows its rank agreement, not an accuracy it does not have
+    assert re.search(r"^on\s+dialogue_quality\s+\S+@\S+\s+linear\s+select-CV Spearman=0\.\d+ \(web quality's -?0\.\d+\)",
+                     result.output, re.M), result.output
     # a tagger that does not beat a constant is listed as off, with its reason
     assert re.search(r"^OFF\s+gender\s.*\n\s+off by default: .*for always 'female'", result.output, re.M), result.output
 
