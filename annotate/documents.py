@@ -135,7 +135,7 @@ def stats(rows: list[dict]) -> None:
 
 def agree(first: list[dict], second: list[dict]) -> None:
     """Two readings of the same documents: primary domain exact and kappa, any domain shared, quality exact
-    and kappa, and the quality pairs the readers disagree on."""
+    and kappa, and the two readers' quality levels crossed."""
     from curate.models.metrics import cohen_kappa
 
     key = {(r["file"], r["line"]): r for r in first}

@@ -123,6 +123,7 @@ def qa_thread_view(question: str, answer: str) -> str:
 
 
 def smilechat_qa(path: Path) -> Iterator[tuple[str, str]]:
+    """(dialogue id, its first client turn and the first counselor reply after it, as a Q&A page)."""
     with path.open(encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
@@ -134,6 +135,7 @@ def smilechat_qa(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def emollm_qa(path: Path) -> Iterator[tuple[str, str]]:
+    """(`emollm:N`, the first item's input and output, as a Q&A page)."""
     for i, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
         first = (item.get("conversation") or [{}])[0]
         if first.get("input") and first.get("output"):
