@@ -299,9 +299,10 @@ def train(task: str, config: str | None, data_root: str | None, out_dir: str | N
               help="Labelled file (.txt fastText format, .jsonl, .csv); =LABEL labels every row. Repeatable. "
                    "Default: the valid split of TASK's training config.")
 @click.option("--model", "card", type=click.Path(exists=True, dir_okay=False),
-              help="Model card to evaluate (default: classifiers/TASK.yaml; for a .tsv of web text read with "
-                   "--map ewect or chnsenticorp, the web-register card classifiers/TASK-web.yaml where one is "
-                   "shipped: emotion-web.yaml for EWECT's posts).")
+              help="Model card to evaluate (default: the card a run would use: classifiers/TASK.yaml; for a .tsv "
+                   "of web text read with --map ewect or chnsenticorp, the web-register card classifiers/TASK-web.yaml "
+                   "where one is shipped (emotion-web.yaml for EWECT's posts); for a CPED-style CSV, the "
+                   "spoken-register card classifiers/TASK-spoken.yaml (emotion-spoken.yaml, sentiment-spoken.yaml)).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Training config, for the default valid split.")
 @click.option("--data-root", help="Folder of the shared datasets (default: $CURATE_DATA, else ../shared/data "
                                    "beside the checkout).")
@@ -323,7 +324,7 @@ def eval_(task: str, data: tuple[str, ...], card: str | None, config: str | None
     curate eval quality --data clean.jsonl=high --data dirty.jsonl=low
     curate eval emotion --data ../shared/data/ewect/usual-dev.tsv --map ewect      (web posts: emotion-web.yaml)
     curate eval emotion --model classifiers/emotion.yaml --data ../shared/data/ewect/usual-dev.tsv --map ewect
-    curate eval emotion --model classifiers/emotion-spoken.yaml --data ../shared/data/cped/valid.csv --column Emotion
+    curate eval emotion --data ../shared/data/cped/valid.csv --column Emotion       (TV utterances: emotion-spoken.yaml)
     curate eval emotion --data classifiers/annotations/emotion-hand-labels.jsonl --part test
     curate eval emotion --data classifiers/annotations/emotion-record-labels.jsonl --part test   (whole dialogues)
     curate eval sentiment --data classifiers/annotations/emotion-record-labels-5.jsonl --map emotion   (their sentiment)

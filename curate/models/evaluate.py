@@ -153,12 +153,27 @@ def parse_data_spec(spec: str) -> tuple[str, str | None]:
 WEB_LABEL_MAPS = frozenset({"ewect", "chnsenticorp"})
 
 
-def default_card(task: str, label_map_name: str | None = None) -> Path:
+CPED_COLUMNS = frozenset({"Dialogue_ID", "Speaker", "Utterance"})  # a CPED-style CSV: one TV-show utterance per row
+
+
+def is_cped_csv(path: str | Path) -> bool:
+    """Whether `path` is a CPED-style CSV (its header names a dialogue, a speaker and an utterance)."""
+    path = Path(path)
+    if path.suffix != ".csv" or not path.is_file():
+        return False
+    with path.open(encoding="utf-8", newline="") as f:
+        return set(next(csv.reader(f), [])) >= CPED_COLUMNS
+
+
+def default_card(task: str, label_map_name: str | None = None, spoken: bool = False) -> Path:
     """The shipped card of TASK: `classifiers/TASK.yaml`; for a file read through a web-text label map
-    (`WEB_LABEL_MAPS`), the web-register card `classifiers/TASK-web.yaml` where there is one."""
-    if label_map_name in WEB_LABEL_MAPS:
+    (`WEB_LABEL_MAPS`), the web-register card `classifiers/TASK-web.yaml` where there is one; for `spoken`
+    data (CPED-style utterances, which the pipeline tags as role `other` turns), the spoken-register card
+    `classifiers/TASK-spoken.yaml` where there is one. So `curate eval` measures the card a run would use."""
+    register = "web" if label_map_name in WEB_LABEL_MAPS else ("spoken" if spoken else None)
+    if register:
         try:
-            return resolve_asset(f"{task}-web.yaml", "classifiers")
+            return resolve_asset(f"{task}-{register}.yaml", "classifiers")
         except FileNotFoundError:
             pass
     return resolve_asset(f"{task}.yaml", "classifiers")
@@ -228,7 +243,8 @@ def eval_task(task: str, data: Sequence[str] = (), *, card: str | Path | None = 
     from curate.assets import data_root as default_data_root
 
     root = Path(data_root).resolve() if data_root else default_data_root()
-    model_card = read_card(card or default_card(task, label_map_name if data else None))
+    spoken = bool(data) and all(is_cped_csv(parse_data_spec(s)[0]) for s in data)
+    model_card = read_card(card or default_card(task, label_map_name if data else None, spoken))
     if model_card.task != task:
         raise ValueError(f"{model_card.path}: the card is for task {model_card.task!r}, not {task!r}")
     if data and any(is_record_reference_file(Path(parse_data_spec(s)[0])) for s in data):

@@ -315,6 +315,19 @@ def test_eval_reads_ewect_style_posts_with_the_web_card(tmp_path) -> None:
     assert written.exit_code == 0 and "card emotion.yaml" in written.output, written.output
 
 
+@pytest.mark.parametrize(("task", "column", "card"), [("emotion", "Emotion", "emotion-spoken.yaml"),
+                                                     ("sentiment", "Sentiment", "sentiment-spoken.yaml")])
+def test_eval_reads_cped_utterances_with_the_spoken_card(task, column, card) -> None:
+    """A CPED-style CSV is measured with the card a run tags its turns with (role `other`: the spoken register),
+    unless --model names another."""
+    path = FIXTURES / "cped" / "valid.csv"
+    spoken = invoke("eval", task, "--data", str(path), "--column", column)
+    assert spoken.exit_code == 0 and f"card {card}" in spoken.output, spoken.output
+    written = invoke("eval", task, "--model", str(REPO / "classifiers" / f"{task}.yaml"), "--data", str(path),
+                     "--column", column)
+    assert written.exit_code == 0 and f"card {task}.yaml" in written.output, written.output
+
+
 def test_eval_names_a_bad_label(tmp_path) -> None:
     f = tmp_path / "x.jsonl"
     f.write_text('{"text": "你好", "label": "rude"}\n', encoding="utf-8")

@@ -84,6 +84,9 @@ def test_eval_reads_web_posts_with_the_web_card() -> None:
     assert default_card("emotion", "ewect").name == "emotion-web.yaml"        # EWECT: Weibo posts
     assert default_card("emotion").name == "emotion.yaml"                      # the gold seeker turns, any file
     assert default_card("sentiment", "chnsenticorp").name == "sentiment.yaml"  # no web sentiment card
+    assert default_card("emotion", spoken=True).name == "emotion-spoken.yaml"  # CPED-style TV utterances
+    assert default_card("sentiment", spoken=True).name == "sentiment-spoken.yaml"
+    assert default_card("dialogue_act", spoken=True).name == "dialogue_act.yaml"  # one register only
 
 
 def test_record_level_thresholds_bind_help_seekers_dialogues_only() -> None:
