@@ -133,18 +133,30 @@ _NGRAM_PRIME = np.uint64(116049371)
 def _roll(hashes: np.ndarray, ids: np.ndarray, offsets: np.ndarray, orders: int) -> np.ndarray:  # pragma: no cover
     """fastText's word n-gram hashes (`h = h * 116049371 + next word's hash`, uint64) of orders 2..orders + 1,
     for every position of the lines laid end to end with their end-of-line tokens; out[k - 2, p] starts at p.
-    Positions whose n-gram would run past the line's end are left 0 (never read)."""
+    Positions whose n-gram would run past the line's end are 0 (never read).
+
+    Each order is rolled from the one before over the whole batch in one flat pass (no per-line bounds in the
+    loop), then the positions that ran past a line's end are zeroed."""
     n = len(offsets) - 1
-    out = np.zeros((orders, len(ids) + n), dtype=np.uint64)
+    total = len(ids) + n
+    words = np.empty(total, dtype=np.uint64)  # every position's word hash, end-of-line tokens included
     for i in range(n):
         start, pos = offsets[i], offsets[i] + i
-        length = offsets[i + 1] - start + 1
-        for t in range(length - 1):
-            h = hashes[ids[start + t]]
-            for k in range(1, min(orders, length - 1 - t) + 1):
-                nxt = hashes[ids[start + t + k]] if t + k < length - 1 else _EOS_HASH
-                h = h * _NGRAM_PRIME + nxt
-                out[k - 1, pos + t] = h
+        length = offsets[i + 1] - start
+        for t in range(length):
+            words[pos + t] = hashes[ids[start + t]]
+        words[pos + length] = _EOS_HASH
+    out = np.empty((orders, total), dtype=np.uint64)
+    prev = words
+    for k in range(orders):
+        for p in range(total - k - 1):
+            out[k, p] = prev[p] * _NGRAM_PRIME + words[p + k + 1]
+        out[k, max(total - k - 1, 0):] = 0
+        prev = out[k]
+    for i in range(n):
+        pos, length = offsets[i] + i, offsets[i + 1] - offsets[i]
+        for k in range(orders):  # an order-(k + 2) gram from the line's last k + 1 words or its end runs past it
+            out[k, pos + max(length - k, 0): pos + length + 1] = 0
     return out
 
 
