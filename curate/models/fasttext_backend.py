@@ -76,13 +76,19 @@ def _offsets(line: np.ndarray, n: int) -> np.ndarray:
 @numba.njit(nogil=True, cache=True)
 def _line_sums(matrix: np.ndarray, zero: int, vocab_rows: np.ndarray, ids: np.ndarray, offsets: np.ndarray,
                eos_row: int, gram_rows: np.ndarray, sums: np.ndarray, count: np.ndarray) -> None:  # pragma: no cover
-    """For each line i (tokens `ids[offsets[i]:offsets[i+1]]`, then fastText's end-of-line token): add the
-    input row of every word and of every word n-gram to `sums[i]`, and count the rows that are not the
-    `zero` row, as fastText's `getLine` + `addWordNgrams` + `computeHidden` do, in one pass.
+    """For each line i (tokens `ids[offsets[i]:offsets[i+1]]`, then fastText's end-of-line token): sum the
+    input row of every word and of every word n-gram into `sums[i]` (zeros on entry), and count the rows that
+    are not the `zero` row, as fastText's `getLine` + `addWordNgrams` + `computeHidden` do, in one pass.
 
     `gram_rows[k - 2, p]` is the input row of the k-gram starting at position p of the lines laid end to end
     with their end-of-line tokens (`FastTextClassifier._gram_rows`).
+
+    The zero row is added like any other (all zeros: the same sums, bit for bit, since a sum that starts at
+    +0.0 is never -0.0), so no branch follows the pruned n-grams, which come in no pattern the CPU can learn.
     """
+    if matrix.shape[1] == 2:  # most shipped models: the two sums stay in registers, not in `sums`
+        _line_sums_2(matrix, zero, vocab_rows, ids, offsets, eos_row, gram_rows, sums, count)
+        return
     width = matrix.shape[1]
     for i in range(len(offsets) - 1):
         start = offsets[i]
@@ -93,10 +99,30 @@ def _line_sums(matrix: np.ndarray, zero: int, vocab_rows: np.ndarray, ids: np.nd
             for k in range(min(gram_rows.shape[0], length - 1 - t) + 1):  # the word, then the n-grams it starts
                 if k > 0:
                     r = np.int64(gram_rows[k - 1, pos + t])
-                if r != zero:
-                    count[i] += 1
-                    for j in range(width):
-                        sums[i, j] += matrix[r, j]
+                count[i] += r != zero
+                for j in range(width):
+                    sums[i, j] += matrix[r, j]
+
+
+@numba.njit(nogil=True, cache=True)
+def _line_sums_2(matrix: np.ndarray, zero: int, vocab_rows: np.ndarray, ids: np.ndarray, offsets: np.ndarray,
+                 eos_row: int, gram_rows: np.ndarray, sums: np.ndarray, count: np.ndarray) -> None:  # pragma: no cover
+    """`_line_sums` for a two-column matrix: the same additions in the same order, held in two locals."""
+    for i in range(len(offsets) - 1):
+        start = offsets[i]
+        length = offsets[i + 1] - start + 1
+        pos = start + i
+        a0 = a1 = 0.0
+        c = 0
+        for t in range(length):
+            r = np.int64(vocab_rows[ids[start + t]]) if t < length - 1 else np.int64(eos_row)
+            for k in range(min(gram_rows.shape[0], length - 1 - t) + 1):
+                if k > 0:
+                    r = np.int64(gram_rows[k - 1, pos + t])
+                c += r != zero
+                a0 += matrix[r, 0]
+                a1 += matrix[r, 1]
+        sums[i, 0], sums[i, 1], count[i] = a0, a1, c
 
 
 _EOS_HASH = fnv1a(pa.array([EOS])).astype(np.int64).view(np.uint64)[0]  # widened as every word hash
@@ -107,18 +133,30 @@ _NGRAM_PRIME = np.uint64(116049371)
 def _roll(hashes: np.ndarray, ids: np.ndarray, offsets: np.ndarray, orders: int) -> np.ndarray:  # pragma: no cover
     """fastText's word n-gram hashes (`h = h * 116049371 + next word's hash`, uint64) of orders 2..orders + 1,
     for every position of the lines laid end to end with their end-of-line tokens; out[k - 2, p] starts at p.
-    Positions whose n-gram would run past the line's end are left 0 (never read)."""
+    Positions whose n-gram would run past the line's end are 0 (never read).
+
+    Each order is rolled from the one before over the whole batch in one flat pass (no per-line bounds in the
+    loop), then the positions that ran past a line's end are zeroed."""
     n = len(offsets) - 1
-    out = np.zeros((orders, len(ids) + n), dtype=np.uint64)
+    total = len(ids) + n
+    words = np.empty(total, dtype=np.uint64)  # every position's word hash, end-of-line tokens included
     for i in range(n):
         start, pos = offsets[i], offsets[i] + i
-        length = offsets[i + 1] - start + 1
-        for t in range(length - 1):
-            h = hashes[ids[start + t]]
-            for k in range(1, min(orders, length - 1 - t) + 1):
-                nxt = hashes[ids[start + t + k]] if t + k < length - 1 else _EOS_HASH
-                h = h * _NGRAM_PRIME + nxt
-                out[k - 1, pos + t] = h
+        length = offsets[i + 1] - start
+        for t in range(length):
+            words[pos + t] = hashes[ids[start + t]]
+        words[pos + length] = _EOS_HASH
+    out = np.empty((orders, total), dtype=np.uint64)
+    prev = words
+    for k in range(orders):
+        for p in range(total - k - 1):
+            out[k, p] = prev[p] * _NGRAM_PRIME + words[p + k + 1]
+        out[k, max(total - k - 1, 0):] = 0
+        prev = out[k]
+    for i in range(n):
+        pos, length = offsets[i] + i, offsets[i + 1] - offsets[i]
+        for k in range(orders):  # an order-(k + 2) gram from the line's last k + 1 words or its end runs past it
+            out[k, pos + max(length - k, 0): pos + length + 1] = 0
     return out
 
 

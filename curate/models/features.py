@@ -174,7 +174,7 @@ class Segments:
         # pieces hold no whitespace, so the "\n" joining them comes back as a word of its own between them
         joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(pieces)], pa.int64()), pieces),
                                 pa.scalar("\n", pa.large_string()))
-        words = pa.array(rjieba.cut(joined[0].as_py()), type=pa.large_string())
+        words = _words_of(joined, rjieba.cut)
         is_nl = pc.equal(words, "\n").to_numpy(zero_copy_only=False)
         counts = np.diff(np.concatenate([[-1], np.flatnonzero(is_nl), [len(words)]])) - 1
         encoded = pc.dictionary_encode(words.filter(pa.array(~is_nl)))
@@ -188,6 +188,44 @@ class Segments:
         self.start = np.concatenate([self.start, len(self.flat) + np.cumsum(counts) - counts])
         self.count = np.concatenate([self.count, counts])
         self.flat = np.concatenate([self.flat, local[encoded.indices.to_numpy(zero_copy_only=False)]])
+
+
+def _words_of(joined: pa.Array, cut: Callable[[str], list[str]]) -> pa.Array:
+    """`cut`'s words of the one string in `joined` as an Arrow array over that string's own UTF-8 bytes.
+
+    jieba's words tile the text they cut (each a slice, in order, nothing skipped), so their lengths in
+    characters place them; building the array from offsets skips converting millions of short Python strings.
+    Words whose lengths do not add up to the text's (never seen) are converted as they are instead."""
+    text = joined[0].as_py()
+    words = cut(text)
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    if int(lengths.sum()) != len(text):
+        return pa.array(words, type=pa.large_string())
+    del words  # freed here, not after the arrays below are built
+    joined = joined.cast(pa.large_string())
+    at = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset: joined.offset + 2]
+    data = joined.buffers()[2]
+    utf8 = np.frombuffer(data, dtype=np.uint8)[int(at[0]): int(at[1])] if data is not None else np.zeros(0, np.uint8)
+    starts = _char_starts(utf8)  # each character's byte offset, then the end
+    offsets = int(at[0]) + starts[np.concatenate([[0], np.cumsum(lengths)])]
+    return pa.LargeStringArray.from_buffers(len(lengths), pa.py_buffer(offsets), data)
+
+
+@numba.njit(nogil=True, cache=True)
+def _char_starts(utf8: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """The byte offset of every character of valid UTF-8 bytes (each byte that is no continuation byte), then
+    the bytes' length."""
+    n = 0
+    for b in utf8:
+        n += (b & 0xC0) != 0x80
+    out = np.empty(n + 1, dtype=np.int64)
+    m = 0
+    for i in range(len(utf8)):
+        if (utf8[i] & 0xC0) != 0x80:
+            out[m] = i
+            m += 1
+    out[n] = len(utf8)
+    return out
 
 
 _BATCH_SEGMENTS: ContextVar[Segments | None] = ContextVar("batch_segments", default=None)
