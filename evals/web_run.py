@@ -9,7 +9,8 @@ CLUECorpusSmall documents (`web/cluecorpussmall-a.txt`, one JSON line each with 
 the whole pipeline (rules, dedup, pii, scores; no affect tags) with the quality, domain and toxicity cards
 of `--cards DIR` or of commit `--cards-rev` (extracted with `git show`). Then, from OUT's data and rejects:
 
-* per gold part (the untouched `test` part first): documents kept and rejected by the pipeline;
+* per gold part (the fresh batch 2, all `test`, first; then the first sample's `test` part): documents kept and
+  rejected by the pipeline;
 * domain, kept gold documents: gold primary domain (rows) against the run's `domain` (the arg-max), top-1
   (the arg-max is one of the document's domains), primary accuracy, and the share of documents that are not
   conversations or Q&A threads (`dialogue` not among their domains) given `dialogue`; the majority baseline;
@@ -39,6 +40,7 @@ from curate.schema import label_set
 REPO = Path(__file__).resolve().parents[1]
 CLUE, CC = "web/cluecorpussmall-a.txt", "web/cwt-commoncrawl-sample.jsonl"
 TASKS = ("quality", "domain", "toxicity")
+FRESH = "web-hand-labels-2.jsonl"  # the fresh, all-test batch 2 (its first reader; the second differs on 3 domains)
 
 
 def extract_cards(rev: str, dest: Path) -> Path:
@@ -135,6 +137,21 @@ def quality_table(levels: list[str], scores: np.ndarray) -> list[str]:
     return lines
 
 
+def report_part(part: str, docs: list, by_key: dict[tuple[str, int], dict]) -> None:
+    """What the run did with one part's gold documents: kept and rejected, the domain table and the quality
+    histogram of the kept ones."""
+    kept = [d for d in docs if by_key[(d.file, d.line)]["kept"]]
+    reasons = Counter(by_key[(d.file, d.line)]["drop_reason"] for d in docs if not by_key[(d.file, d.line)]["kept"])
+    print(f"## gold part `{part}`: {len(docs)} documents, {len(kept)} kept, rejected {dict(reasons) or 0}")
+    rej_q = Counter(d.quality for d in docs if not by_key[(d.file, d.line)]["kept"])
+    print(f"rejected by reader grade: {dict(rej_q) or 0}\n")
+    print(f"### domain, kept `{part}` documents\n")
+    print("\n".join(domain_table(kept, [by_key[(d.file, d.line)]["domain"] for d in kept])) + "\n")
+    print(f"### quality, kept `{part}` documents\n")
+    q = np.array([by_key[(d.file, d.line)]["quality"] for d in kept], dtype=float)
+    print("\n".join(quality_table([d.quality for d in kept], q)) + "\n")
+
+
 def main() -> None:
     """Run the job (unless --no-run) and print the tables."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -157,20 +174,12 @@ def main() -> None:
     versions = ", ".join(f"{t} {yaml.safe_load((cards / f'{t}.yaml').read_text(encoding='utf-8'))['version']}"
                          for t in TASKS)
     print(f"# curate run over CLUECorpusSmall (1,500) and the 100 CommonCrawl pages; cards: {versions}\n")
-    for part in ("test", "select"):
+    fresh = read_gold_documents(FRESH, root)
+    for part, docs in (("fresh batch 2, reader 1", fresh), ("test", [d for d in gold.values() if d.part == "test"]),
+                       ("select", [d for d in gold.values() if d.part == "select"])):
         if part == "select":
             print("(the select part below is trained on by domain, quality and toxicity >= 1.2.0: not a measurement)\n")
-        docs = [d for d in gold.values() if d.part == part]
-        kept = [d for d in docs if by_key[(d.file, d.line)]["kept"]]
-        reasons = Counter(by_key[(d.file, d.line)]["drop_reason"] for d in docs if not by_key[(d.file, d.line)]["kept"])
-        print(f"## gold part `{part}`: {len(docs)} documents, {len(kept)} kept, rejected {dict(reasons) or 0}")
-        rej_q = Counter(d.quality for d in docs if not by_key[(d.file, d.line)]["kept"])
-        print(f"rejected by reader grade: {dict(rej_q) or 0}\n")
-        print(f"### domain, kept `{part}` documents\n")
-        print("\n".join(domain_table(kept, [by_key[(d.file, d.line)]["domain"] for d in kept])) + "\n")
-        print(f"### quality, kept `{part}` documents\n")
-        q = np.array([by_key[(d.file, d.line)]["quality"] for d in kept], dtype=float)
-        print("\n".join(quality_table([d.quality for d in kept], q)) + "\n")
+        report_part(part, docs, by_key)
     cc = [gold[(CC, i)] for i in range(len(read_lines(root / CC)))]
     for part in ("test", "select"):
         kept = [d for d in cc if d.part == part and by_key[(d.file, d.line)]["kept"]]
