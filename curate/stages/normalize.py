@@ -147,10 +147,20 @@ def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, p
             nxt = step(current)
             steps.append((name, nxt != current))
             current = nxt
-    flags = pl.DataFrame({name: changed for name, changed in steps}).select(
-        pl.concat_list([pl.when(pl.col(name)).then(pl.lit(name)) for name, _ in steps]).list.drop_nulls()
-    )
-    return current.alias(texts.name), flags.to_series()
+    return current.alias(texts.name), _step_flags(steps, len(texts))
+
+
+def _step_flags(steps: list[tuple[str, pl.Series]], n: int) -> pl.Series:
+    """Per text, the names of the steps that changed it, in step order (a list column, empty when none did)."""
+    if not steps:
+        return pl.Series(values=[[]] * n, dtype=pl.List(pl.String))
+    # built from the (text, step) pairs in row-major order rather than as n small lists: most lists are empty
+    changed = np.column_stack([c.fill_null(False).to_numpy() for _, c in steps])
+    rows, cols = np.nonzero(changed)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    names = pa.array([name for name, _ in steps], pa.string()).take(pa.array(cols))
+    return pl.from_arrow(pa.ListArray.from_arrays(pa.array(offsets), names))  # type: ignore[return-value]
 
 
 def render_dialogues(turns: pa.Array, n_rows: int) -> pa.Array:
