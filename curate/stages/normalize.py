@@ -33,6 +33,40 @@ _INVISIBLE = (
 )
 
 
+# Characters that NFKC leaves as they are wherever they stand: no compatibility or canonical decomposition, no
+# combining class, never the second character of a composition. A text of these alone (the shielded punctuation
+# included, whose stand-ins are such characters too) is in NFKC; the unit tests check the last condition against
+# every code point. Candidates: tab, newline, CR, printable ASCII, the middle dot, general punctuation, CJK symbols
+# and punctuation, CJK unified ideographs.
+_PLAIN_CANDIDATES = (0x09, 0x0A, 0x0D, *range(0x20, 0x7F), 0xB7, *range(0x2010, 0x2070), *range(0x3001, 0x3040),
+                     *range(0x4E00, 0xA000))
+
+
+def _plain_chars() -> str:
+    return "".join(sorted({c for c in map(chr, _PLAIN_CANDIDATES)
+                           if unicodedata.category(c) != "Cn" and unicodedata.combining(c) == 0
+                           and unicodedata.normalize("NFKD", c) == c} | set(_CJK_PUNCT)))
+
+
+def _char_class(chars: str, negate: bool = False) -> str:
+    """A regex character class of `chars`, consecutive code points as ranges."""
+    codes = sorted(set(map(ord, chars)))
+    parts: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        lo, hi = (f"\\x{{{codes[k]:X}}}" for k in (i, j))
+        parts.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "[" + ("^" if negate else "") + "".join(parts) + "]"
+
+
+_PLAIN = _plain_chars()
+_NOT_PLAIN = _char_class(_PLAIN, negate=True)
+
+
 def _nfkc_all(texts: pl.Series) -> pl.Series:
     # a text that already holds a stand-in cannot be shielded safely: it gets plain NFKC
     clash = texts.str.contains(f"[{''.join(_SHIELD)}]")
@@ -48,15 +82,20 @@ def nfkc(texts: pl.Series) -> pl.Series:
     Most texts are already in NFKC once their Chinese punctuation is shielded (9 in 10 on web text), and
     CPython's quick check (`unicodedata.is_normalized`) tells so at a tenth of the cost of normalising;
     for those the result is the text itself (shielding then restoring is the identity when it holds no
-    stand-in, and a text that does is left unchanged by plain NFKC when it is normalised).
+    stand-in, and a text that does is left unchanged by plain NFKC when it is normalised). A text of plain
+    characters only (`_PLAIN`: most Chinese text) is known to be in NFKC without the quick check, so only the
+    others are shielded and checked.
     """
-    shielded = texts.str.replace_many(list(_CJK_PUNCT), _SHIELD)
+    rows = np.flatnonzero(texts.str.contains(_NOT_PLAIN).fill_null(False).to_numpy())
+    if not len(rows):
+        return texts
+    shielded = texts.gather(rows).str.replace_many(list(_CJK_PUNCT), _SHIELD)
     is_normalized = unicodedata.is_normalized
     todo = np.fromiter((t is not None and not is_normalized("NFKC", t) for t in shielded.to_list()), dtype=bool,
-                       count=len(texts))
+                       count=len(rows))
     if not todo.any():
         return texts
-    idx = pl.Series(np.nonzero(todo)[0])
+    idx = pl.Series(rows[todo])
     out = texts.clone()
     out.scatter(idx, _nfkc_all(texts.gather(idx)))
     return out
@@ -108,10 +147,20 @@ def normalize_texts(texts: pl.Series, spec: NormalizeSpec) -> tuple[pl.Series, p
             nxt = step(current)
             steps.append((name, nxt != current))
             current = nxt
-    flags = pl.DataFrame({name: changed for name, changed in steps}).select(
-        pl.concat_list([pl.when(pl.col(name)).then(pl.lit(name)) for name, _ in steps]).list.drop_nulls()
-    )
-    return current.alias(texts.name), flags.to_series()
+    return current.alias(texts.name), _step_flags(steps, len(texts))
+
+
+def _step_flags(steps: list[tuple[str, pl.Series]], n: int) -> pl.Series:
+    """Per text, the names of the steps that changed it, in step order (a list column, empty when none did)."""
+    if not steps:
+        return pl.Series(values=[[]] * n, dtype=pl.List(pl.String))
+    # built from the (text, step) pairs in row-major order rather than as n small lists: most lists are empty
+    changed = np.column_stack([c.fill_null(False).to_numpy() for _, c in steps])
+    rows, cols = np.nonzero(changed)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    names = pa.array([name for name, _ in steps], pa.string()).take(pa.array(cols))
+    return pl.from_arrow(pa.ListArray.from_arrays(pa.array(offsets), names))  # type: ignore[return-value]
 
 
 def render_dialogues(turns: pa.Array, n_rows: int) -> pa.Array:

@@ -235,3 +235,25 @@ def test_nfkc_keeps_nulls_and_only_touches_texts_that_need_it() -> None:
     from curate.stages.normalize import nfkc
 
     assert nfkc(pl.Series(["ＡＢＣ，你好", None, "你好，世界"])).to_list() == ["ABC，你好", None, "你好，世界"]
+
+
+def test_plain_characters_are_left_alone_by_nfkc_wherever_they_stand() -> None:
+    """`_PLAIN`'s characters decompose to nothing else, have combining class 0 and are never the second
+    character of a composition, so a text of them alone is in NFKC (the pre-check in `nfkc` relies on it)."""
+    import unicodedata
+
+    from curate.stages.normalize import _CJK_PUNCT, _PLAIN, _SHIELD
+
+    seconds = {ch for c in range(0x110000) for ch in unicodedata.normalize("NFD", chr(c))[1:]}
+    assert set(_CJK_PUNCT) <= set(_PLAIN)  # shielded: their stand-ins are checked instead
+    for c in {*(set(_PLAIN) - set(_CJK_PUNCT)), *_SHIELD}:
+        assert unicodedata.normalize("NFKD", c) == c and unicodedata.combining(c) == 0 and c not in seconds, hex(ord(c))
+
+
+def test_nfkc_checks_every_text_with_a_character_outside_the_plain_ones() -> None:
+    import polars as pl
+
+    from curate.stages.normalize import nfkc
+
+    texts = ["中文，“好”。", "e\u0301", "…", "ｱ", "\u3000中", "﨑", "한", "x\U000f0000（", "", None]
+    assert nfkc(pl.Series(texts)).to_list() == ["中文，“好”。", "\xe9", "...", "ア", " 中", "﨑", "한", "x\U000f0000（", "", None]
