@@ -153,16 +153,16 @@ def parse_data_spec(spec: str) -> tuple[str, str | None]:
 WEB_LABEL_MAPS = frozenset({"ewect", "chnsenticorp"})
 
 
-CPED_COLUMNS = frozenset({"Dialogue_ID", "Speaker", "Utterance"})  # a CPED-style CSV: one TV-show utterance per row
-
-
 def is_cped_csv(path: str | Path) -> bool:
-    """Whether `path` is a CPED-style CSV (its header names a dialogue, a speaker and an utterance)."""
+    """Whether `path` is a CPED-style CSV: its header has the columns the `csv` dialogue style reads by default
+    (a dialogue, a speaker and an utterance per row)."""
+    from curate.job import STYLE_DEFAULTS
+
     path = Path(path)
     if path.suffix != ".csv" or not path.is_file():
         return False
     with path.open(encoding="utf-8", newline="") as f:
-        return set(next(csv.reader(f), [])) >= CPED_COLUMNS
+        return set(next(csv.reader(f), [])) >= set(STYLE_DEFAULTS["csv"].values())
 
 
 def default_card(task: str, label_map_name: str | None = None, spoken: bool = False) -> Path:
